@@ -1,0 +1,1 @@
+"""Neural-network layers, optimizers, initializers, and model-file loading (`baregrad.nn.state`)."""
