@@ -1,0 +1,276 @@
+"""PyTorch `torch.save` checkpoints (the zip format, PyTorch >= 1.6), read without torch.
+
+Archive layout: every entry sits under one folder `<prefix>/`:
+    <prefix>/data.pkl      the pickled object tree (protocol 2); tensors pickle as
+                           torch._utils._rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad,
+                           backward_hooks[, metadata]), parameters wrap that in _rebuild_parameter(tensor, ...)
+    <prefix>/data/<key>    raw bytes of one storage, referenced from the pickle by the persistent id
+                           ('storage', torch.<Type>Storage, '<key>', '<location>', numel)
+    <prefix>/byteorder     'little' or 'big' (absent in old files: little)
+    <prefix>/version, .format_version, .storage_alignment, .data/serialization_id   ignored
+Storage entries are stored uncompressed, so their bytes are views into the mapped file.
+"""
+from __future__ import annotations
+
+import collections
+import os
+import struct
+import zipfile
+from dataclasses import dataclass, field
+from typing import Any
+
+from baregrad import dtype as dt
+from baregrad.dtype import DType
+from baregrad.errors import FormatError
+from baregrad.nn.state._common import (byteswap, checked_numel, gather_strided, map_file, strided_extent)
+from baregrad.nn.state.safe_pickle import Marker, SafeCallable, run_unpickler
+
+STORAGE_DTYPES: dict[str, DType] = {
+    "FloatStorage": dt.float32, "DoubleStorage": dt.float64, "HalfStorage": dt.float16,
+    "BFloat16Storage": dt.bfloat16, "LongStorage": dt.int64, "IntStorage": dt.int32, "ShortStorage": dt.int16,
+    "CharStorage": dt.int8, "ByteStorage": dt.uint8, "BoolStorage": dt.bool_,
+}
+# Largest pickle we accept; real data.pkl files are kilobytes, the weights live in the storages.
+MAX_PICKLE_BYTES = 1 << 30
+# Deflate cannot compress better than about 1032:1; a claimed size beyond that is a zip bomb.
+MAX_DEFLATE_RATIO = 1032
+_LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature, (version..sizes), name length, extra length
+_LOCAL_MAGIC = b"PK\x03\x04"
+
+
+@dataclass(frozen=True)
+class StorageRecord:
+    """One `data/<key>` entry: `data` holds exactly numel * itemsize bytes in the file's byte order."""
+    key: str
+    dtype: DType
+    numel: int
+    location: str
+    data: memoryview | bytes
+    big_endian: bool = False
+
+
+@dataclass(frozen=True)
+class TensorRecord:
+    """A tensor as the pickle describes it: a strided view (in elements) of a storage."""
+    storage: StorageRecord
+    offset: int
+    shape: tuple[int, ...]
+    stride: tuple[int, ...]
+    requires_grad: bool = False
+
+    @property
+    def dtype(self) -> DType:
+        return self.storage.dtype
+
+    def contiguous_bytes(self) -> bytes:
+        """The tensor's values as C-order little-endian bytes (non-contiguous views are gathered)."""
+        itemsize = self.dtype.itemsize
+        raw = gather_strided(memoryview(self.storage.data), itemsize, self.shape, self.stride, self.offset)
+        return byteswap(raw, itemsize) if self.storage.big_endian else raw
+
+
+@dataclass
+class TorchCheckpoint:
+    """The parsed checkpoint: the object tree with TensorRecord leaves, and the storages it uses."""
+    tree: Any
+    storages: dict[str, StorageRecord] = field(default_factory=dict)
+    byteorder: str = "little"
+
+
+class _Archive:
+    """The zip file plus the mapped bytes behind it, with the checks torch's reader skips."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.buf = map_file(path)
+        try:
+            self.zip = zipfile.ZipFile(path)
+            self.infos = {info.filename: info for info in self.zip.infolist()}
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, struct.error) as e:
+            raise FormatError(f"{path}: not a readable zip archive (at byte 0): {e}") from e
+        self.prefix = self._find_prefix()
+
+    def _find_prefix(self) -> str:
+        pickles = [n for n in self.infos if n.endswith("/data.pkl") and n.count("/") == 1] or \
+                  [n for n in self.infos if n == "data.pkl"]
+        if len(pickles) != 1:
+            raise FormatError(f"{self.path}: expected exactly one <prefix>/data.pkl entry, found {pickles[:5]} "
+                              f"(central directory at byte {self._directory_offset()})")
+        return pickles[0][:-len("data.pkl")]
+
+    def _directory_offset(self) -> int:
+        return getattr(self.zip, "start_dir", 0)
+
+    def read_small(self, name: str, limit: int) -> bytes:
+        """Read a whole entry through zipfile (CRC checked) after checking its size."""
+        info = self._info(name)
+        self._check_ratio(info)
+        if info.file_size > limit:
+            raise FormatError(f"{self.path}: {name} is {info.file_size} bytes, over the {limit}-byte limit "
+                              f"(at byte {info.header_offset})")
+        try:
+            return self.zip.read(info)
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, struct.error) as e:
+            raise FormatError(f"{self.path}: cannot read {name}: {e} (at byte {info.header_offset})") from e
+
+    def has(self, name: str) -> bool:
+        return self.prefix + name in self.infos
+
+    def _info(self, name: str) -> zipfile.ZipInfo:
+        info = self.infos.get(self.prefix + name)
+        if info is None:
+            raise FormatError(f"{self.path}: missing entry {self.prefix + name} "
+                              f"(central directory at byte {self._directory_offset()})")
+        return info
+
+    def _check_ratio(self, info: zipfile.ZipInfo) -> None:
+        if info.compress_type != zipfile.ZIP_STORED and info.file_size > MAX_DEFLATE_RATIO * info.compress_size + 64:
+            raise FormatError(f"{self.path}: {info.filename} claims {info.file_size} bytes from {info.compress_size} "
+                              f"compressed (at byte {info.header_offset})")
+
+    def entry_bytes(self, name: str, nbytes: int) -> memoryview | bytes:
+        """The first `nbytes` of an entry: a view into the mapped file when stored, else decompressed."""
+        info = self._info(name)
+        if info.file_size < nbytes:
+            raise FormatError(f"{self.path}: {info.filename} holds {info.file_size} bytes but the pickle needs "
+                              f"{nbytes} (at byte {info.header_offset})")
+        if info.compress_type != zipfile.ZIP_STORED:
+            return self.read_small(name, info.file_size)[:nbytes]
+        start = self._data_start(info)
+        return self.buf[start:start + nbytes]
+
+    def _data_start(self, info: zipfile.ZipInfo) -> int:
+        at = info.header_offset
+        if at < 0 or at + _LOCAL_HEADER.size > len(self.buf):
+            raise FormatError(f"{self.path}: local header of {info.filename} lies outside the file (at byte {at})")
+        magic, name_len, extra_len = _LOCAL_HEADER.unpack_from(self.buf, at)
+        if magic != _LOCAL_MAGIC:
+            raise FormatError(f"{self.path}: bad local header signature for {info.filename} (at byte {at})")
+        start = at + _LOCAL_HEADER.size + name_len + extra_len
+        if start + info.file_size > len(self.buf) or info.compress_size != info.file_size:
+            raise FormatError(f"{self.path}: data of {info.filename} ({info.file_size} bytes) runs past the end "
+                              f"of the file (at byte {start})")
+        return start
+
+
+def parse_torch_zip(path: str | os.PathLike) -> TorchCheckpoint:
+    """Parse a torch.save zip checkpoint into a TorchCheckpoint without creating any Tensor."""
+    archive = _Archive(os.fspath(path))
+    byteorder = "little"
+    if archive.has("byteorder"):
+        byteorder = archive.read_small("byteorder", 16).decode("ascii", "replace").strip()
+        if byteorder not in ("little", "big"):
+            raise FormatError(f"{archive.path}: byteorder entry says {byteorder!r:.20}, not little or big")
+    checkpoint = TorchCheckpoint(None, {}, byteorder)
+    data = archive.read_small("data.pkl", MAX_PICKLE_BYTES)
+    what = f"{archive.path}:{archive.prefix}data.pkl"
+    loader = _StorageLoader(archive, checkpoint, what)
+    checkpoint.tree = run_unpickler(data, torch_globals(), loader, encoding="utf-8", what=what)
+    _check_tree(checkpoint.tree, what, 0)
+    return checkpoint
+
+
+class _StorageLoader:
+    """persistent_load for torch pickles: validates the id and maps the storage entry once per key."""
+
+    def __init__(self, archive: _Archive, checkpoint: TorchCheckpoint, what: str):
+        self.archive, self.checkpoint, self.what = archive, checkpoint, what
+
+    def __call__(self, pid: Any) -> StorageRecord:
+        if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"):
+            raise FormatError(f"{self.what}: persistent id {pid!r:.100} is not ('storage', type, key, location, n)")
+        _, storage_type, key, location, numel = pid
+        valid = (isinstance(storage_type, Marker) and isinstance(storage_type.value, DType)
+                 and isinstance(key, str) and key.isdigit() and isinstance(location, str)
+                 and isinstance(numel, int) and not isinstance(numel, bool) and numel >= 0)
+        if not valid:
+            raise FormatError(f"{self.what}: malformed storage id {pid!r:.100}")
+        dtype = storage_type.value
+        cached = self.checkpoint.storages.get(key)
+        if cached is not None:
+            if (cached.dtype, cached.numel) != (dtype, numel):
+                raise FormatError(f"{self.what}: storage {key} used as {cached.dtype.name}[{cached.numel}] and "
+                                  f"{dtype.name}[{numel}]")
+            return cached
+        nbytes = checked_numel((numel, dtype.itemsize), f"{self.what}: storage {key}")
+        data = self.archive.entry_bytes(f"data/{key}", nbytes)
+        record = StorageRecord(key, dtype, numel, location, data, self.checkpoint.byteorder == "big")
+        self.checkpoint.storages[key] = record
+        return record
+
+
+def _rebuild_tensor_v2(storage: Any, offset: Any, size: Any, stride: Any, requires_grad: Any = False,
+                       backward_hooks: Any = None, metadata: Any = None) -> TensorRecord:
+    if not isinstance(storage, StorageRecord):
+        raise FormatError(f"_rebuild_tensor_v2 got {type(storage).__name__}, not a storage")
+    where = f"tensor on storage {storage.key}"
+    if not (_is_int_tuple(size) and _is_int_tuple(stride) and len(size) == len(stride)):
+        raise FormatError(f"{where}: size {size!r:.60} and stride {stride!r:.60} must be int tuples of one length")
+    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+        raise FormatError(f"{where}: storage offset {offset!r:.40} must be a non-negative int")
+    checked_numel(size, where)
+    if any(s < 0 for s in stride):
+        raise FormatError(f"{where}: negative stride {stride}")
+    if strided_extent(size, stride, offset) > storage.numel:
+        raise FormatError(f"{where}: offset {offset}, size {size}, stride {stride} reach element "
+                          f"{strided_extent(size, stride, offset) - 1} of a {storage.numel}-element storage")
+    return TensorRecord(storage, offset, tuple(size), tuple(stride), bool(requires_grad))
+
+
+def _is_int_tuple(x: Any) -> bool:
+    return isinstance(x, tuple) and all(isinstance(i, int) and not isinstance(i, bool) for i in x)
+
+
+def _rebuild_parameter(data: Any, requires_grad: Any = True, backward_hooks: Any = None) -> TensorRecord:
+    if not isinstance(data, TensorRecord):
+        raise FormatError(f"_rebuild_parameter got {type(data).__name__}, not a tensor")
+    return TensorRecord(data.storage, data.offset, data.shape, data.stride, bool(requires_grad))
+
+
+def torch_globals() -> dict[tuple[str, str], Any]:
+    """The whitelist for torch checkpoints, each name mapped to a stand-in that builds records, not tensors."""
+    table: dict[tuple[str, str], Any] = {
+        ("collections", "OrderedDict"): collections.OrderedDict,
+        ("torch._utils", "_rebuild_tensor_v2"): SafeCallable("torch._utils._rebuild_tensor_v2", _rebuild_tensor_v2),
+        ("torch._utils", "_rebuild_parameter"): SafeCallable("torch._utils._rebuild_parameter", _rebuild_parameter),
+    }
+    for name, dtype in STORAGE_DTYPES.items():
+        table[("torch", name)] = Marker(f"torch.{name}", dtype)
+    return table
+
+
+def _check_tree(obj: Any, what: str, depth: int) -> None:
+    """Refuse bare whitelisted objects at the leaves and cycles/absurd nesting before anyone walks the tree."""
+    if depth > 100:
+        raise FormatError(f"{what}: containers nested more than 100 deep (or a reference cycle)")
+    if isinstance(obj, (Marker, SafeCallable, StorageRecord)) or obj is collections.OrderedDict:
+        raise FormatError(f"{what}: the tree holds a bare {obj!r:.80}; only tensors and plain data are allowed")
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            _check_tree(key, what, depth + 1)
+            _check_tree(value, what, depth + 1)
+    elif isinstance(obj, (list, tuple, set, frozenset)):
+        for item in obj:
+            _check_tree(item, what, depth + 1)
+
+
+def records_to_tensors(obj: Any) -> Any:
+    """Replace every TensorRecord in a checked tree by a Tensor; containers keep their types."""
+    from baregrad.tensor import Tensor
+    if isinstance(obj, TensorRecord):
+        return Tensor.from_bytes(obj.contiguous_bytes(), obj.dtype, obj.shape)
+    if isinstance(obj, collections.OrderedDict):
+        out = collections.OrderedDict((k, records_to_tensors(v)) for k, v in obj.items())
+        out.__dict__.update(obj.__dict__)  # keeps a state_dict's `_metadata` (module versions)
+        return out
+    if isinstance(obj, dict):
+        return {k: records_to_tensors(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(records_to_tensors(v) for v in obj)
+    return obj
+
+
+def torch_load(path: str | os.PathLike) -> Any:
+    """Load a torch.save checkpoint without torch: the pickled tree, with Tensors in place of torch tensors.
+    Only whitelisted globals are resolved (see torch_globals); anything else raises FormatError."""
+    return records_to_tensors(parse_torch_zip(path).tree)
