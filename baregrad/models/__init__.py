@@ -1,0 +1,1 @@
+"""Model definitions and everything around them: tokenizers, sampling, generation, the model registry."""
