@@ -106,8 +106,8 @@ def parse_gguf(buf: bytes | memoryview, what: str = "gguf") -> GGUFFile:
     version = _header(r)
     n_tensors, n_kv = r.unpack("<QQ", "tensor and metadata counts")
     _check_count(r, n_kv, _MIN_KV_SIZE, "metadata key/value pairs")
-    metadata, types = _metadata(r, n_kv)
-    alignment = _alignment(metadata, types, what)
+    metadata, types, value_offsets = _metadata(r, n_kv)
+    alignment = _alignment(r, metadata, types, value_offsets)
     _check_count(r, n_tensors, _MIN_TENSOR_INFO_SIZE, "tensor infos")
     infos = [_tensor_info(r) for _ in range(n_tensors)]
     data_offset = -(-r.pos // alignment) * alignment
@@ -149,17 +149,19 @@ def _string(r: Reader, what: str, strict: bool = False) -> str:
         raise r.fail(f"{what} is not UTF-8", at + 8 + e.start) from e
 
 
-def _metadata(r: Reader, n_kv: int) -> tuple[dict[str, Any], dict[str, MetadataType]]:
+def _metadata(r: Reader, n_kv: int) -> tuple[dict[str, Any], dict[str, MetadataType], dict[str, int]]:
     metadata: dict[str, Any] = {}
     types: dict[str, MetadataType] = {}
+    value_offsets: dict[str, int] = {}  # where each value starts, for error messages about its meaning
     for _ in range(n_kv):
         at = r.pos
         key = _string(r, "metadata key", strict=True)
         if key in metadata:
             raise r.fail(f"metadata key {key!r} appears twice", at)
         value_type = _value_type(r, r.scalar("<I", f"type of {key!r}"))
+        value_offsets[key] = r.pos
         metadata[key], types[key] = _value(r, value_type, 0)
-    return metadata, types
+    return metadata, types, value_offsets
 
 
 def _value_type(r: Reader, type_id: int) -> GGUFValueType:
@@ -204,12 +206,13 @@ def _array(r: Reader, depth: int) -> tuple[list[Any], MetadataType]:
     return values, MetadataType(GGUFValueType.ARRAY, element_type)
 
 
-def _alignment(metadata: dict[str, Any], types: dict[str, MetadataType], what: str) -> int:
-    if "general.alignment" not in metadata:
+def _alignment(r: Reader, metadata: dict[str, Any], types: dict[str, MetadataType], offsets: dict[str, int]) -> int:
+    key = "general.alignment"
+    if key not in metadata:
         return DEFAULT_ALIGNMENT
-    value = metadata["general.alignment"]
-    if types["general.alignment"].type is not GGUFValueType.UINT32 or value == 0 or value & (value - 1):
-        raise FormatError(f"{what}: general.alignment {value!r} must be a UINT32 power of two (in the metadata)")
+    value = metadata[key]
+    if types[key].type is not GGUFValueType.UINT32 or value == 0 or value & (value - 1):
+        raise r.fail(f"{key} {value!r:.40} must be a UINT32 power of two", offsets[key])
     return value
 
 

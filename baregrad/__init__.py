@@ -1,0 +1,79 @@
+"""baregrad: a small deep-learning framework that compiles its own kernels.
+
+`import baregrad` loads the API only: no device is probed and no backend is imported until a tensor
+needs one.
+"""
+from baregrad import dtype as dtypes
+from baregrad.autograd import no_grad, set_grad_enabled
+from baregrad.dtype import (DType, bfloat16, bool_, float16, float32, float64, int8, int16, int32, int64, uint8,
+                            uint16, uint32, uint64)
+from baregrad.errors import (ArgumentError, BoundsError, CompileError, DeviceError, DTypeError, Error, FormatError,
+                             ShapeError)
+from baregrad.random import manual_seed
+from baregrad.stats import counters, reset_counters
+from baregrad.tensor import Tensor, realize_all
+
+half, float, double, long, int, short = float16, float32, float64, int64, int32, int16  # noqa: A001 - torch names
+bool = bool_  # noqa: A001 - torch name
+
+tensor = Tensor
+zeros, ones, full, empty, arange, linspace, eye = (Tensor.zeros, Tensor.ones, Tensor.full, Tensor.empty, Tensor.arange,
+                                                   Tensor.linspace, Tensor.eye)
+rand, randn, randint, randperm = Tensor.rand, Tensor.randn, Tensor.randint, Tensor.randperm
+cat, stack = Tensor.cat, Tensor.stack
+
+
+def zeros_like(t: Tensor, dtype=None) -> Tensor:
+    return t.zeros_like(dtype)
+
+
+def ones_like(t: Tensor, dtype=None) -> Tensor:
+    return t.ones_like(dtype)
+
+
+def full_like(t: Tensor, value, dtype=None) -> Tensor:
+    return t.full_like(value, dtype)
+
+
+def rand_like(t: Tensor, dtype=None) -> Tensor:
+    return t.rand_like(dtype)
+
+
+def randn_like(t: Tensor, dtype=None) -> Tensor:
+    return t.randn_like(dtype)
+
+
+def empty_like(t: Tensor, dtype=None) -> Tensor:
+    return t.zeros_like(dtype)
+
+
+def where(cond: Tensor, x, y) -> Tensor:
+    return cond.where(x, y)
+
+
+def maximum(a: Tensor, b) -> Tensor:
+    return a.maximum(b)
+
+
+def minimum(a: Tensor, b) -> Tensor:
+    return a.minimum(b)
+
+
+def matmul(a: Tensor, b: Tensor) -> Tensor:
+    return a.matmul(b)
+
+
+def devices() -> list:
+    """Every known device, whether it works here, and why not."""
+    from baregrad.device import describe_devices
+    return describe_devices()
+
+
+def default_device() -> str:
+    from baregrad.device import default_device_name
+    return default_device_name()
+
+
+__all__ = ["Tensor", "tensor", "dtypes", "DType", "no_grad", "set_grad_enabled", "manual_seed", "counters",
+           "reset_counters", "Error", "ShapeError", "DTypeError", "DeviceError", "FormatError", "CompileError",
+           "ArgumentError", "BoundsError", "realize_all", "devices", "default_device"]

@@ -1,0 +1,269 @@
+"""Linearize a kernel AST into a linear program: SSA instructions with explicit loops.
+
+Placement is by dependence: every expression is emitted in the innermost loop whose variable it uses,
+so a reduce that only depends on the outer loops (the row max and row sum in softmax) is computed once
+per row, not once per element. Reduces over the same loop variables share one loop.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from baregrad import dtype as dt
+from baregrad.codegen.lower import LoopReduceArg, Param
+from baregrad.ir.node import Node
+from baregrad.ir.ops import ALU, Op, ReduceOp
+
+
+class L(enum.Enum):
+    PARAM = "param"        # arg: ParamInfo
+    CONST = "const"        # arg: value
+    RANGE = "range"        # arg: Loop
+    END = "end"            # src: (range,)
+    LOAD = "load"          # src: (param, index, valid?)
+    STORE = "store"        # src: (param, index, value)
+    ALU = "alu"            # arg: Op
+    CAST = "cast"
+    BITCAST = "bitcast"
+    ACC = "acc"            # arg: initial value; a mutable accumulator
+    UPDATE = "update"      # src: (acc, value); arg: ReduceOp
+
+
+class LoopKind(enum.Enum):
+    GLOBAL = "global"
+    REDUCE = "reduce"
+
+
+@dataclass(frozen=True)
+class Loop:
+    name: str
+    size: int
+    kind: LoopKind
+
+
+@dataclass(frozen=True)
+class ParamInfo:
+    index: int
+    dtype: dt.DType
+    size: int
+    writable: bool
+
+
+@dataclass(frozen=True)
+class Instr:
+    op: L
+    dtype: dt.DType
+    src: tuple[int, ...] = ()
+    arg: Any = None
+
+
+@dataclass
+class LinearProgram:
+    name: str
+    instrs: list[Instr]
+    params: list[ParamInfo]
+    work: int  # total inner-loop iterations, to decide on threading
+
+    def __str__(self) -> str:
+        lines = [f"kernel {self.name}"]
+        depth = 1
+        for i, ins in enumerate(self.instrs):
+            if ins.op is L.END:
+                depth -= 1
+            lines.append(f"{'  ' * depth}%{i} = {ins.op.value} {ins.dtype.name} {list(ins.src)} {ins.arg}")
+            if ins.op is L.RANGE:
+                depth += 1
+        return "\n".join(lines)
+
+
+def reduce_identity(op: ReduceOp, d: dt.DType) -> Any:
+    if op is ReduceOp.SUM:
+        return False if d is dt.bool_ else (0.0 if d.is_float else 0)
+    if op is ReduceOp.PROD:
+        return True if d is dt.bool_ else (1.0 if d.is_float else 1)
+    if d.is_float:
+        return float("-inf")
+    return False if d is dt.bool_ else dt.min_max_values(d)[0]
+
+
+@dataclass
+class _Linearizer:
+    nodes: list[Node]
+    instrs: list[Instr] = field(default_factory=list)
+    emitted: dict[Node, int] = field(default_factory=dict)
+    free: dict[Node, frozenset[Node]] = field(default_factory=dict)
+    var_depth: dict[Node, int] = field(default_factory=dict)
+    scope: dict[Node, Node | None] = field(default_factory=dict)
+    by_scope: dict[Node | None, list[Node]] = field(default_factory=dict)
+    groups: dict[tuple[Node, ...], list[Node]] = field(default_factory=dict)
+    params: dict[int, ParamInfo] = field(default_factory=dict)
+
+    def add(self, ins: Instr) -> int:
+        self.instrs.append(ins)
+        return len(self.instrs) - 1
+
+
+def _reduce_vars(node: Node) -> tuple[Node, ...]:
+    return node.src[1:]
+
+
+def linearize(sink: Node, name: str, global_vars: list[Node]) -> LinearProgram:
+    state = _Linearizer(sink.toposort())
+    _analyse(state, global_vars)
+    for node in state.nodes:
+        if node.op is Op.STORE:
+            param = node.src[0].arg
+            state.params[param.index] = ParamInfo(param.index, node.dtype, param.size, True)
+        elif node.op is Op.LOAD and node.src[0].arg.index not in state.params:
+            param = node.src[0].arg
+            state.params[param.index] = ParamInfo(param.index, node.dtype, param.size, False)
+    params = [state.params[i] for i in sorted(state.params)]
+    param_index = {p.index: state.add(Instr(L.PARAM, p.dtype, (), p)) for p in params}
+    for node in state.nodes:
+        if node.op is Op.BUFFER:
+            state.emitted[node] = param_index[node.arg.index]
+    _emit_scope(state, None)
+    _emit_loop_chain(state, global_vars)
+    work = 1
+    for v in state.var_depth:
+        work *= v.arg[1]
+    return LinearProgram(name, state.instrs, params, work)
+
+
+def _analyse(state: _Linearizer, global_vars: list[Node]) -> None:
+    for node in state.nodes:
+        if node.op is Op.VAR:
+            state.free[node] = frozenset({node})
+        elif node.op is Op.LOOP_REDUCE:
+            inner = set(state.free[node.src[0]])
+            inner.difference_update(_reduce_vars(node))
+            state.free[node] = frozenset(inner)
+        else:
+            acc: set[Node] = set()
+            for s in node.src:
+                acc |= state.free[s]
+            state.free[node] = frozenset(acc)
+    for i, v in enumerate(global_vars):
+        state.var_depth[v] = i + 1
+    # outer reduces first, so an inner reduce's loop depth sees its enclosing loops
+    for node in reversed(state.nodes):
+        if node.op is not Op.LOOP_REDUCE:
+            continue
+        vars_ = _reduce_vars(node)
+        state.groups.setdefault(vars_, []).append(node)
+        if vars_[0] in state.var_depth:
+            continue
+        base = max((state.var_depth[v] for v in state.free[node]), default=0)
+        for j, v in enumerate(vars_):
+            state.var_depth[v] = base + 1 + j
+    for node in state.nodes:
+        deepest = max(state.free[node], key=lambda v: state.var_depth[v], default=None)
+        state.scope[node] = deepest
+        state.by_scope.setdefault(deepest, []).append(node)
+
+
+def _emit_loop_chain(state: _Linearizer, loop_vars: list[Node] | tuple[Node, ...], group: list[Node] | None = None,
+                     accs: list[int] | None = None) -> None:
+    if not loop_vars:
+        return
+    var = loop_vars[0]
+    kind = LoopKind.GLOBAL if group is None else LoopKind.REDUCE
+    rng = state.add(Instr(L.RANGE, dt.int32, (), Loop(var.arg[0], var.arg[1], kind)))
+    state.emitted[var] = rng
+    _emit_scope(state, var)
+    if len(loop_vars) > 1:
+        _emit_loop_chain(state, loop_vars[1:], group, accs)
+    elif group is not None and accs is not None:
+        for member, acc in zip(group, accs):
+            value = _emit(state, member.src[0])
+            state.add(Instr(L.UPDATE, member.dtype, (acc, value), member.arg.op))
+    state.add(Instr(L.END, dt.int32, (rng,)))
+
+
+def _emit_scope(state: _Linearizer, scope: Node | None) -> None:
+    for node in state.by_scope.get(scope, ()):
+        _emit(state, node)
+
+
+def _emit(state: _Linearizer, node: Node) -> int:
+    done = state.emitted.get(node)
+    if done is not None:
+        return done
+    if node.op is Op.LOOP_REDUCE:
+        _emit_group(state, state.groups[_reduce_vars(node)])
+        return state.emitted[node]
+    src = tuple(_emit(state, s) for s in node.src)
+    state.emitted[node] = out = state.add(_instr_for(node, src))
+    return out
+
+
+def _emit_group(state: _Linearizer, group: list[Node]) -> None:
+    scope = state.scope[group[0]]
+    # everything the bodies need from this scope or outside must exist before the loop opens
+    for member in group:
+        _emit_frontier(state, member.src[0], set(_reduce_vars(group[0])), scope)
+    accs = []
+    for member in group:
+        arg: LoopReduceArg = member.arg
+        acc = state.add(Instr(L.ACC, member.dtype, (), reduce_identity(arg.op, member.dtype)))
+        accs.append(acc)
+        state.emitted[member] = acc
+    _emit_loop_chain(state, _reduce_vars(group[0]), group, accs)
+
+
+def _emit_frontier(state: _Linearizer, node: Node, inner_vars: set[Node], scope: Node | None) -> None:
+    if node in state.emitted:
+        return
+    if state.free[node] & inner_vars:
+        for s in node.src:
+            _emit_frontier(state, s, inner_vars, scope)
+        return
+    _emit(state, node)
+
+
+def _instr_for(node: Node, src: tuple[int, ...]) -> Instr:
+    op = node.op
+    if op is Op.CONST:
+        return Instr(L.CONST, node.dtype, (), node.arg)
+    if op is Op.BUFFER:
+        raise AssertionError("params are emitted up front")
+    if op is Op.LOAD:
+        return Instr(L.LOAD, node.dtype, src, None)
+    if op is Op.STORE:
+        return Instr(L.STORE, node.dtype, src, None)
+    if op in ALU:
+        return Instr(L.ALU, node.dtype, src, op)
+    if op is Op.CAST:
+        return Instr(L.CAST, node.dtype, src, None)
+    if op is Op.BITCAST:
+        return Instr(L.BITCAST, node.dtype, src, None)
+    if op is Op.SINK:
+        return Instr(L.CONST, dt.bool_, (), True)
+    raise NotImplementedError(f"cannot linearize {op}")
+
+
+def param_node(index: int, size: int, d: dt.DType) -> Node:
+    return Node(Op.BUFFER, d, (), Param(index, size))
+
+
+def redundant_reduces(sink: Node, global_vars: list[Node]) -> list[Node]:
+    """Reduces that would sit inside a loop whose variable they do not use, i.e. be recomputed per iteration.
+
+    The scheduler gives each of them a kernel (and a buffer) of its own instead.
+    """
+    state = _Linearizer(sink.toposort())
+    _analyse(state, global_vars)
+    chain: dict[Node, frozenset[Node]] = {g: frozenset(global_vars[:i + 1]) for i, g in enumerate(global_vars)}
+    out = []
+    for node in reversed(state.nodes):
+        if node.op is not Op.LOOP_REDUCE:
+            continue
+        scope = state.scope[node]
+        base = chain[scope] if scope is not None else frozenset()
+        if not base <= state.free[node]:
+            out.append(node)
+        vars_ = _reduce_vars(node)
+        for j, v in enumerate(vars_):
+            chain.setdefault(v, base | frozenset(vars_[:j + 1]))
+    return out

@@ -1,0 +1,32 @@
+"""Every knob baregrad reads from the environment, in one place.
+
+BAREGRAD_DEVICE  CPU | PYTHON | LLVM | OPENCL | WEBGPU | CUDA | NV  (default: the fastest that works)
+DEBUG            1: kernel count and time per realize; 2: per-kernel time, GFLOP/s and GB/s;
+                 3: the kernel graph; 4: the generated source; 5: the linear program
+BEAM             width of the optional kernel search (0: off; default heuristics only)
+BAREGRAD_CACHE   directory of the on-disk compile cache (default ~/.cache/baregrad)
+CC               the C compiler of the CPU device (default cc)
+"""
+from __future__ import annotations
+
+import os
+
+
+def getenv(name: str, default: int = 0) -> int:
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+DEBUG = getenv("DEBUG")
+BEAM = getenv("BEAM")
+
+
+def cache_dir() -> str:
+    return os.environ.get("BAREGRAD_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "baregrad")
+
+
+def requested_device() -> str | None:
+    name = os.environ.get("BAREGRAD_DEVICE")
+    return name.upper() if name else None

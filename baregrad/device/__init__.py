@@ -1,0 +1,195 @@
+"""The device registry and the contracts every backend implements.
+
+A backend is a `Device` subclass providing:
+- an allocator: alloc(nbytes) -> handle, free(handle), copyin(handle, bytes), copyout(handle, nbytes) -> bytes,
+- render(LinearProgram) -> source text, and compile(source, name) -> a callable Program,
+- Program(*handles, *ints) launches; synchronize() waits for the device.
+Backends are imported only when used: `describe_devices()` and default selection probe cheaply.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+from collections import defaultdict
+from typing import Any, Callable, NamedTuple
+
+from baregrad import config
+from baregrad.codegen.linear import LinearProgram
+from baregrad.errors import DeviceError
+
+# name -> (module, class); the order is the preference order for the default device
+BACKENDS: dict[str, tuple[str, str]] = {
+    "NV": ("baregrad.device.nv.device", "NVDevice"),
+    "CUDA": ("baregrad.device.cuda", "CUDADevice"),
+    "CPU": ("baregrad.device.cpu", "CPUDevice"),
+    "LLVM": ("baregrad.device.llvm", "LLVMDevice"),
+    "OPENCL": ("baregrad.device.opencl", "OpenCLDevice"),
+    "WEBGPU": ("baregrad.device.webgpu", "WebGPUDevice"),
+    "PYTHON": ("baregrad.device.python", "PythonDevice"),
+}
+
+
+class Device:
+    """Base class: a named device with a caching allocator. Subclasses fill in the abstract methods."""
+    name = "?"
+
+    def __init__(self) -> None:
+        self._free_cache: dict[int, list[Any]] = defaultdict(list)
+        self._cached_bytes = 0
+
+    # ---- allocator ----
+    def alloc_raw(self, nbytes: int) -> Any:
+        raise NotImplementedError
+
+    def free_raw(self, handle: Any, nbytes: int) -> None:
+        pass
+
+    def copyin(self, handle: Any, data: bytes | memoryview) -> None:
+        raise NotImplementedError
+
+    def copyout(self, handle: Any, nbytes: int) -> bytes:
+        raise NotImplementedError
+
+    def alloc(self, nbytes: int) -> Any:
+        cached = self._free_cache.get(nbytes)
+        if cached:
+            self._cached_bytes -= nbytes
+            return cached.pop()
+        try:
+            return self.alloc_raw(nbytes)
+        except (MemoryError, DeviceError):
+            self.clear_cache()
+            return self.alloc_raw(nbytes)
+
+    def free(self, handle: Any, nbytes: int) -> None:
+        """Keep the buffer for reuse by an allocation of the same size (bounded by CACHE_LIMIT)."""
+        if self._cached_bytes + nbytes > self.cache_limit():
+            self.free_raw(handle, nbytes)
+            return
+        self._free_cache[nbytes].append(handle)
+        self._cached_bytes += nbytes
+
+    def cache_limit(self) -> int:
+        return 1 << 30
+
+    def clear_cache(self) -> None:
+        for nbytes, handles in self._free_cache.items():
+            for h in handles:
+                self.free_raw(h, nbytes)
+        self._free_cache.clear()
+        self._cached_bytes = 0
+
+    # ---- compiler and runtime ----
+    def render(self, prog: LinearProgram) -> str:
+        raise NotImplementedError
+
+    def compile(self, source: str, prog: LinearProgram) -> Callable[..., Any]:
+        raise NotImplementedError
+
+    def synchronize(self) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        return f"<Device {self.name}>"
+
+
+class DeviceStatus(NamedTuple):
+    name: str
+    works: bool
+    reason: str
+
+
+_OPEN: dict[str, Device] = {}
+
+
+def canonical_name(name: str) -> str:
+    upper = name.split(":")[0].upper()
+    aliases = {"CLANG": "CPU", "GPU": "CUDA", "CL": "OPENCL", "WGPU": "WEBGPU"}
+    upper = aliases.get(upper, upper)
+    if upper not in BACKENDS:
+        raise DeviceError(f"unknown device {name!r}; known devices: {', '.join(BACKENDS)}")
+    return upper
+
+
+def get_device(name: str | None = None) -> Device:
+    """The open device of that name (default: the default device), opening it on first use."""
+    key = canonical_name(name) if name else default_device_name()
+    device = _OPEN.get(key)
+    if device is None:
+        module, cls = BACKENDS[key]
+        try:
+            backend = getattr(importlib.import_module(module), cls)
+        except ImportError as e:
+            raise DeviceError(f"device {key} is not available: {e}") from e
+        device = _OPEN[key] = backend()
+    return device
+
+
+def _quick_probe(name: str) -> str | None:
+    """A cheap guess at why a device cannot work here (None: it may work). No backend is imported."""
+    if name == "PYTHON":
+        return None
+    if name == "CPU":
+        cc = os.environ.get("CC", "cc")
+        return None if shutil.which(cc) else f"no C compiler: {cc!r} not found (set CC or install gcc)"
+    if name == "NV":
+        if os.environ.get("BAREGRAD_NV_MOCK") == "1":
+            return None
+        return None if os.path.exists("/dev/nvidiactl") else "no /dev/nvidiactl: no NVIDIA kernel driver"
+    if name == "CUDA":
+        if not os.path.exists("/dev/nvidiactl"):
+            return "no /dev/nvidiactl: no NVIDIA GPU driver"
+        return None
+    if name == "LLVM":
+        return None if importlib.util.find_spec("llvmlite") else "llvmlite not installed (pip install llvmlite)"
+    if name == "OPENCL":
+        import ctypes.util
+        return None if ctypes.util.find_library("OpenCL") else "libOpenCL not found (apt install ocl-icd-libopencl1 " \
+                                                                 "pocl-opencl-icd)"
+    if name == "WEBGPU":
+        return None if importlib.util.find_spec("wgpu") else "wgpu not installed (pip install wgpu)"
+    return "unknown"
+
+
+_DEFAULT: str | None = None
+
+
+def default_device_name() -> str:
+    global _DEFAULT
+    if _DEFAULT is None:
+        requested = config.requested_device()
+        if requested:
+            _DEFAULT = canonical_name(requested)
+        else:
+            _DEFAULT = next(n for n in ("NV", "CUDA", "CPU", "PYTHON") if _works(n))
+    return _DEFAULT
+
+
+def set_default_device(name: str) -> None:
+    global _DEFAULT
+    _DEFAULT = canonical_name(name)
+
+
+def _works(name: str) -> bool:
+    if _quick_probe(name) is not None:
+        return False
+    try:
+        get_device(name)
+        return True
+    except Exception:  # noqa: BLE001 - a device that fails to open is simply not chosen
+        return False
+
+
+def describe_devices() -> list[DeviceStatus]:
+    """Every known device, whether it works here, and why not."""
+    out = []
+    for name in BACKENDS:
+        reason = _quick_probe(name)
+        if reason is None:
+            try:
+                get_device(name)
+            except Exception as e:  # noqa: BLE001 - report any failure as the reason
+                reason = f"{type(e).__name__}: {e}"
+        out.append(DeviceStatus(name, reason is None, reason or "ok"))
+    return out

@@ -1,0 +1,81 @@
+"""Device CPU: C source compiled by the system compiler (CC, default cc), loaded with ctypes, OpenMP threads."""
+from __future__ import annotations
+
+import ctypes
+import os
+import subprocess
+from typing import Any, Callable
+
+from baregrad.codegen.linear import LinearProgram
+from baregrad.device import Device
+from baregrad.device.compile_cache import cache_key, cached_build
+from baregrad.errors import CompileError, DeviceError
+from baregrad.render.cstyle import C_DIALECT, CRenderer
+
+FLAGS = ["-O2", "-march=native", "-ftree-vectorize", "-fno-math-errno", "-fwrapv", "-fPIC", "-shared", "-fopenmp"]
+
+
+class CPUDevice(Device):
+    name = "CPU"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cc = os.environ.get("CC", "cc")
+        self.renderer = CRenderer(C_DIALECT)
+        try:
+            version = subprocess.run([self.cc, "--version"], capture_output=True, text=True, timeout=30).stdout
+        except (OSError, subprocess.TimeoutExpired) as e:
+            raise DeviceError(f"CPU device needs a C compiler; running {self.cc!r} failed: {e}") from e
+        self.compiler_id = version.splitlines()[0] if version else self.cc
+
+    def alloc_raw(self, nbytes: int) -> Any:
+        try:
+            return (ctypes.c_char * max(nbytes, 1))()
+        except MemoryError as e:
+            raise DeviceError(f"CPU out of memory allocating {nbytes} bytes") from e
+
+    def copyin(self, handle: Any, data: bytes | memoryview) -> None:
+        ctypes.memmove(handle, bytes(data) if isinstance(data, memoryview) and not data.c_contiguous else data,
+                       len(data) if isinstance(data, bytes) else data.nbytes)
+
+    def copyout(self, handle: Any, nbytes: int) -> bytes:
+        return ctypes.string_at(handle, nbytes)
+
+    def address(self, handle: Any) -> int:
+        return ctypes.addressof(handle)
+
+    def render(self, prog: LinearProgram) -> str:
+        return self.renderer.render(prog)
+
+    def compile(self, source: str, prog: LinearProgram) -> Callable[..., Any]:
+        key = cache_key(source, self.compiler_id, " ".join(FLAGS))
+        path = cached_build(key, ".so", lambda out: self._build(source, out))
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError as e:
+            raise CompileError(f"could not load compiled kernel {path}: {e}") from e
+        fn = getattr(lib, prog.name)
+        fn.argtypes = [ctypes.c_void_p] * len(prog.params)
+        fn.restype = None
+        return _CPUProgram(fn, lib)
+
+    def _build(self, source: str, out: str) -> None:
+        src_path = out + ".c"
+        with open(src_path, "w") as f:
+            f.write(source)
+        try:
+            result = subprocess.run([self.cc, *FLAGS, src_path, "-o", out, "-lm"], capture_output=True, text=True,
+                                    timeout=300)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            raise CompileError(f"C compiler {self.cc!r} failed to run on {src_path}: {e}") from e
+        if result.returncode != 0:
+            raise CompileError(f"C compile failed for {src_path}:\n{result.stderr}")
+        os.unlink(src_path)
+
+
+class _CPUProgram:
+    def __init__(self, fn: Any, lib: Any):
+        self.fn, self.lib = fn, lib
+
+    def __call__(self, *handles: Any) -> None:
+        self.fn(*[ctypes.addressof(h) for h in handles])

@@ -1,0 +1,47 @@
+"""A device buffer: dtype, element count, the logical shape it was realized with, and its memory."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from baregrad import dtype as dt
+from baregrad.device import Device
+
+
+class Buffer:
+    __slots__ = ("device", "dtype", "shape", "size", "nbytes", "_handle", "__weakref__")
+
+    def __init__(self, device: Device, d: dt.DType, shape: tuple[int, ...], handle: Any = None):
+        self.device, self.dtype, self.shape = device, d, tuple(shape)
+        self.size = math.prod(shape)
+        self.nbytes = self.size * d.itemsize
+        self._handle = handle
+
+    @property
+    def handle(self) -> Any:
+        if self._handle is None:
+            self._handle = self.device.alloc(self.nbytes)
+        return self._handle
+
+    @property
+    def allocated(self) -> bool:
+        return self._handle is not None
+
+    def copyin(self, data: bytes | memoryview) -> "Buffer":
+        self.device.copyin(self.handle, data)
+        return self
+
+    def to_bytes(self) -> bytes:
+        self.device.synchronize()
+        return self.device.copyout(self.handle, self.nbytes)
+
+    def __del__(self) -> None:
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            try:
+                self.device.free(handle, self.nbytes)
+            except Exception:  # noqa: BLE001 - never raise from a finalizer (e.g. at interpreter exit)
+                pass
+
+    def __repr__(self) -> str:
+        return f"<Buffer {self.device.name} {self.dtype.name}{list(self.shape)}>"

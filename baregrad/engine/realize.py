@@ -1,0 +1,105 @@
+"""Run lazy graphs: canonicalize, fetch or build the schedule, compile its kernels (cached), launch them."""
+from __future__ import annotations
+
+import time
+import weakref
+from typing import Any
+
+from baregrad import config, stats
+from baregrad.device import Device
+from baregrad.engine.buffer import Buffer
+from baregrad.engine.schedule import KernelStep, ScheduleTemplate, Slot, build_schedule, slot_node
+from baregrad.ir.node import Node
+from baregrad.ir.ops import Op
+
+# a node that has been computed keeps its buffer, so other tensors sharing the node do not recompute it
+REALIZED: "weakref.WeakKeyDictionary[Node, Buffer]" = weakref.WeakKeyDictionary()
+_SCHEDULES: dict[tuple, ScheduleTemplate] = {}
+_PROGRAMS: dict[tuple[str, Node], tuple[Any, str]] = {}
+
+
+def canonicalize(targets: list[Node]) -> tuple[tuple[Node, ...], list[Buffer]]:
+    """Replace every realized buffer by a numbered slot, in first-visit order."""
+    memo: dict[Node, Node] = {}
+    inputs: list[Buffer] = []
+    slot_index: dict[int, int] = {}
+    for node in Node(Op.SINK, targets[0].dtype, tuple(targets)).toposort():
+        buf = node.arg if node.op is Op.BUFFER else REALIZED.get(node)
+        if buf is not None:
+            k = slot_index.get(id(buf))
+            if k is None:
+                k = slot_index[id(buf)] = len(inputs)
+                inputs.append(buf)
+            memo[node] = slot_node(k, node.dtype, node.shape)
+            continue
+        src = tuple(memo[s] for s in node.src)
+        memo[node] = node if src == node.src else Node(node.op, node.dtype, src, node.arg)
+    return tuple(memo[t] for t in targets), inputs
+
+
+def realize(targets: list[Node], device: Device) -> list[Buffer]:
+    """Compute the target nodes on `device` and return their buffers (shaped like the nodes)."""
+    canonical, inputs = canonicalize(targets)
+    key = (device.name, canonical)
+    template = _SCHEDULES.get(key)
+    if template is None:
+        template = build_schedule(canonical, len(inputs))
+        _SCHEDULES[key] = template
+    outputs = run_schedule(template, inputs, device)
+    for node, buf in zip(targets, outputs):
+        if node.op is not Op.BUFFER:
+            REALIZED[node] = buf
+    return outputs
+
+
+def compiled(step: KernelStep, device: Device) -> Any:
+    if step.program is None or step.source == "":
+        key = (device.name, step.ast)
+        cached = _PROGRAMS.get(key)
+        if cached is None:
+            source = device.render(step.prog)
+            if config.DEBUG >= 4:
+                print(source)
+            if config.DEBUG >= 5:
+                print(step.prog)
+            cached = _PROGRAMS[key] = (device.compile(source, step.prog), source)
+        step.program, step.source = cached
+    return step.program
+
+
+def run_schedule(template: ScheduleTemplate, inputs: list[Buffer], device: Device) -> list[Buffer]:
+    buffers: dict[int, Buffer] = dict(enumerate(inputs))
+    for slot, (d, shape) in template.slot_specs.items():
+        buffers[slot] = Buffer(device, d, shape)
+    start = time.perf_counter() if config.DEBUG else 0.0
+    for i, step in enumerate(template.steps):
+        program = compiled(step, device)
+        if config.DEBUG >= 3:
+            print(step.ast)
+        t0 = time.perf_counter()
+        program(*[buffers[s].handle for s in step.slots])
+        stats.bump("kernels")
+        if config.DEBUG >= 2:
+            device.synchronize()
+            _print_kernel_time(step, time.perf_counter() - t0)
+        for slot in template.free_after.get(i, ()):
+            del buffers[slot]
+    if config.DEBUG and template.steps:
+        device.synchronize()
+        print(f"realize: {len(template.steps)} kernels in {(time.perf_counter() - start) * 1e3:.3f} ms")
+    return [buffers[s] for s in template.target_slots]
+
+
+def _print_kernel_time(step: KernelStep, seconds: float) -> None:
+    nbytes = sum(p.size * p.dtype.itemsize for p in step.prog.params)
+    flops = step.prog.work
+    print(f"  {step.name:<30} {seconds * 1e6:9.1f} us  {flops / seconds / 1e9:8.2f} GFLOP/s(est) "
+          f"{nbytes / seconds / 1e9:8.2f} GB/s")
+
+
+def clear_caches() -> None:
+    _SCHEDULES.clear()
+    _PROGRAMS.clear()
+
+
+__all__ = ["realize", "canonicalize", "clear_caches", "REALIZED", "Slot"]

@@ -1,0 +1,154 @@
+"""Scheduling: split a lazy graph into kernels, and cache the result by the graph's structure.
+
+A graph is first canonicalized: realized buffers become numbered slots, so two graphs of the same
+structure (a repeated training step, the same op on new data) are the same hash-consed node and hit the
+same cached schedule, with no rewrite or compile. Kernel boundaries are the targets, `contiguous`,
+`assign`, and any reduce that the consumer would otherwise recompute (see linear.redundant_reduces).
+Everything else fuses: elementwise chains, a reduce with its prologue and epilogue, softmax.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from baregrad import dtype as dt
+from baregrad.codegen.linear import LinearProgram, linearize, param_node, redundant_reduces
+from baregrad.codegen.lower import lower_kernel
+from baregrad.codegen.opt import optimize
+from baregrad.ir.node import Node
+from baregrad.ir.ops import Op
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A numbered buffer in a canonical graph: inputs first, then the buffers the schedule creates."""
+    index: int
+    shape: tuple[int, ...]
+
+
+@dataclass
+class KernelStep:
+    name: str
+    ast: Node
+    prog: LinearProgram
+    slots: tuple[int, ...]     # the buffer slot of each kernel parameter, in order
+    program: Any = None        # the compiled callable
+    source: str = ""
+
+
+@dataclass
+class ScheduleTemplate:
+    n_inputs: int
+    steps: list[KernelStep]
+    slot_specs: dict[int, tuple[dt.DType, tuple[int, ...]]]  # slots the schedule allocates
+    target_slots: list[int]
+    free_after: dict[int, list[int]] = field(default_factory=dict)  # step -> intermediate slots dead after it
+
+
+def slot_node(index: int, d: dt.DType, shape: tuple[int, ...]) -> Node:
+    return Node(Op.BUFFER, d, (), Slot(index, shape))
+
+
+def build_schedule(targets: tuple[Node, ...], n_inputs: int) -> ScheduleTemplate:
+    forced: set[Node] = set()
+    for _ in range(1000):
+        template = _try_schedule(targets, n_inputs, forced)
+        if isinstance(template, ScheduleTemplate):
+            return template
+        forced |= template
+    raise RuntimeError("scheduling did not converge")
+
+
+def _realize_points(targets: tuple[Node, ...], forced: set[Node]) -> list[Node]:
+    """Nodes that get a buffer of their own, in an order where producers come first."""
+    wanted = set(forced) | set(targets)
+    order = Node(Op.SINK, dt.bool_, targets).toposort()
+    for node in order:
+        if node.op in (Op.CONTIGUOUS, Op.ASSIGN):
+            wanted.add(node)
+    return [n for n in order if n in wanted and not _is_slot(n)]
+
+
+def _is_slot(node: Node) -> bool:
+    return node.op is Op.BUFFER and isinstance(node.arg, Slot)
+
+
+def _try_schedule(targets: tuple[Node, ...], n_inputs: int, forced: set[Node]) -> ScheduleTemplate | set[Node]:
+    points = _realize_points(targets, forced)
+    slot_of: dict[Node, Node] = {}
+    specs: dict[int, tuple[dt.DType, tuple[int, ...]]] = {}
+    steps: list[KernelStep] = []
+    next_slot = n_inputs
+    for point in points:
+        if point.op is Op.ASSIGN:
+            out = point.src[0]
+            value = point.src[1]
+        else:
+            out = slot_node(next_slot, point.dtype, point.shape)
+            specs[next_slot] = (point.dtype, point.shape)
+            next_slot += 1
+            value = point.src[0] if point.op is Op.CONTIGUOUS else point
+        graph = _substitute(value, slot_of)
+        step = _make_step(graph, out, point)
+        if isinstance(step, set):
+            return step
+        steps.append(step)
+        slot_of[point] = out
+    target_slots = [t.arg.index if _is_slot(t) else slot_of[t].arg.index for t in targets]
+    template = ScheduleTemplate(n_inputs, steps, specs, target_slots)
+    _plan_frees(template)
+    return template
+
+
+def _substitute(value: Node, slot_of: dict[Node, Node]) -> Node:
+    memo: dict[Node, Node] = {}
+    for node in value.toposort():
+        if node in slot_of and node is not value:
+            memo[node] = slot_of[node]
+            continue
+        src = tuple(memo[s] for s in node.src)
+        memo[node] = node if src == node.src else Node(node.op, node.dtype, src, node.arg)
+    return memo[value]
+
+
+def _make_step(graph: Node, out: Node, point: Node) -> KernelStep | set[Node]:
+    nodes = graph.toposort()
+    params: dict[Node, Node] = {}
+    slots = [out.arg.index]
+    out_param = param_node(0, math.prod(out.shape), out.dtype)
+    for node in nodes:
+        if _is_slot(node) and node not in params:
+            params[node] = param_node(len(slots), math.prod(node.shape), node.dtype)
+            slots.append(node.arg.index)
+    has_reduce = any(n.op is Op.REDUCE for n in nodes)
+    lowered = lower_kernel(graph, out_param, params, point.shape, has_reduce)
+    bad = redundant_reduces(lowered.sink, lowered.global_vars)
+    if bad:
+        return {lowered.reduce_origin[r] for r in bad}
+    if point.op is Op.ASSIGN and _assign_hazard(lowered.sink, params.get(out)):
+        return {point.src[1]}
+    sink = optimize(lowered.sink, lowered.global_vars)
+    name = ("r" if has_reduce else "e") + "_" + "_".join(str(s) for s in point.shape or (1,))
+    prog = linearize(sink.sink, name, sink.global_vars)
+    return KernelStep(name, sink.sink, prog, tuple(slots))
+
+
+def _assign_hazard(sink: Node, target_param: Node | None) -> bool:
+    """True if the value reads the assigned buffer at any index other than the one it writes."""
+    if target_param is None:
+        return False
+    store = sink.src[0]
+    return any(n.op is Op.LOAD and n.src[0] is target_param and n.src[1] is not store.src[1]
+               for n in sink.toposort())
+
+
+def _plan_frees(template: ScheduleTemplate) -> None:
+    last_use: dict[int, int] = {}
+    for i, step in enumerate(template.steps):
+        for s in step.slots:
+            last_use[s] = i
+    keep = set(template.target_slots)
+    for slot, step in last_use.items():
+        if slot in template.slot_specs and slot not in keep:
+            template.free_after.setdefault(step, []).append(slot)

@@ -1,0 +1,33 @@
+"""baregrad's exceptions: one base class, each also subclassing the builtin a Python user would catch."""
+
+
+class Error(Exception):
+    """Base class of every error baregrad raises on purpose."""
+
+
+class ShapeError(Error, ValueError):
+    """Shapes that do not fit the operation (the message names them)."""
+
+
+class DTypeError(Error, TypeError):
+    """A dtype the operation or device does not support."""
+
+
+class DeviceError(Error, RuntimeError):
+    """A device that is missing, failed, ran out of memory or timed out."""
+
+
+class FormatError(Error, ValueError):
+    """A malformed or hostile file (the message names the offset)."""
+
+
+class CompileError(Error, RuntimeError):
+    """A kernel failed to compile (the message holds the compiler log and source path)."""
+
+
+class ArgumentError(Error, ValueError):
+    """An argument with a value the operation does not accept."""
+
+
+class BoundsError(Error, IndexError):
+    """An index outside the dimension it indexes (the message names both)."""

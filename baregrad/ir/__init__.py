@@ -1,0 +1,1 @@
+"""The graph: primitive ops, hash-consed nodes, a pattern rewriter and integer index algebra."""

@@ -1,0 +1,118 @@
+"""Immutable, hash-consed graph nodes.
+
+A Node is (op, dtype, src, arg). Building the same node twice returns the same object, so graphs share
+structure for free, identity is equality, and a dict keyed by nodes is a memo table. `shape` is derived
+from the fields (movement ops carry their target in `arg`), and is None for kernel-level index nodes.
+"""
+from __future__ import annotations
+
+import math
+import weakref
+from typing import Any
+
+from baregrad.dtype import DType
+from baregrad.ir.ops import MOVEMENT, Op
+
+_CONSED: "weakref.WeakValueDictionary[tuple, Node]" = weakref.WeakValueDictionary()
+
+
+def _arg_key(arg: Any) -> Any:
+    # 0.0 == -0.0 and 1 == 1.0 == True hash alike; a constant must keep its exact value and type.
+    if isinstance(arg, float):
+        return ("f", repr(arg))
+    return arg
+
+
+class Node:
+    __slots__ = ("op", "dtype", "src", "arg", "shape", "_range", "__weakref__")
+    op: Op
+    dtype: DType
+    src: tuple["Node", ...]
+    arg: Any
+    shape: tuple[int, ...] | None
+
+    def __new__(cls, op: Op, dtype: DType, src: tuple["Node", ...] = (), arg: Any = None) -> "Node":
+        key = (op, dtype, src, _arg_key(arg))
+        node = _CONSED.get(key)
+        if node is not None:
+            return node
+        node = object.__new__(cls)
+        node.op, node.dtype, node.src, node.arg = op, dtype, src, arg
+        node.shape = _infer_shape(op, src, arg)
+        node._range = None
+        _CONSED[key] = node
+        return node
+
+    def __reduce__(self):
+        raise TypeError("Nodes are not picklable")
+
+    def __repr__(self) -> str:
+        return format_node(self)
+
+    def toposort(self) -> list["Node"]:
+        """All nodes reachable from this one, children before parents."""
+        order: list[Node] = []
+        seen: set[int] = set()
+        stack: list[tuple[Node, bool]] = [(self, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if expanded:
+                order.append(node)
+                continue
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            stack.append((node, True))
+            stack.extend((s, False) for s in reversed(node.src) if id(s) not in seen)
+        return order
+
+
+def _infer_shape(op: Op, src: tuple[Node, ...], arg: Any) -> tuple[int, ...] | None:
+    if op in MOVEMENT:
+        return _movement_shape(op, src[0].shape, arg)
+    if op is Op.REDUCE:
+        axes = arg[1]
+        return tuple(1 if i in axes else s for i, s in enumerate(src[0].shape))
+    if op is Op.BUFFER:
+        return arg.shape
+    if op is Op.CONST:
+        return () if src == () else None
+    if op is Op.ARANGE:
+        return (arg,)
+    if op is Op.GATHER:
+        return src[1].shape
+    if op is Op.ASSIGN:
+        return src[0].shape
+    if op in (Op.LOAD, Op.STORE, Op.LOOP_REDUCE, Op.SINK, Op.VAR):
+        return None
+    if not src:
+        return None
+    return src[0].shape
+
+
+def _movement_shape(op: Op, shape: tuple[int, ...], arg: Any) -> tuple[int, ...]:
+    if op in (Op.RESHAPE, Op.EXPAND):
+        return tuple(arg)
+    if op is Op.PERMUTE:
+        return tuple(shape[i] for i in arg)
+    if op is Op.PAD:
+        return tuple(s + b + a for s, (b, a) in zip(shape, arg))
+    if op is Op.SHRINK:
+        return tuple(e - b for b, e in arg)
+    return shape
+
+
+def numel(shape: tuple[int, ...]) -> int:
+    return math.prod(shape)
+
+
+def format_node(node: Node, depth: int = 0, limit: int = 6) -> str:
+    """A compact one-node-per-line rendering, for DEBUG output and error messages."""
+    arg = node.arg
+    if node.op is Op.BUFFER:
+        arg = f"buf{id(arg) % 10000}"
+    head = f"{'  ' * depth}{node.op.name} {node.dtype.name}{list(node.shape) if node.shape is not None else ''}"
+    head += f" {arg}" if arg is not None else ""
+    if depth >= limit:
+        return head + (" ..." if node.src else "")
+    return "\n".join([head] + [format_node(s, depth + 1, limit) for s in node.src])

@@ -1,0 +1,1 @@
+"""Renderers: pure functions from a LinearProgram to source text, one module per language family."""

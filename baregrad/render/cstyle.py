@@ -1,0 +1,233 @@
+"""One renderer for the C family (C, CUDA C, OpenCL C): the languages differ only in a Dialect table.
+
+Half and bfloat16 values are computed in float and rounded back after every op (as torch does on the
+CPU); they are stored as their 16-bit formats. Integer division and modulo by zero give 0 rather than a
+trap, so bad data can never kill the process.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+from baregrad import dtype as dt
+from baregrad.codegen.linear import L, LinearProgram, LoopKind, ParamInfo
+from baregrad.ir.ops import Op, ReduceOp
+
+
+@dataclass(frozen=True)
+class Dialect:
+    name: str
+    kernel_prefix: str                       # e.g. 'void', 'extern "C" __global__ void', '__kernel void'
+    buffer_qualifier: str = ""               # e.g. '__global '
+    preamble: str = ""
+    type_names: dict[str, str] = field(default_factory=dict)  # overrides of DType.c_name
+    float_math: dict[Op, str] = field(default_factory=dict)   # overrides of the libm names
+    half_storage: str = "_Float16"
+    parallel_pragma: str = ""                # emitted before the first global loop when work is large
+    open_global_loop: Callable[["CRenderer", int, str, int], str] | None = None
+
+
+LIBM = {Op.SQRT: "sqrt", Op.EXP: "exp", Op.EXP2: "exp2", Op.LOG: "log", Op.LOG2: "log2", Op.SIN: "sin",
+        Op.COS: "cos", Op.TANH: "tanh", Op.ERF: "erf", Op.TRUNC: "trunc", Op.POW: "pow"}
+
+C_PREAMBLE = """#include <math.h>
+#include <string.h>
+static inline float bf16_to_f32(unsigned short b) { unsigned int u = ((unsigned int)b) << 16; float f;
+  memcpy(&f, &u, 4); return f; }
+static inline unsigned short f32_to_bf16(float f) { unsigned int u; memcpy(&u, &f, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return (unsigned short)((u >> 16) | 0x40);
+  u += 0x7fffu + ((u >> 16) & 1u); return (unsigned short)(u >> 16); }
+static inline float bf16_round(float f) { return bf16_to_f32(f32_to_bf16(f)); }
+static inline float f16_round(float f) { return (float)(_Float16)f; }
+"""
+
+
+class CRenderer:
+    def __init__(self, dialect: Dialect):
+        self.d = dialect
+
+    # ---- types ----
+    def compute_type(self, d: dt.DType) -> str:
+        if d in (dt.float16, dt.bfloat16):
+            return "float"
+        if d is dt.bool_:
+            return self.d.type_names.get("bool", "_Bool")
+        return self.d.type_names.get(d.name, d.c_name)
+
+    def storage_type(self, d: dt.DType) -> str:
+        if d is dt.float16:
+            return self.d.half_storage
+        if d is dt.bfloat16:
+            return "unsigned short"
+        return self.compute_type(d)
+
+    def round_result(self, d: dt.DType, expr: str) -> str:
+        if d is dt.float16:
+            return f"f16_round({expr})"
+        if d is dt.bfloat16:
+            return f"bf16_round({expr})"
+        return expr
+
+    def literal(self, value, d: dt.DType) -> str:
+        if d is dt.bool_:
+            return "1" if value else "0"
+        if d.is_float:
+            value = float(value)
+            if math.isnan(value):
+                return "NAN"
+            if math.isinf(value):
+                return "INFINITY" if value > 0 else "(-INFINITY)"
+            text = float.hex(value)
+            return f"(({self.compute_type(d)}){text})"
+        if d.is_unsigned:
+            return f"(({self.compute_type(d)}){int(value)}ull)"
+        if d.itemsize == 8:
+            return f"({int(value)}ll)" if value != -2**63 else "(-9223372036854775807ll-1)"
+        return f"({int(value)})" if value != -2**31 else "(-2147483647-1)"
+
+    def math_fn(self, op: Op, d: dt.DType) -> str:
+        name = self.d.float_math.get(op, LIBM[op])
+        return name if d is dt.float64 else name + "f"
+
+    # ---- program ----
+    def render(self, prog: LinearProgram) -> str:
+        self.names: dict[int, str] = {}
+        lines: list[str] = []
+        depth = 1
+        first_global = True
+        for i, ins in enumerate(prog.instrs):
+            if ins.op is L.PARAM:
+                self.names[i] = f"p{ins.arg.index}"
+                continue
+            if ins.op is L.CONST:
+                self.names[i] = self.literal(ins.arg, ins.dtype)
+                continue
+            if ins.op is L.END:
+                depth -= 1
+                lines.append("  " * depth + "}")
+                continue
+            if ins.op is L.RANGE:
+                name = ins.arg.name
+                self.names[i] = name
+                if ins.arg.kind is LoopKind.GLOBAL and first_global and self.d.parallel_pragma and prog.work > 32768:
+                    lines.append("  " * depth + self.d.parallel_pragma)
+                first_global = first_global and ins.arg.kind is not LoopKind.GLOBAL
+                lines.append("  " * depth + f"for (int {name} = 0; {name} < {ins.arg.size}; {name}++) {{")
+                depth += 1
+                continue
+            lines.append("  " * depth + self.statement(i, ins, prog))
+        params = ", ".join(self.param_decl(p) for p in prog.params)
+        head = f"{self.d.kernel_prefix} {prog.name}({params}) {{"
+        return "\n".join([C_PREAMBLE + self.d.preamble, head] + lines + ["}", ""])
+
+    def param_decl(self, p: ParamInfo) -> str:
+        const = "" if p.writable else "const "
+        return f"{self.d.buffer_qualifier}{const}{self.storage_type(p.dtype)}* p{p.index}"
+
+    def statement(self, i: int, ins, prog: LinearProgram) -> str:
+        src = [self.names[s] for s in ins.src]
+        name = self.names[i] = f"v{i}"
+        ctype = self.compute_type(ins.dtype)
+        if ins.op is L.LOAD:
+            value = self.from_storage(f"{src[0]}[{src[1]}]", ins.dtype)
+            if len(src) > 2 and src[2] != "1":
+                value = f"({src[2]} ? {value} : {self.literal(0, ins.dtype)})"
+            return f"{ctype} {name} = {value};"
+        if ins.op is L.STORE:
+            return f"{src[0]}[{src[1]}] = {self.to_storage(src[2], ins.dtype)};"
+        if ins.op is L.ACC:
+            return f"{ctype} {name} = {self.literal(ins.arg, ins.dtype)};"
+        if ins.op is L.UPDATE:
+            acc = self.names[ins.src[0]]
+            self.names[i] = acc
+            return f"{acc} = {self.round_result(ins.dtype, self.reduce_expr(ins.arg, acc, src[1], ins.dtype))};"
+        if ins.op is L.CAST:
+            return f"{ctype} {name} = {self.cast_expr(src[0], prog.instrs[ins.src[0]].dtype, ins.dtype)};"
+        if ins.op is L.BITCAST:
+            return self.bitcast(name, src[0], prog.instrs[ins.src[0]].dtype, ins.dtype)
+        in_dtype = prog.instrs[ins.src[0]].dtype
+        return f"{ctype} {name} = {self.round_result(ins.dtype, self.alu(ins.arg, src, in_dtype, ins.dtype))};"
+
+    def from_storage(self, expr: str, d: dt.DType) -> str:
+        if d is dt.bfloat16:
+            return f"bf16_to_f32({expr})"
+        if d is dt.float16:
+            return f"(float)({expr})"
+        return expr
+
+    def to_storage(self, expr: str, d: dt.DType) -> str:
+        if d is dt.bfloat16:
+            return f"f32_to_bf16({expr})"
+        if d is dt.float16:
+            return f"({self.d.half_storage})({expr})"
+        return expr
+
+    def reduce_expr(self, op: ReduceOp, acc: str, value: str, d: dt.DType) -> str:
+        if op is ReduceOp.SUM:
+            return f"({acc} | {value})" if d is dt.bool_ else f"({acc} + {value})"
+        if op is ReduceOp.PROD:
+            return f"({acc} & {value})" if d is dt.bool_ else f"({acc} * {value})"
+        return self.max_expr(acc, value, d)
+
+    def max_expr(self, a: str, b: str, d: dt.DType) -> str:
+        if d.is_float:
+            return f"(({a} > {b} || {a} != {a}) ? {a} : {b})"
+        return f"({a} > {b} ? {a} : {b})"
+
+    def cast_expr(self, x: str, src: dt.DType, d: dt.DType) -> str:
+        if d is dt.bool_:
+            return f"({x} != 0)"
+        if d in (dt.float16, dt.bfloat16):
+            return self.round_result(d, f"(float)({x})")
+        if d.is_int and src.is_float:
+            # float -> int conversion of NaN/inf/out-of-range is undefined in C; saturate like x86 does
+            lo, hi = dt.min_max_values(d)
+            return f"(({x}) != ({x}) ? 0 : ({x}) <= {float(lo)!r} ? {self.literal(lo, d)} : " \
+                   f"({x}) >= {float(hi)!r} ? {self.literal(hi, d)} : ({self.compute_type(d)})({x}))"
+        return f"({self.compute_type(d)})({x})"
+
+    def bitcast(self, name: str, x: str, src: dt.DType, d: dt.DType) -> str:
+        src_t, dst_t = self.storage_type(src), self.storage_type(d)
+        raw = self.to_storage(x, src)
+        return (f"{self.compute_type(d)} {name}; {{ {src_t} _b = {raw}; {dst_t} _o; memcpy(&_o, &_b, sizeof(_o)); "
+                f"{name} = {self.from_storage('_o', d)}; }}")
+
+    def alu(self, op: Op, s: list[str], in_d: dt.DType, d: dt.DType) -> str:
+        is_float = in_d.is_float
+        if op is Op.NEG:
+            return f"(!{s[0]})" if in_d is dt.bool_ else f"(-{s[0]})"
+        if op is Op.NOT:
+            return f"(!{s[0]})"
+        if op is Op.RECIP:
+            return f"(1.0f / {s[0]})" if in_d is not dt.float64 else f"(1.0 / {s[0]})"
+        if op in LIBM and op is not Op.POW:
+            return f"{self.math_fn(op, in_d)}({s[0]})"
+        if op is Op.POW:
+            return f"{self.math_fn(op, in_d)}({s[0]}, {s[1]})"
+        binary = {Op.ADD: "+", Op.SUB: "-", Op.MUL: "*", Op.FDIV: "/", Op.CMPLT: "<", Op.CMPEQ: "==",
+                  Op.CMPNE: "!=", Op.AND: "&", Op.OR: "|", Op.XOR: "^", Op.SHL: "<<", Op.SHR: ">>"}
+        if in_d is dt.bool_ and op in (Op.ADD, Op.MUL):
+            return f"({s[0]} {'|' if op is Op.ADD else '&'} {s[1]})"
+        if op in binary:
+            return f"({s[0]} {binary[op]} {s[1]})"
+        if op is Op.MAX:
+            return self.max_expr(s[0], s[1], in_d)
+        if op is Op.WHERE:
+            return f"({s[0]} ? {s[1]} : {s[2]})"
+        if op in (Op.IDIV, Op.MOD):
+            if is_float:
+                return f"{self.math_fn(Op.TRUNC, in_d)}({s[0]} / {s[1]})" if op is Op.IDIV else \
+                    f"fmod{'' if in_d is dt.float64 else 'f'}({s[0]}, {s[1]})"
+            sym = "/" if op is Op.IDIV else "%"
+            if s[1].lstrip("(").lstrip("-").rstrip(")").isdigit() and s[1].strip("()") not in ("0", "-1"):
+                return f"({s[0]} {sym} {s[1]})"
+            zero = self.literal(0, d)
+            neg = f"(-{s[0]})" if op is Op.IDIV else zero
+            if in_d.is_unsigned:
+                return f"({s[1]} == 0 ? {zero} : {s[0]} {sym} {s[1]})"
+            return f"({s[1]} == 0 ? {zero} : {s[1]} == -1 ? {neg} : {s[0]} {sym} {s[1]})"
+        raise NotImplementedError(f"{self.d.name} cannot render {op}")
+
+
+C_DIALECT = Dialect("C", kernel_prefix="void", parallel_pragma="#pragma omp parallel for schedule(static)")
