@@ -8,7 +8,9 @@ temperature, top-k, top-p. The RNG is a random.Random seeded per Sampler, so a s
 
 from __future__ import annotations
 
+import bisect
 import heapq
+import itertools
 import math
 import random
 from dataclasses import dataclass, field
@@ -77,43 +79,46 @@ class Sampler:
             logits = apply_repetition_penalty(logits, history, p.repetition_penalty)
         if p.temperature == 0.0:
             return argmax(logits)
-        candidates = self._candidates(logits)
-        return self._draw(candidates, logits)
-
-    def _candidates(self, logits: Sequence[float]) -> Sequence[int] | range:
-        """Token ids still allowed after top-k and top-p, best first (or all of them in id order)."""
-        p = self.params
-        n = len(logits)
-        if p.top_k and p.top_k < n:
-            ids: Sequence[int] | range = heapq.nlargest(p.top_k, range(n), key=logits.__getitem__)
-        else:
-            ids = range(n)
+        ids = self._top_k(logits)
+        weights = _weights(logits, ids, p.temperature)
         if p.top_p < 1.0:
-            ids = self._top_p(logits, ids)
-        return ids
+            ids, cumulative = self._nucleus(ids, weights)
+        else:
+            cumulative = list(itertools.accumulate(weights))
+        return self.rng.choices(ids, cum_weights=cumulative)[0]
 
-    def _top_p(self, logits: Sequence[float], ids: Sequence[int] | range) -> list[int]:
-        """The smallest best-first prefix of `ids` whose probability reaches top_p (always at least one token)."""
-        t, top = self.params.temperature, max(logits[i] for i in ids)
-        total = math.fsum(math.exp((logits[i] - top) / t) for i in ids)
-        goal = self.params.top_p * total
-        k = self._TOP_P_FIRST_GUESS
+    def _top_k(self, logits: Sequence[float]) -> Sequence[int]:
+        """The top_k best token ids, best first; all ids in id order when top_k is off."""
+        k, n = self.params.top_k, len(logits)
+        return heapq.nlargest(k, range(n), key=logits.__getitem__) if 0 < k < n else range(n)
+
+    def _nucleus(self, ids: Sequence[int], weights: list[float]) -> tuple[list[int], list[float]]:
+        """Best-first prefix of `ids` whose weight reaches top_p of the total (at least one token), and its
+        cumulative weights. A peaked distribution only needs its 64 best tokens sorted; a flat one sorts all
+        (one C-speed sort beats a large heap)."""
+        goal = self.params.top_p * math.fsum(weights)
+        k, n = self._TOP_P_FIRST_GUESS, len(weights)
         while True:
-            head = heapq.nlargest(k, ids, key=logits.__getitem__) if not isinstance(ids, list) else ids[:k]
-            mass = 0.0
-            for j, i in enumerate(head):
-                mass += math.exp((logits[i] - top) / t)
-                if mass >= goal:
-                    return head[:j + 1]
-            if len(head) >= len(ids):
-                return head  # rounding left the goal unreached: keep everything
-            k *= 8
+            if k >= n:
+                order = sorted(range(n), key=weights.__getitem__, reverse=True)
+            else:
+                order = heapq.nlargest(k, range(n), key=weights.__getitem__)
+            cumulative = list(itertools.accumulate(weights[j] for j in order))
+            cut = bisect.bisect_left(cumulative, goal)
+            if cut < len(cumulative) or len(order) == n:
+                cut = min(cut, len(order) - 1)  # rounding can leave the goal unreached: keep everything
+                return [ids[j] for j in order[:cut + 1]], cumulative[:cut + 1]
+            k = n
 
-    def _draw(self, ids: Sequence[int] | range, logits: Sequence[float]) -> int:
-        t = self.params.temperature
-        top = max(logits[i] for i in ids)
-        weights = [math.exp((logits[i] - top) / t) for i in ids]
-        return self.rng.choices(ids, weights=weights)[0]
+
+def _weights(logits: Sequence[float], ids: Sequence[int], temperature: float) -> list[float]:
+    """exp((logit - max) / temperature) for each id: softmax numerators, the best one being 1."""
+    exp = math.exp
+    if isinstance(ids, range):
+        top = max(logits)
+        return [exp((x - top) / temperature) for x in logits]
+    top = max(logits[i] for i in ids)
+    return [exp((logits[i] - top) / temperature) for i in ids]
 
 
 def argmax(logits: Sequence[float]) -> int:
