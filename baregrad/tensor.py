@@ -16,6 +16,7 @@ from baregrad.device import canonical_name, default_device_name, get_device
 from baregrad.errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from baregrad.ir.node import Node
 from baregrad.ir.ops import Op, ReduceOp
+from baregrad.tensor_extra import TensorExtras
 
 Scalar = int | float | bool
 ShapeLike = int | Sequence[int]
@@ -83,7 +84,7 @@ def _numpy_dtype_name(d: dt.DType) -> str:
     return {"bool": "bool", "bfloat16": "float32"}.get(d.name, d.name)
 
 
-class Tensor:
+class Tensor(TensorExtras):
     __slots__ = ("node", "device", "requires_grad", "grad", "_ctx", "__weakref__")
     training = False
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import time
-import weakref
 from typing import Any
 
 from baregrad import config, stats
@@ -12,25 +11,32 @@ from baregrad.engine.schedule import KernelStep, ScheduleTemplate, Slot, build_s
 from baregrad.ir.node import Node
 from baregrad.ir.ops import Op
 
-# a node that has been computed keeps its buffer, so other tensors sharing the node do not recompute it
-REALIZED: "weakref.WeakKeyDictionary[Node, Buffer]" = weakref.WeakKeyDictionary()
 _SCHEDULES: dict[tuple, ScheduleTemplate] = {}
 _PROGRAMS: dict[tuple[str, Node], tuple[Any, str]] = {}
 
 
 def canonicalize(targets: list[Node]) -> tuple[tuple[Node, ...], list[Buffer]]:
-    """Replace every realized buffer by a numbered slot, in first-visit order."""
+    """Replace every realized buffer by a numbered slot, in first-visit order (realized subtrees are not walked)."""
     memo: dict[Node, Node] = {}
     inputs: list[Buffer] = []
     slot_index: dict[int, int] = {}
-    for node in Node(Op.SINK, targets[0].dtype, tuple(targets)).toposort():
-        buf = node.arg if node.op is Op.BUFFER else REALIZED.get(node)
+    stack: list[tuple[Node, bool]] = [(t, False) for t in reversed(targets)]
+    while stack:
+        node, children_done = stack.pop()
+        if node in memo:
+            continue
+        # a computed node keeps its buffer, so other tensors sharing the node do not recompute it
+        buf = node.arg if node.op is Op.BUFFER else node.buffer
         if buf is not None:
             k = slot_index.get(id(buf))
             if k is None:
                 k = slot_index[id(buf)] = len(inputs)
                 inputs.append(buf)
             memo[node] = slot_node(k, node.dtype, node.shape)
+            continue
+        if not children_done:
+            stack.append((node, True))
+            stack.extend((s, False) for s in reversed(node.src) if s not in memo)
             continue
         src = tuple(memo[s] for s in node.src)
         memo[node] = node if src == node.src else Node(node.op, node.dtype, src, node.arg)
@@ -48,7 +54,7 @@ def realize(targets: list[Node], device: Device) -> list[Buffer]:
     outputs = run_schedule(template, inputs, device)
     for node, buf in zip(targets, outputs):
         if node.op is not Op.BUFFER:
-            REALIZED[node] = buf
+            node.buffer = buf
     return outputs
 
 
@@ -102,4 +108,4 @@ def clear_caches() -> None:
     _PROGRAMS.clear()
 
 
-__all__ = ["realize", "canonicalize", "clear_caches", "REALIZED", "Slot"]
+__all__ = ["realize", "canonicalize", "clear_caches", "Slot"]

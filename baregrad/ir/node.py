@@ -7,13 +7,26 @@ from the fields (movement ops carry their target in `arg`), and is None for kern
 from __future__ import annotations
 
 import math
-import weakref
+import sys
 from typing import Any
 
 from baregrad.dtype import DType
 from baregrad.ir.ops import MOVEMENT, Op
 
-_CONSED: "weakref.WeakValueDictionary[tuple, Node]" = weakref.WeakValueDictionary()
+# A plain dict (weak references cost more than the rest of node creation); nodes that nothing else refers to
+# any more are swept out when the table doubles.
+_CONSED: dict[tuple, "Node"] = {}
+_SWEEP_AT = [100_000]
+
+
+def _sweep() -> None:
+    while True:
+        dead = [k for k, n in _CONSED.items() if sys.getrefcount(n) <= 3]
+        if not dead:
+            break
+        for k in dead:
+            del _CONSED[k]
+    _SWEEP_AT[0] = max(100_000, 2 * len(_CONSED))
 
 
 def _arg_key(arg: Any) -> Any:
@@ -24,7 +37,7 @@ def _arg_key(arg: Any) -> Any:
 
 
 class Node:
-    __slots__ = ("op", "dtype", "src", "arg", "shape", "_range", "__weakref__")
+    __slots__ = ("op", "dtype", "src", "arg", "shape", "_range", "buffer", "__weakref__")
     op: Op
     dtype: DType
     src: tuple["Node", ...]
@@ -40,7 +53,10 @@ class Node:
         node.op, node.dtype, node.src, node.arg = op, dtype, src, arg
         node.shape = _infer_shape(op, src, arg)
         node._range = None
+        node.buffer = None  # set once the node has been computed (the engine's memo)
         _CONSED[key] = node
+        if len(_CONSED) > _SWEEP_AT[0]:
+            _sweep()
         return node
 
     def __reduce__(self):

@@ -16,6 +16,9 @@ import enum
 
 
 class Op(enum.Enum):
+    # members are singletons: identity hashing is correct and much faster than Enum's name hashing
+    __hash__ = object.__hash__
+
     # unary
     NEG = enum.auto()
     RECIP = enum.auto()
@@ -77,6 +80,8 @@ class Op(enum.Enum):
 
 
 class ReduceOp(enum.Enum):
+    __hash__ = object.__hash__
+
     SUM = "sum"
     MAX = "max"
     PROD = "prod"

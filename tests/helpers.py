@@ -1,0 +1,63 @@
+"""Shared test helpers: which devices to test on, and forward/backward comparison against torch."""
+from __future__ import annotations
+
+import os
+from typing import Callable, Sequence
+
+import numpy as np
+
+import baregrad as bg
+
+# torch's default tolerances by dtype (rtol, atol)
+TOLERANCE = {"float32": (1.3e-6, 1e-5), "float64": (1e-7, 1e-7), "float16": (1e-3, 1e-3), "bfloat16": (1.6e-2, 1e-2)}
+
+
+def devices_under_test() -> list[str]:
+    """Devices to run the op suite on: BAREGRAD_TEST_DEVICES, else every device that works here."""
+    requested = os.environ.get("BAREGRAD_TEST_DEVICES")
+    if requested:
+        return [d.strip().upper() for d in requested.split(",") if d.strip()]
+    return [status.name for status in bg.devices() if status.works]
+
+
+def skipped_devices() -> list[tuple[str, str]]:
+    return [(s.name, s.reason) for s in bg.devices() if not s.works]
+
+
+def to_torch(x: np.ndarray, requires_grad: bool = False):
+    import torch
+    t = torch.from_numpy(np.ascontiguousarray(x))
+    return t.requires_grad_(requires_grad) if requires_grad else t
+
+
+def compare(actual: np.ndarray, expected: np.ndarray, dtype: str = "float32", scale: float = 1.0,
+            what: str = "") -> None:
+    rtol, atol = TOLERANCE.get(dtype, (0, 0))
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != torch {expected.shape}"
+    if actual.dtype == np.bool_ or np.issubdtype(actual.dtype, np.integer):
+        np.testing.assert_array_equal(actual, expected, err_msg=what)
+        return
+    np.testing.assert_allclose(actual.astype(np.float64), expected.astype(np.float64), rtol=rtol * scale,
+                               atol=atol * scale, equal_nan=True, err_msg=what)
+
+
+def check(bg_fn: Callable, torch_fn: Callable, inputs: Sequence[np.ndarray], device: str, grad: bool = True,
+          dtype: str = "float32", scale: float = 1.0, grad_scale: float | None = None) -> None:
+    """Run fn on baregrad and torch with the same inputs; compare outputs and, for float inputs, gradients."""
+    import torch
+    float_inputs = [np.issubdtype(np.asarray(x).dtype, np.floating) for x in inputs]
+    tt = [to_torch(x, grad and f) for x, f in zip(inputs, float_inputs)]
+    bt = [bg.Tensor(x, device=device, requires_grad=grad and f) for x, f in zip(inputs, float_inputs)]
+    expected = torch_fn(*tt)
+    actual = bg_fn(*bt)
+    compare(actual.numpy(), expected.detach().numpy(), dtype, scale, "forward")
+    if not grad or not any(float_inputs) or not expected.requires_grad:
+        return
+    weights = np.random.default_rng(0).standard_normal(expected.shape).astype(expected.detach().numpy().dtype)
+    (expected * to_torch(weights)).sum().backward()
+    (actual * bg.Tensor(weights, device=device)).sum().backward()
+    for i, (b, t) in enumerate(zip(bt, tt)):
+        if t.requires_grad:
+            assert b.grad is not None, f"input {i} got no gradient"
+            compare(b.grad.numpy(), t.grad.numpy(), dtype, grad_scale or scale * 10, f"grad of input {i}")
