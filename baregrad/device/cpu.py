@@ -35,8 +35,9 @@ class CPUDevice(Device):
             raise DeviceError(f"CPU out of memory allocating {nbytes} bytes") from e
 
     def copyin(self, handle: Any, data: bytes | memoryview) -> None:
-        ctypes.memmove(handle, bytes(data) if isinstance(data, memoryview) and not data.c_contiguous else data,
-                       len(data) if isinstance(data, bytes) else data.nbytes)
+        # ctypes takes bytes but not memoryviews; a read-only mmap view has no address we may use, so copy
+        raw = data if isinstance(data, bytes) else bytes(data)
+        ctypes.memmove(handle, raw, len(raw))
 
     def copyout(self, handle: Any, nbytes: int) -> bytes:
         return ctypes.string_at(handle, nbytes)
