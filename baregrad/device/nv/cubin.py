@@ -73,6 +73,7 @@ class CubinKernel:
     sm: int                       # e.g. 90 for sm_90
     image: bytes                  # loadable sections laid out back to back
     entry_offset: int             # kernel start inside image
+    code_size: int                # bytes of the kernel's own code (its symbol size)
     params: list[KernelParam]
     param_base: int               # where parameters start in constant bank 0 (0x210 on sm_90, 0x160 on sm_8x)
     param_bytes: int
@@ -135,16 +136,16 @@ class _Elf:
     def content(self, s: Section) -> bytes:
         return self.data[s.offset:s.offset + s.size]
 
-    def symbols(self) -> list[tuple[str, int, int, int]]:
-        """(name, value, section index, info) for every symbol."""
+    def symbols(self) -> list[tuple[str, int, int, int, int]]:
+        """(name, value, section index, info, size) for every symbol."""
         symtab = next((s for s in self.sections if s.type == SHT_SYMTAB), None)
         if symtab is None:
             raise FormatError("cubin: no symbol table")
         strtab = self.sections[symtab.link]
         out = []
         for off in range(symtab.offset, symtab.offset + symtab.size, 24):
-            name, info, _other, shndx, value, _size = self.unpack("<IBBHQQ", off)
-            out.append((self.cstr(strtab.offset, strtab.size, name), value, shndx, info))
+            name, info, _other, shndx, value, size = self.unpack("<IBBHQQ", off)
+            out.append((self.cstr(strtab.offset, strtab.size, name), value, shndx, info, size))
         return out
 
 
@@ -248,7 +249,7 @@ def parse_cubin(data: bytes, name: str) -> CubinKernel:
     if not found:
         kernels = sorted(s[0] for s in symbols if (s[3] & 0xF) == 2)
         raise FormatError(f"cubin: no kernel named {name!r}; kernels present: {kernels}")
-    sym_index, (_n, value, text_index, _info) = found[0]
+    sym_index, (_n, value, text_index, _info, code_size) = found[0]
     offsets = _layout(elf)
     if text_index not in offsets:
         raise FormatError(f"cubin: kernel {name!r} lives in an unloadable section {text_index}")
@@ -261,6 +262,7 @@ def parse_cubin(data: bytes, name: str) -> CubinKernel:
              if s.index in offsets and s.name.startswith(".nv.constant") and s.name.split(".")[2][8:].isdigit()}
     return CubinKernel(
         name=name, sm=(elf.flags >> 8) & 0xFF, image=_image(elf, offsets), entry_offset=offsets[text_index] + value,
+        code_size=code_size or elf.sections[text_index].size - value,
         params=params, param_base=param_base, param_bytes=param_bytes,
         cbuf0_bytes=cbuf0.size if cbuf0 else param_base + param_bytes,
         registers=per_fn.get(EiAttr.REGCOUNT, text.info >> 24),
