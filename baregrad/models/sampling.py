@@ -94,21 +94,20 @@ class Sampler:
 
     def _nucleus(self, ids: Sequence[int], weights: list[float]) -> tuple[list[int], list[float]]:
         """Best-first prefix of `ids` whose weight reaches top_p of the total (at least one token), and its
-        cumulative weights. A peaked distribution only needs its 64 best tokens sorted; a flat one sorts all
-        (one C-speed sort beats a large heap)."""
-        goal = self.params.top_p * math.fsum(weights)
-        k, n = self._TOP_P_FIRST_GUESS, len(weights)
-        while True:
-            if k >= n:
-                order = sorted(range(n), key=weights.__getitem__, reverse=True)
-            else:
-                order = heapq.nlargest(k, range(n), key=weights.__getitem__)
+        cumulative weights. A peaked distribution only needs its 64 best tokens sorted; otherwise only tokens
+        above (1 - top_p) * total / n are sorted: all the lighter ones together weigh at most (1 - top_p) * total,
+        so the nucleus is reached without them."""
+        total = math.fsum(weights)
+        goal, n = self.params.top_p * total, len(weights)
+        order = heapq.nlargest(self._TOP_P_FIRST_GUESS, range(n), key=weights.__getitem__)
+        cumulative = list(itertools.accumulate(weights[j] for j in order))
+        if cumulative[-1] < goal and len(order) < n:
+            light = (1.0 - self.params.top_p) * total / n
+            heavy = list(itertools.compress(range(n), map(light.__lt__, weights)))
+            order = sorted(heavy, key=weights.__getitem__, reverse=True)
             cumulative = list(itertools.accumulate(weights[j] for j in order))
-            cut = bisect.bisect_left(cumulative, goal)
-            if cut < len(cumulative) or len(order) == n:
-                cut = min(cut, len(order) - 1)  # rounding can leave the goal unreached: keep everything
-                return [ids[j] for j in order[:cut + 1]], cumulative[:cut + 1]
-            k = n
+        cut = min(bisect.bisect_left(cumulative, goal), len(order) - 1)  # rounding may leave the goal unreached
+        return [ids[j] for j in order[:cut + 1]], cumulative[:cut + 1]
 
 
 def _weights(logits: Sequence[float], ids: Sequence[int], temperature: float) -> list[float]:
