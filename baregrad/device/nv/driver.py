@@ -251,6 +251,8 @@ class NVDriver:
         self.closed = True
         try:
             self.synchronize()
+        except DeviceError:
+            pass  # a faulted or hung GPU was already reported; closing abandons its work
         finally:
             self.gpu.close()
 

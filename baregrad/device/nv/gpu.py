@@ -19,7 +19,7 @@ from .kernel_iface import KernelInterface
 from .memory import DeviceHandles, GpuMemory, MemKind
 from .rm import ResourceManager
 from .uvm import Uvm
-from .va_plan import PAGE, VaPlan
+from .va_plan import PAGE, PROCESS_VA_PLAN
 
 VASPACE_BASE, VASPACE_SIZE = 0x1000, 0x1FFFFFB000000
 GPFIFO_ENTRIES = 0x400
@@ -73,12 +73,27 @@ class GpuContext:
 
     def __init__(self, kif: KernelInterface, index: int, paths: DevicePaths):
         self.kif, self.paths, self.index = kif, paths, index
+        self.reserved: list[tuple[int, int]] = []  # host-window ranges held without a mapping
+        self.fds: list[int] = []
+        self.rm: ResourceManager | None = None
+        self.memory: GpuMemory | None = None
+        self.usermode_map = 0
+        try:
+            self._bring_up()
+        except BaseException:
+            self.close()
+            raise
+
+    def _bring_up(self) -> None:
+        kif, paths, index = self.kif, self.paths, self.index
         self.ctl_fd = _open(kif, paths.ctl, "the NVIDIA control device")
+        self.fds.append(self.ctl_fd)
         self.rm = ResourceManager(kif, self.ctl_fd, paths.ctl)
         self.driver_version = self._driver_version()
         self.minor, gpu_id = self._find_card(index)
         self.dev_path = paths.gpu(self.minor)
         self.dev_fd = _open(kif, self.dev_path, f"GPU {index}")
+        self.fds.append(self.dev_fd)
         self._register_fd(self.dev_fd)
         instance = self.rm.control(self.rm.client, r.RmControl.NV0000_CTRL_CMD_GPU_GET_ID_INFO_V2,
                                    r.NV0000_CTRL_GPU_GET_ID_INFO_V2_PARAMS(gpuId=gpu_id)).deviceInstance
@@ -92,9 +107,10 @@ class GpuContext:
         self.uvm = self._open_uvm()
         self.vaspace = self._vaspace()
         self.memory = GpuMemory(kif, self.rm, self.uvm, DeviceHandles(self.device, self.uuid, self.ctl_fd,
-                                                                      self.dev_path, paths.ctl), VaPlan())
+                                                                      self.dev_path, paths.ctl), PROCESS_VA_PLAN)
         usermode = self.rm.alloc(self.subdevice, self.classes.usermode)
-        self.doorbell = self.memory.map_usermode(usermode, m.USERMODE_MAP_BYTES) + m.USERMODE_NOTIFY_CHANNEL_PENDING
+        self.usermode_map = self.memory.map_usermode(usermode, m.USERMODE_MAP_BYTES)
+        self.doorbell = self.usermode_map + m.USERMODE_NOTIFY_CHANNEL_PENDING
         self.group, self.ctxshare = self._channel_group()
         self.compute = self._channel("compute", self.classes.compute)
         self.copy = self._channel("copy", self.classes.copy)
@@ -148,6 +164,7 @@ class GpuContext:
     def _open_uvm(self) -> Uvm:
         uvm = Uvm(self.kif, _open(self.kif, self.paths.uvm, "NVIDIA unified memory (nvidia-uvm module)"),
                   self.paths.uvm)
+        self.fds.append(uvm.fd)
         uvm.initialize()
         uvm.register_gpu(self.uuid, self.ctl_fd, self.rm.client)
         return uvm
@@ -180,18 +197,33 @@ class GpuContext:
         token = self.rm.control(handle, r.RmControl.NVC36F_CTRL_CMD_GPFIFO_GET_WORK_SUBMIT_TOKEN,
                                 r.NVC36F_CTRL_CMD_GPFIFO_GET_WORK_SUBMIT_TOKEN_PARAMS()).workSubmitToken
         reserve = self.memory.plan.host.take(UVM_CHANNEL_RESERVE, PAGE)
+        self.reserved.append((reserve, UVM_CHANNEL_RESERVE))
         self.uvm.register_channel(self.uuid, self.ctl_fd, self.rm.client, handle, reserve, UVM_CHANNEL_RESERVE)
         return Channel(name=name, kif=self.kif, rings=rings, token=token, doorbell_addr=self.doorbell, handle=handle,
                        error_notifier=notifier)
 
     def close(self) -> None:
-        """Free the root client (the RM frees everything under it) and close our files."""
+        """Unmap what we mapped, free the root client (the RM frees everything under it), close our files."""
+        if self.memory is not None:
+            self._release_addresses()
+        if self.usermode_map:
+            self.kif.munmap(self.usermode_map, m.USERMODE_MAP_BYTES)
+            self.usermode_map = 0
+        try:
+            if self.rm is not None and self.rm.client:
+                self.rm.free(self.rm.client, self.rm.client)
+                self.rm.client = 0
+        finally:
+            while self.fds:
+                self.kif.close(self.fds.pop())
+
+    def _release_addresses(self) -> None:
+        plan = self.memory.plan
         for alloc in list(self.memory.live.values()):
             if alloc.kind.cpu_visible:
                 self.kif.munmap(alloc.va, alloc.size)
+            plan.window(alloc.kind.cpu_visible).give_back(alloc.va, alloc.size)
+        for va, size in self.reserved:
+            plan.host.give_back(va, size)
         self.memory.live.clear()
-        try:
-            self.rm.free(self.rm.client, self.rm.client)
-        finally:
-            for fd in (self.uvm.fd, self.dev_fd, self.ctl_fd):
-                self.kif.close(fd)
+        self.reserved.clear()

@@ -60,3 +60,8 @@ class VaPlan:
 
     def window(self, cpu_visible: bool) -> VaWindow:
         return self.host if cpu_visible else self.device
+
+
+# One plan per process: every GPU of the process shares the CPU's address space, so host-window addresses must
+# never be handed out twice, whichever driver asks.
+PROCESS_VA_PLAN = VaPlan()
