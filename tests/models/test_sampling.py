@@ -64,7 +64,7 @@ def test_top_p_over_a_large_vocabulary_widens_its_head():
     rng = random.Random(3)
     logits = [rng.uniform(0, 0.01) for _ in range(49152)]  # nearly flat: the nucleus needs most tokens
     s = Sampler(SamplingParams(temperature=1.0, top_p=0.9, seed=0))
-    assert len({s.sample(logits) for _ in range(20)}) > 15
+    assert len({s.sample(logits) for _ in range(10)}) > 7
 
 
 def test_top_k_and_top_p_together():
