@@ -89,7 +89,15 @@ class NVDriver:
             else:
                 kernel = RealKernel()
         self.kif = kernel
+        self.closed = False
         self.gpu = GpuContext(kernel, device_index, DevicePaths(dev_root))
+        try:
+            self._set_up(timeout_s, cache_bytes)
+        except BaseException:
+            self.gpu.close()
+            raise
+
+    def _set_up(self, timeout_s: float, cache_bytes: int) -> None:
         self.shared_window, self.local_window = SHARED_WINDOW, LOCAL_WINDOW
         self.local_bytes_per_thread, self.local_memory = 0, None
         mem = self.gpu.memory
@@ -105,9 +113,9 @@ class NVDriver:
         self.staging_view = self.staging.view()
         self.staging_busy = [0, 0]
         self.kernargs = mem.alloc(KERNARGS_BYTES, MemKind.VIDMEM_CPU)
+        self.kernargs_view = self.kernargs.view()
         self.kernargs_space = RingSpace(KERNARGS_BYTES, self.timeline.wait)
         self.cache = BufferCache(cache_bytes)
-        self.closed = False
 
     # --- facts ---------------------------------------------------------------------------------------------
     @property
@@ -162,7 +170,7 @@ class NVDriver:
         start = self.kernargs_space.take(cb_size + QMD_SLOT_BYTES)
         cb_va, qmd_va = self.kernargs.va + start, self.kernargs.va + start + cb_size
         qmd = prg.qmd(grid, block, cb_va, len(cb0))
-        view = self.kernargs.view()
+        view = self.kernargs_view
         view[start:start + len(cb0)] = cb0
         view[start + cb_size:start + cb_size + len(qmd)] = qmd
         cmds = self._begin(self.gpu.compute)

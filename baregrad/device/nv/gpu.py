@@ -107,7 +107,7 @@ class GpuContext:
         self.uvm = self._open_uvm()
         self.vaspace = self._vaspace()
         self.memory = GpuMemory(kif, self.rm, self.uvm, DeviceHandles(self.device, self.uuid, self.ctl_fd,
-                                                                      self.dev_path, paths.ctl), PROCESS_VA_PLAN)
+                                                                      self.dev_fd, self.dev_path, paths.ctl), PROCESS_VA_PLAN)
         usermode = self.rm.alloc(self.subdevice, self.classes.usermode)
         self.usermode_map = self.memory.map_usermode(usermode, m.USERMODE_MAP_BYTES)
         self.doorbell = self.usermode_map + m.USERMODE_NOTIFY_CHANNEL_PENDING

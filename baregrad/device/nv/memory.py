@@ -52,6 +52,7 @@ class DeviceHandles:
     device: int
     uuid: bytes
     ctl_fd: int
+    dev_fd: int      # long-lived, registered /dev/nvidiaN fd: OS-descriptor memory is allocated through it
     dev_path: str
     ctl_path: str
 
@@ -113,14 +114,11 @@ class GpuMemory:
         self.kif.mmap(va, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0)
         handle, self.next_host_handle = self.next_host_handle, self.next_host_handle + 1
         flags = r.NVOS02_FLAGS_PHYSICALITY_NONCONTIGUOUS | r.NVOS02_FLAGS_COHERENCY_CACHED | r.NVOS02_FLAGS_MAPPING_NO_MAP
-        dev_fd = self._open_dev_fd()
         try:
-            return self.rm.alloc_os_descriptor(dev_fd, self.gpu.device, handle, va, size, flags)
+            return self.rm.alloc_os_descriptor(self.gpu.dev_fd, self.gpu.device, handle, va, size, flags)
         except BaseException:
             self.kif.munmap(va, size)
             raise
-        finally:
-            self.kif.close(dev_fd)
 
     def _open_dev_fd(self) -> int:
         """A fresh /dev/nvidiaN fd registered with our control fd (each CPU mapping needs its own)."""
