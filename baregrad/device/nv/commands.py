@@ -43,7 +43,8 @@ class Commands:
         while done < nbytes:
             n = min(nbytes - done, m.COPY_LINE_MAX)
             s, d = src + done, dst + done
-            self.method(m.Subchannel.COPY, m.CopyMethod.OFFSET_IN_UPPER, s >> 32, s & 0xFFFFFFFF, d >> 32, d & 0xFFFFFFFF)
+            self.method(m.Subchannel.COPY, m.CopyMethod.OFFSET_IN_UPPER, s >> 32, s & 0xFFFFFFFF,
+                        d >> 32, d & 0xFFFFFFFF)
             self.method(m.Subchannel.COPY, m.CopyMethod.LINE_LENGTH_IN, n)
             self.method(m.Subchannel.COPY, m.CopyMethod.LAUNCH_DMA, m.LAUNCH_DMA_LINEAR_COPY)
             done += n
@@ -54,7 +55,8 @@ class Commands:
         if qmd_va % 256:
             raise ValueError(f"QMD at 0x{qmd_va:x} is not 256-byte aligned")
         self.method(m.Subchannel.COMPUTE, m.ComputeMethod.SEND_PCAS_A, qmd_va >> 8)
-        return self.method(m.Subchannel.COMPUTE, m.ComputeMethod.SEND_SIGNALING_PCAS2_B, m.PCAS_ACTION_PREFETCH_SCHEDULE)
+        return self.method(m.Subchannel.COMPUTE, m.ComputeMethod.SEND_SIGNALING_PCAS2_B,
+                           m.PCAS_ACTION_PREFETCH_SCHEDULE)
 
     def compute_windows(self, local_window: int, shared_window: int) -> Commands:
         self.method(m.Subchannel.COMPUTE, m.ComputeMethod.SET_SHADER_LOCAL_MEMORY_WINDOW_A, local_window >> 32,

@@ -156,7 +156,8 @@ class NVDriver:
             return
         self.synchronize()
         per_thread = (bytes_per_thread + 31) // 32 * 32
-        per_tpc = ((per_thread * 32 + 0x1FF) // 0x200 * 0x200 * MAX_WARPS_PER_SM * SMS_PER_TPC + 0x7FFF) // 0x8000 * 0x8000
+        per_warp = (per_thread * 32 + 0x1FF) // 0x200 * 0x200
+        per_tpc = (per_warp * MAX_WARPS_PER_SM * SMS_PER_TPC + 0x7FFF) // 0x8000 * 0x8000
         new = self.gpu.memory.alloc(per_tpc * MAX_TPCS, MemKind.VIDMEM)
         self._end(self.gpu.compute, self._begin(self.gpu.compute).local_memory(new.va, per_tpc, 0xFF))
         self.synchronize()

@@ -106,8 +106,8 @@ class GpuContext:
         self.uuid = self._uuid()
         self.uvm = self._open_uvm()
         self.vaspace = self._vaspace()
-        self.memory = GpuMemory(kif, self.rm, self.uvm, DeviceHandles(self.device, self.uuid, self.ctl_fd,
-                                                                      self.dev_fd, self.dev_path, paths.ctl), PROCESS_VA_PLAN)
+        handles = DeviceHandles(self.device, self.uuid, self.ctl_fd, self.dev_fd, self.dev_path, paths.ctl)
+        self.memory = GpuMemory(kif, self.rm, self.uvm, handles, PROCESS_VA_PLAN)
         usermode = self.rm.alloc(self.subdevice, self.classes.usermode)
         self.usermode_map = self.memory.map_usermode(usermode, m.USERMODE_MAP_BYTES)
         self.doorbell = self.usermode_map + m.USERMODE_NOTIFY_CHANNEL_PENDING
@@ -157,8 +157,8 @@ class GpuContext:
 
     def _uuid(self) -> bytes:
         p = self.rm.control(self.subdevice, r.RmControl.NV2080_CTRL_CMD_GPU_GET_GID_INFO,
-                            r.NV2080_CTRL_GPU_GET_GID_INFO_PARAMS(flags=r.NV2080_GPU_CMD_GPU_GET_GID_FLAGS_FORMAT_BINARY,
-                                                                  length=16))
+                            r.NV2080_CTRL_GPU_GET_GID_INFO_PARAMS(
+                                flags=r.NV2080_GPU_CMD_GPU_GET_GID_FLAGS_FORMAT_BINARY, length=16))
         return bytes(p.data[:16])
 
     def _open_uvm(self) -> Uvm:
@@ -172,7 +172,8 @@ class GpuContext:
     def _vaspace(self) -> int:
         vaspace = self.rm.alloc(self.device, r.RmClass.FERMI_VASPACE_A, r.NV_VASPACE_ALLOCATION_PARAMETERS(
             vaBase=VASPACE_BASE, vaSize=VASPACE_SIZE,
-            flags=r.NV_VASPACE_ALLOCATION_FLAGS_ENABLE_PAGE_FAULTING | r.NV_VASPACE_ALLOCATION_FLAGS_IS_EXTERNALLY_OWNED))
+            flags=(r.NV_VASPACE_ALLOCATION_FLAGS_ENABLE_PAGE_FAULTING
+                   | r.NV_VASPACE_ALLOCATION_FLAGS_IS_EXTERNALLY_OWNED)))
         self.uvm.register_vaspace(self.uuid, self.ctl_fd, self.rm.client, vaspace)
         return vaspace
 

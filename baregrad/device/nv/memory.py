@@ -113,7 +113,8 @@ class GpuMemory:
     def _host(self, size: int, va: int) -> int:
         self.kif.mmap(va, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0)
         handle, self.next_host_handle = self.next_host_handle, self.next_host_handle + 1
-        flags = r.NVOS02_FLAGS_PHYSICALITY_NONCONTIGUOUS | r.NVOS02_FLAGS_COHERENCY_CACHED | r.NVOS02_FLAGS_MAPPING_NO_MAP
+        flags = (r.NVOS02_FLAGS_PHYSICALITY_NONCONTIGUOUS | r.NVOS02_FLAGS_COHERENCY_CACHED
+                 | r.NVOS02_FLAGS_MAPPING_NO_MAP)
         try:
             return self.rm.alloc_os_descriptor(self.gpu.dev_fd, self.gpu.device, handle, va, size, flags)
         except BaseException:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Sequence
 from ...errors import ArgumentError, DeviceError
 from .cubin import CubinKernel, parse_cubin
 from .memory import MemKind
-from .qmd import LaunchDesc, encode_launch
+from .qmd import LaunchDesc, QmdTemplate
 
 if TYPE_CHECKING:
     from .driver import NVBuffer, NVDriver
@@ -50,6 +50,8 @@ class NVProgram:
         if any(p.size not in (4, 8) for p in self.kernel.params):
             raise DeviceError(f"NV: kernel {name} has a parameter that is neither a pointer nor a 32-bit value")
         driver.ensure_local_memory(self.kernel.local_bytes)
+        self._template: QmdTemplate | None = None
+        self._template_local = -1
 
     def _check_arch(self) -> None:
         gr = self.driver.gpu.gr
@@ -86,7 +88,8 @@ class NVProgram:
         cb0 = self.constant_bank0(bufs, vals, grid, block)
         return self.driver.submit_launch(self, cb0, grid, block, wait)
 
-    def describe(self, grid: tuple[int, int, int], block: tuple[int, int, int], cb0_va: int, cb0_size: int) -> LaunchDesc:
+    def describe(self, grid: tuple[int, int, int], block: tuple[int, int, int], cb0_va: int,
+                 cb0_size: int) -> LaunchDesc:
         k, gr = self.kernel, self.driver.gpu.gr
         cbufs = {0: (cb0_va, cb0_size)}
         cbufs.update({bank: (self.image.va + off, size) for bank, (off, size) in k.cbufs.items()})
@@ -96,7 +99,11 @@ class NVProgram:
                           sass_version=(gr.sm_major << 4) | gr.sm_minor, max_shared_config=max_kib // 4 + 1)
 
     def qmd(self, grid: tuple[int, int, int], block: tuple[int, int, int], cb0_va: int, cb0_size: int) -> bytes:
-        return encode_launch(self.driver.gpu.classes.qmd, self.describe(grid, block, cb0_va, cb0_size))
+        local = self.driver.local_bytes_per_thread
+        if self._template is None or self._template_local != local:  # local memory size is baked into the QMD
+            self._template = QmdTemplate(self.driver.gpu.classes.qmd, self.describe((1, 1, 1), (1, 1, 1), 0, 0))
+            self._template_local = local
+        return self._template.build(grid, block, cb0_va, cb0_size)
 
     def free(self) -> None:
         self.driver.gpu.memory.free(self.image)

@@ -7,7 +7,7 @@ which is how a reader tells them apart.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 Field = tuple[int, int]  # (hi_bit, lo_bit), inclusive
 
@@ -281,3 +281,27 @@ def decode_launch(data: bytes) -> LaunchDesc:
                       cbufs=cbufs, shared_bytes=q.get("SHARED_MEMORY_SIZE"), registers=q.get(layout.register_count),
                       local_bytes_per_thread=q.get("SHADER_LOCAL_MEMORY_HIGH_SIZE"), sass_version=q.get("SASS_VERSION"),
                       max_shared_config=q.get("MAX_SM_CONFIG_SHARED_MEM_SIZE"))
+
+
+class QmdTemplate:
+    """A launch's QMD with everything but grid, block and constant bank 0 filled in, so a launch costs a few ORs."""
+
+    def __init__(self, layout: QmdLayout, desc: LaunchDesc):
+        self.layout = layout
+        fixed = replace(desc, grid=(0, 0, 0), block=(0, 0, 0), cbufs={i: v for i, v in desc.cbufs.items() if i})
+        q = Qmd(layout, encode_launch(layout, fixed))
+        q.set("CONSTANT_BUFFER_VALID_0", 1)
+        q.set("CONSTANT_BUFFER_INVALIDATE_0", 1)
+        self.base = q.value
+        names = (*layout.grid, *layout.block, f"{layout.cbuf_lower}_0", f"{layout.cbuf_upper}_0",
+                 "CONSTANT_BUFFER_SIZE_SHIFTED4_0")
+        self.shifts = [layout.fields[n][1] for n in names]
+
+    def build(self, grid: tuple[int, int, int], block: tuple[int, int, int], cb_va: int, cb_size: int) -> bytes:
+        """QMD bytes for one launch; the caller has range-checked grid and block and aligned cb_va."""
+        addr = cb_va >> self.layout.cbuf_addr_shift
+        values = (*grid, *block, addr & 0xFFFFFFFF, addr >> 32, (cb_size + 15) >> 4)
+        v = self.base
+        for shift, value in zip(self.shifts, values):
+            v |= value << shift
+        return v.to_bytes(self.layout.size_bytes, "little")

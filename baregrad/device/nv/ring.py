@@ -17,15 +17,20 @@ class RingSpace:
         if nbytes > self.size // 2:
             raise ValueError(f"{nbytes} bytes is more than half of a {self.size}-byte ring")
         start = (self.cursor + align - 1) // align * align
+        tail = None
         if start + nbytes > self.size:
-            start = 0
+            tail, start = self.cursor, 0  # skip the tail and wrap
         end = start + nbytes
-        overlapping = [value for s, e, value in self.in_flight if s < end and start < e]
-        if overlapping:
-            done = max(overlapping)
+        # In-flight ranges are in ring order, oldest first; the ones we overwrite (or skip) are the oldest.
+        done = 0
+        while self.in_flight:
+            s, e, value = self.in_flight[0]
+            if not ((tail is not None and s >= tail) or (s < end and start < e)):
+                break
+            done = value
+            self.in_flight.popleft()
+        if done:
             self.wait(done)  # the timeline is in submission order: everything up to `done` has finished
-            while self.in_flight and self.in_flight[0][2] <= done:
-                self.in_flight.popleft()
         self.cursor = end
         return start
 

@@ -189,7 +189,8 @@ class MockChannel:
 
     def _dma(self, subc: int, launch: int) -> None:
         if launch & 0x3:
-            unsupported = m.LAUNCH_DMA_MULTI_LINE_ENABLE | m.LAUNCH_DMA_SRC_TYPE_PHYSICAL | m.LAUNCH_DMA_DST_TYPE_PHYSICAL
+            unsupported = (m.LAUNCH_DMA_MULTI_LINE_ENABLE | m.LAUNCH_DMA_SRC_TYPE_PHYSICAL
+                           | m.LAUNCH_DMA_DST_TYPE_PHYSICAL)
             pitch = m.LAUNCH_DMA_SRC_MEMORY_LAYOUT_PITCH | m.LAUNCH_DMA_DST_MEMORY_LAYOUT_PITCH
             if launch & unsupported or launch & pitch != pitch:
                 raise GpuFault(ERR_CE0, f"LAUNCH_DMA 0x{launch:x}: mock copies only 1-D virtual pitch copies")
@@ -200,7 +201,8 @@ class MockChannel:
             self.gpu.copies.append((dst, src, n))
         if (launch >> 3) & 0x3:  # SEMAPHORE_TYPE: release a one-word semaphore
             va = self._reg64(subc, m.CopyMethod.SET_SEMAPHORE_A, m.CopyMethod.SET_SEMAPHORE_B)
-            struct.pack_into("<I", self.gpu.pages.view(va, 4), 0, self.regs.get((subc, m.CopyMethod.SET_SEMAPHORE_PAYLOAD), 0))
+            payload = self.regs.get((subc, m.CopyMethod.SET_SEMAPHORE_PAYLOAD), 0)
+            struct.pack_into("<I", self.gpu.pages.view(va, 4), 0, payload)
 
     def _launch(self, subc: int) -> None:
         qmd_va = self.regs.get((subc, m.ComputeMethod.SEND_PCAS_A), 0) << 8

@@ -61,7 +61,8 @@ class RmObject:
 class MockKernel:
     """Implements KernelInterface (open, close, ioctl, mmap, munmap, mmio_write32) in process."""
 
-    def __init__(self, dev_root: str = "/dev", classes: tuple[int, ...] = HOPPER_CLASSES, sm_version: int = SM_VERSION_9_0):
+    def __init__(self, dev_root: str = "/dev", classes: tuple[int, ...] = HOPPER_CLASSES,
+                 sm_version: int = SM_VERSION_9_0):
         self.nodes = {"/dev/nvidiactl": "ctl", "/dev/nvidia0": "gpu", "/dev/nvidia-uvm": "uvm"}
         self.classes, self.sm_version = tuple(classes), sm_version
         self.files: dict[int, FakeFile] = {}
@@ -205,7 +206,8 @@ class MockKernel:
         if obj is None:
             arg.status = ERR_INVALID_OBJECT_HANDLE
             return
-        table = {r.RmControl.NV0000_CTRL_CMD_GPU_GET_ID_INFO_V2: (r.NV0000_CTRL_GPU_GET_ID_INFO_V2_PARAMS, self._id_info),
+        table = {r.RmControl.NV0000_CTRL_CMD_GPU_GET_ID_INFO_V2: (r.NV0000_CTRL_GPU_GET_ID_INFO_V2_PARAMS,
+                                                                  self._id_info),
                  r.RmControl.NV0080_CTRL_CMD_GPU_GET_CLASSLIST_V2: (r.NV0080_CTRL_GPU_GET_CLASSLIST_V2_PARAMS,
                                                                     self._classlist),
                  r.RmControl.NV2080_CTRL_CMD_GPU_GET_GID_INFO: (r.NV2080_CTRL_GPU_GET_GID_INFO_PARAMS, self._gid),
@@ -309,7 +311,9 @@ class MockKernel:
     def _uvm(self, request: u.UvmIoctl, p: ctypes.Structure) -> None:
         self.calls.append(f"uvm:{request.name}")
         p.rmStatus = OK
-        if request in (u.UvmIoctl.UVM_REGISTER_GPU, u.UvmIoctl.UVM_REGISTER_GPU_VASPACE, u.UvmIoctl.UVM_REGISTER_CHANNEL):
+        registrations = (u.UvmIoctl.UVM_REGISTER_GPU, u.UvmIoctl.UVM_REGISTER_GPU_VASPACE,
+                         u.UvmIoctl.UVM_REGISTER_CHANNEL)
+        if request in registrations:
             uuid = bytes(p.gpu_uuid.uuid if request == u.UvmIoctl.UVM_REGISTER_GPU else p.gpuUuid.uuid)
             p.rmStatus = OK if uuid == MOCK_UUID else ERR_INVALID_ARGUMENT
         elif request == u.UvmIoctl.UVM_CREATE_EXTERNAL_RANGE:
