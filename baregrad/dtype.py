@@ -22,6 +22,8 @@ class DType:
     kind: Kind
     fmt: str
     c_name: str
+    lanes: int = 1                 # > 1: a vector of `lanes` elements of `elem` (kernel-level only)
+    elem: "DType | None" = None
 
     def __repr__(self) -> str:
         return f"baregrad.{self.name}"
@@ -44,6 +46,21 @@ class DType:
     @property
     def bits(self) -> int:
         return self.itemsize * 8
+
+    @property
+    def scalar(self) -> "DType":
+        return self.elem if self.elem is not None else self
+
+
+_VECTORS: dict[tuple[str, int], DType] = {}
+
+
+def vec(d: DType, lanes: int) -> DType:
+    """The vector type of `lanes` elements of d (used by codegen for explicit SIMD on the CPU)."""
+    key = (d.name, lanes)
+    if key not in _VECTORS:
+        _VECTORS[key] = DType(f"{d.name}x{lanes}", d.itemsize * lanes, d.kind, d.fmt, f"{d.c_name}{lanes}", lanes, d)
+    return _VECTORS[key]
 
 
 bool_ = DType("bool", 1, Kind.BOOL, "?", "_Bool")

@@ -114,10 +114,10 @@ def linearize(sink: Node, name: str, global_vars: list[Node]) -> LinearProgram:
     for node in state.nodes:
         if node.op is Op.STORE:
             param = node.src[0].arg
-            state.params[param.index] = ParamInfo(param.index, node.dtype, param.size, True)
+            state.params[param.index] = ParamInfo(param.index, node.dtype.scalar, param.size, True)
         elif node.op is Op.LOAD and node.src[0].arg.index not in state.params:
             param = node.src[0].arg
-            state.params[param.index] = ParamInfo(param.index, node.dtype, param.size, False)
+            state.params[param.index] = ParamInfo(param.index, node.dtype.scalar, param.size, False)
     params = [state.params[i] for i in sorted(state.params)]
     param_index = {p.index: state.add(Instr(L.PARAM, p.dtype, (), p)) for p in params}
     for node in state.nodes:
@@ -216,6 +216,8 @@ def _emit_frontier(state: _Linearizer, node: Node, inner_vars: set[Node], scope:
     if node in state.emitted:
         return
     if state.free[node] & inner_vars:
+        if node.op is Op.LOOP_REDUCE:
+            return  # a nested reduce hoists its own invariants when its loop is emitted; its vars are not open yet
         for s in node.src:
             _emit_frontier(state, s, inner_vars, scope)
         return

@@ -1,17 +1,27 @@
-"""Default loop optimizations, chosen by heuristics (no search): upcasting (register tiling) of output loops.
+"""Default loop optimizations, chosen by heuristics (no search).
 
-Upcasting a loop variable g by f rewrites g -> g'*f + c for c in 0..f-1 and duplicates the store, so one
-iteration computes an f-wide strip. For a matmul, upcasting both output loops gives a register tile whose
-loads are shared between accumulators; reduces over the same loop variable share one loop.
+For reduce kernels shaped like a matmul (every reduce uses every output loop), the two innermost output
+loops are tiled into registers: the contiguous one is vectorized with explicit SIMD vectors (on devices that
+ask for it), the other unrolled. The tile shares its loads between accumulators, and reduces over the
+same loop variable share one loop. The vectorized loop is moved outward so a strip of the right-hand
+operand stays in cache while the other loop walks it.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from baregrad import dtype as dt
+from baregrad.codegen.lower import LoopReduceArg
 from baregrad.ir import symbolic as sym
 from baregrad.ir.node import Node
-from baregrad.ir.ops import Op
+from baregrad.ir.ops import Op, ReduceOp
+
+
+@dataclass(frozen=True)
+class KernelOptions:
+    """What a device wants from codegen."""
+    vector_width: int = 0   # float32 lanes of explicit SIMD vectors (0: none)
+    unroll: int = 4         # how far to unroll the second tiled loop
 
 
 @dataclass
@@ -20,8 +30,104 @@ class OptimizedKernel:
     global_vars: list[Node]
 
 
-def optimize(sink: Node, global_vars: list[Node]) -> OptimizedKernel:
+VECTOR_OPS = frozenset({Op.ADD, Op.SUB, Op.MUL, Op.NEG})
+
+
+def optimize(sink: Node, global_vars: list[Node], opts: KernelOptions = KernelOptions()) -> OptimizedKernel:
+    if opts.vector_width and len(global_vars) >= 2:
+        tiled = _tile_matmul_like(sink, global_vars, opts)
+        if tiled is not None:
+            return tiled
     return OptimizedKernel(sink, global_vars)
+
+
+def _free_vars(node: Node, memo: dict[Node, frozenset[Node]]) -> frozenset[Node]:
+    out = memo.get(node)
+    if out is None:
+        if node.op is Op.VAR:
+            out = frozenset({node})
+        else:
+            out = frozenset().union(*(_free_vars(s, memo) for s in node.src)) if node.src else frozenset()
+            if node.op is Op.LOOP_REDUCE:
+                out = out - set(node.src[1:])
+        memo[node] = out
+    return out
+
+
+def _unit_stride(index: Node, v: Node) -> bool:
+    """True if index == v + (terms without v)."""
+    terms, _ = sym._terms(index)
+    return terms.get(v) == 1 and all(v not in t.toposort() for t in terms if t is not v)
+
+
+def _vectorizable(store: Node, v: Node, memo: dict) -> bool:
+    if store.dtype is not dt.float32 or not _unit_stride(store.src[1], v):
+        return False
+    stack, seen = [store.src[2]], set()
+    while stack:
+        node = stack.pop()
+        if node in seen or v not in _free_vars(node, memo):
+            continue
+        seen.add(node)
+        if node.dtype is not dt.float32:
+            return False
+        if node.op is Op.LOAD:
+            if not _unit_stride(node.src[1], v) or v in _free_vars(node.src[2], memo):
+                return False
+        elif node.op is Op.LOOP_REDUCE:
+            if node.arg.op is not ReduceOp.SUM:
+                return False
+            stack.append(node.src[0])
+        elif node.op in VECTOR_OPS:
+            stack.extend(node.src)
+        else:
+            return False
+    return True
+
+
+def _vectorize(node: Node, v: Node, lanes: int, memo: dict, out: dict[Node, Node]) -> Node:
+    """Turn every value that varies with v into a vector of `lanes` consecutive v values."""
+    done = out.get(node)
+    if done is not None:
+        return done
+    if v not in _free_vars(node, memo) or node.op is Op.VAR:
+        result = node
+    elif node.op is Op.LOAD:
+        result = Node(Op.LOAD, dt.vec(node.dtype, lanes), node.src)
+    elif node.op is Op.STORE:
+        result = Node(Op.STORE, dt.vec(node.dtype, lanes), (node.src[0], node.src[1],
+                                                              _vectorize(node.src[2], v, lanes, memo, out)))
+    else:
+        src = (_vectorize(node.src[0], v, lanes, memo, out),) + node.src[1:] if node.op is Op.LOOP_REDUCE \
+            else tuple(_vectorize(s, v, lanes, memo, out) for s in node.src)
+        result = Node(node.op, dt.vec(node.dtype.scalar, lanes), src, node.arg)
+    out[node] = result
+    return result
+
+
+def _tile_matmul_like(sink: Node, global_vars: list[Node], opts: KernelOptions) -> OptimizedKernel | None:
+    memo: dict = {}
+    reduces = [n for n in sink.toposort() if n.op is Op.LOOP_REDUCE]
+    all_vars = frozenset(global_vars)
+    if not reduces or any(_free_vars(r, memo) != all_vars for r in reduces) or len(sink.src) != 1:
+        return None
+    store = sink.src[0]
+    u, v = global_vars[-2], global_vars[-1]
+    lanes = opts.vector_width
+    vectors = 2 if v.arg[1] % (2 * lanes) == 0 else (1 if v.arg[1] % lanes == 0 else 0)
+    if not vectors or not _vectorizable(store, v, memo):
+        return None
+    unroll = next((k for k in (opts.unroll, 2, 1) if u.arg[1] % k == 0), 1)
+    vstore = _vectorize(store, v, lanes, memo, {})
+    strip = lanes * vectors
+    new_u, new_v = sym.var(u.arg[0], u.arg[1] // unroll), sym.var(v.arg[0], v.arg[1] // strip)
+    stores = []
+    for cu in range(unroll):
+        for cv in range(vectors):
+            mapping = {u: sym.add(sym.mul(new_u, unroll), cu), v: sym.add(sym.mul(new_v, strip), cv * lanes)}
+            stores.append(substitute(vstore, mapping))
+    order = global_vars[:-2] + [new_v, new_u]
+    return OptimizedKernel(Node(Op.SINK, dt.bool_, tuple(stores)), order)
 
 
 def substitute(root: Node, mapping: dict[Node, Node]) -> Node:
@@ -45,3 +151,5 @@ def substitute(root: Node, mapping: dict[Node, Node]) -> Node:
 _INDEX_BUILDERS = {Op.ADD: sym.add, Op.MUL: sym.mul, Op.IDIV: lambda a, b: sym.idiv(a, b.arg) if sym.is_const(b)
                    else Node(Op.IDIV, sym.INDEX, (a, b)),
                    Op.MOD: lambda a, b: sym.mod(a, b.arg) if sym.is_const(b) else Node(Op.MOD, sym.INDEX, (a, b))}
+
+__all__ = ["KernelOptions", "OptimizedKernel", "optimize", "substitute", "LoopReduceArg"]

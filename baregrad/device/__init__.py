@@ -12,11 +12,10 @@ import importlib
 import os
 import shutil
 from collections import defaultdict
-from typing import Any, Callable, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from baregrad import config
-from baregrad.codegen.linear import LinearProgram
-from baregrad.errors import DeviceError
+from baregrad.errors import DeviceError, DTypeError
 
 # name -> (module, class); the order is the preference order for the default device
 BACKENDS: dict[str, tuple[str, str]] = {
@@ -33,6 +32,20 @@ BACKENDS: dict[str, tuple[str, str]] = {
 class Device:
     """Base class: a named device with a caching allocator. Subclasses fill in the abstract methods."""
     name = "?"
+    kernel_options: Any = None  # a codegen.opt.KernelOptions; None means the defaults
+    # dtype name -> why this device cannot compute it (a backend may refine it per physical device when opened)
+    unsupported_dtypes: dict[str, str] = {}
+
+    def supports(self, d: Any) -> str | None:
+        """None when this device can compute dtype d, else the reason it cannot."""
+        return self.unsupported_dtypes.get(d.name)
+
+    def check_dtypes(self, prog: LinearProgram) -> None:
+        """Raise DTypeError naming the kernel and the reason when prog uses a dtype this device lacks."""
+        for d in {ins.dtype for ins in prog.instrs}:
+            reason = self.supports(d)
+            if reason is not None:
+                raise DTypeError(f"device {self.name} cannot run kernel {prog.name} with dtype {d.name}: {reason}")
 
     def __init__(self) -> None:
         self._free_cache: dict[int, list[Any]] = defaultdict(list)
@@ -81,10 +94,10 @@ class Device:
         self._cached_bytes = 0
 
     # ---- compiler and runtime ----
-    def render(self, prog: LinearProgram) -> str:
+    def render(self, prog: "LinearProgram") -> str:
         raise NotImplementedError
 
-    def compile(self, source: str, prog: LinearProgram) -> Callable[..., Any]:
+    def compile(self, source: str, prog: "LinearProgram") -> Callable[..., Any]:
         raise NotImplementedError
 
     def synchronize(self) -> None:

@@ -7,6 +7,7 @@ import subprocess
 from typing import Any, Callable
 
 from baregrad.codegen.linear import LinearProgram
+from baregrad.codegen.opt import KernelOptions
 from baregrad.device import Device
 from baregrad.device.compile_cache import cache_key, cached_build
 from baregrad.errors import CompileError, DeviceError
@@ -27,6 +28,7 @@ class CPUDevice(Device):
         except (OSError, subprocess.TimeoutExpired) as e:
             raise DeviceError(f"CPU device needs a C compiler; running {self.cc!r} failed: {e}") from e
         self.compiler_id = version.splitlines()[0] if version else self.cc
+        self.kernel_options = KernelOptions(vector_width=_simd_float_lanes())
 
     def alloc_raw(self, nbytes: int) -> Any:
         try:
@@ -72,6 +74,16 @@ class CPUDevice(Device):
         if result.returncode != 0:
             raise CompileError(f"C compile failed for {src_path}:\n{result.stderr}")
         os.unlink(src_path)
+
+
+def _simd_float_lanes() -> int:
+    """float32 lanes of this CPU's widest comfortable vectors (AVX2: 8), read from /proc/cpuinfo."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line for line in f if line.startswith("flags")), "")
+    except OSError:
+        return 4
+    return 8 if " avx2" in flags else 4
 
 
 class _CPUProgram:

@@ -49,7 +49,7 @@ def realize(targets: list[Node], device: Device) -> list[Buffer]:
     key = (device.name, canonical)
     template = _SCHEDULES.get(key)
     if template is None:
-        template = build_schedule(canonical, len(inputs))
+        template = build_schedule(canonical, len(inputs), device.kernel_options)
         _SCHEDULES[key] = template
     outputs = run_schedule(template, inputs, device)
     for node, buf in zip(targets, outputs):

@@ -15,7 +15,7 @@ from typing import Any
 from baregrad import dtype as dt
 from baregrad.codegen.linear import LinearProgram, linearize, param_node, redundant_reduces
 from baregrad.codegen.lower import lower_kernel
-from baregrad.codegen.opt import optimize
+from baregrad.codegen.opt import KernelOptions, optimize
 from baregrad.ir.node import Node
 from baregrad.ir.ops import Op
 
@@ -50,10 +50,10 @@ def slot_node(index: int, d: dt.DType, shape: tuple[int, ...]) -> Node:
     return Node(Op.BUFFER, d, (), Slot(index, shape))
 
 
-def build_schedule(targets: tuple[Node, ...], n_inputs: int) -> ScheduleTemplate:
+def build_schedule(targets: tuple[Node, ...], n_inputs: int, opts: KernelOptions | None = None) -> ScheduleTemplate:
     forced: set[Node] = set()
     for _ in range(1000):
-        template = _try_schedule(targets, n_inputs, forced)
+        template = _try_schedule(targets, n_inputs, forced, opts or KernelOptions())
         if isinstance(template, ScheduleTemplate):
             return template
         forced |= template
@@ -74,7 +74,8 @@ def _is_slot(node: Node) -> bool:
     return node.op is Op.BUFFER and isinstance(node.arg, Slot)
 
 
-def _try_schedule(targets: tuple[Node, ...], n_inputs: int, forced: set[Node]) -> ScheduleTemplate | set[Node]:
+def _try_schedule(targets: tuple[Node, ...], n_inputs: int, forced: set[Node],
+                  opts: KernelOptions) -> ScheduleTemplate | set[Node]:
     points = _realize_points(targets, forced)
     slot_of: dict[Node, Node] = {}
     specs: dict[int, tuple[dt.DType, tuple[int, ...]]] = {}
@@ -89,10 +90,15 @@ def _try_schedule(targets: tuple[Node, ...], n_inputs: int, forced: set[Node]) -
             specs[next_slot] = (point.dtype, point.shape)
             next_slot += 1
             value = point.src[0] if point.op is Op.CONTIGUOUS else point
-        graph = _substitute(value, slot_of)
-        step = _make_step(graph, out, point)
+            if math.prod(point.shape) == 0:
+                # nothing to compute: an empty buffer needs no kernel (and a 0-trip loop is not lowerable)
+                slot_of[point] = out
+                continue
+        graph, original = _substitute(value, slot_of)
+        step = _make_step(graph, out, point, opts)
         if isinstance(step, set):
-            return step
+            # the step names nodes of the substituted graph; forcing works on the caller's nodes
+            return {original.get(n, n) for n in step}
         steps.append(step)
         slot_of[point] = out
     target_slots = [t.arg.index if _is_slot(t) else slot_of[t].arg.index for t in targets]
@@ -101,7 +107,8 @@ def _try_schedule(targets: tuple[Node, ...], n_inputs: int, forced: set[Node]) -
     return template
 
 
-def _substitute(value: Node, slot_of: dict[Node, Node]) -> Node:
+def _substitute(value: Node, slot_of: dict[Node, Node]) -> tuple[Node, dict[Node, Node]]:
+    """value with already-realized nodes replaced by their slots, and a map from new nodes to the originals."""
     memo: dict[Node, Node] = {}
     for node in value.toposort():
         if node in slot_of and node is not value:
@@ -109,10 +116,10 @@ def _substitute(value: Node, slot_of: dict[Node, Node]) -> Node:
             continue
         src = tuple(memo[s] for s in node.src)
         memo[node] = node if src == node.src else Node(node.op, node.dtype, src, node.arg)
-    return memo[value]
+    return memo[value], {new: old for old, new in memo.items()}
 
 
-def _make_step(graph: Node, out: Node, point: Node) -> KernelStep | set[Node]:
+def _make_step(graph: Node, out: Node, point: Node, opts: KernelOptions) -> KernelStep | set[Node]:
     nodes = graph.toposort()
     params: dict[Node, Node] = {}
     slots = [out.arg.index]
@@ -123,12 +130,13 @@ def _make_step(graph: Node, out: Node, point: Node) -> KernelStep | set[Node]:
             slots.append(node.arg.index)
     has_reduce = any(n.op is Op.REDUCE for n in nodes)
     lowered = lower_kernel(graph, out_param, params, point.shape, has_reduce)
-    bad = redundant_reduces(lowered.sink, lowered.global_vars)
+    # the kernel's own reduce is computed where it is stored; only reduces below it can move out
+    bad = {lowered.reduce_origin[r] for r in redundant_reduces(lowered.sink, lowered.global_vars)} - {graph}
     if bad:
-        return {lowered.reduce_origin[r] for r in bad}
+        return bad
     if point.op is Op.ASSIGN and _assign_hazard(lowered.sink, params.get(out)):
         return {point.src[1]}
-    sink = optimize(lowered.sink, lowered.global_vars)
+    sink = optimize(lowered.sink, lowered.global_vars, opts)
     name = ("r" if has_reduce else "e") + "_" + "_".join(str(s) for s in point.shape or (1,))
     prog = linearize(sink.sink, name, sink.global_vars)
     return KernelStep(name, sink.sink, prog, tuple(slots))

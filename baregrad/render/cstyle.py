@@ -25,6 +25,12 @@ class Dialect:
     half_storage: str = "_Float16"
     parallel_pragma: str = ""                # emitted before the first global loop when work is large
     thread_index: str = ""                   # GPU dialects: the flat global thread id expression
+    libc_preamble: bool = True               # include C_PREAMBLE (math.h, memcpy-based bf16 helpers)
+    float_suffix: str = "f"                  # libm's float names end in f; OpenCL's overloads do not
+    bool_storage: str = ""                   # storage type of bool when it differs from the compute type
+    half_load: str = ""                      # helper turning stored half bits into float (else a plain cast)
+    half_store: str = ""                     # helper turning float into stored half bits
+    bitcast_fn: str = ""                     # e.g. 'as_{type}': a builtin reinterpret instead of memcpy
 
 
 LIBM = {Op.SQRT: "sqrt", Op.EXP: "exp", Op.EXP2: "exp2", Op.LOG: "log", Op.LOG2: "log2", Op.SIN: "sin",
@@ -48,6 +54,8 @@ class CRenderer:
 
     # ---- types ----
     def compute_type(self, d: dt.DType) -> str:
+        if d.lanes > 1:
+            return f"{self.compute_type(d.scalar)}{d.lanes}"
         if d in (dt.float16, dt.bfloat16):
             return "float"
         if d is dt.bool_:
@@ -58,7 +66,9 @@ class CRenderer:
         if d is dt.float16:
             return self.d.half_storage
         if d is dt.bfloat16:
-            return "unsigned short"
+            return self.d.type_names.get("uint16", "unsigned short")
+        if d is dt.bool_ and self.d.bool_storage:
+            return self.d.bool_storage
         return self.compute_type(d)
 
     def round_result(self, d: dt.DType, expr: str) -> str:
@@ -87,7 +97,7 @@ class CRenderer:
 
     def math_fn(self, op: Op, d: dt.DType) -> str:
         name = self.d.float_math.get(op, LIBM[op])
-        return name if d is dt.float64 else name + "f"
+        return name if d is dt.float64 else name + self.d.float_suffix
 
     # ---- program ----
     def render(self, prog: LinearProgram) -> str:
@@ -126,7 +136,8 @@ class CRenderer:
             lines.append("  " * depth + self.statement(i, ins, prog))
         params = ", ".join(self.param_decl(p) for p in prog.params)
         head = f"{self.d.kernel_prefix} {prog.name}({params}) {{"
-        return "\n".join([C_PREAMBLE + self.d.preamble, head] + lines + ["}", ""])
+        preamble = (C_PREAMBLE if self.d.libc_preamble else "") + self.d.preamble
+        return "\n".join([preamble, head] + lines + ["}", ""])
 
     def gpu_global(self, loop, strides: dict[str, int], first: bool, prog: LinearProgram) -> list[str]:
         """A global loop on a GPU: one thread per iteration, its index unpacked from the flat thread id."""
@@ -147,6 +158,8 @@ class CRenderer:
         src = [self.names[s] for s in ins.src]
         name = self.names[i] = f"v{i}"
         ctype = self.compute_type(ins.dtype)
+        if ins.dtype.lanes > 1 and ins.op in (L.LOAD, L.STORE, L.ACC):
+            return self.vector_statement(name, ins, src)
         if ins.op is L.LOAD:
             value = self.from_storage(f"{src[0]}[{src[1]}]", ins.dtype)
             if len(src) > 2 and src[2] != "1":
@@ -167,18 +180,27 @@ class CRenderer:
         in_dtype = prog.instrs[ins.src[0]].dtype
         return f"{ctype} {name} = {self.round_result(ins.dtype, self.alu(ins.arg, src, in_dtype, ins.dtype))};"
 
+    def vector_statement(self, name: str, ins, src: list[str]) -> str:
+        """Explicit SIMD: `lanes` consecutive elements loaded or stored at once; accumulators start at zero."""
+        vtype = self.compute_type(ins.dtype)
+        if ins.op is L.LOAD:
+            return f"{vtype} {name} = *({vtype}*)({src[0]} + {src[1]});"
+        if ins.op is L.STORE:
+            return f"*({vtype}*)({src[0]} + {src[1]}) = {src[2]};"
+        return f"{vtype} {name} = {{0}};"
+
     def from_storage(self, expr: str, d: dt.DType) -> str:
         if d is dt.bfloat16:
             return f"bf16_to_f32({expr})"
         if d is dt.float16:
-            return f"(float)({expr})"
+            return f"{self.d.half_load}({expr})" if self.d.half_load else f"(float)({expr})"
         return expr
 
     def to_storage(self, expr: str, d: dt.DType) -> str:
         if d is dt.bfloat16:
             return f"f32_to_bf16({expr})"
         if d is dt.float16:
-            return f"({self.d.half_storage})({expr})"
+            return f"{self.d.half_store}({expr})" if self.d.half_store else f"({self.d.half_storage})({expr})"
         return expr
 
     def reduce_expr(self, op: ReduceOp, acc: str, value: str, d: dt.DType) -> str:
@@ -208,6 +230,9 @@ class CRenderer:
     def bitcast(self, name: str, x: str, src: dt.DType, d: dt.DType) -> str:
         src_t, dst_t = self.storage_type(src), self.storage_type(d)
         raw = self.to_storage(x, src)
+        if self.d.bitcast_fn:
+            value = self.from_storage(f"{self.d.bitcast_fn.format(type=dst_t)}({raw})", d)
+            return f"{self.compute_type(d)} {name} = {value};"
         return (f"{self.compute_type(d)} {name}; {{ {src_t} _b = {raw}; {dst_t} _o; memcpy(&_o, &_b, sizeof(_o)); "
                 f"{name} = {self.from_storage('_o', d)}; }}")
 
@@ -236,7 +261,7 @@ class CRenderer:
         if op in (Op.IDIV, Op.MOD):
             if is_float:
                 return f"{self.math_fn(Op.TRUNC, in_d)}({s[0]} / {s[1]})" if op is Op.IDIV else \
-                    f"fmod{'' if in_d is dt.float64 else 'f'}({s[0]}, {s[1]})"
+                    f"fmod{'' if in_d is dt.float64 else self.d.float_suffix}({s[0]}, {s[1]})"
             sym = "/" if op is Op.IDIV else "%"
             if s[1].lstrip("(").lstrip("-").rstrip(")").isdigit() and s[1].strip("()") not in ("0", "-1"):
                 return f"({s[0]} {sym} {s[1]})"
@@ -266,4 +291,62 @@ def _gpu_global_strides(prog: LinearProgram) -> dict[str, int]:
     return strides
 
 
-C_DIALECT = Dialect("C", kernel_prefix="void", parallel_pragma="#pragma omp parallel for schedule(static)")
+# GCC vector extensions; aligned(4) lets a vector start at any float (unaligned loads and stores)
+C_VECTOR_TYPES = "".join(f"typedef float float{n} __attribute__((vector_size({4 * n}), aligned(4)));\n"
+                         for n in (4, 8, 16))
+C_DIALECT = Dialect("C", kernel_prefix="void", parallel_pragma="#pragma omp parallel for schedule(static)",
+                    preamble=C_VECTOR_TYPES)
+
+
+OPENCL_PREAMBLE = """static inline float bf16_to_f32(ushort b) { return as_float(((uint)b) << 16); }
+static inline ushort f32_to_bf16(float f) { uint u = as_uint(f);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return (ushort)((u >> 16) | 0x40);
+  u += 0x7fffu + ((u >> 16) & 1u); return (ushort)(u >> 16); }
+static inline float bf16_round(float f) { return bf16_to_f32(f32_to_bf16(f)); }
+static inline float f16_to_f32(ushort b) { return vload_half(0, (const __private half*)&b); }
+static inline ushort f32_to_f16(float f) { ushort b; vstore_half_rte(f, 0, (__private half*)&b); return b; }
+static inline float f16_round(float f) { return f16_to_f32(f32_to_f16(f)); }
+"""
+
+# OpenCL C: half is kept as ushort bits and converted with vload_half/vstore_half, so no cl_khr_fp16 is needed;
+# bool buffers are uchar (bool may not appear in kernel arguments); a device adds the cl_khr_fp64 pragma itself.
+OPENCL_DIALECT = Dialect(
+    "OPENCL", kernel_prefix="__kernel void", buffer_qualifier="__global ", preamble=OPENCL_PREAMBLE,
+    type_names={"bool": "bool", "int8": "char", "int16": "short", "int64": "long", "uint8": "uchar",
+                "uint16": "ushort", "uint32": "uint", "uint64": "ulong"},
+    half_storage="ushort", thread_index="get_global_id(0)", libc_preamble=False, float_suffix="",
+    bool_storage="uchar", half_load="f16_to_f32", half_store="f32_to_f16", bitcast_fn="as_{type}")
+
+
+# CUDA C with no #include, so NVRTC needs no header search path: half and bfloat16 live as their 16-bit
+# patterns and convert with single PTX cvt instructions; INFINITY/NAN come from bit patterns, not math.h.
+CUDA_PREAMBLE = """#ifndef INFINITY
+#define INFINITY __int_as_float(0x7f800000)
+#endif
+#ifndef NAN
+#define NAN __int_as_float(0x7fffffff)
+#endif
+__device__ __forceinline__ float f16_to_f32(unsigned short h) { float f; asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
+  return f; }
+__device__ __forceinline__ unsigned short f32_to_f16(float f) { unsigned short h;
+  asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f)); return h; }
+__device__ __forceinline__ float f16_round(float f) { return f16_to_f32(f32_to_f16(f)); }
+__device__ __forceinline__ float bf16_to_f32(unsigned short b) { return __uint_as_float(((unsigned int)b) << 16); }
+__device__ __forceinline__ unsigned short f32_to_bf16(float f) {
+#if __CUDA_ARCH__ >= 800
+  unsigned short h; asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(h) : "f"(f)); return h;
+#else
+  unsigned int u = __float_as_uint(f);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return (unsigned short)((u >> 16) | 0x40);
+  u += 0x7fffu + ((u >> 16) & 1u); return (unsigned short)(u >> 16);
+#endif
+}
+__device__ __forceinline__ float bf16_round(float f) { return bf16_to_f32(f32_to_bf16(f)); }
+template <class T, class F> __device__ __forceinline__ T bg_bitcast(F x) { T o; __builtin_memcpy(&o, &x, sizeof(o));
+  return o; }
+"""
+
+CUDA_DIALECT = Dialect(
+    "CUDA", kernel_prefix='extern "C" __global__ void', preamble=CUDA_PREAMBLE, type_names={"bool": "bool"},
+    half_storage="unsigned short", thread_index="(int)(blockIdx.x * blockDim.x + threadIdx.x)", libc_preamble=False,
+    half_load="f16_to_f32", half_store="f32_to_f16", bitcast_fn="bg_bitcast<{type}>")
