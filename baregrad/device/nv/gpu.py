@@ -166,6 +166,12 @@ class GpuContext:
                   self.paths.uvm)
         self.fds.append(uvm.fd)
         uvm.initialize()
+        mm_fd = _open(self.kif, self.paths.uvm, "NVIDIA unified memory (second file for the mm binding)")
+        self.fds.append(mm_fd)
+        try:
+            uvm.mm_initialize(mm_fd)
+        except DeviceError:
+            pass  # older modules or already-bound processes refuse this; external mappings work without it
         uvm.register_gpu(self.uuid, self.ctl_fd, self.rm.client)
         return uvm
 

@@ -27,6 +27,14 @@ class Uvm:
     def initialize(self) -> None:
         self.call(u.UvmIoctl.UVM_INITIALIZE, u.UVM_INITIALIZE_PARAMS(flags=0))
 
+    def mm_initialize(self, second_fd: int) -> None:
+        """Tie this process's address space to the UVM file (done from a second UVM fd, as the API requires)."""
+        saved, self.fd = self.fd, second_fd
+        try:
+            self.call(u.UvmIoctl.UVM_MM_INITIALIZE, u.UVM_MM_INITIALIZE_PARAMS(uvmFd=saved))
+        finally:
+            self.fd = saved
+
     def register_gpu(self, uuid: bytes, ctl_fd: int, client: int) -> None:
         self.call(u.UvmIoctl.UVM_REGISTER_GPU, u.UVM_REGISTER_GPU_PARAMS(
             gpu_uuid=_uuid(uuid), rmCtrlFd=ctl_fd, hClient=client))

@@ -72,6 +72,7 @@ class MockKernel:
         self.objects: dict[int, RmObject] = {}
         self.gpu = MockGpu()
         self.uvm_ranges: dict[int, int] = {}  # base -> length
+        self.uvm_fd = -1
         self.usermode_maps: dict[int, MockMemory] = {}  # CPU address -> usermode page
         self.freed_memory = 0
         self.calls: list[str] = []
@@ -88,12 +89,19 @@ class MockKernel:
     def close(self, fd: int) -> None:
         if self.files.pop(fd, None) is None:
             raise OSError(errno.EBADF, f"close: bad fd {fd}")
+        if fd == self.uvm_fd:  # closing the UVM file tears down the process's GPU VA space
+            for base in list(self.gpu.pages.entries):
+                self.gpu.pages.unmap(base)
+            self.uvm_ranges.clear()
+            self.uvm_fd = -1
 
     def ioctl(self, fd: int, request: int, arg: ctypes.Structure | ctypes.Array) -> None:
         f = self.files.get(fd)
         if f is None:
             raise OSError(errno.EBADF, f"ioctl: bad fd {fd}")
         if f.kind == "uvm":
+            if request == u.UvmIoctl.UVM_INITIALIZE:
+                self.uvm_fd = fd
             return self._uvm(u.UvmIoctl(request), arg)
         nr, size = request & 0xFF, (request >> 16) & 0x3FFF
         if (request >> 8) & 0xFF != io.NV_IOCTL_MAGIC or size != ctypes.sizeof(arg):
@@ -316,6 +324,9 @@ class MockKernel:
         if request in registrations:
             uuid = bytes(p.gpu_uuid.uuid if request == u.UvmIoctl.UVM_REGISTER_GPU else p.gpuUuid.uuid)
             p.rmStatus = OK if uuid == MOCK_UUID else ERR_INVALID_ARGUMENT
+        elif request == u.UvmIoctl.UVM_MM_INITIALIZE:
+            target = self.files.get(p.uvmFd)
+            p.rmStatus = OK if target is not None and target.kind == "uvm" else ERR_INVALID_ARGUMENT
         elif request == u.UvmIoctl.UVM_CREATE_EXTERNAL_RANGE:
             clash = any(b < p.base + p.length and p.base < b + n for b, n in self.uvm_ranges.items())
             p.rmStatus = ERR_UVM_ADDRESS_IN_USE if clash else OK
