@@ -164,6 +164,8 @@ def main() -> int:
     p.add_argument("--timeout", type=float, default=10.0, help="seconds before a wait is declared hung")
     p.add_argument("--arch", default=None, help="nvcc -arch override (default: the GPU's)")
     args = p.parse_args()
+    if args.mock:  # the mock runs the kernel as a Python loop: keep the dry run short
+        args.n, args.launches = min(args.n, 4096), min(args.launches, 200)
     try:
         run(args)
     except StepFailed as e:

@@ -9,7 +9,9 @@ from baregrad.device.nv import NVDriver
 from baregrad.device.nv.abi_rm import RmClass
 from baregrad.device.nv.commands import Commands
 from baregrad.device.nv.kernel_iface import RealKernel
+from baregrad.device.nv.methods import ComputeMethod
 from baregrad.device.nv.mock import HOPPER_CLASSES, MockKernel, register_twin, twin_key
+from baregrad.device.nv.qmd import decode_launch
 from baregrad.errors import ArgumentError, DeviceError
 
 RNG = np.random.default_rng(0)
@@ -151,6 +153,17 @@ def test_ampere_mock_uses_qmd_v3(cubin_sm86):
         ba, bo = upload(d, a), d.alloc(4 * n)
         d.load_program("add", cubin_sm86).launch([bo, ba, ba], (2,), (256,), [n])
         np.testing.assert_array_equal(download(d, bo, n), a + a)
+
+
+def test_kernel_with_local_memory_gets_it(drv, cubin_sm90):
+    prg = drv.load_program("spill", cubin_sm90)
+    assert prg.kernel.local_bytes >= 256 and drv.local_bytes_per_thread >= prg.kernel.local_bytes
+    compute = next(ch for ch in drv.kif.gpu.channels.values() if RmClass.HOPPER_COMPUTE_A in ch.objects)
+    lo = compute.regs[(1, ComputeMethod.SET_SHADER_LOCAL_MEMORY_B)]
+    hi = compute.regs[(1, ComputeMethod.SET_SHADER_LOCAL_MEMORY_A)]
+    assert (hi << 32 | lo) == drv.local_memory.va
+    raw = prg.qmd((1, 1, 1), (32, 1, 1), drv.kernargs.va, 0x300)
+    assert decode_launch(raw).local_bytes_per_thread == drv.local_bytes_per_thread
 
 
 # --- bad paths ---------------------------------------------------------------------------------------------
