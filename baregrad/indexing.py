@@ -20,8 +20,10 @@ def _normalize(t: Tensor, index: Any) -> list:
         raise ShapeError("an index can only have a single ellipsis")
     if used > t.ndim:
         raise BoundsError(f"too many indices for a tensor of shape {t.shape}: {used} dims indexed")
-    if Ellipsis in items:
-        k = items.index(Ellipsis)
+    # identity tests: `in` and index() would call Tensor.__eq__ on tensor items
+    ellipsis_at = [k for k, i in enumerate(items) if i is Ellipsis]
+    if ellipsis_at:
+        k = ellipsis_at[0]
         items[k:k + 1] = [slice(None)] * (t.ndim - used)
     else:
         items += [slice(None)] * (t.ndim - used)

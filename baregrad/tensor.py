@@ -704,6 +704,8 @@ class Tensor(TensorExtras):
         if result.shape != self.shape:
             raise ShapeError(f"in-place result of shape {result.shape} does not fit tensor of shape {self.shape}")
         result = result.cast(self.dtype)
+        if self.requires_grad and result._ctx is not None:
+            _rebind_parent(result, self)
         self.node, self._ctx = result.node, result._ctx
         self.requires_grad = self.requires_grad or result.requires_grad
         return self
@@ -963,8 +965,9 @@ class Tensor(TensorExtras):
         if any(self.shape[a] == 0 for a in axes):
             if op is ReduceOp.MAX:
                 raise ShapeError(f"max/min over an empty dimension of shape {self.shape}")
-            value = 0 if op is ReduceOp.SUM else 1
-            return Tensor.full(out_shape, value, self.dtype, self.device)
+            # reduce one identity element instead, so the result stays connected to autograd
+            grow = [(0, 1) if i in axes and s == 0 else (0, 0) for i, s in enumerate(self.shape)]
+            return self.pad(grow, 0 if op is ReduceOp.SUM else 1)._reduce(op, dim, keepdim)
         reduced = F.Reduce.apply(self, op=op, axes=axes)
         return reduced if keepdim else reduced.reshape(out_shape)
 
@@ -1478,6 +1481,23 @@ def _other_isnan(self: Tensor, other: Any) -> Tensor:
     if isinstance(other, float) and math.isnan(other):
         return self.full_like(True, dt.bool_)
     return self.full_like(False, dt.bool_)
+
+
+def _rebind_parent(result: Tensor, target: Tensor) -> None:
+    """Before `target` takes over `result`'s graph in place, point result's history at a stand-in that holds
+    target's old value; otherwise target would become its own parent and the gradient would stop there."""
+    stand_in = Tensor.from_node(target.node, target.device)
+    stand_in.requires_grad, stand_in._ctx = target.requires_grad, target._ctx
+    stack, seen = [result], set()
+    while stack:
+        t = stack.pop()
+        if id(t) in seen or t._ctx is None:
+            continue
+        seen.add(id(t))
+        parents = t._ctx.parents
+        if any(p is target for p in parents):
+            t._ctx.parents = tuple(stand_in if p is target else p for p in parents)
+        stack.extend(p for p in parents if p is not target and p.requires_grad)
 
 
 def _broadcast(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:

@@ -116,7 +116,8 @@ def _fold_div_mod_pairs(terms: dict[Node, int]) -> bool:
             continue
         x, c = term.src[0], term.src[1].arg
         partner = Node(Op.IDIV, INDEX, (x, term.src[1]))
-        if terms.get(partner, 0) == coeff * c:
+        # `partner in terms`: with c == 0 (a size-0 dim) a missing partner would also compare equal
+        if partner in terms and terms[partner] == coeff * c:
             del terms[term]
             del terms[partner]
             terms[x] = terms.get(x, 0) + coeff
