@@ -7,6 +7,7 @@ from baregrad import dtype as dtypes
 from baregrad.autograd import no_grad, set_grad_enabled
 from baregrad.dtype import (DType, bfloat16, bool_, float16, float32, float64, int8, int16, int32, int64, uint8,
                             uint16, uint32, uint64)
+from baregrad.engine.jit import jit
 from baregrad.errors import (ArgumentError, BoundsError, CompileError, DeviceError, DTypeError, Error, FormatError,
                              ShapeError)
 from baregrad.random import manual_seed
@@ -76,4 +77,4 @@ def default_device() -> str:
 
 __all__ = ["Tensor", "tensor", "dtypes", "DType", "no_grad", "set_grad_enabled", "manual_seed", "counters",
            "reset_counters", "Error", "ShapeError", "DTypeError", "DeviceError", "FormatError", "CompileError",
-           "ArgumentError", "BoundsError", "realize_all", "devices", "default_device"]
+           "ArgumentError", "BoundsError", "realize_all", "devices", "default_device", "jit"]

@@ -39,6 +39,12 @@ def set_state(state: tuple[int, int]) -> None:
     _STATE.seed, _STATE.counter = state
 
 
+def draw_words(n: int) -> list[int]:
+    """The three uint32 words (key, counter low, counter high) for the next n counters."""
+    seed, start = _reserve(n)
+    return [seed ^ 0x9E3779B9, start & 0xFFFFFFFF, (start >> 32) ^ 0x632BE5AB]
+
+
 def _mix32(h: "Tensor") -> "Tensor":
     # the murmur3 finalizer: a bijection on 32-bit words with good avalanche
     h = h ^ (h >> 16)
@@ -51,10 +57,10 @@ def _mix32(h: "Tensor") -> "Tensor":
 def random_bits(n: int, device: str | None = None) -> "Tensor":
     """n uint32 words for the next n counters."""
     from baregrad.tensor import Tensor
-    seed, start = _reserve(n)
     # seed and counter travel as data, so every draw of the same size reuses one compiled kernel
-    words = Tensor([seed ^ 0x9E3779B9, start & 0xFFFFFFFF, (start >> 32) ^ 0x632BE5AB], dtype=dt.uint32,
-                   device=device)
+    words = Tensor(draw_words(n), dtype=dt.uint32, device=device)
+    from baregrad.engine.capture import record_random_draw
+    record_random_draw(words.node.arg, n)
     key, low, high = (words[i] for i in range(3))
     counter = Tensor.arange(n, dtype=dt.int32, device=device).cast(dt.uint32) + low
     return _mix32(_mix32(counter ^ _mix32(key)) + high)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import struct
+import weakref
 from typing import Any, Iterable, Sequence
 
 from baregrad import autograd as F
@@ -206,6 +207,8 @@ class Tensor(TensorExtras):
         return self
 
     def contiguous(self) -> "Tensor":
+        if self.node.op is Op.ASSIGN:
+            self.realize()
         if self.node.op is Op.BUFFER:
             return self
         return _Contiguous.apply(self)
@@ -773,6 +776,7 @@ class Tensor(TensorExtras):
         if self.node.op is not Op.BUFFER:
             self.realize()
         self.node = Node(Op.ASSIGN, self.dtype, (self.node, value.node))
+        PENDING_ASSIGNS[id(self)] = self
         return self
 
     # ---- unary math ----
@@ -873,13 +877,15 @@ class Tensor(TensorExtras):
     def abs(self) -> "Tensor":
         if self.dtype is dt.bool_ or self.dtype.is_unsigned:
             return self
-        return (self < 0).where(-self, self)
+        # x * 0 at zero (and NaN): torch's gradient of abs at 0 is 0
+        return (self < 0).where(-self, (self > 0).where(self, self * 0))
 
     def sign(self) -> "Tensor":
         if self.dtype is dt.bool_:
             return self
-        zero = self.zeros_like()
-        return (self > 0).where(self.ones_like(), (self < 0).where(-self.ones_like(), zero)) + self * 0
+        one = self.ones_like()
+        # x * 0 keeps NaN (and a zero gradient) without turning sign(inf) into NaN
+        return (self > 0).where(one, (self < 0).where(-one, self * 0))
 
     def trunc(self) -> "Tensor":
         return F.Trunc.apply(self) if self.dtype.is_float else self
@@ -1454,6 +1460,10 @@ class Tensor(TensorExtras):
     def __setitem__(self, index: Any, value: Any) -> None:
         from baregrad.indexing import setitem
         setitem(self, index, value)
+
+
+# tensors whose latest assign has not run yet; the JIT realizes them before a call ends
+PENDING_ASSIGNS: "weakref.WeakValueDictionary[int, Tensor]" = weakref.WeakValueDictionary()
 
 
 class _MinMax(tuple):

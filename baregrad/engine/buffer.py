@@ -32,6 +32,8 @@ class Buffer:
         return self
 
     def to_bytes(self) -> bytes:
+        from baregrad.engine.capture import forbid_sync
+        forbid_sync("a copy to the host")
         self.device.synchronize()
         return self.device.copyout(self.handle, self.nbytes)
 

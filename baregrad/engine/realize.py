@@ -6,6 +6,7 @@ from typing import Any
 
 from baregrad import config, stats
 from baregrad.device import Device
+from baregrad.engine import capture
 from baregrad.engine.buffer import Buffer
 from baregrad.engine.schedule import KernelStep, ScheduleTemplate, Slot, build_schedule, slot_node
 from baregrad.ir.node import Node
@@ -15,8 +16,28 @@ _SCHEDULES: dict[tuple, ScheduleTemplate] = {}
 _PROGRAMS: dict[tuple[str, Node], tuple[Any, str]] = {}
 
 
-def canonicalize(targets: list[Node]) -> tuple[tuple[Node, ...], list[Buffer]]:
-    """Replace every realized buffer by a numbered slot, in first-visit order (realized subtrees are not walked)."""
+_EPOCH = [0]
+
+
+def bump_epoch() -> None:
+    """Some buffer was written in place (an assign, a JIT replay): computed values may now be stale."""
+    _EPOCH[0] += 1
+
+
+def _memo(node: Node) -> Buffer | None:
+    """A computed node keeps its buffer, so tensors sharing the node do not recompute it -- until an in-place
+    write could have changed its inputs. A done ASSIGN stays done: it names the buffer it wrote."""
+    if node.op is Op.ASSIGN or node.memo_epoch == _EPOCH[0]:
+        return node.buffer
+    return None
+
+
+def canonicalize(targets: list[Node], assigns: list[Node] | None = None) -> tuple[tuple[Node, ...], list[Buffer]]:
+    """Replace every realized buffer by a numbered slot, in first-visit order (realized subtrees are not walked).
+
+    ASSIGN nodes met on the way are appended to `assigns`: once the schedule has run they are done, and must
+    be remembered as done so that a later graph containing them does not write the same update twice.
+    """
     memo: dict[Node, Node] = {}
     inputs: list[Buffer] = []
     slot_index: dict[int, int] = {}
@@ -25,8 +46,7 @@ def canonicalize(targets: list[Node]) -> tuple[tuple[Node, ...], list[Buffer]]:
         node, children_done = stack.pop()
         if node in memo:
             continue
-        # a computed node keeps its buffer, so other tensors sharing the node do not recompute it
-        buf = node.arg if node.op is Op.BUFFER else node.buffer
+        buf = node.arg if node.op is Op.BUFFER else _memo(node)
         if buf is not None:
             k = slot_index.get(id(buf))
             if k is None:
@@ -40,12 +60,15 @@ def canonicalize(targets: list[Node]) -> tuple[tuple[Node, ...], list[Buffer]]:
             continue
         src = tuple(memo[s] for s in node.src)
         memo[node] = node if src == node.src else Node(node.op, node.dtype, src, node.arg)
+        if node.op is Op.ASSIGN and assigns is not None:
+            assigns.append(node)
     return tuple(memo[t] for t in targets), inputs
 
 
 def realize(targets: list[Node], device: Device) -> list[Buffer]:
     """Compute the target nodes on `device` and return their buffers (shaped like the nodes)."""
-    canonical, inputs = canonicalize(targets)
+    assigns: list[Node] = []
+    canonical, inputs = canonicalize(targets, assigns)
     key = (device.name, canonical)
     template = _SCHEDULES.get(key)
     if template is None:
@@ -54,7 +77,11 @@ def realize(targets: list[Node], device: Device) -> list[Buffer]:
     outputs = run_schedule(template, inputs, device)
     for node, buf in zip(targets, outputs):
         if node.op is not Op.BUFFER:
-            node.buffer = buf
+            node.buffer, node.memo_epoch = buf, _EPOCH[0]
+    for node in assigns:
+        node.buffer = node.src[0].arg
+    if assigns:
+        bump_epoch()  # after the targets: they may have been computed before the writes
     return outputs
 
 
@@ -83,8 +110,10 @@ def run_schedule(template: ScheduleTemplate, inputs: list[Buffer], device: Devic
         if config.DEBUG >= 3:
             print(step.ast)
         t0 = time.perf_counter()
-        program(*[buffers[s].handle for s in step.slots])
+        args = [buffers[s] for s in step.slots]
+        program(*[b.handle for b in args])
         stats.bump("kernels")
+        capture.record_launch(program, args, device)
         if config.DEBUG >= 2:
             device.synchronize()
             _print_kernel_time(step, time.perf_counter() - t0)

@@ -67,7 +67,15 @@ def _realize_points(targets: tuple[Node, ...], forced: set[Node]) -> list[Node]:
     for node in order:
         if node.op in (Op.CONTIGUOUS, Op.ASSIGN):
             wanted.add(node)
-    return [n for n in order if n in wanted and not _is_slot(n)]
+    points = [n for n in order if n in wanted and not _is_slot(n)]
+    # in-place writes go as late as they can: a kernel that does not read an assign's result must see the
+    # buffer as it was before the write, whatever order the targets were given in
+    after_assign: set[Node] = set()
+    for node in order:
+        if node.op is Op.ASSIGN or any(s in after_assign for s in node.src):
+            after_assign.add(node)
+    before = [n for n in points if n not in after_assign]
+    return before + [n for n in points if n in after_assign]
 
 
 def _is_slot(node: Node) -> bool:
@@ -94,7 +102,7 @@ def _try_schedule(targets: tuple[Node, ...], n_inputs: int, forced: set[Node],
                 # nothing to compute: an empty buffer needs no kernel (and a 0-trip loop is not lowerable)
                 slot_of[point] = out
                 continue
-        graph, original = _substitute(value, slot_of)
+        graph, original = _substitute(value, slot_of, point)
         step = _make_step(graph, out, point, opts)
         if isinstance(step, set):
             # the step names nodes of the substituted graph; forcing works on the caller's nodes
@@ -107,11 +115,11 @@ def _try_schedule(targets: tuple[Node, ...], n_inputs: int, forced: set[Node],
     return template
 
 
-def _substitute(value: Node, slot_of: dict[Node, Node]) -> tuple[Node, dict[Node, Node]]:
+def _substitute(value: Node, slot_of: dict[Node, Node], point: Node) -> tuple[Node, dict[Node, Node]]:
     """value with already-realized nodes replaced by their slots, and a map from new nodes to the originals."""
     memo: dict[Node, Node] = {}
     for node in value.toposort():
-        if node in slot_of and node is not value:
+        if node in slot_of and node is not point:
             memo[node] = slot_of[node]
             continue
         src = tuple(memo[s] for s in node.src)

@@ -37,7 +37,7 @@ def _arg_key(arg: Any) -> Any:
 
 
 class Node:
-    __slots__ = ("op", "dtype", "src", "arg", "shape", "_range", "buffer", "__weakref__")
+    __slots__ = ("op", "dtype", "src", "arg", "shape", "_range", "buffer", "memo_epoch", "__weakref__")
     op: Op
     dtype: DType
     src: tuple["Node", ...]
@@ -53,7 +53,8 @@ class Node:
         node.op, node.dtype, node.src, node.arg = op, dtype, src, arg
         node.shape = _infer_shape(op, src, arg)
         node._range = None
-        node.buffer = None  # set once the node has been computed (the engine's memo)
+        node.buffer = None  # set once the node has been computed (the engine's memo) ...
+        node.memo_epoch = -1  # ... valid while no buffer has been written in place since (engine.realize.EPOCH)
         _CONSED[key] = node
         if len(_CONSED) > _SWEEP_AT[0]:
             _sweep()

@@ -1,0 +1,197 @@
+"""`baregrad.jit`: capture the kernels a function launches, then replay them with no Python graph work.
+
+The first call with a given signature runs normally (it may initialize state and compile), the second is
+run while every kernel launch is recorded, and later calls replay the recording: the launches are
+re-issued with the new input buffers, fresh output buffers and fresh random numbers.
+
+What makes a replay safe:
+- the cache key holds every tensor argument's shape, dtype and device, and every other argument's value
+  (an unhashable non-tensor argument raises), so a change retraces instead of replaying the wrong kernels;
+- the random-number counters advance on every replay exactly as they would on a plain call;
+- reading tensor data inside the function while it is captured (item(), numpy(), tolist()) raises, since
+  a data-dependent Python decision cannot be replayed.
+Known limit: Python values read from outside the arguments (globals, attributes) are frozen at capture.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from baregrad import stats
+from baregrad.engine import capture
+from baregrad.engine.buffer import Buffer
+from baregrad.engine.realize import bump_epoch
+from baregrad.errors import ArgumentError
+from baregrad.ir.node import Node
+from baregrad.ir.ops import Op
+
+
+def _flatten(obj: Any, tensors: list) -> Any:
+    """A picklable-ish skeleton of obj with each Tensor replaced by its position in `tensors`."""
+    from baregrad.tensor import Tensor
+    if isinstance(obj, Tensor):
+        tensors.append(obj)
+        return _Slot(len(tensors) - 1)
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_flatten(o, tensors) for o in obj) if not hasattr(obj, "_fields") else \
+            type(obj)(*(_flatten(o, tensors) for o in obj))
+    if isinstance(obj, dict):
+        return {k: _flatten(v, tensors) for k, v in obj.items()}
+    return obj
+
+
+def _unflatten(skeleton: Any, tensors: list) -> Any:
+    if isinstance(skeleton, _Slot):
+        return tensors[skeleton.index]
+    if isinstance(skeleton, (list, tuple)):
+        items = [_unflatten(s, tensors) for s in skeleton]
+        return type(skeleton)(*items) if hasattr(skeleton, "_fields") else type(skeleton)(items)
+    if isinstance(skeleton, dict):
+        return {k: _unflatten(v, tensors) for k, v in skeleton.items()}
+    return skeleton
+
+
+@dataclass(frozen=True)
+class _Slot:
+    index: int
+
+
+@dataclass
+class _Param:
+    """Where a replayed launch gets one argument: a fixed handle, an input, or a fresh output."""
+    fixed: Any = None
+    input_index: int = -1
+    output_index: int = -1
+
+
+@dataclass
+class _Replay:
+    launches: list[tuple[Callable[..., Any], list[_Param]]]
+    draws: list[capture.RandomDraw]
+    outputs: list[tuple[Any, Any, tuple[int, ...], bool]]  # (device, dtype, shape, fresh) per output tensor
+    output_buffers: list[Buffer]
+    skeleton: Any
+    devices: list[str]
+    alive: list[Any]  # every captured buffer: the fixed handles point into them
+
+    def run(self, inputs: list[Buffer]) -> Any:
+        from baregrad.random import draw_words
+        from baregrad.tensor import Tensor, pack_values
+        for draw in self.draws:
+            draw.buffer.copyin(pack_values(draw_words(draw.count), draw.buffer.dtype))
+        outs = [Buffer(dev, d, shape) if fresh else old
+                for (dev, d, shape, fresh), old in zip(self.outputs, self.output_buffers)]
+        for program, params in self.launches:
+            program(*[p.fixed if p.fixed is not None else
+                      (inputs[p.input_index].handle if p.input_index >= 0 else outs[p.output_index].handle)
+                      for p in params])
+        stats.bump("kernels", len(self.launches))
+        bump_epoch()
+        tensors = [Tensor.from_node(Node(Op.BUFFER, b.dtype, (), b), name) for b, name in zip(outs, self.devices)]
+        return _unflatten(self.skeleton, tensors)
+
+
+class JitFunction:
+    def __init__(self, fn: Callable[..., Any]):
+        self.fn = fn
+        self.calls: dict[Any, int] = {}
+        self.replays: dict[Any, _Replay] = {}
+        functools.update_wrapper(self, fn)
+
+    def reset(self) -> None:
+        self.calls.clear()
+        self.replays.clear()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        from baregrad.tensor import realize_all
+        tensors: list = []
+        skeleton = _flatten((args, kwargs), tensors)
+        key = self._key(skeleton, tensors)
+        realize_all(tensors)
+        inputs = [t.node.arg for t in tensors]
+        replay = self.replays.get(key)
+        if replay is not None:
+            return replay.run(inputs)
+        count = self.calls.get(key, 0)
+        self.calls[key] = count + 1
+        if count == 0:
+            return self._run_plain(args, kwargs)
+        rec = capture.start()
+        try:
+            out = self._run_plain(args, kwargs)
+        finally:
+            capture.stop()
+        self.replays[key] = _build_replay(rec, inputs, out)
+        return out
+
+    def _run_plain(self, args: tuple, kwargs: dict) -> Any:
+        from baregrad.tensor import PENDING_ASSIGNS, realize_all
+        out = self.fn(*args, **kwargs)
+        produced: list = []
+        _flatten(out, produced)
+        # state written by the call (assign) must be written within the call, or a replay would miss it
+        realize_all(produced + [t for t in list(PENDING_ASSIGNS.values()) if t.node.op is Op.ASSIGN])
+        return out
+
+    @staticmethod
+    def _key(skeleton: Any, tensors: list) -> Any:
+        signature = tuple((t.shape, t.dtype.name, t.device, t.requires_grad) for t in tensors)
+        try:
+            key = (repr_skeleton(skeleton), signature)
+            hash(key)
+        except TypeError as e:
+            raise ArgumentError(f"jit: a non-tensor argument is not hashable, so it cannot key the cache: {e}") \
+                from None
+        return key
+
+
+def repr_skeleton(skeleton: Any) -> Any:
+    if isinstance(skeleton, dict):
+        return tuple(sorted((k, repr_skeleton(v)) for k, v in skeleton.items()))
+    if isinstance(skeleton, (list, tuple)):
+        return (type(skeleton).__name__,) + tuple(repr_skeleton(s) for s in skeleton)
+    hash(skeleton)
+    return skeleton
+
+
+def _build_replay(rec: capture.Recording, inputs: list[Buffer], out: Any) -> _Replay:
+    produced: list = []
+    skeleton = _flatten(out, produced)
+    out_buffers = [t.node.arg for t in produced]
+    input_pos = {id(b): i for i, b in enumerate(inputs)}
+    fresh = _fresh_buffers(rec)
+    output_pos = {id(b): j for j, b in enumerate(out_buffers) if id(b) in fresh and id(b) not in input_pos}
+    launches = []
+    for launch in rec.launches:
+        params = []
+        for b in launch.buffers:
+            if id(b) in input_pos:
+                params.append(_Param(input_index=input_pos[id(b)]))
+            elif id(b) in output_pos:
+                params.append(_Param(output_index=output_pos[id(b)]))
+            else:
+                params.append(_Param(fixed=b.handle))
+        launches.append((launch.program, params))
+    outputs = [(b.device, b.dtype, b.shape, id(b) in output_pos) for b in out_buffers]
+    alive = [launch.buffers for launch in rec.launches]
+    return _Replay(launches, rec.draws, outputs, out_buffers, skeleton, [t.device for t in produced], alive)
+
+
+def _fresh_buffers(rec: capture.Recording) -> set[int]:
+    """Buffers whose first use in the recording is as a kernel's output: made during the call, not state."""
+    seen: set[int] = set()
+    fresh: set[int] = set()
+    for launch in rec.launches:
+        out, *ins = launch.buffers
+        for b in ins:
+            seen.add(id(b))
+        if id(out) not in seen:
+            fresh.add(id(out))
+        seen.add(id(out))
+    return fresh
+
+
+def jit(fn: Callable[..., Any]) -> JitFunction:
+    """Decorator: capture the kernels of `fn` on its second call per signature and replay them afterwards."""
+    return JitFunction(fn)
