@@ -128,13 +128,13 @@ def _assign_roles(prog, globals_, k, acc, d, loads, forms) -> MatmulMatch | None
     allowed = {g.start for g in globals_} | {k.start, None}
     if any(set(f) - allowed or not f.get(k.start) for f in forms):
         return None
-    own = [{g for g in globals_ if f.get(g.start) and not other.get(g.start)} for f, other in
-           ((forms[0], forms[1]), (forms[1], forms[0]))]
+    # batch dims come first in the lowering (..., m, n, k); it may be broadcast in either operand
+    batch = globals_[0] if len(globals_) == 3 else None
+    own = [{g for g in globals_ if g is not batch and f.get(g.start) and not other.get(g.start)}
+           for f, other in ((forms[0], forms[1]), (forms[1], forms[0]))]
     if any(len(o) != 1 for o in own):
         return None
     m, n = next(iter(own[0])), next(iter(own[1]))
-    rest = [g for g in globals_ if g is not m and g is not n]
-    batch = rest[0] if rest else None
     ops = [_operand(prog, loads[i], forms[i], g, k, batch) for i, g in ((0, m), (1, n))]
     if _store_stride(prog, m) < _store_stride(prog, n):
         m, n, ops = n, m, ops[::-1]
@@ -228,7 +228,7 @@ def _copy(ptr: str, op: Operand, smem: str, mn0: str, mn_size: int, k_size: int,
     else:
         contiguous, across, vec = "k", tile.bk, 1
     chunks = rows * tile.bk // vec
-    out = [f"#pragma unroll", f"for (int c = tid; c < {chunks}; c += {THREADS}) {{"]
+    out = ["#pragma unroll", f"for (int c = tid; c < {chunks}; c += {THREADS}) {{"]
     if contiguous == "k":
         out.append(f"  const int mn = c / {across}, kk = (c % {across}) * {vec};")
     else:
@@ -248,7 +248,7 @@ def _copy(ptr: str, op: Operand, smem: str, mn0: str, mn_size: int, k_size: int,
         lane = "mn + e, kk" if contiguous == "mn" else "mn, kk + e"
         mn_e, k_e = lane.split(", ")
         out.append(f"  __align__(16) {tile.elem} tv[{vec}]; *(uint4*)tv = v;")
-        out.append(f"  #pragma unroll")
+        out.append("  #pragma unroll")
         out.append(f"  for (int e = 0; e < {vec}; e++) {tile.at(smem, mn_e, k_e)} = tv[e];")
     return out + ["}"]
 
@@ -277,15 +277,15 @@ def _tc_step(tc: TensorCore, tile: _Tile) -> list[str]:
     mma = (f'asm volatile("{tc.instruction} {{%0,%1,%2,%3}}, {{%4,%5,%6,%7}}, {{%8,%9}}, {{%0,%1,%2,%3}};" '
            ': "+f"(acc[i][j][0]), "+f"(acc[i][j][1]), "+f"(acc[i][j][2]), "+f"(acc[i][j][3]) '
            ': "r"(af[i][0]), "r"(af[i][1]), "r"(af[i][2]), "r"(af[i][3]), "r"(bf[j][0]), "r"(bf[j][1]));')
-    return [f"#pragma unroll", f"for (int kk = 0; kk < {tile.bk}; kk += {tc.k}) {{",
+    return ["#pragma unroll", f"for (int kk = 0; kk < {tile.bk}; kk += {tc.k}) {{",
             f"  unsigned af[{_MI}][4], bf[{_NI}][2];",
-            f"  #pragma unroll", f"  for (int i = 0; i < {_MI}; i++) {{",
+            "  #pragma unroll", f"  for (int i = 0; i < {_MI}; i++) {{",
             "    const int r = wm * 64 + i * 16 + g;",
             *(f"    af[i][{x}] = {e};" for x, e in enumerate(a)), "  }",
-            f"  #pragma unroll", f"  for (int j = 0; j < {_NI}; j++) {{",
+            "  #pragma unroll", f"  for (int j = 0; j < {_NI}; j++) {{",
             "    const int n = wn * 32 + j * 8 + g;",
             *(f"    bf[j][{x}] = {e};" for x, e in enumerate(b)), "  }",
-            f"  #pragma unroll", f"  for (int i = 0; i < {_MI}; i++)", f"    #pragma unroll",
+            "  #pragma unroll", f"  for (int i = 0; i < {_MI}; i++)", "    #pragma unroll",
             f"    for (int j = 0; j < {_NI}; j++)", f"      {mma}", "}"]
 
 

@@ -320,7 +320,9 @@ OPENCL_DIALECT = Dialect(
 
 # CUDA C with no #include, so NVRTC needs no header search path: half and bfloat16 live as their 16-bit
 # patterns and convert with single PTX cvt instructions; INFINITY/NAN come from bit patterns, not math.h.
-CUDA_PREAMBLE = """#ifndef INFINITY
+CUDA_PREAMBLE = """#ifndef BAREGRAD_CUDA_PREAMBLE
+#define BAREGRAD_CUDA_PREAMBLE
+#ifndef INFINITY
 #define INFINITY __int_as_float(0x7f800000)
 #endif
 #ifndef NAN
@@ -344,6 +346,7 @@ __device__ __forceinline__ unsigned short f32_to_bf16(float f) {
 __device__ __forceinline__ float bf16_round(float f) { return bf16_to_f32(f32_to_bf16(f)); }
 template <class T, class F> __device__ __forceinline__ T bg_bitcast(F x) { T o; __builtin_memcpy(&o, &x, sizeof(o));
   return o; }
+#endif
 """
 
 CUDA_DIALECT = Dialect(

@@ -1,0 +1,214 @@
+"""Device CUDA: CUDA C from codegen/gpu.py, compiled to a cubin by NVRTC (nvcc as a fallback), run by libcuda.
+
+Everything goes through ctypes (device/cuda_api.py); no CUDA Python package is needed. Work is queued on
+one non-blocking stream; copies to and from the host synchronize it. Compiled cubins are cached on disk
+by source, compiler version and architecture.
+
+For the JIT: `batch(launches)` captures a list of (program, buffer handles) launches into a CUDA graph
+once; `graph.replay()` then re-issues all of them with one cuGraphLaunch and no Python work per kernel.
+The buffers are baked in by address, so a replay reads and writes the same buffers every time.
+
+Environment: BAREGRAD_TF32=1 lets fp32 matmuls use tf32 tensor cores (as torch's allow_tf32).
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from baregrad.codegen import gpu
+from baregrad.codegen.linear import LinearProgram
+from baregrad.device import Device
+from baregrad.device.compile_cache import cache_key, cached_build
+from baregrad.device.cuda_api import NVRTC, Driver
+from baregrad.device import cuda_api as api
+from baregrad.errors import CompileError, DeviceError
+
+_DRIVER: Driver | None = None
+
+
+def driver() -> Driver:
+    global _DRIVER
+    if _DRIVER is None:
+        _DRIVER = Driver()
+    return _DRIVER
+
+
+class _NvccCompiler:
+    """The toolkit's nvcc, used when no libnvrtc is found."""
+
+    def __init__(self) -> None:
+        self.nvcc = shutil.which("nvcc") or "/usr/local/cuda/bin/nvcc"
+        if not os.path.exists(self.nvcc):
+            raise DeviceError("neither NVRTC nor nvcc found: pip install nvidia-cuda-nvrtc or set CUDA_PATH")
+        out = subprocess.run([self.nvcc, "--version"], capture_output=True, text=True, timeout=60).stdout
+        self.version = "nvcc " + (out.strip().splitlines() or ["?"])[-1]
+
+    def compile(self, source: str, name: str, arch: str) -> bytes:
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            src, out = os.path.join(tmp, f"{name}.cu"), os.path.join(tmp, f"{name}.cubin")
+            with open(src, "w") as f:
+                f.write(source)
+            r = subprocess.run([self.nvcc, "-cubin", f"-arch={arch}", "-o", out, src], capture_output=True, text=True,
+                               timeout=300)
+            if r.returncode != 0:
+                raise CompileError(f"nvcc failed to compile {name} for {arch}:\n{r.stderr}")
+            with open(out, "rb") as f:
+                return f.read()
+
+
+class CUDADevice(Device):
+    name = "CUDA"
+    is_gpu = True
+
+    def __init__(self, ordinal: int = 0) -> None:
+        super().__init__()
+        try:
+            self.drv = driver()
+            if self.drv.device_count() <= ordinal:
+                raise DeviceError(f"no CUDA device {ordinal} ({self.drv.device_count()} found)")
+        except DeviceError as e:
+            raise DeviceError(f"CUDA device unavailable: {e}") from e
+        self.dev = self.drv.device(ordinal)
+        self.ctx = self.drv.primary_context(self.dev)
+        major = self.drv.attribute(self.dev, api.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR)
+        minor = self.drv.attribute(self.dev, api.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR)
+        self.arch = f"sm_{major}{minor}"
+        self.device_name = self.drv.device_name(self.dev)
+        sms = self.drv.attribute(self.dev, api.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT)
+        self.target = gpu.GPUTarget(major * 10 + minor, sms, os.environ.get("BAREGRAD_TF32") == "1")
+        self.stream = self.drv.stream_create()
+        try:
+            self.compiler: Any = NVRTC()
+        except DeviceError:
+            self.compiler = _NvccCompiler()
+
+    # ---- allocator ----
+    def alloc_raw(self, nbytes: int) -> Any:
+        try:
+            return self.drv.mem_alloc(nbytes)
+        except DeviceError as e:
+            free, total = self.drv.mem_info()
+            raise DeviceError(f"CUDA out of memory allocating {nbytes} bytes ({free} of {total} free): {e}") from e
+
+    def free_raw(self, handle: Any, nbytes: int) -> None:
+        self.drv.mem_free(handle)
+
+    def copyin(self, handle: Any, data: bytes | memoryview) -> None:
+        raw = data if isinstance(data, bytes) else bytes(data)
+        self.drv.htod(handle, raw, len(raw), self.stream)
+        self.drv.stream_sync(self.stream)  # the host bytes may be freed as soon as we return
+
+    def copyout(self, handle: Any, nbytes: int) -> bytes:
+        out = ctypes.create_string_buffer(max(nbytes, 1))
+        self.drv.dtoh(out, handle, nbytes, self.stream)
+        self.drv.stream_sync(self.stream)
+        return out.raw[:nbytes]
+
+    def copy(self, dst: Any, src: Any, nbytes: int) -> None:
+        """Device-to-device copy, queued on the stream (e.g. to refill a JIT graph's input buffers)."""
+        self.drv.dtod(dst, src, nbytes, self.stream)
+
+    def clear_cache(self) -> None:
+        self.synchronize()  # cached buffers may still be in use by queued kernels
+        super().clear_cache()
+
+    # ---- compiler and runtime ----
+    def render(self, prog: LinearProgram) -> str:
+        return gpu.render(prog, self.target)
+
+    def compile(self, source: str, prog: LinearProgram) -> Callable[..., Any]:
+        key = cache_key(source, self.compiler.version, self.arch)
+        path = cached_build(key, ".cubin", lambda out: self._build(source, prog.name, out))
+        with open(path, "rb") as f:
+            image = f.read()
+        plan = gpu.plan_of(source)
+        module = self.drv.module_load(image)
+        kernels = []
+        for launch in plan.launches:
+            fn = self.drv.function(module, launch.name)
+            if launch.smem > 48 * 1024:
+                self.drv.set_max_dynamic_smem(fn, launch.smem)
+            kernels.append((fn, launch))
+        return CUDAProgram(self, module, kernels)
+
+    def _build(self, source: str, name: str, out: str) -> None:
+        image = self.compiler.compile(source, name, self.arch)
+        with open(out, "wb") as f:
+            f.write(image)
+
+    def synchronize(self) -> None:
+        self.drv.stream_sync(self.stream)
+
+    # ---- timing and replay ----
+    def time_ms(self, fn: Callable[[], Any]) -> float:
+        """GPU time of the work fn() queues on this device's stream, by CUDA events."""
+        start, end = self.drv.event_create(), self.drv.event_create()
+        try:
+            self.drv.event_record(start, self.stream)
+            fn()
+            self.drv.event_record(end, self.stream)
+            self.drv.event_sync(end)
+            return self.drv.event_elapsed_ms(start, end)
+        finally:
+            self.drv.event_destroy(start)
+            self.drv.event_destroy(end)
+
+    def batch(self, launches: Sequence[tuple["CUDAProgram", Sequence[Any]]]) -> "CUDAGraph":
+        """Capture (program, buffer handles) launches, in order, into a CUDA graph to replay cheaply."""
+        self.synchronize()
+        self.drv.begin_capture(self.stream)
+        try:
+            for program, handles in launches:
+                program(*handles)
+        except BaseException:
+            self.drv.end_capture(self.stream)
+            raise
+        graph = self.drv.end_capture(self.stream)
+        return CUDAGraph(self, graph, self.drv.graph_instantiate(graph), len(launches))
+
+    def __repr__(self) -> str:
+        return f"<Device CUDA {self.device_name} {self.arch}>"
+
+
+class CUDAProgram:
+    """A compiled kernel (or a short sequence of them) launched with the planned grid and block."""
+
+    def __init__(self, device: CUDADevice, module: int, kernels: list[tuple[int, gpu.Launch]]):
+        self.device, self.module, self.kernels = device, module, kernels
+
+    def __call__(self, *handles: Any) -> None:
+        drv = self.device.drv
+        args = (ctypes.c_uint64 * max(len(handles), 1))(*handles)
+        base = ctypes.addressof(args)
+        params = (ctypes.c_void_p * max(len(handles), 1))(*[base + 8 * i for i in range(len(handles))])
+        for fn, launch in self.kernels:
+            rc = drv.launch(fn, launch.grid, launch.block, launch.smem, self.device.stream, params)
+            if rc != api.CUDA_SUCCESS:
+                raise DeviceError(f"CUDA launch of kernel {launch.name} (grid {launch.grid}, block {launch.block}, "
+                                  f"{launch.smem} B shared) failed: {drv.error_name(rc)}")
+
+
+@dataclass
+class CUDAGraph:
+    """Launches captured by CUDADevice.batch; replay() runs them all again with one driver call."""
+    device: CUDADevice
+    graph: int
+    exe: int
+    n_launches: int
+
+    def replay(self) -> None:
+        self.device.drv.graph_launch(self.exe, self.device.stream)
+
+    __call__ = replay
+
+    def __del__(self) -> None:
+        try:
+            self.device.drv.graph_destroy(self.graph, self.exe)
+        except Exception:  # noqa: BLE001 - never raise from a finalizer
+            pass
+

@@ -1,0 +1,118 @@
+"""CUDA C without a GPU: render many ops' kernels through the scheduler and codegen/gpu.py, compile them with nvcc.
+
+All sources go into one translation unit (kernel names made unique) so nvcc runs once for the whole suite:
+each nvcc start costs seconds. Skips with its reason when nvcc is missing.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+import baregrad as bg
+from baregrad.codegen import gpu
+from baregrad.engine.realize import canonicalize
+from baregrad.engine.schedule import build_schedule
+
+NVCC = shutil.which("nvcc") or next((p for p in ("/usr/local/cuda/bin/nvcc", "/usr/local/bin/nvcc")
+                                     if os.path.exists(p)), None)
+DEV = "PYTHON"  # tensors live on the reference device: only their graphs are used here
+
+
+def _t(shape, d=np.float32, lo=-2.0, hi=2.0) -> bg.Tensor:
+    arr = np.random.default_rng(0).uniform(lo, hi, shape).astype(d)
+    return bg.Tensor(arr, device=DEV)
+
+
+def _cases() -> dict[str, bg.Tensor]:
+    a, b, v = _t((64, 48)), _t((48, 80)), _t((48,))
+    h, hb = a.half().realize(), b.half().realize()
+    bf, bfb = a.bfloat16().realize(), b.bfloat16().realize()
+    i = bg.Tensor(np.arange(12, dtype=np.int32).reshape(3, 4), device=DEV)
+    x4 = _t((2, 3, 8, 8))
+    w = _t((80, 48))
+    unary = {f"u_{name}": getattr(a, name)() for name in ("exp", "log", "sqrt", "sin", "cos", "tanh", "erf",
+                                                          "sigmoid", "relu", "gelu", "silu", "abs", "floor", "round",
+                                                          "reciprocal", "isnan", "log1p", "softplus")}
+    return {
+        **unary,
+        "add_bcast": a + v, "mul_chain": a * 2 + a.exp() * v, "div": a / (v + 3), "pow": a.abs() ** 1.5,
+        "cmp_where": (a < 0).where(a, -a), "max": a.maximum(v), "clamp": a.clamp(-1, 1),
+        "int_ops": (i * 3 + 1) // 2 % 5, "bits": (i << 2) ^ (i >> 1) & 7, "int64": i.long() * 2**40,
+        "casts": a.half().float() + a.bfloat16().float() + a.int().float() + a.double().float(),
+        "bool": (a > 0).logical_and(a < 1).float(), "int8": (a * 10).cast(bg.int8),
+        "half_math": (h * 2 + h.exp()).sum(-1), "bf16_math": (bf.sigmoid() * bf).amax(0),
+        "bitcast": a.bitcast(bg.int32) & 0xFFFF,
+        "sum_all": a.sum(), "sum_rows": a.sum(1), "sum_cols": a.sum(0), "mean": a.mean(-1), "amax": a.amax(0),
+        "prod": (a * 0.1 + 1).prod(1), "argmax": a.argmax(1), "any": (a > 1.9).any(), "var": a.var(-1),
+        "long_sum": _t((1 << 18,)).sum(), "long_rows": _t((4, 65536)).sum(-1),
+        "softmax": a.softmax(-1), "log_softmax": a.log_softmax(0), "logsumexp": a.logsumexp(-1),
+        "layernorm": (a - a.mean(-1, keepdim=True)) / (a.var(-1, keepdim=True) + 1e-5).sqrt(),
+        "cumsum": a.cumsum(-1),
+        "permute": x4.permute(0, 2, 3, 1).contiguous() * 1.0, "pad": x4.pad_torch((1, 1, 2, 0)) + 1,
+        "flip": x4.flip(-1) + 1, "expand": v.reshape(1, 48).expand(64, 48) + 0, "shrink": a[3:40:2, ::3] + 1,
+        "gather": a.gather(1, bg.Tensor(np.zeros((64, 5), np.int64), device=DEV)),
+        "embedding": a[bg.Tensor(np.array([1, 5, 63, -1]), device=DEV)],
+        "mm_f32": a @ b, "mm_f16": h @ hb, "mm_bf16": bf @ bfb, "mm_tf32": a @ b,
+        "linear": (a @ w.T + _t((80,))).relu(), "linear_f16": h @ w.half().realize().T,
+        "bmm": _t((4, 32, 48)) @ _t((4, 48, 40)), "bmm_f16": _t((3, 64, 32)).half().realize() @ _t((32, 64)).half().realize(),
+        "matvec": a @ v, "outer_small": v.reshape(48, 1) @ v.reshape(1, 48),
+        "attention": (a @ a.T / 7).softmax(-1) @ a,
+    }
+
+
+def _programs(name: str, t: bg.Tensor):
+    canonical, inputs = canonicalize([t.node])
+    template = build_schedule(canonical, len(inputs))
+    for n, step in enumerate(template.steps):
+        step.prog.name = f"{name}_{n}"
+        yield step.prog
+
+
+def _render_all() -> dict[str, tuple[str, gpu.GPUPlan]]:
+    out = {}
+    for name, t in _cases().items():
+        target = gpu.GPUTarget(90, 132, allow_tf32=name == "mm_tf32")
+        for prog in _programs(name, t):
+            src = gpu.render(prog, target)
+            out[prog.name] = (src, gpu.plan_of(src))
+    return out
+
+
+@pytest.fixture(scope="module")
+def rendered() -> dict[str, tuple[str, gpu.GPUPlan]]:
+    return _render_all()
+
+
+def test_strategies(rendered):
+    def plans(prefix: str) -> list[gpu.GPUPlan]:
+        return [p for name, (_, p) in rendered.items() if name.rsplit("_", 1)[0] == prefix]
+    for mm in ("mm_f32", "mm_f16", "mm_bf16", "mm_tf32", "linear", "bmm", "bmm_f16"):
+        assert gpu.Strategy.MATMUL in [p.strategy for p in plans(mm)], mm
+    assert "m16n8k16.row.col.f32.f16" in rendered["mm_f16_0"][0]
+    assert "m16n8k16.row.col.f32.bf16" in rendered["mm_bf16_0"][0]
+    assert "m16n8k8.row.col.f32.tf32" in rendered["mm_tf32_0"][0]
+    assert "mma.sync" not in rendered["mm_f32_0"][0]          # fp32 without tf32 stays exact (SIMT)
+    assert [p.strategy for p in plans("softmax")] == [gpu.Strategy.BLOCK]   # one kernel, cooperative rows
+    assert "__shfl_xor_sync" in rendered["softmax_0"][0] and "__syncthreads" in rendered["softmax_0"][0]
+    assert plans("mul_chain")[0].strategy is gpu.Strategy.VECTOR
+    assert "uint4" in rendered["mul_chain_0"][0]
+
+
+def test_plan_roundtrip(rendered):
+    src, plan = rendered["softmax_0"]
+    assert gpu.plan_of(src) == plan and plan.launches[0].grid[0] == 64
+
+
+@pytest.mark.skipif(NVCC is None, reason="nvcc not found (install the CUDA toolkit or put nvcc on PATH)")
+def test_nvcc_compiles_everything(rendered, tmp_path):
+    sources = [src for src, _ in rendered.values()]
+    unit = tmp_path / "all.cu"
+    unit.write_text("\n".join(sources))
+    result = subprocess.run([NVCC, "-cubin", "-arch=sm_90", "-diag-suppress", "177,550", "-o",
+                             str(tmp_path / "all.cubin"), str(unit)], capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-6000:]
+    assert len(sources) >= 60, f"only {len(sources)} kernels rendered"
