@@ -27,7 +27,10 @@ def bump_epoch() -> None:
 def _memo(node: Node) -> Buffer | None:
     """A computed node keeps its buffer, so tensors sharing the node do not recompute it -- until an in-place
     write could have changed its inputs. A done ASSIGN stays done: it names the buffer it wrote."""
-    if node.op is Op.ASSIGN or node.memo_epoch == _EPOCH[0]:
+    if node.op is Op.ASSIGN:
+        return node.buffer
+    # while the JIT records, everything must really run, or the replay would miss those kernels
+    if node.memo_epoch == _EPOCH[0] and capture.active() is None:
         return node.buffer
     return None
 
