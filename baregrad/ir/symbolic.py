@@ -209,7 +209,8 @@ def _fold_mod(node: Node) -> Node | None:
         return const(0)
     if x.op is Op.ADD:
         quotient, rest = _split_by_divisor(x, c)
-        if not is_const(quotient, 0):
+        # MOD truncates like C, so dropping multiples of c is exact only while x and rest keep one sign
+        if not is_const(quotient, 0) and lo >= 0 and vmin(rest) >= 0:
             return mod(rest, c)
     return None
 
