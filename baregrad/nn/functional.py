@@ -1,0 +1,567 @@
+"""torch.nn.functional, as compositions of lazy Tensor methods.
+
+Nothing here computes: every function returns a lazy Tensor whose graph the scheduler fuses. Convolution
+and pooling read a strided window view of the input built only from movement ops (pad, reshape, shrink,
+expand), so a conv forward is one reduce kernel and nothing is copied; embedding is a gather.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+from baregrad import dtype as dt
+from baregrad.errors import ArgumentError, ShapeError
+from baregrad.tensor import Tensor
+
+IntOrTuple = int | Sequence[int]
+
+
+def _tuple(v: IntOrTuple, n: int) -> tuple[int, ...]:
+    if isinstance(v, int):
+        return (v,) * n
+    v = tuple(int(x) for x in v)
+    if len(v) == 1:
+        return v * n
+    if len(v) != n:
+        raise ArgumentError(f"expected {n} values, got {v}")
+    return v
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ArgumentError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+# ---- activations ----
+def relu(x: Tensor, inplace: bool = False) -> Tensor:
+    return x.relu()
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    return x.leaky_relu(negative_slope)
+
+
+def elu(x: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    return x.elu(alpha)
+
+
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    if approximate not in ("none", "tanh"):
+        raise ArgumentError(f"gelu approximate must be 'none' or 'tanh', got {approximate!r}")
+    return x.gelu(approximate)
+
+
+def silu(x: Tensor, inplace: bool = False) -> Tensor:
+    return x.silu()
+
+
+def hardswish(x: Tensor, inplace: bool = False) -> Tensor:
+    return x.hardswish()
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    return x.sigmoid()
+
+
+def tanh(x: Tensor) -> Tensor:
+    return x.tanh()
+
+
+def softmax(x: Tensor, dim: int = -1, dtype: Any = None) -> Tensor:
+    return x.softmax(dim, dtype)
+
+
+def log_softmax(x: Tensor, dim: int = -1, dtype: Any = None) -> Tensor:
+    return x.log_softmax(dim, dtype)
+
+
+def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    if not 0.0 <= p <= 1.0:
+        raise ArgumentError(f"dropout probability must be in [0, 1], got {p}")
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * 0.0
+    keep = Tensor.rand(*x.shape, device=x.device) >= p
+    return keep.where(x * (1.0 / (1.0 - p)), 0.0).cast(x.dtype)
+
+
+# ---- linear and embedding ----
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    if x.shape[-1] != weight.shape[-1]:
+        raise ShapeError(f"linear: input of shape {x.shape} does not match weight of shape {weight.shape}")
+    out = x @ weight.T
+    return out + bias if bias is not None else out
+
+
+def embedding(index: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """weight[index] as a gather: one load per output element, no one-hot matmul."""
+    if index.dtype.is_float or index.dtype is dt.bool_:
+        raise ArgumentError(f"embedding index must be an integer tensor, not {index.dtype.name}")
+    out = weight.index_select(0, index.reshape(-1)).reshape(*index.shape, weight.shape[1])
+    if padding_idx is not None:
+        # the padding row keeps its value but takes no gradient
+        pad = (index == (padding_idx % weight.shape[0])).unsqueeze(-1)
+        out = pad.where(out.detach(), out)
+    return out
+
+
+def one_hot(x: Tensor, num_classes: int = -1) -> Tensor:
+    if num_classes < 0:
+        num_classes = int(x.max().item()) + 1
+    classes = Tensor.arange(num_classes, dtype=x.dtype, device=x.device)
+    return (x.unsqueeze(-1) == classes).cast(dt.int64)
+
+
+# ---- padding and window views ----
+def _pad_pairs(ndim: int, pad: Sequence[int]) -> list[tuple[int, int]]:
+    if len(pad) % 2 or len(pad) // 2 > ndim:
+        raise ShapeError(f"pad {tuple(pad)} does not fit a tensor with {ndim} dims")
+    pairs = [(0, 0)] * ndim
+    for i in range(len(pad) // 2):
+        pairs[ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
+    return pairs
+
+
+def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
+    """torch's argument order: (last_before, last_after, previous_before, ...)."""
+    pairs = _pad_pairs(x.ndim, pad)
+    if mode == "constant":
+        return x.pad(pairs, 0 if value is None else value)
+    if mode not in ("reflect", "replicate", "circular"):
+        raise ArgumentError(f"pad mode must be constant, reflect, replicate or circular, got {mode!r}")
+    for axis, (before, after) in enumerate(pairs):
+        if before or after:
+            x = _pad_axis(x, axis, before, after, mode)
+    return x
+
+
+def _pad_axis(x: Tensor, axis: int, before: int, after: int, mode: str) -> Tensor:
+    n = x.shape[axis]
+    if mode == "reflect" and (before >= n or after >= n):
+        raise ShapeError(f"reflect padding ({before}, {after}) must be smaller than the dim size {n}")
+    if mode == "reflect":
+        left, right = x.narrow(axis, 1, before).flip(axis), x.narrow(axis, n - 1 - after, after).flip(axis)
+    elif mode == "replicate":
+        left = x.narrow(axis, 0, 1).expand(*[before if d == axis else s for d, s in enumerate(x.shape)])
+        right = x.narrow(axis, n - 1, 1).expand(*[after if d == axis else s for d, s in enumerate(x.shape)])
+    else:
+        left, right = x.narrow(axis, n - before, before), x.narrow(axis, 0, after)
+    parts = [p for p in (left, x, right) if p.shape[axis]]
+    return Tensor.cat(parts, axis)
+
+
+def _windows(x: Tensor, kernel: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...]) -> Tensor:
+    """(..., *spatial) -> (..., *out, *kernel): every sliding window, as a view made of movement ops only.
+
+    Overlapping windows come from repeating each spatial dim e times (an expand), flattening, and reading
+    the flat dim as (k, i + d) rows: row j then starts j * d further along, which is the dilation. Stride
+    is a reshape to (o, s) and a shrink to the first of each s.
+    """
+    n = len(kernel)
+    lead, spatial = x.shape[:-n], x.shape[-n:]
+    outs = [(i - d * (k - 1) - 1) // s + 1 for i, k, s, d in zip(spatial, kernel, stride, dilation)]
+    if any(o <= 0 for o in outs):
+        raise ShapeError(f"kernel {kernel} (dilation {dilation}) is larger than the padded input {spatial}")
+    keep = [(0, s) for s in lead]
+    if all(k <= s for k, s in zip(kernel, stride)) and all(d == 1 for d in dilation):
+        # non-overlapping windows: a reshape to (o, s) and a shrink to (o, k)
+        x = x.pad([(0, 0)] * len(lead) + [(0, max(0, o * s - i)) for i, o, s in zip(spatial, outs, stride)])
+        x = x.shrink(keep + [(0, o * s) for o, s in zip(outs, stride)])
+        x = x.reshape(*lead, *[v for o, s in zip(outs, stride) for v in (o, s)])
+        x = x.shrink(keep + [b for o, k in zip(outs, kernel) for b in ((0, o), (0, k))])
+        m = len(lead)
+        return x.permute(*range(m), *[m + 2 * j for j in range(n)], *[m + 2 * j + 1 for j in range(n)])
+    reps = [math.ceil(k * (i + d) / i) for i, k, d in zip(spatial, kernel, dilation)]
+    x = x.reshape(*lead, *[v for i in spatial for v in (1, i)])
+    x = x.expand(*lead, *[v for r, i in zip(reps, spatial) for v in (r, i)])
+    x = x.reshape(*lead, *[r * i for r, i in zip(reps, spatial)])
+    x = x.shrink(keep + [(0, k * (i + d)) for i, k, d in zip(spatial, kernel, dilation)])
+    x = x.reshape(*lead, *[v for i, k, d in zip(spatial, kernel, dilation) for v in (k, i + d)])
+    x = x.shrink(keep + [b for k, o, s in zip(kernel, outs, stride) for b in ((0, k), (0, o * s))])
+    x = x.reshape(*lead, *[v for k, o, s in zip(kernel, outs, stride) for v in (k, o, s)])
+    x = x.shrink(keep + [b for k, o in zip(kernel, outs) for b in ((0, k), (0, o), (0, 1))])
+    x = x.reshape(*lead, *[v for k, o in zip(kernel, outs) for v in (k, o)])
+    m = len(lead)
+    return x.permute(*range(m), *[m + 2 * j + 1 for j in range(n)], *[m + 2 * j for j in range(n)])
+
+
+def _conv_padding(padding: Any, kernel: tuple[int, ...], dilation: tuple[int, ...],
+                  stride: tuple[int, ...]) -> list[tuple[int, int]]:
+    n = len(kernel)
+    if padding == "valid":
+        return [(0, 0)] * n
+    if padding == "same":
+        if any(s != 1 for s in stride):
+            raise ArgumentError("padding='same' needs stride 1")
+        totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
+        return [(t // 2, t - t // 2) for t in totals]
+    if isinstance(padding, str):
+        raise ArgumentError(f"padding must be 'valid', 'same' or integers, got {padding!r}")
+    return [(p, p) for p in _tuple(padding, n)]
+
+
+def _convnd(x: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding: Any, dilation: Any,
+            groups: int, n: int) -> Tensor:
+    if x.ndim != n + 2 or weight.ndim != n + 2:
+        raise ShapeError(f"conv{n}d needs a {n + 2}-d input and weight, got {x.shape} and {weight.shape}")
+    batch, cin, spatial = x.shape[0], x.shape[1], x.shape[2:]
+    cout, cin_g, kernel = weight.shape[0], weight.shape[1], weight.shape[2:]
+    if cin != cin_g * groups or cout % groups:
+        raise ShapeError(f"conv{n}d: input {x.shape} and weight {weight.shape} do not match groups={groups}")
+    stride, dilation = _tuple(stride, n), _tuple(dilation, n)
+    pads = _conv_padding(padding, kernel, dilation, stride)
+    x = x.pad([(0, 0), (0, 0)] + pads)
+    win = _windows(x, kernel, stride, dilation)                      # (N, C, *out, *k)
+    outs = win.shape[2:2 + n]
+    win = win.reshape(batch, groups, 1, cin_g, *outs, *kernel)
+    # move the reduced axes (cin_g, *kernel) last so the reduce is contiguous
+    m = 4 + n
+    win = win.permute(0, 1, 2, *range(4, 4 + n), 3, *range(m, m + n))
+    w = weight.reshape(groups, cout // groups, cin_g, *kernel)
+    w = w.reshape(1, groups, cout // groups, *([1] * n), cin_g, *kernel)
+    out = (win * w).sum(tuple(range(3 + n, 3 + n + 1 + n))).reshape(batch, cout, *outs)
+    return out + bias.reshape(1, cout, *([1] * n)) if bias is not None else out
+
+
+def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrTuple = 1, padding: Any = 0,
+           dilation: IntOrTuple = 1, groups: int = 1) -> Tensor:
+    return _convnd(x, weight, bias, stride, padding, dilation, groups, 2)
+
+
+def conv1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrTuple = 1, padding: Any = 0,
+           dilation: IntOrTuple = 1, groups: int = 1) -> Tensor:
+    return _convnd(x, weight, bias, stride, padding, dilation, groups, 1)
+
+
+def _dilate(x: Tensor, axis: int, s: int) -> Tensor:
+    """Insert s - 1 zeros between elements along axis (a pad of a reshaped view, then a shrink)."""
+    if s == 1:
+        return x
+    n = x.shape[axis]
+    x = x.unsqueeze(axis + 1).pad([(0, s - 1) if d == axis + 1 else (0, 0) for d in range(x.ndim + 1)])
+    x = x.flatten(axis, axis + 1)
+    return x.narrow(axis, 0, (n - 1) * s + 1)
+
+
+def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrTuple = 1,
+                     padding: IntOrTuple = 0, output_padding: IntOrTuple = 0, groups: int = 1,
+                     dilation: IntOrTuple = 1) -> Tensor:
+    """The gradient of conv2d: dilate the input by the stride, pad, and convolve with the flipped kernel."""
+    if x.ndim != 4 or weight.ndim != 4:
+        raise ShapeError(f"conv_transpose2d needs 4-d input and weight, got {x.shape} and {weight.shape}")
+    stride, padding, out_pad, dilation = (_tuple(v, 2) for v in (stride, padding, output_padding, dilation))
+    cin, cout_g, kernel = weight.shape[0], weight.shape[1], weight.shape[2:]
+    if x.shape[1] != cin or cin % groups:
+        raise ShapeError(f"conv_transpose2d: input {x.shape} does not match weight {weight.shape}, groups={groups}")
+    for axis, s in zip((2, 3), stride):
+        x = _dilate(x, axis, s)
+    pads = [(d * (k - 1) - p, d * (k - 1) - p + op) for k, p, op, d in zip(kernel, padding, out_pad, dilation)]
+    x = x.pad([(0, 0), (0, 0)] + pads)
+    w = weight.reshape(groups, cin // groups, cout_g, *kernel).transpose(1, 2)
+    w = w.reshape(groups * cout_g, cin // groups, *kernel).flip(2, 3)
+    return conv2d(x, w, bias, 1, 0, dilation, groups)
+
+
+# ---- pooling ----
+def _pool_args(kernel_size: IntOrTuple, stride: Any, padding: IntOrTuple, dilation: IntOrTuple = 1):
+    k = _tuple(kernel_size, 2)
+    s = k if stride is None or stride == [] or stride == () else _tuple(stride, 2)
+    return k, s, _tuple(padding, 2), _tuple(dilation, 2)
+
+
+def _ceil_extra(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
+    """Extra right padding so the last partial window exists in ceil_mode (it must start inside the input)."""
+    if not ceil_mode:
+        return 0
+    span = size + 2 * p - d * (k - 1) - 1
+    out = -(-span // s) + 1
+    if (out - 1) * s >= size + p:
+        out -= 1
+    return max(0, (out - 1) * s + d * (k - 1) + 1 - (size + 2 * p))
+
+
+def max_pool2d(x: Tensor, kernel_size: IntOrTuple, stride: Any = None, padding: IntOrTuple = 0,
+               dilation: IntOrTuple = 1, ceil_mode: bool = False, return_indices: bool = False) -> Tensor:
+    if return_indices:
+        raise ArgumentError("max_pool2d(return_indices=True) is not supported")
+    k, s, p, d = _pool_args(kernel_size, stride, padding, dilation)
+    extra = [_ceil_extra(x.shape[-2 + i], k[i], s[i], p[i], d[i], ceil_mode) for i in range(2)]
+    pads = [(0, 0)] * (x.ndim - 2) + [(p[i], p[i] + extra[i]) for i in range(2)]
+    x = x.pad(pads, -math.inf)
+    return _windows(x, k, s, d).amax((-2, -1))
+
+
+def avg_pool2d(x: Tensor, kernel_size: IntOrTuple, stride: Any = None, padding: IntOrTuple = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+    k, s, p, _ = _pool_args(kernel_size, stride, padding)
+    if ceil_mode:
+        raise ArgumentError("avg_pool2d(ceil_mode=True) is not supported")
+    pads = [(0, 0)] * (x.ndim - 2) + [(p[0], p[0]), (p[1], p[1])]
+    total = _windows(x.pad(pads), k, s, (1, 1)).sum((-2, -1))
+    if divisor_override:
+        return total / divisor_override
+    if count_include_pad or not any(p):
+        return total / (k[0] * k[1])
+    ones = Tensor.ones(*x.shape[-2:], device=x.device, dtype=x.dtype).pad([(p[0], p[0]), (p[1], p[1])])
+    return total / _windows(ones, k, s, (1, 1)).sum((-2, -1))
+
+
+def _adaptive_matrix(n_in: int, n_out: int, device: str, d: dt.DType) -> Tensor:
+    """(n_out, n_in): row i averages input [floor(i*n/m), ceil((i+1)*n/m))."""
+    rows = []
+    for i in range(n_out):
+        lo, hi = (i * n_in) // n_out, -(-((i + 1) * n_in) // n_out)
+        rows.append([1.0 / (hi - lo) if lo <= j < hi else 0.0 for j in range(n_in)])
+    return Tensor(rows, dtype=d, device=device)
+
+
+def adaptive_avg_pool2d(x: Tensor, output_size: IntOrTuple) -> Tensor:
+    out = tuple(x.shape[-2 + i] if o is None else o for i, o in
+                enumerate((output_size,) * 2 if isinstance(output_size, int) or output_size is None else output_size))
+    h, w = x.shape[-2:]
+    if h % out[0] == 0 and w % out[1] == 0:
+        k = (h // out[0], w // out[1])
+        return avg_pool2d(x, k, k)
+    rows, cols = _adaptive_matrix(h, out[0], x.device, x.dtype), _adaptive_matrix(w, out[1], x.device, x.dtype)
+    return rows @ x @ cols.T
+
+
+# ---- normalization ----
+def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
+               bias: Tensor | None = None, training: bool = False, momentum: float = 0.1,
+               eps: float = 1e-5) -> Tensor:
+    """Normalize over every dim but 1. In training the running stats are updated in place (Tensor.assign)."""
+    axes = tuple(a for a in range(x.ndim) if a != 1)
+    shape = [x.shape[1] if a == 1 else 1 for a in range(x.ndim)]
+    if training or running_mean is None:
+        mean = x.mean(axes, keepdim=True)
+        var = ((x - mean) ** 2).mean(axes, keepdim=True)
+        if training and running_mean is not None and running_var is not None:
+            count = x.numel() // x.shape[1]
+            unbiased = var.detach().reshape(-1) * (count / max(count - 1, 1))
+            running_mean.assign(running_mean * (1 - momentum) + mean.detach().reshape(-1) * momentum)
+            running_var.assign(running_var * (1 - momentum) + unbiased * momentum)
+    else:
+        mean, var = running_mean.reshape(shape), running_var.reshape(shape)
+    out = (x - mean) * (var + eps).rsqrt()
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    return out + bias.reshape(shape) if bias is not None else out
+
+
+def layer_norm(x: Tensor, normalized_shape: IntOrTuple, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if tuple(x.shape[-len(shape):]) != shape:
+        raise ShapeError(f"layer_norm over {shape} does not fit input of shape {x.shape}")
+    axes = tuple(range(-len(shape), 0))
+    mean = x.mean(axes, keepdim=True)
+    var = ((x - mean) ** 2).mean(axes, keepdim=True)
+    out = (x - mean) * (var + eps).rsqrt()
+    if weight is not None:
+        out = out * weight
+    return out + bias if bias is not None else out
+
+
+def group_norm(x: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    n, c = x.shape[0], x.shape[1]
+    if c % num_groups:
+        raise ShapeError(f"group_norm: {c} channels do not split into {num_groups} groups")
+    g = x.reshape(n, num_groups, -1)
+    mean = g.mean(-1, keepdim=True)
+    var = ((g - mean) ** 2).mean(-1, keepdim=True)
+    out = ((g - mean) * (var + eps).rsqrt()).reshape(x.shape)
+    shape = [c if a == 1 else 1 for a in range(x.ndim)]
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    return out + bias.reshape(shape) if bias is not None else out
+
+
+def rms_norm(x: Tensor, normalized_shape: IntOrTuple, weight: Tensor | None = None,
+             eps: float | None = None) -> Tensor:
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if eps is None:
+        eps = {dt.float16: 2 ** -10, dt.bfloat16: 2 ** -7, dt.float64: 2 ** -52}.get(x.dtype, 2 ** -23)
+    axes = tuple(range(-len(shape), 0))
+    out = x * ((x * x).mean(axes, keepdim=True) + eps).rsqrt()
+    return out * weight if weight is not None else out
+
+
+# ---- attention ----
+def _causal_mask(n_q: int, n_k: int, device: str) -> Tensor:
+    rows = Tensor.arange(n_q, dtype=dt.int32, device=device).reshape(n_q, 1)
+    cols = Tensor.arange(n_k, dtype=dt.int32, device=device).reshape(1, n_k)
+    return cols <= rows
+
+
+def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, attn_mask: Tensor | None = None,
+                                 dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None,
+                                 enable_gqa: bool = False) -> Tensor:
+    """softmax(q k^T * scale + mask) v. A bool mask marks the positions that take part."""
+    if enable_gqa and q.shape[-3] != k.shape[-3]:
+        rep = q.shape[-3] // k.shape[-3]
+        k, v = k.repeat_interleave(rep, -3), v.repeat_interleave(rep, -3)
+    scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
+    scores = (q @ k.transpose(-2, -1)) * scale
+    if is_causal:
+        scores = _causal_mask(q.shape[-2], k.shape[-2], q.device).where(scores, -math.inf)
+    if attn_mask is not None:
+        if attn_mask.dtype is dt.bool_:
+            scores = attn_mask.where(scores, -math.inf)
+        else:
+            scores = scores + attn_mask
+    weights = scores.softmax(-1)
+    if dropout_p > 0.0:
+        weights = dropout(weights, dropout_p, True)
+    return weights @ v
+
+
+# ---- losses ----
+def _class_last(x: Tensor) -> Tensor:
+    """(N, C, d1, ...) -> (N * d1 * ..., C); (C,) stays (1, C)."""
+    if x.ndim == 1:
+        return x.unsqueeze(0)
+    if x.ndim == 2:
+        return x
+    return x.permute(0, *range(2, x.ndim), 1).reshape(-1, x.shape[1])
+
+
+def _picked(logp: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int):
+    """Per-example -logp[target] * w[target] (0 where ignored) and the weights used, both flat."""
+    tgt = target.reshape(-1)
+    valid = tgt != ignore_index
+    safe = valid.where(tgt, 0)
+    nll = -logp.gather(1, safe.unsqueeze(1)).squeeze(1)
+    w = weight.index_select(0, safe) if weight is not None else None
+    w = valid.where(w if w is not None else 1.0, 0.0).cast(logp.dtype)
+    return nll * w, w
+
+
+def nll_loss(logp: Tensor, target: Tensor, weight: Tensor | None = None, ignore_index: int = -100,
+             reduction: str = "mean") -> Tensor:
+    if target.dtype.is_float:
+        raise ArgumentError(f"nll_loss needs integer class targets, got {target.dtype.name}")
+    flat = _class_last(logp)
+    if target.numel() != flat.shape[0]:
+        raise ShapeError(f"nll_loss: target of shape {target.shape} does not match input of shape {logp.shape}")
+    loss, w = _picked(flat, target, weight, ignore_index)
+    if reduction == "mean":
+        return loss.sum() / w.sum()
+    return _reduce(loss.reshape(target.shape), reduction)
+
+
+def cross_entropy(x: Tensor, target: Tensor, weight: Tensor | None = None, ignore_index: int = -100,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    flat = _class_last(x).log_softmax(-1)
+    n_classes = flat.shape[1]
+    wrow = weight.reshape(1, -1) if weight is not None else None
+    if target.dtype.is_float:
+        # class probabilities, one row per example
+        probs = _class_last(target)
+        if label_smoothing:
+            probs = probs * (1 - label_smoothing) + label_smoothing / n_classes
+        loss = -(flat * probs * (wrow if wrow is not None else 1.0)).sum(-1)
+        out_shape = (x.shape[0], *x.shape[2:]) if x.ndim > 1 else ()
+        return _reduce(loss.reshape(out_shape), reduction)
+    nll = nll_loss(flat, target.reshape(-1), weight, ignore_index, reduction if reduction != "none" else "none")
+    if not label_smoothing:
+        return nll.reshape(target.shape) if reduction == "none" else nll
+    tgt = target.reshape(-1)
+    valid = tgt != ignore_index
+    smooth = -(flat * wrow).sum(-1) if wrow is not None else -flat.sum(-1)
+    smooth = valid.where(smooth, 0.0)
+    if reduction == "mean":
+        _, w = _picked(flat, tgt, weight, ignore_index)
+        smooth = smooth.sum() / w.sum()
+    elif reduction == "sum":
+        smooth = smooth.sum()
+    else:
+        smooth, nll = smooth.reshape(target.shape), nll.reshape(target.shape)
+    return nll * (1 - label_smoothing) + smooth * (label_smoothing / n_classes)
+
+
+def mse_loss(x: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    return _reduce((x - target) ** 2, reduction)
+
+
+def l1_loss(x: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    return _reduce((x - target).abs(), reduction)
+
+
+def binary_cross_entropy(x: Tensor, target: Tensor, weight: Tensor | None = None, reduction: str = "mean") -> Tensor:
+    # torch clamps each log at -100 so a saturated probability gives a finite loss
+    loss = -(target * x.log().clamp(-100, None) + (1 - target) * (1 - x).log().clamp(-100, None))
+    return _reduce(loss * weight if weight is not None else loss, reduction)
+
+
+def binary_cross_entropy_with_logits(x: Tensor, target: Tensor, weight: Tensor | None = None,
+                                     reduction: str = "mean", pos_weight: Tensor | None = None) -> Tensor:
+    # log(1 + exp(-|x|)) + max(-x, 0) is log(1 + exp(-x)) without overflow
+    softplus_neg = (-x.abs()).exp().log1p() + (-x).relu()
+    if pos_weight is not None:
+        loss = (1 - target) * x + (1 + (pos_weight - 1) * target) * softplus_neg
+    else:
+        loss = (1 - target) * x + softplus_neg
+    return _reduce(loss * weight if weight is not None else loss, reduction)
+
+
+# ---- resampling ----
+def _out_sizes(x: Tensor, size: Any, scale_factor: Any, n: int) -> tuple[list[int], list[float | None]]:
+    if (size is None) == (scale_factor is None):
+        raise ArgumentError("interpolate needs exactly one of size and scale_factor")
+    spatial = x.shape[-n:]
+    if size is not None:
+        return list(_tuple(size, n)), [None] * n
+    factors = [float(f) for f in (scale_factor if isinstance(scale_factor, (tuple, list)) else [scale_factor] * n)]
+    return [int(math.floor(i * f)) for i, f in zip(spatial, factors)], factors
+
+
+def _nearest_axis(x: Tensor, axis: int, out: int, factor: float | None) -> Tensor:
+    n = x.shape[axis]
+    scale = 1.0 / factor if factor else n / out
+    index = [min(int(math.floor(i * scale)), n - 1) for i in range(out)]
+    return x.index_select(axis, Tensor(index, dtype=dt.int32, device=x.device))
+
+
+def _linear_axis(x: Tensor, axis: int, out: int, factor: float | None, align_corners: bool) -> Tensor:
+    n = x.shape[axis]
+    lo, hi, frac = [], [], []
+    for i in range(out):
+        if align_corners:
+            src = i * (n - 1) / (out - 1) if out > 1 else 0.0
+        else:
+            scale = 1.0 / factor if factor else n / out
+            src = max((i + 0.5) * scale - 0.5, 0.0)
+        i0 = min(int(math.floor(src)), n - 1)
+        lo.append(i0)
+        hi.append(min(i0 + 1, n - 1))
+        frac.append(src - i0)
+    shape = [out if d == axis else 1 for d in range(x.ndim)]
+    lam = Tensor(frac, dtype=x.dtype, device=x.device).reshape(shape)
+    a = x.index_select(axis, Tensor(lo, dtype=dt.int32, device=x.device))
+    b = x.index_select(axis, Tensor(hi, dtype=dt.int32, device=x.device))
+    return a * (1 - lam) + b * lam
+
+
+def interpolate(x: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
+                align_corners: bool | None = None) -> Tensor:
+    n = x.ndim - 2
+    if n < 1:
+        raise ShapeError(f"interpolate needs (N, C, ...) input, got {x.shape}")
+    sizes, factors = _out_sizes(x, size, scale_factor, n)
+    if mode == "nearest":
+        for j in range(n):
+            x = _nearest_axis(x, 2 + j, sizes[j], factors[j])
+        return x
+    if mode in ("linear", "bilinear", "trilinear"):
+        for j in range(n):
+            x = _linear_axis(x, 2 + j, sizes[j], factors[j], bool(align_corners))
+        return x
+    raise ArgumentError(f"interpolate mode must be nearest, linear or bilinear, got {mode!r}")
