@@ -1,0 +1,171 @@
+"""GPU benchmarks (issue 5): baregrad's GPU devices beside torch on the same GPU, in the same run.
+
+  python bench/gpu.py [--devices CUDA,NV] [--quick] [--json out.json]
+Rows: matmul 4096^3 fp32 / fp16 / bf16 in TFLOP/s; elementwise x*2+y over 2^28 floats in GB/s (12 bytes per
+element moved); softmax 8192x8192 fp32 in GB/s (8 bytes per element); eager small-op latency and JIT replay
+latency in microseconds per op (a chain of 10 small ops). torch's figures use cuBLAS / its own kernels and,
+for replay, a CUDA graph. A device that does not open is listed with its reason and skipped.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+
+@dataclass
+class Row:
+    name: str
+    unit: str
+    higher_is_better: bool
+    values: dict[str, float]
+
+
+def timed(fn: Callable[[], object], sync: Callable[[], None], iters: int, warmup: int = 2) -> float:
+    """Seconds per call of fn, synchronized before and after the timed loop."""
+    for _ in range(warmup):
+        fn()
+    sync()
+    t0 = time.perf_counter()
+    for _ in range(iters):
+        fn()
+    sync()
+    return (time.perf_counter() - t0) / iters
+
+
+def small_chain(x):
+    for _ in range(10):
+        x = x * 1.0001 + 0.5
+        x = x.realize() if hasattr(x, "realize") else x
+    return x
+
+
+def attempt(out: dict[str, float], key: str, fn: Callable[[], float]) -> None:
+    """One row; a failure is printed and leaves the row empty, so the other rows still run."""
+    try:
+        out[key] = fn()
+    except Exception as e:  # noqa: BLE001 - report and go on
+        print(f"  {key}: failed ({type(e).__name__}: {str(e)[:400]})")
+
+
+def bench_baregrad(device: str, quick: bool) -> dict[str, float]:
+    import baregrad as bg
+    from baregrad.device import get_device
+    dev = get_device(device)
+    sync = dev.synchronize
+    out: dict[str, float] = {}
+    n = 2048 if quick else 4096
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((n, n), dtype=np.float32), rng.standard_normal((n, n), dtype=np.float32)
+
+    def matmul(dname: str) -> float:
+        d = getattr(bg, dname)
+        x = bg.Tensor(a, device=device).cast(d).realize()
+        y = bg.Tensor(b, device=device).cast(d).realize()
+        return 2 * n**3 / timed(lambda: (x @ y).realize(), sync, 3 if quick else 10) / 1e12
+
+    def elementwise() -> float:
+        m = 1 << (24 if quick else 28)
+        x = bg.Tensor(np.ones(m, np.float32), device=device)
+        y = bg.Tensor(np.full(m, 2.0, np.float32), device=device)
+        return 12 * m / timed(lambda: (x * 2 + y).realize(), sync, 5) / 1e9
+
+    def softmax() -> float:
+        s = 4096 if quick else 8192
+        z = bg.Tensor(rng.standard_normal((s, s), dtype=np.float32), device=device)
+        return 8 * s * s / timed(lambda: z.softmax(-1).realize(), sync, 5) / 1e9
+
+    t = bg.Tensor(np.ones(16, np.float32), device=device)
+    jitted = bg.jit(lambda v: small_chain(v))
+    for dname in ("float32", "float16", "bfloat16"):
+        attempt(out, f"matmul_{dname}", lambda: matmul(dname))
+    attempt(out, "elementwise", elementwise)
+    attempt(out, "softmax", softmax)
+    attempt(out, "eager_us", lambda: timed(lambda: small_chain(t), sync, 20 if quick else 200) / 10 * 1e6)
+    attempt(out, "jit_us", lambda: timed(lambda: jitted(t), sync, 20 if quick else 500, warmup=3) / 10 * 1e6)
+    return out
+
+
+def bench_torch(quick: bool) -> dict[str, float]:
+    import torch
+    if not torch.cuda.is_available():
+        raise RuntimeError("torch sees no CUDA device")
+    dev, sync, out = "cuda", torch.cuda.synchronize, {}
+    n = 2048 if quick else 4096
+    for dname in ("float32", "float16", "bfloat16"):
+        d = getattr(torch, dname)
+        x, y = torch.randn(n, n, device=dev, dtype=d), torch.randn(n, n, device=dev, dtype=d)
+        out[f"matmul_{dname}"] = 2 * n**3 / timed(lambda: x @ y, sync, 3 if quick else 10) / 1e12
+    m = 1 << (24 if quick else 28)
+    x, y = torch.ones(m, device=dev), torch.full((m,), 2.0, device=dev)
+    out["elementwise"] = 12 * m / timed(lambda: x * 2 + y, sync, 5) / 1e9
+    s = 4096 if quick else 8192
+    z = torch.randn(s, s, device=dev)
+    out["softmax"] = 8 * s * s / timed(lambda: z.softmax(-1), sync, 5) / 1e9
+    t = torch.ones(16, device=dev)
+    out["eager_us"] = timed(lambda: small_chain(t), sync, 20 if quick else 200) / 10 * 1e6
+    graph, static = torch.cuda.CUDAGraph(), torch.ones(16, device=dev)
+    stream = torch.cuda.Stream()
+    with torch.cuda.stream(stream):
+        small_chain(static)
+    sync()
+    with torch.cuda.graph(graph):
+        small_chain(static)
+    out["jit_us"] = timed(graph.replay, sync, 20 if quick else 500) / 10 * 1e6
+    return out
+
+
+ROWS = [("matmul_float32", "matmul 4096 fp32", "TFLOP/s", True), ("matmul_float16", "matmul 4096 fp16", "TFLOP/s", True),
+        ("matmul_bfloat16", "matmul 4096 bf16", "TFLOP/s", True), ("elementwise", "x*2+y 2^28 fp32", "GB/s", True),
+        ("softmax", "softmax 8192^2 fp32", "GB/s", True), ("eager_us", "eager small op", "us/op", False),
+        ("jit_us", "JIT replay", "us/op", False)]
+
+
+def table(results: dict[str, dict[str, float]]) -> str:
+    names = list(results)
+    ours = [n for n in names if n != "torch"]
+    head = f"{'benchmark':<22} {'unit':<8} " + " ".join(f"{n:>10}" for n in names)
+    head += "".join(f" {n + '/torch':>12}" for n in ours if "torch" in results)
+    lines = [head, "-" * len(head)]
+    for key, label, unit, higher in ROWS:
+        cells = [results[n].get(key) for n in names]
+        line = f"{label:<22} {unit:<8} " + " ".join(f"{c:>10.2f}" if c is not None else f"{'-':>10}" for c in cells)
+        for n in ours:
+            if "torch" not in results:
+                continue
+            mine, ref = results[n].get(key), results["torch"].get(key)
+            ratio = (mine / ref if higher else ref / mine) if mine and ref else None
+            line += f" {ratio:>12.3f}" if ratio is not None else f" {'-':>12}"
+        lines.append(line)
+    lines.append("(ratios >1 mean faster than torch; latency ratios are torch/ours)")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--devices", default="CUDA,NV")
+    p.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
+    p.add_argument("--json", help="also write the figures here")
+    args = p.parse_args()
+    results: dict[str, dict[str, float]] = {}
+    for name in [d.strip().upper() for d in args.devices.split(",") if d.strip()]:
+        try:
+            results[name] = bench_baregrad(name, args.quick)
+        except Exception as e:  # noqa: BLE001 - a device that fails is reported, the others still run
+            print(f"{name}: skipped ({type(e).__name__}: {str(e)[:300]})")
+    try:
+        results["torch"] = bench_torch(args.quick)
+    except Exception as e:  # noqa: BLE001
+        print(f"torch: skipped ({type(e).__name__}: {e})")
+    print(table(results))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
