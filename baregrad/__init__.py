@@ -78,3 +78,10 @@ def default_device() -> str:
 __all__ = ["Tensor", "tensor", "dtypes", "DType", "no_grad", "set_grad_enabled", "manual_seed", "counters",
            "reset_counters", "Error", "ShapeError", "DTypeError", "DeviceError", "FormatError", "CompileError",
            "ArgumentError", "BoundsError", "realize_all", "devices", "default_device", "jit"]
+
+# torch-style free functions (torch.einsum, torch.sort, torch.tril, ...) and baregrad.linalg
+from baregrad.tensor_ops.functions import linalg, tensor_functions  # noqa: E402
+
+_FUNCTIONS = {k: v for k, v in tensor_functions().items() if k not in globals()}  # never replace a name above
+globals().update(_FUNCTIONS)
+__all__ += ["linalg", *_FUNCTIONS]

@@ -513,6 +513,8 @@ class Tensor(TensorExtras):
 
     def fmod(self, other: Any) -> "Tensor":
         a, b = self._coerce(other)
+        if a.dtype.is_float:  # written with trunc so that it is differentiable, like remainder
+            return a - (a / b).trunc() * b
         return _alu(Op.MOD, a, b)
 
     def pow(self, exponent: Any, reverse: bool = False) -> "Tensor":
@@ -951,10 +953,6 @@ class Tensor(TensorExtras):
     def square(self) -> "Tensor":
         return self * self
 
-    def atan2(self, other: "Tensor") -> "Tensor":
-        from baregrad.nn.functional_math import atan2
-        return atan2(self, other)
-
     # ---- reductions ----
     def _reduce_axes(self, dim: Any) -> tuple[int, ...]:
         if dim is None:
@@ -1087,9 +1085,6 @@ class Tensor(TensorExtras):
     def cumprod(self, dim: int = 0, dtype: Any = None, exclusive: bool = False) -> "Tensor":
         x = self.cast(dtype) if dtype is not None else self.cast(dt.sum_dtype(self.dtype))
         return x._cumulative(dim, ReduceOp.PROD, exclusive)
-
-    def cummax(self, dim: int = 0) -> "Tensor":
-        return self._cumulative(dim, ReduceOp.MAX)
 
     def _cumulative(self, dim: int, op: ReduceOp, exclusive: bool = False) -> "Tensor":
         """out[i] = reduce(x[j] for j <= i) as one fused kernel over a masked square."""

@@ -1,7 +1,20 @@
-"""More Tensor methods (PyTorch names): a mixin that Tensor inherits, kept apart so tensor.py stays the core."""
+"""More Tensor methods (PyTorch names): a mixin that Tensor inherits, kept apart so tensor.py stays the core.
+
+The methods live in baregrad/tensor_ops, one family per module; TensorExtras only gathers them. `one_hot` is
+here as a free function because torch has it only as torch.nn.functional.one_hot (F reuses this one).
+"""
 from __future__ import annotations
 
+from baregrad.tensor_ops.linalg import LinalgOps
+from baregrad.tensor_ops.math_ops import MathOps
+from baregrad.tensor_ops.reduce_ops import ReduceOps
+from baregrad.tensor_ops.shape_ops import ShapeOps, one_hot
+from baregrad.tensor_ops.sort_ops import SortOps
 
-class TensorExtras:
+
+class TensorExtras(MathOps, ReduceOps, SortOps, ShapeOps, LinalgOps):
     """Methods beyond the core set. Each decomposes into core Tensor methods."""
     __slots__ = ()
+
+
+__all__ = ["TensorExtras", "one_hot"]

@@ -1,0 +1,35 @@
+"""An op whose forward is a composite of Tensor ops and whose backward is a closed-form formula.
+
+Used where differentiating the composite itself would be wrong or imprecise: a polynomial approximation of
+atan has a derivative that is only roughly 1/(1+x^2); a `where` over branches gives a kink at the seam.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+from baregrad import autograd as F
+from baregrad.ir.node import Node
+
+if TYPE_CHECKING:
+    from baregrad.tensor import Tensor
+
+
+class _Composite(F.Function):
+    def forward(self, *nodes: Node, fn: Callable, grad_fn: Callable) -> Node:
+        from baregrad.tensor import Tensor
+        device = self.parents[0].device
+        with F.set_grad_enabled(False):
+            out = fn(*[Tensor.from_node(n, device) for n in nodes])
+        self.out = out.node
+        return out.node
+
+    def backward(self, g: "Tensor") -> tuple:
+        inputs = [p.detach() for p in self.parents]
+        out = inputs[0].from_node(self.out, g.device)
+        grads = self.kwargs["grad_fn"](g, out, *inputs)
+        return tuple(gr if need else None for gr, need in zip(grads, self.needs_grad))
+
+
+def with_grad(fn: Callable, grad_fn: Callable, *inputs: "Tensor") -> "Tensor":
+    """fn(*inputs), differentiated as grad_fn(g, out, *inputs) -> one gradient per input (same shapes)."""
+    return _Composite.apply(*inputs, fn=fn, grad_fn=grad_fn)
