@@ -219,7 +219,13 @@ class MockChannel:
             raise GpuFault(ERR_GR_EXCEPTION, f"constant bank 0 dims {struct.unpack_from('<6I', cb)} disagree with "
                                              f"QMD grid {desc.grid} block {desc.block}")
         self.gpu.pages.view(desc.program_va, 16)  # an unmapped program address faults like the real fetch would
-        found = find_twin(lambda n: bytes(self.gpu.pages.view(desc.program_va, n)))
+        code = bytes(self.gpu.pages.view(desc.program_va))  # to the end of the program's mapping
+
+        def read_code(n: int) -> bytes:
+            if n > len(code):  # a longer twin's code cannot be here: skip it, do not fault
+                raise LookupError(f"{n} bytes past the end of the program mapping")
+            return code[:n]
+        found = find_twin(read_code)
         if found is None:
             raise GpuFault(ERR_GR_EXCEPTION, f"no CPU twin registered for the program at 0x{desc.program_va:x}")
         key, fn = found

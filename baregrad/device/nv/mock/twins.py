@@ -46,11 +46,13 @@ def clear_twins() -> None:
 
 def find_twin(read_code: Callable[[int], bytes]) -> tuple[TwinKey, TwinFn] | None:
     """The twin whose code matches the bytes at the launched program address (read_code(n) reads n bytes)."""
+    digests: dict[int, str | None] = {}  # by code size: many twins share one, hash each size once per launch
     for key, fn in _TWINS.items():
-        try:
-            code = read_code(key.code_size)
-        except LookupError:
-            continue
-        if hashlib.sha256(code).hexdigest() == key.code_sha256:
+        if key.code_size not in digests:
+            try:
+                digests[key.code_size] = hashlib.sha256(read_code(key.code_size)).hexdigest()
+            except LookupError:
+                digests[key.code_size] = None
+        if digests[key.code_size] == key.code_sha256:
             return key, fn
     return None
