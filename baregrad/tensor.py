@@ -1565,7 +1565,8 @@ def _from_numpy(array: Any, d: dt.DType | None, device: str) -> Node:
     import numpy as np
     arr = np.ascontiguousarray(array)
     src = dt.to_dtype(arr.dtype.name)
-    node = _buffer_node(arr.tobytes(), src, tuple(arr.shape), device)
+    # ascontiguousarray turns a 0-d array into shape (1,): keep the caller's shape
+    node = _buffer_node(arr.tobytes(), src, tuple(np.shape(array)), device)
     if d is not None and d is not src:
         node = Node(Op.CAST, d, (node,))
     return node
