@@ -15,7 +15,7 @@ Known limit: Python values read from outside the arguments (globals, attributes)
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from baregrad import stats
@@ -74,6 +74,8 @@ class _Replay:
     skeleton: Any
     devices: list[str]
     alive: list[Any]  # every captured buffer: the fixed handles point into them
+    graph: Any = None  # a device's prebuilt launch sequence (build_replay), called with the changed handles
+    variable: list[tuple[int, int, _Param]] = field(default_factory=list)  # (launch, argument, source) to patch
 
     def run(self, inputs: list[Buffer]) -> Any:
         from baregrad.random import draw_words
@@ -82,10 +84,15 @@ class _Replay:
             draw.buffer.copyin(pack_values(draw_words(draw.count), draw.buffer.dtype))
         outs = [Buffer(dev, d, shape) if fresh else old
                 for (dev, d, shape, fresh), old in zip(self.outputs, self.output_buffers)]
-        for program, params in self.launches:
-            program(*[p.fixed if p.fixed is not None else
-                      (inputs[p.input_index].handle if p.input_index >= 0 else outs[p.output_index].handle)
-                      for p in params])
+
+        def handle(p: _Param) -> Any:
+            return p.fixed if p.fixed is not None else \
+                (inputs[p.input_index].handle if p.input_index >= 0 else outs[p.output_index].handle)
+        if self.graph is not None:
+            self.graph([(launch, arg, handle(p)) for launch, arg, p in self.variable])
+        else:
+            for program, params in self.launches:
+                program(*[handle(p) for p in params])
         stats.bump("kernels", len(self.launches))
         bump_epoch()
         tensors = [Tensor.from_node(Node(Op.BUFFER, b.dtype, (), b), name) for b, name in zip(outs, self.devices)]
@@ -175,7 +182,22 @@ def _build_replay(rec: capture.Recording, inputs: list[Buffer], out: Any) -> _Re
         launches.append((launch.program, params))
     outputs = [(b.device, b.dtype, b.shape, id(b) in output_pos) for b in out_buffers]
     alive = [launch.buffers for launch in rec.launches]
-    return _Replay(launches, rec.draws, outputs, out_buffers, skeleton, [t.device for t in produced], alive)
+    replay = _Replay(launches, rec.draws, outputs, out_buffers, skeleton, [t.device for t in produced], alive)
+    _prebuild(replay, rec)
+    return replay
+
+
+def _prebuild(replay: _Replay, rec: capture.Recording) -> None:
+    """On a device that can encode a launch sequence once (NV: build_replay), replays only patch the buffer
+    arguments that are inputs or fresh outputs; other devices re-issue each launch."""
+    devices = {id(launch.device) for launch in rec.launches}
+    device = rec.launches[0].device if rec.launches else None
+    if len(devices) != 1 or not hasattr(device, "build_replay"):
+        return
+    replay.graph = device.build_replay([(launch.program, [b.handle for b in launch.buffers])
+                                        for launch in rec.launches])
+    replay.variable = [(i, j, p) for i, (_, params) in enumerate(replay.launches)
+                       for j, p in enumerate(params) if p.fixed is None]
 
 
 def _fresh_buffers(rec: capture.Recording) -> set[int]:
