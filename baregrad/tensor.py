@@ -840,7 +840,7 @@ class Tensor(TensorExtras):
         return (1 + (-x).exp()).reciprocal()
 
     def relu(self) -> "Tensor":
-        return (self > 0).where(self, self.zeros_like())
+        return ((self > 0) | self.isnan()).where(self, self.zeros_like())
 
     def leaky_relu(self, negative_slope: float = 0.01) -> "Tensor":
         return (self > 0).where(self, self * negative_slope)
@@ -924,10 +924,13 @@ class Tensor(TensorExtras):
         if min is None and max is None:
             raise ArgumentError("clamp needs at least one of min and max")
         out = self
+        # where, not maximum/minimum: torch passes the gradient at the bounds (min <= x <= max) and keeps NaN
         if min is not None:
-            out = out.maximum(min) if not isinstance(min, Tensor) else out.maximum(min)
+            a, b = out._coerce(min)
+            out = (a < b).where(b, a)
         if max is not None:
-            out = out.minimum(max)
+            a, b = out._coerce(max)
+            out = (a > b).where(b, a)
         return out
 
     clip = clamp
@@ -1620,7 +1623,8 @@ def _run_backward(root: Tensor, gradient: Tensor, retain_graph: bool) -> list[Te
             if g is None:
                 continue
             if t._ctx is None:
-                t.grad = g if t.grad is None else t.grad + g
+                # a fresh Tensor per leaf: x + x hands the same g to both parents, and grads must not alias
+                t.grad = Tensor.from_node(g.node, g.device) if t.grad is None else t.grad + g
                 leaves.append(t)
                 continue
             for parent, pg in zip(t._ctx.parents, t._ctx.backward(g)):
