@@ -61,3 +61,40 @@ def check(bg_fn: Callable, torch_fn: Callable, inputs: Sequence[np.ndarray], dev
         if t.requires_grad:
             assert b.grad is not None, f"input {i} got no gradient"
             compare(b.grad.numpy(), t.grad.numpy(), dtype, grad_scale or scale * 10, f"grad of input {i}")
+
+
+# ---- op-suite helpers: hypothesis settings, shape strategies, random inputs ----
+def few(n: int = 4):
+    """hypothesis settings for the op suite: few, reproducible examples (every new shape compiles kernels)."""
+    from hypothesis import settings
+    return settings(max_examples=n, deadline=None, derandomize=True, database=None)
+
+
+def shapes(max_dims: int = 3, max_side: int = 4, min_dims: int = 0, min_side: int = 0):
+    """Small shapes (at most 4**3 = 64 elements by default), empty and size-1 dims included."""
+    from hypothesis.extra import numpy as hnp
+    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side)
+
+
+def broadcast_shapes(n: int = 2, max_dims: int = 3, max_side: int = 4):
+    """n shapes that broadcast together, as a tuple of shapes."""
+    from hypothesis.extra import numpy as hnp
+    return hnp.mutually_broadcastable_shapes(num_shapes=n, min_dims=0, max_dims=max_dims, min_side=0,
+                                             max_side=max_side).map(lambda r: r.input_shapes)
+
+
+def rand(shape: Sequence[int], low: float = -2.0, high: float = 2.0, dtype: str = "float32",
+         seed: int | None = None) -> np.ndarray:
+    """Uniform values in [low, high) (integers: [low, high) rounded down), seeded by the shape unless given."""
+    rng = np.random.default_rng(hash(tuple(shape)) % 2**32 if seed is None else seed)
+    values = rng.uniform(low, high, size=tuple(shape))
+    if np.dtype(dtype).kind in "iub":
+        return np.floor(values).astype(dtype)
+    return values.astype(dtype)
+
+
+def away_from_zero(shape: Sequence[int], low: float = 0.5, high: float = 2.0, seed: int | None = None) -> np.ndarray:
+    """Values with |x| in [low, high) and random signs (safe denominators)."""
+    mag = rand(shape, low, high, seed=seed)
+    sign = np.where(rand(shape, 0, 1, seed=(seed or 0) + 7) < 0.5, -1, 1).astype(np.float32)
+    return np.asarray(mag * sign, dtype=np.float32)
