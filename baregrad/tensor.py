@@ -776,7 +776,8 @@ class Tensor(TensorExtras):
         """Write value into this tensor's buffer (realized in place); used by optimizers."""
         value = value.to(self.device).cast(self.dtype).expand(self.shape)
         if self.node.op is not Op.BUFFER:
-            self.realize()
+            # a private buffer: equal lazy nodes (two zeros(3)) share one realized buffer, which must not change
+            self.node = _buffer_node(self.to_bytes(), self.dtype, self.shape, self.device)
         self.node = Node(Op.ASSIGN, self.dtype, (self.node, value.node))
         PENDING_ASSIGNS[id(self)] = self
         return self
