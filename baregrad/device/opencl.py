@@ -1,0 +1,248 @@
+"""Device OPENCL: OpenCL C kernels through libOpenCL, bound with ctypes (no pyopencl).
+
+One context and one in-order queue on the first GPU (else the first device of any kind, e.g. PoCL on the CPU).
+Kernels map every global loop onto one flat work-item id (render.cstyle.global_size); the global size is
+rounded up to a multiple of the work-group size and the kernel returns early past the end. Built program
+binaries are kept in the on-disk compile cache by a hash of source, device and driver.
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import dataclasses
+from typing import Any, Callable
+
+from baregrad.codegen.linear import LinearProgram
+from baregrad.device import Device
+from baregrad.device.compile_cache import cache_key, cached_build
+from baregrad.errors import CompileError, DeviceError
+from baregrad.render.cstyle import OPENCL_DIALECT, CRenderer, global_size
+
+INSTALL_HINT = "apt-get install ocl-icd-libopencl1 pocl-opencl-icd (or a GPU vendor's OpenCL driver)"
+
+# cl.h constants we use
+CL_DEVICE_TYPE_GPU, CL_DEVICE_TYPE_ALL = 1 << 2, 0xFFFFFFFF
+CL_DEVICE_MAX_WORK_GROUP_SIZE, CL_DEVICE_SINGLE_FP_CONFIG = 0x1004, 0x101B
+CL_DEVICE_NAME, CL_DEVICE_VERSION, CL_DRIVER_VERSION, CL_DEVICE_EXTENSIONS = 0x102B, 0x102F, 0x102D, 0x1030
+CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT = 1 << 7
+CL_MEM_READ_WRITE = 1 << 0
+CL_PROGRAM_BUILD_LOG, CL_PROGRAM_BINARY_SIZES, CL_PROGRAM_BINARIES = 0x1183, 0x1165, 0x1166
+ERRORS = {-1: "DEVICE_NOT_FOUND", -2: "DEVICE_NOT_AVAILABLE", -4: "MEM_OBJECT_ALLOCATION_FAILURE",
+          -5: "OUT_OF_RESOURCES", -6: "OUT_OF_HOST_MEMORY", -11: "BUILD_PROGRAM_FAILURE", -30: "INVALID_VALUE",
+          -36: "INVALID_COMMAND_QUEUE", -38: "INVALID_MEM_OBJECT", -42: "INVALID_BINARY", -46: "INVALID_KERNEL_NAME",
+          -48: "INVALID_KERNEL", -51: "INVALID_ARG_SIZE", -52: "INVALID_KERNEL_ARGS", -54: "INVALID_WORK_GROUP_SIZE",
+          -61: "INVALID_BUFFER_SIZE", -1001: "PLATFORM_NOT_FOUND_KHR"}
+
+vp, u32, u64, sz = ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint64, ctypes.c_size_t
+PROTOTYPES: dict[str, list] = {
+    "clGetPlatformIDs": [u32, ctypes.POINTER(vp), ctypes.POINTER(u32)],
+    "clGetDeviceIDs": [vp, u64, u32, ctypes.POINTER(vp), ctypes.POINTER(u32)],
+    "clGetDeviceInfo": [vp, u32, sz, vp, ctypes.POINTER(sz)],
+    "clCreateContext": [vp, u32, ctypes.POINTER(vp), vp, vp, ctypes.POINTER(ctypes.c_int32)],
+    "clCreateCommandQueue": [vp, vp, u64, ctypes.POINTER(ctypes.c_int32)],
+    "clCreateBuffer": [vp, u64, sz, vp, ctypes.POINTER(ctypes.c_int32)],
+    "clReleaseMemObject": [vp],
+    "clEnqueueWriteBuffer": [vp, vp, u32, sz, sz, vp, u32, vp, vp],
+    "clEnqueueReadBuffer": [vp, vp, u32, sz, sz, vp, u32, vp, vp],
+    "clCreateProgramWithSource": [vp, u32, ctypes.POINTER(ctypes.c_char_p), ctypes.POINTER(sz),
+                                  ctypes.POINTER(ctypes.c_int32)],
+    "clCreateProgramWithBinary": [vp, u32, ctypes.POINTER(vp), ctypes.POINTER(sz), ctypes.POINTER(ctypes.c_char_p),
+                                  ctypes.POINTER(ctypes.c_int32), ctypes.POINTER(ctypes.c_int32)],
+    "clBuildProgram": [vp, u32, ctypes.POINTER(vp), ctypes.c_char_p, vp, vp],
+    "clGetProgramBuildInfo": [vp, vp, u32, sz, vp, ctypes.POINTER(sz)],
+    "clGetProgramInfo": [vp, u32, sz, vp, ctypes.POINTER(sz)],
+    "clReleaseProgram": [vp],
+    "clCreateKernel": [vp, ctypes.c_char_p, ctypes.POINTER(ctypes.c_int32)],
+    "clSetKernelArg": [vp, u32, sz, vp],
+    "clEnqueueNDRangeKernel": [vp, vp, u32, ctypes.POINTER(sz), ctypes.POINTER(sz), ctypes.POINTER(sz), u32, vp, vp],
+    "clFinish": [vp],
+}
+
+
+def load_library() -> ctypes.CDLL:
+    """libOpenCL (the ICD loader) with argument types set, or DeviceError saying how to install it."""
+    path = ctypes.util.find_library("OpenCL")
+    try:
+        lib = ctypes.CDLL(path or "libOpenCL.so.1")
+    except OSError as e:
+        raise DeviceError(f"OPENCL needs libOpenCL, which is not installed: {INSTALL_HINT}") from e
+    for name, argtypes in PROTOTYPES.items():
+        fn = getattr(lib, name)
+        # clCreate* return the new object (errors come back through a pointer); the rest return the error code
+        fn.argtypes, fn.restype = argtypes, (vp if name.startswith("clCreate") else ctypes.c_int32)
+    return lib
+
+
+def check(code: int, what: str) -> None:
+    if code != 0:
+        raise DeviceError(f"OpenCL {what} failed: CL_{ERRORS.get(code, 'ERROR')} ({code})")
+
+
+class OpenCLDevice(Device):
+    name = "OPENCL"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cl = load_library()
+        self.device_id = self._pick_device()
+        self.device_name = self._info_str(CL_DEVICE_NAME)
+        self.extensions = set(self._info_str(CL_DEVICE_EXTENSIONS).split())
+        self.max_local = self._info_int(CL_DEVICE_MAX_WORK_GROUP_SIZE, sz)
+        err = ctypes.c_int32()
+        dev = (vp * 1)(self.device_id)
+        self.context = self.cl.clCreateContext(None, 1, dev, None, None, ctypes.byref(err))
+        check(err.value, "clCreateContext")
+        self.queue = self.cl.clCreateCommandQueue(self.context, self.device_id, 0, ctypes.byref(err))
+        check(err.value, "clCreateCommandQueue")
+        self.unsupported_dtypes = {} if "cl_khr_fp64" in self.extensions else {
+            "float64": f"OpenCL device {self.device_name!r} lacks cl_khr_fp64 (no double precision)"}
+        pragma = "#pragma OPENCL EXTENSION cl_khr_fp64 : enable\n" if "cl_khr_fp64" in self.extensions else ""
+        self.renderer = CRenderer(dataclasses.replace(OPENCL_DIALECT, preamble=pragma + OPENCL_DIALECT.preamble))
+        exact_div = self._info_int(CL_DEVICE_SINGLE_FP_CONFIG, u64) & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT
+        # OpenCL allows 2.5 ulp float division by default; we promise C (and torch) results
+        self.options = "-cl-fp32-correctly-rounded-divide-sqrt" if exact_div else ""
+        self.driver_id = f"{self.device_name} {self._info_str(CL_DEVICE_VERSION)} {self._info_str(CL_DRIVER_VERSION)}"
+
+    # ---- discovery ----
+    def _pick_device(self) -> Any:
+        count = u32()
+        code = self.cl.clGetPlatformIDs(0, None, ctypes.byref(count))
+        if code != 0 or count.value == 0:
+            raise DeviceError(f"OPENCL: no OpenCL platform (no ICD driver registered): {INSTALL_HINT}")
+        platforms = (vp * count.value)()
+        check(self.cl.clGetPlatformIDs(count.value, platforms, None), "clGetPlatformIDs")
+        for kind in (CL_DEVICE_TYPE_GPU, CL_DEVICE_TYPE_ALL):
+            for platform in platforms:
+                device, n = vp(), u32()
+                if self.cl.clGetDeviceIDs(platform, kind, 1, ctypes.byref(device), ctypes.byref(n)) == 0 and n.value:
+                    return device
+        raise DeviceError(f"OPENCL: the OpenCL platforms have no devices: {INSTALL_HINT}")
+
+    def _info_str(self, param: int) -> str:
+        size = sz()
+        check(self.cl.clGetDeviceInfo(self.device_id, param, 0, None, ctypes.byref(size)), "clGetDeviceInfo")
+        buf = ctypes.create_string_buffer(size.value)
+        check(self.cl.clGetDeviceInfo(self.device_id, param, size.value, buf, None), "clGetDeviceInfo")
+        return buf.value.decode(errors="replace").strip()
+
+    def _info_int(self, param: int, ctype: Any) -> int:
+        out = ctype()
+        check(self.cl.clGetDeviceInfo(self.device_id, param, ctypes.sizeof(out), ctypes.byref(out), None),
+              "clGetDeviceInfo")
+        return out.value
+
+    # ---- allocator ----
+    def alloc_raw(self, nbytes: int) -> Any:
+        err = ctypes.c_int32()
+        mem = self.cl.clCreateBuffer(self.context, CL_MEM_READ_WRITE, max(nbytes, 1), None, ctypes.byref(err))
+        if err.value != 0:
+            raise DeviceError(f"OPENCL out of memory allocating {nbytes} bytes (CL error {err.value})")
+        return vp(mem)
+
+    def free_raw(self, handle: Any, nbytes: int) -> None:
+        self.cl.clReleaseMemObject(handle)
+
+    def copyin(self, handle: Any, data: bytes | memoryview) -> None:
+        raw = data if isinstance(data, bytes) else bytes(data)
+        if raw:
+            check(self.cl.clEnqueueWriteBuffer(self.queue, handle, 1, 0, len(raw), raw, 0, None, None),
+                  "clEnqueueWriteBuffer")
+
+    def copyout(self, handle: Any, nbytes: int) -> bytes:
+        out = ctypes.create_string_buffer(nbytes)
+        if nbytes:
+            check(self.cl.clEnqueueReadBuffer(self.queue, handle, 1, 0, nbytes, out, 0, None, None),
+                  "clEnqueueReadBuffer")
+        return out.raw
+
+    def synchronize(self) -> None:
+        check(self.cl.clFinish(self.queue), "clFinish")
+
+    # ---- compiler ----
+    def render(self, prog: LinearProgram) -> str:
+        self.check_dtypes(prog)
+        return self.renderer.render(prog)
+
+    def compile(self, source: str, prog: LinearProgram) -> Callable[..., Any]:
+        key = cache_key(source, self.driver_id, self.options)
+        try:
+            path = cached_build(key, ".clbin", lambda out: self._build_binary(source, prog.name, out))
+            with open(path, "rb") as f:
+                program = self._program_from_binary(f.read())
+        except DeviceError:  # a binary the driver no longer accepts: build from source, uncached
+            program = self._build(source, prog.name)
+        err = ctypes.c_int32()
+        kernel = self.cl.clCreateKernel(program, prog.name.encode(), ctypes.byref(err))
+        check(err.value, f"clCreateKernel({prog.name})")
+        return _CLProgram(self, vp(kernel), global_size(prog), [p.index for p in prog.params])
+
+    def _build(self, source: str, name: str) -> Any:
+        err = ctypes.c_int32()
+        text = ctypes.c_char_p(source.encode())
+        program = self.cl.clCreateProgramWithSource(self.context, 1, ctypes.byref(text), None, ctypes.byref(err))
+        check(err.value, "clCreateProgramWithSource")
+        dev = (vp * 1)(self.device_id)
+        code = self.cl.clBuildProgram(program, 1, dev, self.options.encode(), None, None)
+        if code != 0:
+            log = self._build_log(program)
+            self.cl.clReleaseProgram(program)
+            raise CompileError(f"OpenCL build of kernel {name} failed on {self.device_name} "
+                               f"(CL error {code}):\n{log}\n--- source ---\n{source}")
+        return program
+
+    def _build_log(self, program: Any) -> str:
+        size = sz()
+        self.cl.clGetProgramBuildInfo(program, self.device_id, CL_PROGRAM_BUILD_LOG, 0, None, ctypes.byref(size))
+        buf = ctypes.create_string_buffer(size.value + 1)
+        self.cl.clGetProgramBuildInfo(program, self.device_id, CL_PROGRAM_BUILD_LOG, size.value, buf, None)
+        return buf.value.decode(errors="replace")
+
+    def _build_binary(self, source: str, name: str, out: str) -> None:
+        program = self._build(source, name)
+        size = sz()
+        check(self.cl.clGetProgramInfo(program, CL_PROGRAM_BINARY_SIZES, ctypes.sizeof(size), ctypes.byref(size),
+                                       None), "clGetProgramInfo")
+        binary = ctypes.create_string_buffer(size.value)
+        pointers = (vp * 1)(ctypes.cast(binary, vp))
+        check(self.cl.clGetProgramInfo(program, CL_PROGRAM_BINARIES, ctypes.sizeof(pointers), pointers, None),
+              "clGetProgramInfo")
+        self.cl.clReleaseProgram(program)
+        with open(out, "wb") as f:
+            f.write(binary.raw)
+
+    def _program_from_binary(self, binary: bytes) -> Any:
+        err, status = ctypes.c_int32(), ctypes.c_int32()
+        dev = (vp * 1)(self.device_id)
+        data = ctypes.c_char_p(binary)
+        program = self.cl.clCreateProgramWithBinary(self.context, 1, dev, ctypes.byref(sz(len(binary))),
+                                                    ctypes.byref(data), ctypes.byref(status), ctypes.byref(err))
+        check(err.value or status.value, "clCreateProgramWithBinary")
+        check(self.cl.clBuildProgram(program, 1, dev, self.options.encode(), None, None), "clBuildProgram(binary)")
+        return program
+
+    def local_size(self, total: int) -> int:
+        """A power of two up to 256 that does not exceed the work (tiny launches get tiny groups)."""
+        local = 1
+        while local * 2 <= min(total, 256, self.max_local):
+            local *= 2
+        return local
+
+
+class _CLProgram:
+    def __init__(self, device: OpenCLDevice, kernel: Any, total: int, param_slots: list[int]):
+        # handles come one per schedule slot; a param the kernel simplified away is not among its arguments
+        self.device, self.kernel, self.total, self.param_slots = device, kernel, total, param_slots
+        self.local = device.local_size(total)
+        self.global_ = (total + self.local - 1) // self.local * self.local
+
+    def __call__(self, *handles: Any) -> None:
+        if self.total == 0:
+            return
+        cl = self.device.cl
+        for i, slot in enumerate(self.param_slots):
+            check(cl.clSetKernelArg(self.kernel, i, ctypes.sizeof(vp), ctypes.byref(handles[slot])), "clSetKernelArg")
+        check(cl.clEnqueueNDRangeKernel(self.device.queue, self.kernel, 1, None, ctypes.byref(sz(self.global_)),
+                                        ctypes.byref(sz(self.local)), 0, None, None), "clEnqueueNDRangeKernel")
+
+
+__all__ = ["OpenCLDevice"]
