@@ -147,9 +147,11 @@ def _quick_probe(name: str) -> str | None:
         cc = os.environ.get("CC", "cc")
         return None if shutil.which(cc) else f"no C compiler: {cc!r} not found (set CC or install gcc)"
     if name == "NV":
-        if os.environ.get("BAREGRAD_NV_MOCK") == "1":
-            return None
-        return None if os.path.exists("/dev/nvidiactl") else "no /dev/nvidiactl: no NVIDIA kernel driver"
+        mock = os.environ.get("BAREGRAD_NV_MOCK") == "1"
+        if not mock and not os.path.exists("/dev/nvidiactl"):
+            return "no /dev/nvidiactl: no NVIDIA kernel driver (BAREGRAD_NV_MOCK=1 runs NV on its mock)"
+        return None if _cuda_compiler_found() else "no CUDA compiler for NV kernels: neither nvcc nor libnvrtc " \
+                                                    "found (pip install nvidia-cuda-nvrtc, or put nvcc on PATH)"
     if name == "CUDA":
         if not os.path.exists("/dev/nvidiactl"):
             return "no /dev/nvidiactl: no NVIDIA GPU driver"
@@ -165,6 +167,18 @@ def _quick_probe(name: str) -> str | None:
     return "unknown"
 
 
+def _cuda_compiler_found() -> bool:
+    """nvcc on PATH or a libnvrtc in the usual places (a file check; nothing is loaded)."""
+    import glob
+    import sys
+    if shutil.which("nvcc"):
+        return True
+    roots = [os.environ.get("CUDA_PATH"), os.environ.get("CUDA_HOME"), "/usr/local/cuda"]
+    roots += glob.glob("/usr/local/cuda-*")
+    dirs = [os.path.join(r, "lib64") for r in roots if r] + [os.path.join(p, "nvidia", "*", "lib") for p in sys.path]
+    return any(glob.glob(os.path.join(d, "libnvrtc.so*")) for d in dirs)
+
+
 _DEFAULT: str | None = None
 
 
@@ -175,7 +189,9 @@ def default_device_name() -> str:
         if requested:
             _DEFAULT = canonical_name(requested)
         else:
-            _DEFAULT = next(n for n in ("NV", "CUDA", "CPU", "PYTHON") if _works(n))
+            # NV's mock is a test harness (kernels run as CPU twins), never a default
+            mock = os.environ.get("BAREGRAD_NV_MOCK") == "1"
+            _DEFAULT = next(n for n in ("NV", "CUDA", "CPU", "PYTHON") if not (n == "NV" and mock) and _works(n))
     return _DEFAULT
 
 
