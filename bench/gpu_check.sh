@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # One check of the CUDA backend on a lent GPU machine (H100/H200, driver 580, python3.12 + torch 2.11, nvcc/NVRTC 13,
-# no network). Runs in the repository root, finishes in under 6 minutes (step timeouts add up to 350 s), and prints
-# a short summary table last.
+# no network), and of the NV device (our own driver) beside it. Runs in the repository root, finishes in under 8
+# minutes (step timeouts add up to 480 s), and prints a short summary table last.
 #
 # How to run (from a session that was lent a machine), with the device tool:
-#   run(command="bash bench/gpu_check.sh", timeout_s=420)
+#   run(command="bash bench/gpu_check.sh", timeout_s=540)
 # Nothing needs to be carried: the project runs from the tree via PYTHONPATH=., and the image already holds
 # torch, numpy, pytest, pytest-xdist, hypothesis and the nvidia-cuda-nvrtc wheel (see the device README's
 # KINDS.md package list). If a package is missing there, bring it as wheels: here, in the repo root,
@@ -47,6 +47,12 @@ step "CUDA device tests" 45 $PY -m pytest -q -p no:cacheprovider tests/device/te
 XDIST=$($PY -c "import xdist" 2>/dev/null && echo "-n 8")  # parallel workers share the on-disk cubin cache
 step "op suite on CUDA" 140 env BAREGRAD_TEST_DEVICES=CUDA $PY -m pytest -q -p no:cacheprovider $XDIST \
   --maxfail=50 -rf tests/ops
+step "open NV device" 20 $PY -c "
+from baregrad.device import get_device
+d = get_device('NV'); print(d, d.drv.class_names, 'compiler:', d.compiler.version)"
+# NV renders the same CUDA C as CUDA, so its cubins come from the cache the CUDA run just filled
+step "op suite on NV" 110 env BAREGRAD_TEST_DEVICES=NV $PY -m pytest -q -p no:cacheprovider ${XDIST:+-n 4} \
+  --maxfail=50 -rf tests/ops
 step "bench/gpu.py" 95 $PY bench/gpu.py --devices CUDA,NV --json "$OUT_DIR/bench.json"
 if [ -f bench/nv_smoke.py ]; then
   step "bench/nv_smoke.py" 20 $PY bench/nv_smoke.py
@@ -59,6 +65,6 @@ for i in "${!NAMES[@]}"; do
   printf '%-22s %6s %8s\n' "${NAMES[$i]}" "${RCS[$i]}" "${SECS[$i]}"
 done
 echo "---- op suite result"
-grep -E '^(FAILED|ERROR)|[0-9]+ (passed|failed)' "$LOG" | tail -8
+grep -E '^(FAILED|ERROR)|[0-9]+ (passed|failed)' "$LOG" | tail -12
 echo "---- bench table"
 awk '/^benchmark /,/^\(ratios/' "$LOG"
