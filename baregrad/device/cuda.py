@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from baregrad.codegen import gpu
+from baregrad.codegen.gpu_split import GPUKernelOptions
 from baregrad.codegen.linear import LinearProgram
 from baregrad.device import Device
 from baregrad.device.compile_cache import cache_key, cached_build
@@ -81,6 +82,7 @@ class CUDADevice(Device):
         self.device_name = self.drv.device_name(self.dev)
         sms = self.drv.attribute(self.dev, api.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT)
         self.target = gpu.GPUTarget(major * 10 + minor, sms, os.environ.get("BAREGRAD_TF32") == "1")
+        self.kernel_options = GPUKernelOptions(sms=sms)  # long reduces split across the SMs (codegen/gpu_split.py)
         self.stream = self.drv.stream_create()
         try:
             self.compiler: Any = NVRTC()

@@ -3,7 +3,8 @@
 A graph is first canonicalized: realized buffers become numbered slots, so two graphs of the same
 structure (a repeated training step, the same op on new data) are the same hash-consed node and hit the
 same cached schedule, with no rewrite or compile. Kernel boundaries are the targets, `contiguous`,
-`assign`, and any reduce that the consumer would otherwise recompute (see linear.redundant_reduces).
+`assign`, and any reduce that the consumer would otherwise recompute (see linear.redundant_reduces); on a GPU,
+a long reduce with few outputs is split in two kernels first (codegen/gpu_split.py).
 Everything else fuses: elementwise chains, a reduce with its prologue and epilogue, softmax.
 """
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from baregrad import dtype as dt
+from baregrad.codegen.gpu_split import split_long_reduces
 from baregrad.codegen.linear import LinearProgram, linearize, param_node, redundant_reduces
 from baregrad.codegen.lower import lower_kernel
 from baregrad.codegen.opt import KernelOptions, optimize
@@ -51,9 +53,12 @@ def slot_node(index: int, d: dt.DType, shape: tuple[int, ...]) -> Node:
 
 
 def build_schedule(targets: tuple[Node, ...], n_inputs: int, opts: KernelOptions | None = None) -> ScheduleTemplate:
+    opts = opts or KernelOptions()
+    # GPUs only: a long reduce with few outputs becomes a partial kernel and a finishing one (codegen/gpu_split.py)
+    targets = split_long_reduces(targets, opts)
     forced: set[Node] = set()
     for _ in range(1000):
-        template = _try_schedule(targets, n_inputs, forced, opts or KernelOptions())
+        template = _try_schedule(targets, n_inputs, forced, opts)
         if isinstance(template, ScheduleTemplate):
             return template
         forced |= template
