@@ -779,6 +779,8 @@ class Tensor(TensorExtras):
             # a private buffer: equal lazy nodes (two zeros(3)) share one realized buffer, which must not change
             self.node = _buffer_node(self.to_bytes(), self.dtype, self.shape, self.device)
         self.node = Node(Op.ASSIGN, self.dtype, (self.node, value.node))
+        # hash-consing hands back last step's equal ASSIGN, marked done: this is a new write, so it must run
+        self.node.buffer = None
         PENDING_ASSIGNS[id(self)] = self
         return self
 
