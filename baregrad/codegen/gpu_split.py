@@ -62,10 +62,40 @@ def split_long_reduces(targets: tuple[Node, ...], opts: KernelOptions) -> tuple[
     if not isinstance(opts, GPUKernelOptions):
         return targets
     memo: dict[Node, Node] = {}
+    finishes: set[Node] = set()
     for node in Node(Op.SINK, dt.bool_, targets).toposort():
         src = tuple(memo[s] for s in node.src)
         new = node if src == node.src else Node(node.op, node.dtype, src, node.arg)
         memo[node] = _split(new, opts.sms) if new.op is Op.REDUCE else new
+        if memo[node] is not new:
+            finishes.add(memo[node])
+    split = tuple(memo[t] for t in targets)
+    return _realize_broadcast_finishes(split, finishes) if finishes else split
+
+
+def _realize_broadcast_finishes(targets: tuple[Node, ...], finishes: set[Node]) -> tuple[Node, ...]:
+    """Give a finished reduce its own buffer where it is broadcast (softmax's max, layernorm's mean).
+
+    Fused into its consumer, it would keep that whole consumer at one thread block per output (gpu.py's
+    BLOCK strategy), and a split partial reading it would lose its chunk parallelism.
+    """
+    reach: dict[Node, frozenset[Node]] = {}  # finishes a node reaches through elementwise and movement ops only
+    wanted: set[Node] = set()
+    order = Node(Op.SINK, dt.bool_, targets).toposort()
+    for node in order:
+        if node in finishes:
+            reach[node] = frozenset({node})
+        elif node.op in (Op.REDUCE, Op.CONTIGUOUS, Op.ASSIGN, Op.GATHER) or not node.src:
+            reach[node] = frozenset()
+        else:
+            reach[node] = frozenset().union(*(reach[s] for s in node.src))
+        if node.op is Op.EXPAND:
+            wanted |= reach[node]
+    memo: dict[Node, Node] = {}
+    for node in order:
+        src = tuple(memo[s] for s in node.src)
+        new = node if src == node.src else Node(node.op, node.dtype, src, node.arg)
+        memo[node] = Node(Op.CONTIGUOUS, new.dtype, (new,)) if node in wanted else new
     return tuple(memo[t] for t in targets)
 
 

@@ -1,7 +1,8 @@
 """CUDA C without a GPU: render many ops' kernels through the scheduler and codegen/gpu.py, compile them with nvcc.
 
 All sources go into one translation unit (kernel names made unique) so nvcc runs once for the whole suite:
-each nvcc start costs seconds. Skips with its reason when nvcc is missing.
+each nvcc start costs seconds. Skips with its reason when nvcc is missing. Long reduces are also scheduled as
+a GPU schedules them (codegen/gpu_split.py: a partial kernel and a finishing one), over inputs never allocated.
 """
 from __future__ import annotations
 
@@ -13,9 +14,15 @@ import numpy as np
 import pytest
 
 import baregrad as bg
+from baregrad import dtype as dt
 from baregrad.codegen import gpu
+from baregrad.codegen.gpu_split import GPUKernelOptions
+from baregrad.device import get_device
+from baregrad.engine.buffer import Buffer
 from baregrad.engine.realize import canonicalize
 from baregrad.engine.schedule import build_schedule
+from baregrad.ir.node import Node
+from baregrad.ir.ops import Op
 
 NVCC = shutil.which("nvcc") or next((p for p in ("/usr/local/cuda/bin/nvcc", "/usr/local/bin/nvcc")
                                      if os.path.exists(p)), None)
@@ -64,9 +71,26 @@ def _cases() -> dict[str, bg.Tensor]:
     }
 
 
-def _programs(name: str, t: bg.Tensor):
+def _unallocated(shape: tuple[int, ...], d: dt.DType = dt.float32) -> bg.Tensor:
+    """A big input that is only scheduled, never allocated or filled."""
+    return bg.Tensor.from_node(Node(Op.BUFFER, d, (), Buffer(get_device(DEV), d, shape)), DEV)
+
+
+def _split_cases() -> dict[str, bg.Tensor]:
+    """Reduces a GPU schedule splits in two kernels (the partial over chunks, then the finish)."""
+    flat, rows, cols = _unallocated((1 << 28,)), _unallocated((4, 1 << 24)), _unallocated((1 << 22, 3))
+    odd, half = _unallocated((100003,)), _unallocated((1 << 20,), dt.float16)
+    return {"split_sum": flat.sum(), "split_max": flat.amax(), "split_rows": rows.sum(-1), "split_cols": cols.amin(0),
+            "split_prod_pad": odd.prod(), "split_max_pad": odd.amax(), "split_half": half.sum(),
+            "split_dot": odd @ odd, "split_softmax": _unallocated((2, 1 << 20)).softmax(-1)}
+
+
+GPU_OPTS = GPUKernelOptions(sms=132)
+
+
+def _programs(name: str, t: bg.Tensor, opts=None):
     canonical, inputs = canonicalize([t.node])
-    template = build_schedule(canonical, len(inputs))
+    template = build_schedule(canonical, len(inputs), opts)
     for n, step in enumerate(template.steps):
         step.prog.name = f"{name}_{n}"
         yield step.prog
@@ -78,6 +102,10 @@ def _render_all() -> dict[str, tuple[str, gpu.GPUPlan]]:
         target = gpu.GPUTarget(90, 132, allow_tf32=name == "mm_tf32")
         for prog in _programs(name, t):
             src = gpu.render(prog, target)
+            out[prog.name] = (src, gpu.plan_of(src))
+    for name, t in _split_cases().items():
+        for prog in _programs(name, t, GPU_OPTS):
+            src = gpu.render(prog, gpu.GPUTarget(90, 132))
             out[prog.name] = (src, gpu.plan_of(src))
     return out
 
@@ -102,6 +130,19 @@ def test_strategies(rendered):
     assert "uint4" in rendered["mul_chain_0"][0]
 
 
+def test_long_reduces_render_as_partial_and_finish(rendered):
+    for name in _split_cases():
+        kernels = [k for k in rendered if k.rsplit("_", 1)[0] == name]
+        assert len(kernels) >= 2, name
+    first, finish = rendered["split_sum_0"][1], rendered["split_sum_1"][1]
+    assert first.strategy is gpu.Strategy.BLOCK and first.launches[0].grid[0] >= 132   # every SM busy
+    assert finish.launches[0].grid[0] == 1
+    assert rendered["split_rows_0"][1].launches[0].grid[0] >= 132
+    assert "split_half_0(float* p0" in rendered["split_half_0"][0]   # fp16 partials accumulate in fp32
+    softmax = [rendered[f"split_softmax_{i}"][1] for i in range(5)]
+    assert softmax[2].launches[0].grid[0] >= 132 and softmax[4].strategy is not gpu.Strategy.BLOCK
+
+
 def test_plan_roundtrip(rendered):
     src, plan = rendered["softmax_0"]
     assert gpu.plan_of(src) == plan and plan.launches[0].grid[0] == 64
@@ -112,7 +153,9 @@ def test_nvcc_compiles_everything(rendered, tmp_path):
     sources = [src for src, _ in rendered.values()]
     unit = tmp_path / "all.cu"
     unit.write_text("\n".join(sources))
-    result = subprocess.run([NVCC, "-cubin", "-arch=sm_90", "-diag-suppress", "177,550", "-o",
+    # unoptimized: the test checks the CUDA C and PTX are valid, and takes about a third of the optimized time
+    fast = ["-Xcicc", "-O0", "-Xptxas", "-O0"]
+    result = subprocess.run([NVCC, "-cubin", "-arch=sm_90", "-diag-suppress", "177,550", *fast, "-o",
                              str(tmp_path / "all.cubin"), str(unit)], capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-6000:]
     assert len(sources) >= 60, f"only {len(sources)} kernels rendered"

@@ -58,6 +58,15 @@ def test_short_or_wide_reduces_stay_one_kernel():
     assert _kernels(_unallocated((64, 48)).softmax(-1), opts) == 1           # the fusion contract holds
 
 
+def test_broadcast_finishes_get_a_buffer():
+    """A long softmax: max and sum each split, and their finishes realized so no kernel runs a block per row."""
+    canonical, inputs = canonicalize([_unallocated((2, 1 << 20)).softmax(-1).node])
+    template = build_schedule(canonical, len(inputs), FakeGPU().kernel_options)
+    shapes = [template.slot_specs[step.slots[0]][1] for step in template.steps]
+    assert shapes == [(2, 256, 1), (2, 1), (2, 256, 1), (2, 1), (2, 1 << 20)]
+    assert _kernels(_unallocated((1 << 20,)).mean(), FakeGPU().kernel_options) == 2   # the epilogue still fuses
+
+
 def test_split_plan_shapes():
     plan = plan_split(1, 1 << 28, 132)
     assert plan is not None and plan.padded == 1 << 28 and plan.chunks >= 132  # a block per SM at least
@@ -93,5 +102,7 @@ def test_split_schedules_compute_the_same_values():
     np.testing.assert_allclose(_run_split((x * 1e-4 + 1).prod(-1), cpu), (exact * 1e-4 + 1).prod(-1), rtol=1e-3)
     ints = (rows * 100).astype(np.int32)
     assert _run_split(bg.Tensor(ints, device="CPU").sum(-1), cpu).tolist() == ints.astype(np.int64).sum(-1).tolist()
+    e = np.exp(exact - exact.max(-1, keepdims=True))
+    np.testing.assert_allclose(_run_split(x.softmax(-1), cpu), e / e.sum(-1, keepdims=True), rtol=1e-4, atol=1e-9)
     half = _run_split(x.half().sum(-1), cpu).astype(np.float64)
     np.testing.assert_allclose(half, rows.astype(np.float16).astype(np.float64).sum(-1), rtol=1e-3, atol=0.5)
