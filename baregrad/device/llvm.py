@@ -1,0 +1,120 @@
+"""Device LLVM: LLVM IR (render/llvmir.py) JIT-compiled in process with llvmlite; no C compiler needed.
+
+The target machine gets the host CPU's name and features and the O3 pipeline runs with loop and SLP
+vectorization, so loops use the machine's vector width. Large kernels split the outermost global loop into
+one chunk per core, run by a thread pool: the compiled functions are called through ctypes, which releases
+the GIL, so the chunks run in parallel. Object code is kept in the on-disk compile cache.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable
+
+from baregrad.codegen.linear import L, LinearProgram, LoopKind
+from baregrad.device import Device
+from baregrad.device.compile_cache import cache_key, cached_build
+from baregrad.errors import CompileError, DeviceError
+from baregrad.render.llvmir import render_llvm
+
+try:
+    import llvmlite
+    import llvmlite.binding as llvm
+except ImportError as e:  # an optional extra: say how to get it
+    raise DeviceError("LLVM needs the llvmlite package: pip install llvmlite") from e
+
+PARALLEL_WORK = 1 << 15  # below this many inner iterations a kernel runs on the calling thread
+
+
+def _target_machine() -> Any:
+    llvm.initialize_native_target()
+    llvm.initialize_native_asmprinter()
+    target = llvm.Target.from_default_triple()
+    return target.create_target_machine(cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten(),
+                                        opt=3, jit=True)
+
+
+class LLVMDevice(Device):
+    name = "LLVM"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tm = _target_machine()
+        self.engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), self.tm)
+        self.threads = os.cpu_count() or 1
+        self.pool = ThreadPoolExecutor(self.threads, thread_name_prefix="baregrad-llvm")
+        self.lock = threading.Lock()  # MCJIT is not safe to add modules to from several threads
+        self.target_id = f"llvmlite {llvmlite.__version__} {llvm.get_host_cpu_name()} {self.tm.triple}"
+
+    # ---- allocator: plain host memory ----
+    def alloc_raw(self, nbytes: int) -> Any:
+        try:
+            return (ctypes.c_char * max(nbytes, 1))()
+        except MemoryError as e:
+            raise DeviceError(f"LLVM out of memory allocating {nbytes} bytes") from e
+
+    def copyin(self, handle: Any, data: bytes | memoryview) -> None:
+        raw = data if isinstance(data, bytes) else bytes(data)
+        ctypes.memmove(handle, raw, len(raw))
+
+    def copyout(self, handle: Any, nbytes: int) -> bytes:
+        return ctypes.string_at(handle, nbytes)
+
+    # ---- compiler ----
+    def render(self, prog: LinearProgram) -> str:
+        self.check_dtypes(prog)
+        return render_llvm(prog)
+
+    def compile(self, source: str, prog: LinearProgram) -> Callable[..., Any]:
+        key = cache_key(source, self.target_id)
+        path = cached_build(key, ".o", lambda out: self._build(source, prog.name, out))
+        with open(path, "rb") as f:
+            obj = f.read()
+        with self.lock:
+            self.engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
+            self.engine.finalize_object()
+            address = self.engine.get_function_address(prog.name)
+        if not address:
+            raise CompileError(f"LLVM: kernel {prog.name} missing from its compiled object ({path})")
+        cfunc = ctypes.CFUNCTYPE(None, *[ctypes.c_void_p] * len(prog.params), ctypes.c_int32, ctypes.c_int32)(address)
+        return _LLVMProgram(self, cfunc, prog)
+
+    def _build(self, source: str, name: str, out: str) -> None:
+        try:
+            module = llvm.parse_assembly(source)
+            module.name = name
+            module.verify()
+        except RuntimeError as e:
+            raise CompileError(f"LLVM IR of kernel {name} is invalid: {e}\n--- source ---\n{source}") from e
+        module.triple, module.data_layout = self.tm.triple, str(self.tm.target_data)
+        tuning = llvm.create_pipeline_tuning_options(speed_level=3)
+        tuning.loop_vectorization = tuning.slp_vectorization = tuning.loop_unrolling = True
+        builder = llvm.create_pass_builder(self.tm, tuning)
+        builder.getModulePassManager().run(module, builder)
+        with open(out, "wb") as f:
+            f.write(self.tm.emit_object(module))
+
+
+def _outer_global_size(prog: LinearProgram) -> int:
+    return next((ins.arg.size for ins in prog.instrs if ins.op is L.RANGE and ins.arg.kind is LoopKind.GLOBAL), 1)
+
+
+class _LLVMProgram:
+    def __init__(self, device: LLVMDevice, cfunc: Any, prog: LinearProgram):
+        self.device, self.cfunc = device, cfunc
+        self.param_slots = [p.index for p in prog.params]  # a param simplified away is not an argument
+        self.size = _outer_global_size(prog)
+        parts = min(device.threads, self.size) if prog.work >= PARALLEL_WORK else 1
+        step = -(-self.size // max(parts, 1))
+        self.chunks = [(s, min(s + step, self.size)) for s in range(0, self.size, step)] or [(0, 0)]
+
+    def __call__(self, *handles: Any) -> None:
+        args = [ctypes.addressof(handles[s]) for s in self.param_slots]
+        if len(self.chunks) == 1:
+            self.cfunc(*args, *self.chunks[0])
+            return
+        futures = [self.device.pool.submit(self.cfunc, *args, start, end) for start, end in self.chunks]
+        for f in futures:
+            f.result()
