@@ -1,0 +1,121 @@
+"""Device WEBGPU: WGSL compute shaders (render/wgsl.py) run through the `wgpu` package (wgpu-native).
+
+Works on any adapter wgpu finds: a GPU through Vulkan/Metal/D3D12, or lavapipe (Mesa's Vulkan on the CPU)
+in CI. Buffers are storage buffers rounded up to 4 bytes; copyin writes through the queue, copyout maps a
+staging buffer (queue.read_buffer). Each kernel is one compute pipeline with an automatic bind-group layout
+and a 2D dispatch of 64-thread workgroups, so launches past 65535 groups in x spill into y. Dtype support
+is declared in render/wgsl.py (UNSUPPORTED): float64 and uint64 raise DTypeError, int64 computes in 32 bits.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+from baregrad.codegen.linear import LinearProgram
+from baregrad.device import Device
+from baregrad.errors import CompileError, DeviceError
+from baregrad.render.cstyle import global_size
+from baregrad.render.wgsl import UNSUPPORTED, WORKGROUP, render_wgsl
+
+INSTALL_HINT = "pip install wgpu, and a Vulkan/Metal/D3D12 driver (e.g. apt-get install mesa-vulkan-drivers libvulkan1)"
+
+try:
+    import wgpu
+except ImportError as e:
+    raise DeviceError(f"WEBGPU needs the wgpu package: {INSTALL_HINT}") from e
+
+LIMITS = ("max-storage-buffers-per-shader-stage", "max-storage-buffer-binding-size", "max-buffer-size",
+          "max-compute-workgroups-per-dimension")
+
+
+class WebGPUDevice(Device):
+    name = "WEBGPU"
+    unsupported_dtypes = UNSUPPORTED
+
+    def __init__(self) -> None:
+        super().__init__()
+        try:
+            adapter = wgpu.gpu.request_adapter_sync(power_preference="high-performance")
+        except Exception as e:  # noqa: BLE001 - wgpu raises plain RuntimeError when no adapter exists
+            raise DeviceError(f"WEBGPU found no adapter ({e}): {INSTALL_HINT}") from e
+        if adapter is None:
+            raise DeviceError(f"WEBGPU found no adapter: {INSTALL_HINT}")
+        # ask for the adapter's own limits: the defaults allow only 8 buffers per kernel and 128 MiB bindings
+        limits = {k: adapter.limits[k] for k in LIMITS if k in adapter.limits}
+        self.max_groups = limits.get("max-compute-workgroups-per-dimension", 65535)
+        self.device = adapter.request_device_sync(required_limits=limits)
+        self.adapter_name = adapter.info.get("device", "?")
+        self.usage = wgpu.BufferUsage.STORAGE | wgpu.BufferUsage.COPY_SRC | wgpu.BufferUsage.COPY_DST
+
+    # ---- allocator ----
+    def alloc_raw(self, nbytes: int) -> Any:
+        try:
+            return self.device.create_buffer(size=max(4, -(-nbytes // 4) * 4), usage=self.usage)
+        except Exception as e:  # noqa: BLE001 - wgpu reports allocation failures as validation errors
+            raise DeviceError(f"WEBGPU could not allocate {nbytes} bytes: {e}") from e
+
+    def free_raw(self, handle: Any, nbytes: int) -> None:
+        handle.destroy()
+
+    def copyin(self, handle: Any, data: bytes | memoryview) -> None:
+        raw = bytes(data)
+        if len(raw) % 4:  # writes must be whole words; the pad lands in the buffer's own rounding slack
+            raw += bytes(4 - len(raw) % 4)
+        if raw:
+            self.device.queue.write_buffer(handle, 0, raw)
+
+    def copyout(self, handle: Any, nbytes: int) -> bytes:
+        if nbytes == 0:
+            return b""
+        return bytes(self.device.queue.read_buffer(handle, 0, -(-nbytes // 4) * 4))[:nbytes]
+
+    def synchronize(self) -> None:
+        # queue.read_buffer waits for submitted work; a tiny read is the portable "finish"
+        pass
+
+    # ---- compiler ----
+    def render(self, prog: LinearProgram) -> str:
+        self.check_dtypes(prog)
+        return render_wgsl(prog)
+
+    def compile(self, source: str, prog: LinearProgram) -> Callable[..., Any]:
+        try:
+            module = self.device.create_shader_module(code=source)
+            pipeline = self.device.create_compute_pipeline(layout="auto",
+                                                           compute={"module": module, "entry_point": prog.name})
+        except Exception as e:  # noqa: BLE001 - naga's validation error carries the shader diagnostics
+            raise CompileError(f"WGSL compile of kernel {prog.name} failed on {self.adapter_name}:\n{e}\n"
+                               f"--- source ---\n{source}") from e
+        return _WGPUProgram(self, pipeline, prog)
+
+    def grid(self, threads: int) -> tuple[int, int]:
+        """Workgroups in x and y covering `threads`: x stays within the per-dimension dispatch limit."""
+        groups = max(1, -(-threads // WORKGROUP))
+        if groups <= self.max_groups:
+            return groups, 1
+        y = math.ceil(groups / self.max_groups)
+        return math.ceil(groups / y), y
+
+
+class _WGPUProgram:
+    def __init__(self, device: WebGPUDevice, pipeline: Any, prog: LinearProgram):
+        self.device, self.pipeline = device, pipeline
+        self.param_slots = [p.index for p in prog.params]  # a param simplified away is not bound
+        self.total = global_size(prog)
+        self.grid = device.grid(self.total)
+        self.layout = pipeline.get_bind_group_layout(0)
+
+    def __call__(self, *handles: Any) -> None:
+        if self.total == 0:
+            return
+        dev = self.device.device
+        entries = [{"binding": n, "resource": {"buffer": handles[s], "offset": 0, "size": handles[s].size}}
+                   for n, s in enumerate(self.param_slots)]
+        bind_group = dev.create_bind_group(layout=self.layout, entries=entries)
+        encoder = dev.create_command_encoder()
+        compute = encoder.begin_compute_pass()
+        compute.set_pipeline(self.pipeline)
+        compute.set_bind_group(0, bind_group)
+        compute.dispatch_workgroups(*self.grid, 1)
+        compute.end()
+        dev.queue.submit([encoder.finish()])
