@@ -9,8 +9,10 @@ Backends are imported only when used: `describe_devices()` and default selection
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import shutil
+import sys
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
@@ -159,12 +161,34 @@ def _quick_probe(name: str) -> str | None:
     if name == "LLVM":
         return None if importlib.util.find_spec("llvmlite") else "llvmlite not installed (pip install llvmlite)"
     if name == "OPENCL":
-        import ctypes.util
-        return None if ctypes.util.find_library("OpenCL") else "libOpenCL not found (apt install ocl-icd-libopencl1 " \
-                                                                 "pocl-opencl-icd)"
+        return _opencl_probe()
     if name == "WEBGPU":
-        return None if importlib.util.find_spec("wgpu") else "wgpu not installed (pip install wgpu)"
+        return _webgpu_probe()
     return "unknown"
+
+
+def _opencl_probe() -> str | None:
+    """libOpenCL (the ICD loader) and at least one registered driver; file checks only."""
+    import ctypes.util
+    if not ctypes.util.find_library("OpenCL"):
+        return "libOpenCL not found (apt-get install ocl-icd-libopencl1 pocl-opencl-icd)"
+    vendors = os.environ.get("OCL_ICD_VENDORS", "/etc/OpenCL/vendors")
+    if os.path.isdir(vendors) and not any(f.endswith(".icd") for f in os.listdir(vendors)):
+        return f"libOpenCL found but no OpenCL driver registered in {vendors} (apt-get install pocl-opencl-icd, " \
+               "or a GPU vendor's OpenCL driver)"
+    return None
+
+
+def _webgpu_probe() -> str | None:
+    """The wgpu package and, on Linux, a Vulkan driver manifest for wgpu-native to load."""
+    if not importlib.util.find_spec("wgpu"):
+        return "wgpu not installed (pip install wgpu)"
+    if not sys.platform.startswith("linux") or os.environ.get("VK_ICD_FILENAMES") or os.environ.get("VK_DRIVER_FILES"):
+        return None
+    folders = ("/usr/share/vulkan/icd.d", "/etc/vulkan/icd.d", "/usr/local/share/vulkan/icd.d")
+    if any(os.path.isdir(d) and os.listdir(d) for d in folders):
+        return None
+    return "no Vulkan driver for wgpu (apt-get install mesa-vulkan-drivers libvulkan1, or a GPU driver)"
 
 
 def _cuda_compiler_found() -> bool:
