@@ -42,10 +42,25 @@ def compare(actual: np.ndarray, expected: np.ndarray, dtype: str = "float32", sc
                                atol=atol * scale, equal_nan=True, err_msg=what)
 
 
+def skip_unsupported(device: str, *dtypes: object) -> None:
+    """Skip the test, printing the device's reason, when `device` declares one of `dtypes` unsupported."""
+    import pytest
+    from baregrad.device import get_device
+    for d in dtypes:
+        try:
+            d = bg.dtypes.to_dtype(d)
+        except bg.DTypeError:  # a numpy-only dtype name: nothing to ask the device
+            continue
+        reason = get_device(device).supports(d)
+        if reason is not None:
+            pytest.skip(f"{device} does not support {d.name}: {reason}")
+
+
 def check(bg_fn: Callable, torch_fn: Callable, inputs: Sequence[np.ndarray], device: str, grad: bool = True,
           dtype: str = "float32", scale: float = 1.0, grad_scale: float | None = None) -> None:
     """Run fn on baregrad and torch with the same inputs; compare outputs and, for float inputs, gradients."""
     import torch
+    skip_unsupported(device, dtype, *[np.asarray(x).dtype.name for x in inputs])
     float_inputs = [np.issubdtype(np.asarray(x).dtype, np.floating) for x in inputs]
     tt = [to_torch(x, grad and f) for x, f in zip(inputs, float_inputs)]
     bt = [bg.Tensor(x, device=device, requires_grad=grad and f) for x, f in zip(inputs, float_inputs)]
