@@ -1,0 +1,82 @@
+"""MultiheadAttention with torch's parameter names (in_proj_weight, in_proj_bias, out_proj) and masks."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from baregrad import dtype as dt
+from baregrad.errors import ArgumentError
+from baregrad.nn import functional as F
+from baregrad.nn import init
+from baregrad.nn.module import Module, Parameter
+from baregrad.nn.modules.linear import Linear
+from baregrad.tensor import Tensor
+
+
+class MultiheadAttention(Module):
+    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
+                 batch_first: bool = False, device: Any = None, dtype: Any = None):
+        super().__init__()
+        if embed_dim % num_heads:
+            raise ArgumentError(f"embed_dim {embed_dim} must divide by num_heads {num_heads}")
+        self.embed_dim, self.num_heads, self.head_dim = embed_dim, num_heads, embed_dim // num_heads
+        self.dropout, self.batch_first = dropout, batch_first
+        self.in_proj_weight = Parameter(Tensor.empty(3 * embed_dim, embed_dim, device=device, dtype=dtype))
+        self.in_proj_bias = Parameter(Tensor.zeros(3 * embed_dim, device=device, dtype=dtype)) if bias else None
+        self.out_proj = Linear(embed_dim, embed_dim, bias, device, dtype)
+        init.xavier_uniform_(self.in_proj_weight)
+        if bias:
+            init.zeros_(self.out_proj.bias)
+
+    def _heads(self, x: Tensor) -> Tensor:
+        n, length = x.shape[0], x.shape[1]
+        return x.reshape(n, length, self.num_heads, self.head_dim).transpose(1, 2)
+
+    def _mask(self, attn_mask: Tensor | None, key_padding_mask: Tensor | None, n: int, q_len: int,
+              k_len: int, d: dt.DType) -> Tensor | None:
+        """One additive float mask of shape (n, heads or 1, q_len, k_len); bool True means 'do not attend'."""
+        out = None
+        if attn_mask is not None:
+            m = attn_mask.where(-math.inf, 0.0).cast(d) if attn_mask.dtype is dt.bool_ else attn_mask
+            out = m.reshape(n, self.num_heads, q_len, k_len) if m.ndim == 3 else m
+        if key_padding_mask is not None:
+            kp = key_padding_mask
+            kp = kp.where(-math.inf, 0.0).cast(d) if kp.dtype is dt.bool_ else kp
+            kp = kp.reshape(n, 1, 1, k_len)
+            out = kp if out is None else out + kp
+        return out
+
+    def forward(self, query: Tensor, key: Tensor, value: Tensor, key_padding_mask: Tensor | None = None,
+                need_weights: bool = True, attn_mask: Tensor | None = None, average_attn_weights: bool = True,
+                is_causal: bool = False) -> tuple[Tensor, Tensor | None]:
+        unbatched = query.ndim == 2
+        if unbatched:
+            query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
+            key_padding_mask = key_padding_mask.unsqueeze(0) if key_padding_mask is not None else None
+        if not self.batch_first or unbatched:
+            query, key, value = query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1)
+        e = self.embed_dim
+        w, b = self.in_proj_weight, self.in_proj_bias
+        bq, bk, bv = (b[:e], b[e:2 * e], b[2 * e:]) if b is not None else (None, None, None)
+        q = self._heads(F.linear(query, w[:e], bq))
+        k = self._heads(F.linear(key, w[e:2 * e], bk))
+        v = self._heads(F.linear(value, w[2 * e:], bv))
+        n, q_len, k_len = q.shape[0], q.shape[2], k.shape[2]
+        if is_causal and attn_mask is None:
+            attn_mask = ~F._causal_mask(q_len, k_len, q.device)
+        mask = self._mask(attn_mask, key_padding_mask, n, q_len, k_len, q.dtype)
+        scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(self.head_dim))
+        if mask is not None:
+            scores = scores + mask
+        weights = scores.softmax(-1)
+        dropped = F.dropout(weights, self.dropout, self.training) if self.dropout else weights
+        out = (dropped @ v).transpose(1, 2).reshape(n, q_len, e)
+        out = self.out_proj(out)
+        if not self.batch_first or unbatched:
+            out = out.transpose(0, 1)
+        if unbatched:
+            out = out.squeeze(1)
+        if not need_weights:
+            return out, None
+        weights = weights.mean(1) if average_attn_weights else weights
+        return out, weights.squeeze(0) if unbatched else weights

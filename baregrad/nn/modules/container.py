@@ -1,0 +1,94 @@
+"""Containers: Sequential, ModuleList, ModuleDict (children named "0", "1", ... like torch's)."""
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any, Iterable, Iterator
+
+from baregrad.nn.module import Module
+
+
+class Sequential(Module):
+    def __init__(self, *mods: Any):
+        super().__init__()
+        if len(mods) == 1 and isinstance(mods[0], OrderedDict):
+            for k, m in mods[0].items():
+                self.register_module(k, m)
+        else:
+            for i, m in enumerate(mods):
+                self.register_module(str(i), m)
+
+    def forward(self, x: Any) -> Any:
+        for m in self._modules.values():
+            x = m(x)
+        return x
+
+    def __getitem__(self, i: int | slice) -> Any:
+        mods = list(self._modules.values())
+        return Sequential(*mods[i]) if isinstance(i, slice) else mods[i]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def append(self, m: Module) -> "Sequential":
+        self.register_module(str(len(self._modules)), m)
+        return self
+
+
+class ModuleList(Module):
+    def __init__(self, mods: Iterable[Module] | None = None):
+        super().__init__()
+        for m in mods or ():
+            self.append(m)
+
+    def append(self, m: Module) -> "ModuleList":
+        self.register_module(str(len(self._modules)), m)
+        return self
+
+    def extend(self, mods: Iterable[Module]) -> "ModuleList":
+        for m in mods:
+            self.append(m)
+        return self
+
+    def __getitem__(self, i: int | slice) -> Any:
+        mods = list(self._modules.values())
+        return ModuleList(mods[i]) if isinstance(i, slice) else mods[i]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+
+class ModuleDict(Module):
+    def __init__(self, mods: dict[str, Module] | None = None):
+        super().__init__()
+        for k, m in (mods or {}).items():
+            self.register_module(k, m)
+
+    def __getitem__(self, k: str) -> Module:
+        return self._modules[k]
+
+    def __setitem__(self, k: str, m: Module) -> None:
+        self.register_module(k, m)
+
+    def __contains__(self, k: str) -> bool:
+        return k in self._modules
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+    def keys(self) -> Any:
+        return self._modules.keys()
+
+    def values(self) -> Any:
+        return self._modules.values()
+
+    def items(self) -> Any:
+        return self._modules.items()

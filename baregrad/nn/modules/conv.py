@@ -1,0 +1,88 @@
+"""Convolutions: Conv1d, Conv2d, ConvTranspose2d (weights laid out and initialized as torch does)."""
+from __future__ import annotations
+
+from typing import Any
+
+from baregrad.errors import ArgumentError
+from baregrad.nn import functional as F
+from baregrad.nn import init
+from baregrad.nn.module import Module, Parameter
+from baregrad.tensor import Tensor
+
+
+class _ConvNd(Module):
+    n: int = 2
+    transposed: bool = False
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
+                 dilation: Any = 1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 output_padding: Any = 0, device: Any = None, dtype: Any = None):
+        super().__init__()
+        if in_channels % groups or out_channels % groups:
+            raise ArgumentError(f"channels {in_channels}->{out_channels} must divide by groups={groups}")
+        if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
+            raise ArgumentError(f"padding_mode {padding_mode!r} is not supported")
+        n = self.n
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size = F._tuple(kernel_size, n)
+        self.stride, self.dilation = F._tuple(stride, n), F._tuple(dilation, n)
+        self.padding = padding if isinstance(padding, str) else F._tuple(padding, n)
+        self.output_padding, self.padding_mode = F._tuple(output_padding, n), padding_mode
+        shape = ((in_channels, out_channels // groups) if self.transposed else
+                 (out_channels, in_channels // groups)) + self.kernel_size
+        self.weight = Parameter(Tensor.empty(*shape, device=device, dtype=dtype))
+        self.bias = Parameter(Tensor.empty(out_channels, device=device, dtype=dtype)) if bias else None
+        if not bias:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init.default_layer_init(self.weight, self.bias)
+
+    def _padded(self, x: Tensor) -> tuple[Tensor, Any]:
+        """Non-zero padding modes pad here and hand the conv no padding."""
+        if self.padding_mode == "zeros" or isinstance(self.padding, str):
+            return x, self.padding
+        pads = [v for p in reversed(self.padding) for v in (p, p)]
+        return F.pad(x, pads, self.padding_mode), 0
+
+    def extra_repr(self) -> str:
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding not in ("valid", (0,) * self.n):
+            s += f", padding={self.padding}"
+        if self.dilation != (1,) * self.n:
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        return s + ("" if self.bias is not None else ", bias=False")
+
+
+class Conv1d(_ConvNd):
+    n = 1
+
+    def forward(self, x: Tensor) -> Tensor:
+        x, padding = self._padded(x)
+        return F.conv1d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
+
+
+class Conv2d(_ConvNd):
+    n = 2
+
+    def forward(self, x: Tensor) -> Tensor:
+        x, padding = self._padded(x)
+        return F.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
+
+
+class ConvTranspose2d(_ConvNd):
+    n = 2
+    transposed = True
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
+                 output_padding: Any = 0, groups: int = 1, bias: bool = True, dilation: Any = 1,
+                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         padding_mode, output_padding, device, dtype)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, self.output_padding,
+                                  self.groups, self.dilation)

@@ -1,0 +1,111 @@
+"""Normalization layers. BatchNorm updates its running stats in training with Tensor.assign, so a training
+step stays one graph; eval uses them."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from baregrad import dtype as dt
+from baregrad.nn import functional as F
+from baregrad.nn.module import Module, Parameter
+from baregrad.tensor import Tensor
+
+
+class _BatchNorm(Module):
+    expected_dims: tuple[int, ...] = (2, 3)
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
+                 track_running_stats: bool = True, device: Any = None, dtype: Any = None):
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        if affine:
+            self.weight = Parameter(Tensor.ones(num_features, device=device, dtype=dtype))
+            self.bias = Parameter(Tensor.zeros(num_features, device=device, dtype=dtype))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", Tensor.zeros(num_features, device=device, dtype=dtype))
+            self.register_buffer("running_var", Tensor.ones(num_features, device=device, dtype=dtype))
+            self.register_buffer("num_batches_tracked", Tensor.zeros((), dtype=dt.int64, device=device))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim not in self.expected_dims:
+            from baregrad.errors import ShapeError
+            raise ShapeError(f"{type(self).__name__} expects {self.expected_dims}-d input, got shape {x.shape}")
+        use_batch = self.training or self.running_mean is None
+        momentum: Any = self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.assign(self.num_batches_tracked + 1)
+            if momentum is None:  # a cumulative average: 1 / batches seen
+                momentum = 1.0 / self.num_batches_tracked.cast(x.dtype)
+        stats = (self.running_mean, self.running_var) if self.track_running_stats else (None, None)
+        return F.batch_norm(x, *stats, self.weight, self.bias, use_batch, momentum or 0.0, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    expected_dims = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    expected_dims = (4,)
+
+
+def _shape(normalized_shape: int | Sequence[int]) -> tuple[int, ...]:
+    return (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+
+
+class LayerNorm(Module):
+    def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5, elementwise_affine: bool = True,
+                 bias: bool = True, device: Any = None, dtype: Any = None):
+        super().__init__()
+        self.normalized_shape, self.eps = _shape(normalized_shape), eps
+        self.elementwise_affine = elementwise_affine
+        self.weight = Parameter(Tensor.ones(*self.normalized_shape, device=device, dtype=dtype)) \
+            if elementwise_affine else None
+        self.bias = Parameter(Tensor.zeros(*self.normalized_shape, device=device, dtype=dtype)) \
+            if elementwise_affine and bias else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
+class GroupNorm(Module):
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True,
+                 device: Any = None, dtype: Any = None):
+        super().__init__()
+        self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
+        self.weight = Parameter(Tensor.ones(num_channels, device=device, dtype=dtype)) if affine else None
+        self.bias = Parameter(Tensor.zeros(num_channels, device=device, dtype=dtype)) if affine else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+
+
+class RMSNorm(Module):
+    def __init__(self, normalized_shape: int | Sequence[int], eps: float | None = None,
+                 elementwise_affine: bool = True, device: Any = None, dtype: Any = None):
+        super().__init__()
+        self.normalized_shape, self.eps = _shape(normalized_shape), eps
+        self.weight = Parameter(Tensor.ones(*self.normalized_shape, device=device, dtype=dtype)) \
+            if elementwise_affine else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}"
