@@ -1,0 +1,58 @@
+"""Adam and AdamW (decoupled weight decay), with optional AMSGrad; torch.optim's update rules.
+
+The step count and both bias corrections live on the device, so each step is the same compiled graph.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from baregrad import dtype as dt
+from baregrad.errors import ArgumentError
+from baregrad.optim.optimizer import Optimizer, _StepState
+from baregrad.tensor import Tensor
+
+
+class Adam(Optimizer):
+    decoupled = False
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False, maximize: bool = False):
+        if lr < 0 or eps < 0 or not (0 <= betas[0] < 1 and 0 <= betas[1] < 1) or weight_decay < 0:
+            raise ArgumentError(f"invalid Adam settings: lr={lr}, betas={betas}, eps={eps}, wd={weight_decay}")
+        super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay,
+                                  "amsgrad": amsgrad, "maximize": maximize})
+
+    def _update_group(self, index: int, group: dict[str, Any], params: list[Tensor], pending: _StepState) -> None:
+        device = params[0].device
+        lr = self.scalar(index, "lr", group["lr"], device, pending)
+        beta1 = self.scalar(index, "beta1", group["betas"][0], device, pending)
+        beta2, eps, wd = group["betas"][1], group["eps"], group["weight_decay"]
+        for p in params:
+            step = self._state(p, "step", lambda: Tensor(0.0, dtype=dt.float32, device=device))
+            m = self._state(p, "exp_avg", lambda: p.detach().zeros_like())
+            v = self._state(p, "exp_avg_sq", lambda: p.detach().zeros_like())
+            pending.targets.append(step.assign(step + 1))
+            g, w = (-p.grad if group["maximize"] else p.grad), p.detach()
+            if wd and self.decoupled:
+                w = w * (1 - lr.cast(p.dtype) * wd)
+            elif wd:
+                g = g + w * wd
+            b1 = beta1.cast(p.dtype)
+            pending.targets += [m.assign(m + (g - m) * (1 - b1)), v.assign(v * beta2 + g * g * (1 - beta2))]
+            bias1 = 1 - beta1 ** step
+            bias2_sqrt = (1 - Tensor.full((), beta2, dt.float32, device) ** step).sqrt()
+            second = v
+            if group["amsgrad"]:
+                vmax = self._state(p, "max_exp_avg_sq", lambda: p.detach().zeros_like())
+                pending.targets.append(vmax.assign(vmax.maximum(v)))
+                second = vmax
+            denom = second.sqrt() / bias2_sqrt.cast(p.dtype) + eps
+            pending.targets.append(p.assign(w - m / denom * (lr / bias1).cast(p.dtype)))
+
+
+class AdamW(Adam):
+    decoupled = True
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, maximize: bool = False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize)
