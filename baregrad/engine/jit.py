@@ -10,7 +10,19 @@ What makes a replay safe:
 - the random-number counters advance on every replay exactly as they would on a plain call;
 - reading tensor data inside the function while it is captured (item(), numpy(), tolist()) raises, since
   a data-dependent Python decision cannot be replayed.
+- the key also holds which arguments share a buffer (f(a, a) then f(b, c) must not replay one as the other),
+  and an argument returned as an output is the new call's argument, not the captured one.
 Known limit: Python values read from outside the arguments (globals, attributes) are frozen at capture.
+
+How a replay launches, by device:
+- a device with `build_replay` (NV) encodes the launches once; a replay patches input/output addresses;
+- a device with `batch` (CUDA) captures them into one graph (one cuGraphLaunch per call). A graph bakes
+  buffer addresses in, so the replay owns a staging buffer per input and output: on the device's queue it
+  copies the new inputs in, launches the graph, copies back inputs the launches wrote (an assign into an
+  argument) and copies the outputs into fresh buffers. The user's buffers are never baked in: a later call
+  would overwrite an earlier result. Cost: one device copy per argument, so pass large state (weights) as
+  closure or attribute state (fixed buffers), not as arguments;
+- any other device re-issues each launch from Python.
 """
 from __future__ import annotations
 
@@ -22,7 +34,7 @@ from baregrad import stats
 from baregrad.engine import capture
 from baregrad.engine.buffer import Buffer
 from baregrad.engine.realize import bump_epoch
-from baregrad.errors import ArgumentError
+from baregrad.errors import ArgumentError, DeviceError
 from baregrad.ir.node import Node
 from baregrad.ir.ops import Op
 
@@ -76,6 +88,8 @@ class _Replay:
     alive: list[Any]  # every captured buffer: the fixed handles point into them
     graph: Any = None  # a device's prebuilt launch sequence (build_replay), called with the changed handles
     variable: list[tuple[int, int, _Param]] = field(default_factory=list)  # (launch, argument, source) to patch
+    device_graph: _DeviceGraph | None = None  # all launches as one device graph (batch), over staging buffers
+    returned_inputs: dict[int, int] = field(default_factory=dict)  # output position -> the argument it is
 
     def run(self, inputs: list[Buffer]) -> Any:
         from baregrad.random import draw_words
@@ -84,11 +98,15 @@ class _Replay:
             draw.buffer.copyin(pack_values(draw_words(draw.count), draw.buffer.dtype))
         outs = [Buffer(dev, d, shape) if fresh else old
                 for (dev, d, shape, fresh), old in zip(self.outputs, self.output_buffers)]
+        for j, i in self.returned_inputs.items():
+            outs[j] = inputs[i]
 
         def handle(p: _Param) -> Any:
             return p.fixed if p.fixed is not None else \
                 (inputs[p.input_index].handle if p.input_index >= 0 else outs[p.output_index].handle)
-        if self.graph is not None:
+        if self.device_graph is not None:
+            self.device_graph.run(inputs, outs)
+        elif self.graph is not None:
             self.graph([(launch, arg, handle(p)) for launch, arg, p in self.variable])
         else:
             for program, params in self.launches:
@@ -117,6 +135,7 @@ class JitFunction:
         key = self._key(skeleton, tensors)
         realize_all(tensors)
         inputs = [t.node.arg for t in tensors]
+        key = (key, _alias_pattern(inputs))
         replay = self.replays.get(key)
         if replay is not None:
             return replay.run(inputs)
@@ -153,6 +172,12 @@ class JitFunction:
         return key
 
 
+def _alias_pattern(inputs: list[Buffer]) -> tuple[int, ...]:
+    """For each argument, the first argument with the same buffer: a replay assumes the captured aliasing."""
+    first: dict[int, int] = {}
+    return tuple(first.setdefault(id(b), i) for i, b in enumerate(inputs))
+
+
 def repr_skeleton(skeleton: Any) -> Any:
     if isinstance(skeleton, dict):
         return tuple(sorted((k, repr_skeleton(v)) for k, v in skeleton.items()))
@@ -183,21 +208,68 @@ def _build_replay(rec: capture.Recording, inputs: list[Buffer], out: Any) -> _Re
     outputs = [(b.device, b.dtype, b.shape, id(b) in output_pos) for b in out_buffers]
     alive = [launch.buffers for launch in rec.launches]
     replay = _Replay(launches, rec.draws, outputs, out_buffers, skeleton, [t.device for t in produced], alive)
-    _prebuild(replay, rec)
+    replay.returned_inputs = {j: input_pos[id(b)] for j, b in enumerate(out_buffers) if id(b) in input_pos}
+    _prebuild(replay, rec, inputs)
     return replay
 
 
-def _prebuild(replay: _Replay, rec: capture.Recording) -> None:
+def _prebuild(replay: _Replay, rec: capture.Recording, inputs: list[Buffer]) -> None:
     """On a device that can encode a launch sequence once (NV: build_replay), replays only patch the buffer
     arguments that are inputs or fresh outputs; other devices re-issue each launch."""
     devices = {id(launch.device) for launch in rec.launches}
     device = rec.launches[0].device if rec.launches else None
-    if len(devices) != 1 or not hasattr(device, "build_replay"):
+    if len(devices) != 1:
+        return
+    if not hasattr(device, "build_replay"):
+        if hasattr(device, "batch"):
+            replay.device_graph = _DeviceGraph.build(device, replay, inputs)
         return
     replay.graph = device.build_replay([(launch.program, [b.handle for b in launch.buffers])
                                         for launch in rec.launches])
     replay.variable = [(i, j, p) for i, (_, params) in enumerate(replay.launches)
                        for j, p in enumerate(params) if p.fixed is None]
+
+
+@dataclass
+class _DeviceGraph:
+    """A replay's launches as one device graph over staging buffers it owns (see the module docstring)."""
+    device: Any
+    graph: Any
+    inputs: dict[int, Buffer]   # argument index -> its staging buffer
+    outputs: dict[int, Buffer]  # fresh output index -> its staging buffer
+    written: list[int]          # arguments the launches write in place: copied back after the graph
+
+    @staticmethod
+    def build(device: Any, replay: _Replay, inputs: list[Buffer]) -> _DeviceGraph | None:
+        params = [p for _, ps in replay.launches for p in ps]
+        staged_in = {p.input_index: Buffer(device, inputs[p.input_index].dtype, inputs[p.input_index].shape)
+                     for p in params if p.input_index >= 0}
+        staged_out = {p.output_index: Buffer(device, replay.output_buffers[p.output_index].dtype,
+                                             replay.output_buffers[p.output_index].shape)
+                      for p in params if p.output_index >= 0}
+
+        def handle(p: _Param) -> Any:
+            return p.fixed if p.fixed is not None else \
+                (staged_in[p.input_index] if p.input_index >= 0 else staged_out[p.output_index]).handle
+        try:
+            graph = device.batch([(program, [handle(p) for p in ps]) for program, ps in replay.launches])
+        except DeviceError:
+            return None  # e.g. a launch that cannot be captured: the replay re-issues launches instead
+        written = sorted({ps[0].input_index for _, ps in replay.launches if ps and ps[0].input_index >= 0})
+        return _DeviceGraph(device, graph, staged_in, staged_out, written)
+
+    def run(self, inputs: list[Buffer], outs: list[Buffer]) -> None:
+        for i, stage in self.inputs.items():
+            self._copy(stage, inputs[i])
+        self.graph.replay()
+        for i in self.written:
+            self._copy(inputs[i], self.inputs[i])
+        for j, stage in self.outputs.items():
+            self._copy(outs[j], stage)
+
+    def _copy(self, dst: Buffer, src: Buffer) -> None:
+        if src.nbytes:
+            self.device.copy(dst.handle, src.handle, src.nbytes)
 
 
 def _fresh_buffers(rec: capture.Recording) -> set[int]:
