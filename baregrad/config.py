@@ -6,6 +6,8 @@ DEBUG            1: kernel count and time per realize; 2: per-kernel time, GFLOP
 BEAM             width of the optional kernel search (0: off; default heuristics only)
 BAREGRAD_CACHE   directory of the on-disk compile cache (default ~/.cache/baregrad)
 CC               the C compiler of the CPU device (default cc)
+BAREGRAD_TF32    1: fp32 matmuls on CUDA/NV may round inputs to tf32 on tensor cores (as torch's allow_tf32;
+                 default 0: fp32 matmuls stay exact fp32)
 """
 from __future__ import annotations
 
