@@ -65,7 +65,8 @@ def _cases() -> dict[str, bg.Tensor]:
         "embedding": a[bg.Tensor(np.array([1, 5, 63, -1]), device=DEV)],
         "mm_f32": a @ b, "mm_f16": h @ hb, "mm_bf16": bf @ bfb, "mm_tf32": a @ b,
         "linear": (a @ w.T + _t((80,))).relu(), "linear_f16": h @ w.half().realize().T,
-        "bmm": _t((4, 32, 48)) @ _t((4, 48, 40)), "bmm_f16": _t((3, 64, 32)).half().realize() @ _t((32, 64)).half().realize(),
+        "bmm": _t((4, 32, 48)) @ _t((4, 48, 40)),
+        "bmm_f16": _t((3, 64, 32)).half().realize() @ _t((32, 64)).half().realize(),
         "matvec": a @ v, "outer_small": v.reshape(48, 1) @ v.reshape(1, 48),
         "attention": (a @ a.T / 7).softmax(-1) @ a,
     }
