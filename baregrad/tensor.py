@@ -1010,14 +1010,22 @@ class Tensor(TensorExtras):
             return self.maximum(dim)
         if dim is None:
             return self.amax()
-        return _MinMax(self.amax(dim, keepdim), self.argmax(dim, keepdim))
+        return self._pick_at(self.argmax(dim, keepdim=True), dim, keepdim)
 
     def min(self, dim: Any = None, keepdim: bool = False) -> Any:
         if isinstance(dim, Tensor):
             return self.minimum(dim)
         if dim is None:
             return self.amin()
-        return _MinMax(self.amin(dim, keepdim), self.argmin(dim, keepdim))
+        return self._pick_at(self.argmin(dim, keepdim=True), dim, keepdim)
+
+    def _pick_at(self, index: "Tensor", dim: int, keepdim: bool) -> "_MinMax":
+        """(values, indices) of max/min(dim): a gather, so a tie sends the gradient to the chosen index only."""
+        if self.ndim == 0:
+            return _MinMax(self, index.reshape(()))
+        axis = self._axis(dim)
+        values = self.gather(axis, index)
+        return _MinMax(values, index) if keepdim else _MinMax(values.squeeze(axis), index.squeeze(axis))
 
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> "Tensor":
         if dim is None:
@@ -1069,6 +1077,9 @@ class Tensor(TensorExtras):
 
     def logsumexp(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
         x = self._float_input()
+        if x.numel() == 0:  # an empty sum: log(0) = -inf, as torch
+            out = x.exp().sum(dim, keepdim=True).log()
+            return out if keepdim else out.reshape(self._empty_reduce_shape(dim, False))
         m = x.detach().amax(dim, keepdim=True)
         m = m.isinf().where(0.0, m)
         out = (x - m).exp().sum(dim, keepdim=True).log() + m
@@ -1076,12 +1087,12 @@ class Tensor(TensorExtras):
 
     def softmax(self, dim: int = -1, dtype: Any = None) -> "Tensor":
         x = self._float_input() if dtype is None else self.cast(dtype)
-        e = (x - x.detach().amax(dim, keepdim=True)).exp()
+        e = (x - _row_max(x, dim)).exp()
         return e / e.sum(dim, keepdim=True)
 
     def log_softmax(self, dim: int = -1, dtype: Any = None) -> "Tensor":
         x = self._float_input() if dtype is None else self.cast(dtype)
-        shifted = x - x.detach().amax(dim, keepdim=True)
+        shifted = x - _row_max(x, dim)
         return shifted - shifted.exp().sum(dim, keepdim=True).log()
 
     def cumsum(self, dim: int = 0, dtype: Any = None) -> "Tensor":
@@ -1480,6 +1491,11 @@ class _MinMax(tuple):
     @property
     def indices(self) -> Tensor:
         return self[1]
+
+
+def _row_max(x: Tensor, dim: int) -> Any:
+    """The max that keeps softmax's exp in range (constant for autograd); 0 for an empty x, which torch allows."""
+    return x.detach().amax(dim, keepdim=True) if x.numel() else 0.0
 
 
 def _category(d: dt.DType) -> int:

@@ -129,6 +129,9 @@ def canonical_name(name: str) -> str:
 
 def get_device(name: str | None = None) -> Device:
     """The open device of that name (default: the default device), opening it on first use."""
+    device = _OPEN.get(name) if name else None  # the hot path: an already-open device by its own name
+    if device is not None:
+        return device
     key = canonical_name(name) if name else default_device_name()
     device = _OPEN.get(key)
     if device is None:

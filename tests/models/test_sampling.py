@@ -2,7 +2,6 @@
 
 import math
 import random
-import time
 from collections import Counter
 
 import pytest
@@ -99,16 +98,20 @@ def test_empty_logits_raise():
         Sampler(SamplingParams()).sample([])
 
 
-def test_common_paths_are_fast_on_a_real_vocabulary():
+def test_common_paths_on_a_real_vocabulary():
+    """Greedy, top-k and top-p on a 49k vocabulary pick only what their rule allows (speed is in bench/)."""
     rng = random.Random(0)
     logits = [rng.gauss(0, 3) for _ in range(49152)]
-    cases = [SamplingParams(temperature=0), SamplingParams(temperature=0.7, top_k=40, seed=0),
-             SamplingParams(temperature=0.7, top_p=0.9, seed=0)]
-    for params in cases:
-        sampler = Sampler(params)
-        best = math.inf
-        for _ in range(5):  # the best of five runs, so that a busy machine does not fail the test
-            start = time.perf_counter()
-            sampler.sample(logits)
-            best = min(best, time.perf_counter() - start)
-        assert best < 0.2, params
+    order = sorted(range(len(logits)), key=lambda i: -logits[i])
+    assert Sampler(SamplingParams(temperature=0)).sample(logits) == order[0]
+    top_k = Sampler(SamplingParams(temperature=0.7, top_k=40, seed=0))
+    assert all(top_k.sample(logits) in set(order[:40]) for _ in range(20))
+    exps = [math.exp((logits[i] - logits[order[0]]) / 0.7) for i in order]
+    total, acc, nucleus = sum(exps), 0.0, set()
+    for i, e in zip(order, exps):
+        nucleus.add(i)
+        acc += e / total
+        if acc >= 0.9:
+            break
+    top_p = Sampler(SamplingParams(temperature=0.7, top_p=0.9, seed=0))
+    assert all(top_p.sample(logits) in nucleus for _ in range(20))
