@@ -26,7 +26,7 @@ def skipped_devices() -> list[tuple[str, str]]:
 
 def to_torch(x: np.ndarray, requires_grad: bool = False):
     import torch
-    t = torch.from_numpy(np.ascontiguousarray(x))
+    t = torch.from_numpy(np.ascontiguousarray(x).reshape(np.shape(x)))  # ascontiguousarray makes 0-d arrays 1-d
     return t.requires_grad_(requires_grad) if requires_grad else t
 
 
