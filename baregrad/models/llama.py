@@ -1,0 +1,268 @@
+"""Llama-family causal LM from a GGUF file (SmolLM2 and friends), following generate.LanguageModel.
+
+One forward call is one lazy graph realized in one schedule (baregrad.realize_all): embedding gather, per layer
+RMSNorm, q/k/v projections on the quantized weights (quant_matmul fuses the decode into each matmul), RoPE,
+a KV-cache write, grouped-query attention, SwiGLU MLP, and the logits of the last position.
+
+Graphs are kept structurally identical across positions so the cached schedule and kernels are reused:
+  * positions, the number of valid tokens and the cache offsets are int32 *data* tensors, never Python constants;
+  * the KV cache is a list of fixed-size chunks (CHUNK positions, separate buffers); a step writes the chunk(s)
+    it touches with `assign` of a where() over the chunk and attends over the first n chunks, masked by the
+    position tensor. Which chunk buffer is written does not change the graph, only how many chunks exist;
+  * prompts are padded to a few bucket lengths, so prompts of different lengths share compiled kernels.
+
+RoPE uses the GGML "normal" variant (rotate consecutive pairs (2i, 2i+1)): llama.cpp's converter permutes the
+rows of attn_q / attn_k from Hugging Face's half-split order into this interleaved order.
+"""
+from __future__ import annotations
+
+import math
+from array import array
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from baregrad import dtype as dt
+from baregrad.errors import FormatError
+from baregrad.models import quant_matmul as qm
+from baregrad.models.quant_matmul import QuantWeight
+from baregrad.models.tokenizer import BPETokenizer
+from baregrad.nn.state.gguf import GGUFFile, gguf_load, gguf_tensor
+from baregrad.tensor import Tensor, realize_all
+
+CHUNK = 128          # KV-cache positions per chunk buffer
+DEFAULT_CONTEXT = 2048
+
+
+@dataclass(frozen=True)
+class LlamaConfig:
+    dim: int
+    n_layers: int
+    n_heads: int
+    n_kv_heads: int
+    ffn_dim: int
+    vocab_size: int
+    norm_eps: float
+    rope_base: float
+    context_length: int
+
+    @property
+    def head_dim(self) -> int:
+        return self.dim // self.n_heads
+
+    @classmethod
+    def from_gguf(cls, meta: dict[str, Any]) -> "LlamaConfig":
+        arch = str(meta.get("general.architecture", "llama"))
+
+        def get(key: str, default: Any = None) -> Any:
+            value = meta.get(f"{arch}.{key}", default)
+            if value is None:
+                raise FormatError(f"GGUF metadata lacks {arch}.{key}")
+            return value
+
+        n_heads = int(get("attention.head_count"))
+        tokens = meta.get("tokenizer.ggml.tokens")
+        return cls(dim=int(get("embedding_length")), n_layers=int(get("block_count")), n_heads=n_heads,
+                   n_kv_heads=int(get("attention.head_count_kv", n_heads)), ffn_dim=int(get("feed_forward_length")),
+                   vocab_size=int(get("vocab_size", len(tokens) if tokens else None)),
+                   norm_eps=float(get("attention.layer_norm_rms_epsilon", 1e-5)),
+                   rope_base=float(get("rope.freq_base", 10000.0)), context_length=int(get("context_length", 2048)))
+
+
+@dataclass
+class LayerWeights:
+    attn_norm: Tensor
+    wq: QuantWeight
+    wk: QuantWeight
+    wv: QuantWeight
+    wo: QuantWeight
+    ffn_norm: Tensor
+    w_gate: QuantWeight
+    w_up: QuantWeight
+    w_down: QuantWeight
+
+
+@dataclass
+class StepInputs:
+    """The per-call data tensors: they change every call while the graph stays the same."""
+    ids: Tensor        # (T_pad,) int32 token ids, zero-padded
+    meta: Tensor       # (3,) int32: start position, number of valid tokens, index of the last valid token
+    offsets: Tensor    # (n_written,) int32: start position minus the first position of each written chunk
+    first_chunk: int   # index of the first chunk written
+    n_chunks: int      # chunks attended over
+
+
+def rms_norm(x: Tensor, weight: Tensor, eps: float) -> Tensor:
+    return x * (x.square().mean(-1, keepdim=True) + eps).rsqrt() * weight
+
+
+def rope(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
+    """Rotate consecutive pairs of the last axis. x: (T, H, D); cos, sin: (T, 1, D // 2)."""
+    pairs = x.reshape(*x.shape[:-1], x.shape[-1] // 2, 2)
+    a, b = pairs[..., 0], pairs[..., 1]
+    return Tensor.stack([a * cos - b * sin, a * sin + b * cos], dim=-1).reshape(x.shape)
+
+
+def prompt_bucket(n: int) -> int:
+    """Padded prompt length: few distinct lengths, so prefill graphs (and kernels) are shared."""
+    if n <= 1:
+        return 1
+    return max(16, 1 << (n - 1).bit_length())
+
+
+class LlamaModel:
+    """A GGUF llama with a chunked, preallocated KV cache; see the module docstring."""
+
+    def __init__(self, gguf: GGUFFile, device: str | None = None, max_context: int = DEFAULT_CONTEXT):
+        self.config = cfg = LlamaConfig.from_gguf(gguf.metadata)
+        self.device = device or Tensor.zeros(1).device
+        self.tokenizer = BPETokenizer.from_gguf_metadata(gguf.metadata)
+        self.max_context = min(max_context, cfg.context_length)
+        t = gguf.tensors
+        self.token_embd = qm.from_gguf(t["token_embd.weight"], self.device)
+        output = t.get("output.weight")
+        self.output = qm.from_gguf(output, self.device) if output is not None else self.token_embd
+        self.output_norm = self._plain(t["output_norm.weight"])
+        self.layers = [self._layer(t, i) for i in range(cfg.n_layers)]
+        self.rope_cos, self.rope_sin = self._rope_tables()
+        n_chunks = math.ceil(self.max_context / CHUNK)
+        shape = (CHUNK, cfg.n_kv_heads, cfg.head_dim)
+        self.k_cache = [[Tensor.zeros(*shape, device=self.device).realize() for _ in range(n_chunks)]
+                        for _ in range(cfg.n_layers)]
+        self.v_cache = [[Tensor.zeros(*shape, device=self.device).realize() for _ in range(n_chunks)]
+                        for _ in range(cfg.n_layers)]
+
+    # ---- loading ----
+    def _plain(self, tensor) -> Tensor:
+        return gguf_tensor(tensor).to(self.device).cast(dt.float32).realize()
+
+    def _layer(self, t: dict, i: int) -> LayerWeights:
+        def q(name: str) -> QuantWeight:
+            return qm.from_gguf(t[f"blk.{i}.{name}.weight"], self.device)
+        return LayerWeights(self._plain(t[f"blk.{i}.attn_norm.weight"]), q("attn_q"), q("attn_k"), q("attn_v"),
+                            q("attn_output"), self._plain(t[f"blk.{i}.ffn_norm.weight"]), q("ffn_gate"), q("ffn_up"),
+                            q("ffn_down"))
+
+    def _rope_tables(self) -> tuple[Tensor, Tensor]:
+        half = self.config.head_dim // 2
+        inv = [self.config.rope_base ** (-2.0 * i / self.config.head_dim) for i in range(half)]
+        # angles in float64 on the host, as llama.cpp / torch build them, then rounded to float32
+        cos = [math.cos(p * f) for p in range(self.max_context) for f in inv]
+        sin = [math.sin(p * f) for p in range(self.max_context) for f in inv]
+        shape = (self.max_context, half)
+        return (Tensor.from_bytes(array("f", cos).tobytes(), dt.float32, shape, self.device),
+                Tensor.from_bytes(array("f", sin).tobytes(), dt.float32, shape, self.device))
+
+    @property
+    def weight_nbytes(self) -> int:
+        """Bytes of weights read per decoded token (all matrices, norms excluded)."""
+        ws = [self.output] + [w for layer in self.layers for w in (layer.wq, layer.wk, layer.wv, layer.wo,
+                                                                      layer.w_gate, layer.w_up, layer.w_down)]
+        return qm.weight_bytes(ws)
+
+    # ---- the protocol ----
+    def reset(self) -> None:
+        """Forget the cache. Entries are never read beyond the current position, so nothing needs clearing."""
+
+    def forward(self, token_ids: list[int], start_pos: int) -> list[float]:
+        logits = self.logits(token_ids, start_pos)
+        return array("f", logits.to_bytes()).tolist()
+
+    def greedy(self, token_ids: list[int], start_pos: int) -> int:
+        """Feed the tokens like forward() and return the argmax of the last logits, computed on the device."""
+        return int(self.logits(token_ids, start_pos, argmax=True).item())
+
+    def logits(self, token_ids: list[int], start_pos: int, argmax: bool = False) -> Tensor:
+        """Run the model on `token_ids` at `start_pos` (one schedule) and return the last position's logits."""
+        n = len(token_ids)
+        if n == 0 or start_pos < 0 or start_pos + n > self.max_context:
+            raise ValueError(f"cannot feed {n} tokens at position {start_pos} with a context of {self.max_context}")
+        inputs = self._inputs(token_ids, start_pos)
+        out, writes = self._graph(inputs)
+        if argmax:
+            out = out.argmax(-1).cast(dt.int32)
+        realize_all([out, *writes])
+        return out.reshape(-1)
+
+    # ---- the graph ----
+    def _inputs(self, token_ids: list[int], start_pos: int) -> StepInputs:
+        n = len(token_ids)
+        padded = prompt_bucket(n)
+        ids = array("i", token_ids + [0] * (padded - n))
+        first, last = start_pos // CHUNK, (start_pos + n - 1) // CHUNK
+        offsets = array("i", [start_pos - c * CHUNK for c in range(first, last + 1)])
+        meta = array("i", [start_pos, n, n - 1])
+        return StepInputs(Tensor.from_bytes(ids.tobytes(), dt.int32, (padded,), self.device),
+                          Tensor.from_bytes(meta.tobytes(), dt.int32, (3,), self.device),
+                          Tensor.from_bytes(offsets.tobytes(), dt.int32, (len(offsets),), self.device),
+                          first, last + 1)
+
+    def _graph(self, inp: StepInputs) -> tuple[Tensor, list[Tensor]]:
+        cfg = self.config
+        t = inp.ids.shape[0]
+        start = inp.meta[0:1]
+        positions = start + Tensor.arange(t, dtype=dt.int32, device=self.device)
+        cos = self.rope_cos.index_select(0, positions).reshape(t, 1, cfg.head_dim // 2)
+        sin = self.rope_sin.index_select(0, positions).reshape(t, 1, cfg.head_dim // 2)
+        # key j is visible to query i when j <= start + i
+        keys = Tensor.arange(inp.n_chunks * CHUNK, dtype=dt.int32, device=self.device)
+        mask = (keys.reshape(1, -1) <= positions.reshape(-1, 1)).where(0.0, float("-inf"))
+        x = qm.embedding(self.token_embd, inp.ids)
+        writes: list[Tensor] = []
+        for i, layer in enumerate(self.layers):
+            x = self._block(i, layer, x, cos, sin, mask, inp, writes)
+        last = x.index_select(0, inp.meta[2:3])
+        return qm.linear(rms_norm(last, self.output_norm, cfg.norm_eps).contiguous(), self.output), writes
+
+    def _block(self, i: int, layer: LayerWeights, x: Tensor, cos: Tensor, sin: Tensor, mask: Tensor,
+               inp: StepInputs, writes: list[Tensor]) -> Tensor:
+        cfg = self.config
+        t, hd = x.shape[0], cfg.head_dim
+        # normalized once: fused into each projection, the norm would be redone per output row
+        h = rms_norm(x, layer.attn_norm, cfg.norm_eps).contiguous()
+        # a projection is its own kernel: RoPE reads two of its outputs per element, the cache write gathers rows
+        q = rope(qm.linear(h, layer.wq).contiguous().reshape(t, cfg.n_heads, hd), cos, sin)
+        k = rope(qm.linear(h, layer.wk).contiguous().reshape(t, cfg.n_kv_heads, hd), cos, sin)
+        v = qm.linear(h, layer.wv).contiguous().reshape(t, cfg.n_kv_heads, hd)
+        keys = self._write(self.k_cache[i], k, inp, writes)
+        values = self._write(self.v_cache[i], v, inp, writes)
+        # the residual stream and every matmul input are realized: a consumer inside a reduce loop would
+        # otherwise recompute them per iteration
+        attn = self._attention(q.contiguous(), keys, values, mask)
+        x = (x + qm.linear(attn, layer.wo)).contiguous()
+        h = rms_norm(x, layer.ffn_norm, cfg.norm_eps).contiguous()
+        ffn = (qm.linear(h, layer.w_gate).silu() * qm.linear(h, layer.w_up)).contiguous()
+        return (x + qm.linear(ffn, layer.w_down)).contiguous()
+
+    def _write(self, chunks: list[Tensor], new: Tensor, inp: StepInputs, writes: list[Tensor]) -> Tensor:
+        """Write the valid rows of `new` into the chunks they fall in; the keys (or values) to attend over."""
+        rows = Tensor.arange(CHUNK, dtype=dt.int32, device=self.device)
+        count = inp.meta[1:2]
+        parts = list(chunks[:inp.n_chunks])
+        for j in range(inp.n_chunks - inp.first_chunk):
+            c = inp.first_chunk + j
+            src_row = rows - inp.offsets[j:j + 1]
+            inside = (src_row >= 0) & (src_row < count)
+            gathered = new.index_select(0, src_row)
+            value = inside.reshape(CHUNK, 1, 1).where(gathered, chunks[c])
+            parts[c] = chunks[c].assign(value)
+            writes.append(chunks[c])
+        return parts[0] if len(parts) == 1 else Tensor.cat(parts, dim=0)
+
+    def _attention(self, q: Tensor, keys: Tensor, values: Tensor, mask: Tensor) -> Tensor:
+        """Grouped-query attention. q: (T, H, D); keys, values: (L, Hkv, D); mask: (T, L) additive."""
+        cfg = self.config
+        t, hd = q.shape[0], cfg.head_dim
+        rep = cfg.n_heads // cfg.n_kv_heads
+        qg = q.reshape(t, cfg.n_kv_heads, rep, hd).permute(1, 2, 0, 3)              # (Hkv, R, T, D)
+        kg = keys.permute(1, 0, 2).unsqueeze(1)                                      # (Hkv, 1, L, D)
+        vg = values.permute(1, 0, 2).unsqueeze(1)
+        # three kernels: fused further, the engine would recompute the scores (and softmax sums) per output
+        scores = ((qg @ kg.transpose(-1, -2)) * (1.0 / math.sqrt(hd)) + mask).contiguous()  # (Hkv, R, T, L)
+        out = (scores.softmax(-1).contiguous() @ vg).contiguous()                           # (Hkv, R, T, D)
+        return out.permute(2, 0, 1, 3).reshape(t, cfg.dim)
+
+
+def load_llama(path: str | Path, device: str | None = None, max_context: int = DEFAULT_CONTEXT) -> LlamaModel:
+    """A LlamaModel from a GGUF file; quantized weights stay quantized on the device."""
+    return LlamaModel(gguf_load(path), device, max_context)

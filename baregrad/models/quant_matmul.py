@@ -1,0 +1,171 @@
+"""Block-quantized weights as lazy Tensor ops, so a quantized linear layer is one fused kernel.
+
+A GGUF weight of a block type (Q4_0, Q4_1, Q8_0, Q4_K, Q6_K) stays in memory as its raw uint8 blocks. Decoding
+is written with ordinary Tensor ops on that byte tensor (slices, shifts, masks, uint16 assembly and a float16
+bitcast for the scales), laid out block by block as (rows, n_blocks, *block_axes). Nothing is computed until the
+result is consumed: `linear(x, w)` multiplies and reduces over (n_blocks, *block_axes) directly, and the
+scheduler fuses the decode into the matmul's reduce kernel, which then reads the packed bytes. The element order
+of each block is the one documented in baregrad.nn.state.quant, whose dequantize_reference checks this module.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from baregrad import dtype as dt
+from baregrad.errors import FormatError, ShapeError
+from baregrad.nn.state.gguf import GGUFTensor, gguf_tensor
+from baregrad.nn.state.quant import LAYOUTS, GGMLType
+from baregrad.tensor import Tensor
+
+PLAIN_TYPES = (GGMLType.F32, GGMLType.F16, GGMLType.BF16)
+
+
+@dataclass
+class QuantWeight:
+    """A 2-d weight (out_features, in_features) kept in its GGUF encoding.
+
+    data: for block types the uint8 tensor (out_features, n_blocks * type_size); for plain types the values.
+    """
+    ggml_type: GGMLType
+    shape: tuple[int, int]
+    data: Tensor
+
+    @property
+    def n_blocks(self) -> int:
+        return self.shape[1] // LAYOUTS[self.ggml_type].block_size
+
+    @property
+    def nbytes(self) -> int:
+        return self.data.numel() * self.data.element_size()
+
+
+def from_gguf(tensor: GGUFTensor, device: str | None = None) -> QuantWeight:
+    """Keep a GGUF tensor as it is stored (no decoding), on `device`."""
+    if len(tensor.shape) != 2:
+        raise ShapeError(f"{tensor.name}: a quantized weight must be 2-d, got shape {tensor.shape}")
+    if tensor.ggml_type not in _DECODERS and tensor.ggml_type not in PLAIN_TYPES:
+        raise FormatError(f"{tensor.name}: ggml type {tensor.ggml_type.name} has no Tensor-op decoder")
+    data = gguf_tensor(tensor)
+    if device is not None:
+        data = data.to(device).realize()
+    return QuantWeight(tensor.ggml_type, tensor.shape, data)
+
+
+def quant_weight(raw: Tensor, ggml_type: GGMLType, shape: tuple[int, int]) -> QuantWeight:
+    """Wrap raw block bytes (uint8 of any shape holding shape[0] rows) as a QuantWeight."""
+    lay = LAYOUTS[ggml_type]
+    if shape[1] % lay.block_size:
+        raise ShapeError(f"{ggml_type.name}: row length {shape[1]} is not a multiple of {lay.block_size}")
+    if ggml_type in PLAIN_TYPES:
+        return QuantWeight(ggml_type, shape, raw.reshape(shape))
+    return QuantWeight(ggml_type, shape, raw.reshape(shape[0], shape[1] // lay.block_size * lay.type_size))
+
+
+# ---- decoders: raw bytes (..., n_blocks, type_size) -> float32 (..., n_blocks, *block_axes) ----
+
+def _half(b: Tensor, offset: int) -> Tensor:
+    """The float16 at byte `offset` of every block, as float32 with a trailing axis of 1."""
+    lo = b[..., offset:offset + 1].cast(dt.uint16)
+    hi = b[..., offset + 1:offset + 2].cast(dt.uint16)
+    return (lo | (hi << 8)).bitcast(dt.float16).cast(dt.float32)
+
+
+def _nibbles(qs: Tensor) -> Tensor:
+    """(..., n) bytes -> (..., 2, n): low nibbles first, then high nibbles (the ggml order)."""
+    shape = qs.shape
+    shift = (Tensor.arange(2, dtype=dt.uint8, device=qs.device) * 4).reshape(2, 1)
+    return (qs.unsqueeze(-2).expand(*shape[:-1], 2, shape[-1]) >> shift) & 15
+
+
+def _q4_0(b: Tensor) -> Tensor:
+    d = _half(b, 0).unsqueeze(-1)
+    return (_nibbles(b[..., 2:18]).cast(dt.float32) - 8.0) * d
+
+
+def _q4_1(b: Tensor) -> Tensor:
+    d, m = _half(b, 0).unsqueeze(-1), _half(b, 2).unsqueeze(-1)
+    return _nibbles(b[..., 4:20]).cast(dt.float32) * d + m
+
+
+def _q8_0(b: Tensor) -> Tensor:
+    return b[..., 2:34].bitcast(dt.int8).cast(dt.float32) * _half(b, 0)
+
+
+def _k4_scales(s: Tensor) -> tuple[Tensor, Tensor]:
+    """The 8 six-bit scales and mins of Q4_K (see quant.unpack_k4_scales), as float32 (..., 8)."""
+    sc = Tensor.cat([s[..., 0:4] & 63, (s[..., 8:12] & 15) | ((s[..., 0:4] >> 6) << 4)], dim=-1)
+    mn = Tensor.cat([s[..., 4:8] & 63, (s[..., 8:12] >> 4) | ((s[..., 4:8] >> 6) << 4)], dim=-1)
+    return sc.cast(dt.float32), mn.cast(dt.float32)
+
+
+def _q4_k(b: Tensor) -> Tensor:
+    lead = b.shape[:-1]
+    d, dmin = _half(b, 0), _half(b, 2)
+    sc, mn = _k4_scales(b[..., 4:16])
+    scale = (d * sc).reshape(*lead, 4, 2, 1)
+    offset = (dmin * mn).reshape(*lead, 4, 2, 1)
+    q = _nibbles(b[..., 16:144].reshape(*lead, 4, 32))  # (..., chunk, half, 32)
+    return q.cast(dt.float32) * scale - offset
+
+
+def _q6_k(b: Tensor) -> Tensor:
+    # element e = 128h + 64s + 32k + l: low 4 bits from ql[64h + 32k + l] shifted by 4s,
+    # high 2 bits from qh[32h + l] shifted by 2(2s + k)
+    lead = b.shape[:-1]
+    full = (*lead, 2, 2, 2, 32)
+    ql = b[..., 0:128].reshape(*lead, 2, 1, 2, 32).expand(*full)
+    qh = b[..., 128:192].reshape(*lead, 2, 1, 1, 32).expand(*full)
+    s_ax = Tensor.arange(2, dtype=dt.uint8, device=b.device).reshape(2, 1, 1)
+    k_ax = Tensor.arange(2, dtype=dt.uint8, device=b.device).reshape(1, 2, 1)
+    low = (ql >> (s_ax * 4)) & 15
+    high = ((qh >> ((s_ax * 2 + k_ax) * 2)) & 3) << 4
+    q = (low | high).cast(dt.float32) - 32.0
+    scales = b[..., 192:208].bitcast(dt.int8).cast(dt.float32).reshape(*lead, 2, 2, 2, 2, 1)
+    d = _half(b, 208).reshape(*lead, 1, 1, 1, 1, 1)
+    return q.reshape(*lead, 2, 2, 2, 2, 16) * (scales * d)
+
+
+_DECODERS = {GGMLType.Q4_0: _q4_0, GGMLType.Q4_1: _q4_1, GGMLType.Q8_0: _q8_0, GGMLType.Q4_K: _q4_k,
+             GGMLType.Q6_K: _q6_k}
+
+
+def block_values(w: QuantWeight, rows: Tensor | None = None) -> Tensor:
+    """Lazy float32 (out_features or len(rows), n_blocks, *block_axes): the decoded weight, block-shaped.
+
+    `rows` (int tensor) picks rows first, so an embedding lookup decodes only the rows it gathers."""
+    data = w.data if rows is None else w.data.index_select(0, rows)
+    if w.ggml_type in PLAIN_TYPES:
+        return data.cast(dt.float32).reshape(data.shape[0], w.shape[1], 1)
+    lay = LAYOUTS[w.ggml_type]
+    return _DECODERS[w.ggml_type](data.reshape(data.shape[0], w.n_blocks, lay.type_size))
+
+
+def dequantize(w: QuantWeight) -> Tensor:
+    """The lazy float32 (out_features, in_features) weight; consumers fuse it, nothing is stored."""
+    return block_values(w).reshape(w.shape)
+
+
+def embedding(w: QuantWeight, ids: Tensor) -> Tensor:
+    """Rows `ids` of the weight as float32 (len(ids), in_features): a gather of blocks, then the decode."""
+    return block_values(w, ids).reshape(ids.shape[0], w.shape[1])
+
+
+def linear(x: Tensor, w: QuantWeight) -> Tensor:
+    """x @ dequantize(w).T, reduced over the block axes so the kernel indexes blocks without divisions."""
+    if x.shape[-1] != w.shape[1]:
+        raise ShapeError(f"linear: input {x.shape} does not match weight {w.shape} ({w.ggml_type.name})")
+    values = block_values(w)
+    lead = x.shape[:-1]
+    block_axes = values.shape[1:]
+    xb = x.reshape(*lead, 1, *block_axes)
+    n_red = len(block_axes)
+    return (xb * values).sum(tuple(range(-n_red, 0)))
+
+
+def weight_bytes(weights: list[QuantWeight]) -> int:
+    return sum(w.nbytes for w in weights)
+
+
+def flops(w: QuantWeight, tokens: int = 1) -> int:
+    return 2 * tokens * math.prod(w.shape)
