@@ -45,8 +45,10 @@ def cached_build(key: str, suffix: str, build: Callable[[str], None]) -> str:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    with open(check + ".tmp", "w") as c:
+    # a unique temporary name: processes building the same key at once (pytest -n) must not share one
+    fd, check_tmp = tempfile.mkstemp(dir=folder, suffix=".sha256.tmp")
+    with os.fdopen(fd, "w") as c:
         c.write(digest)
-    os.replace(check + ".tmp", check)
+    os.replace(check_tmp, check)
     stats.bump("compiles")
     return path
