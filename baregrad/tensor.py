@@ -1615,8 +1615,9 @@ def realize_all(tensors: Iterable[Tensor]) -> None:
         buffers = realize(nodes, get_device(device))
         done = dict(zip(nodes, buffers))
         for t in group:
-            buf = done[t.node]
-            t.node = Node(Op.BUFFER, t.dtype, (), buf)
+            buf = done.get(t.node)
+            if buf is not None:  # None: the same tensor was listed twice and is already done
+                t.node = Node(Op.BUFFER, t.dtype, (), buf)
 
 
 def _run_backward(root: Tensor, gradient: Tensor, retain_graph: bool) -> list[Tensor]:
