@@ -46,6 +46,7 @@ class WebGPUDevice(Device):
         self.device = adapter.request_device_sync(required_limits=limits)
         self.adapter_name = adapter.info.get("device", "?")
         self.usage = wgpu.BufferUsage.STORAGE | wgpu.BufferUsage.COPY_SRC | wgpu.BufferUsage.COPY_DST
+        self._sync_buffer: Any = None
 
     # ---- allocator ----
     def alloc_raw(self, nbytes: int) -> Any:
@@ -70,8 +71,11 @@ class WebGPUDevice(Device):
         return bytes(self.device.queue.read_buffer(handle, 0, -(-nbytes // 4) * 4))[:nbytes]
 
     def synchronize(self) -> None:
-        # queue.read_buffer waits for submitted work; a tiny read is the portable "finish"
-        pass
+        # reading a buffer back waits for all work submitted before it; on_submitted_work_done_sync is broken
+        # in some wgpu releases (its callback type no longer matches wgpu-native's)
+        if self._sync_buffer is None:
+            self._sync_buffer = self.alloc_raw(4)
+        self.device.queue.read_buffer(self._sync_buffer, 0, 4)
 
     # ---- compiler ----
     def render(self, prog: LinearProgram) -> str:
