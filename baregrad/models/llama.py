@@ -1,6 +1,6 @@
 """Llama-family causal LM from a GGUF file (SmolLM2 and friends), following generate.LanguageModel.
 
-One forward call is one lazy graph realized in one schedule (baregrad.realize_all): embedding gather, per layer
+A forward call is captured once per shape as a few schedules (embedding, each layer, head), then replayed. Per layer
 RMSNorm, q/k/v projections on the quantized weights (quant_matmul fuses the decode into each matmul), RoPE,
 a KV-cache write, grouped-query attention, SwiGLU MLP, and the logits of the last position.
 
@@ -23,12 +23,18 @@ from pathlib import Path
 from typing import Any
 
 from baregrad import dtype as dt
-from baregrad.errors import FormatError
+from baregrad.device import Device, get_device
+from baregrad.engine.buffer import Buffer
+from baregrad.engine.realize import canonicalize, run_schedule
+from baregrad.engine.schedule import ScheduleTemplate, build_schedule
+from baregrad.errors import ArgumentError, FormatError
+from baregrad.ir.node import Node
+from baregrad.ir.ops import Op
 from baregrad.models import quant_matmul as qm
 from baregrad.models.quant_matmul import QuantWeight
 from baregrad.models.tokenizer import BPETokenizer
 from baregrad.nn.state.gguf import GGUFFile, gguf_load, gguf_tensor
-from baregrad.tensor import Tensor, realize_all
+from baregrad.tensor import Tensor
 
 CHUNK = 128          # KV-cache positions per chunk buffer
 DEFAULT_CONTEXT = 2048
@@ -83,6 +89,32 @@ class LayerWeights:
 
 
 @dataclass
+class StepState:
+    """Persistent device buffers of one padded length: the step's data, and the residual stream (ping-pong)."""
+    ids: Tensor
+    meta: Tensor
+    offsets: Tensor
+    x_a: Tensor
+    x_b: Tensor
+
+    @property
+    def x(self) -> tuple[Tensor, Tensor]:
+        return self.x_a, self.x_b
+
+
+@dataclass
+class Plan:
+    """A captured step: per part, its schedule and input buffers; replaying it does no graph work at all."""
+    parts: list[tuple[ScheduleTemplate, list[Buffer]]]
+
+    def run(self, device: Device) -> Buffer:
+        out: list[Buffer] = []
+        for template, inputs in self.parts:
+            out = run_schedule(template, inputs, device)
+        return out[0]
+
+
+@dataclass
 class StepInputs:
     """The per-call data tensors: they change every call while the graph stays the same."""
     ids: Tensor        # (T_pad,) int32 token ids, zero-padded
@@ -127,10 +159,11 @@ class LlamaModel:
         self.rope_cos, self.rope_sin = self._rope_tables()
         n_chunks = math.ceil(self.max_context / CHUNK)
         shape = (CHUNK, cfg.n_kv_heads, cfg.head_dim)
-        self.k_cache = [[Tensor.zeros(*shape, device=self.device).realize() for _ in range(n_chunks)]
-                        for _ in range(cfg.n_layers)]
-        self.v_cache = [[Tensor.zeros(*shape, device=self.device).realize() for _ in range(n_chunks)]
-                        for _ in range(cfg.n_layers)]
+        self.k_cache = [[_fresh(dt.float32, shape, self.device) for _ in range(n_chunks)] for _ in range(cfg.n_layers)]
+        self.v_cache = [[_fresh(dt.float32, shape, self.device) for _ in range(n_chunks)] for _ in range(cfg.n_layers)]
+        self._device = get_device(self.device)
+        self._states: dict[tuple[int, int], StepState] = {}
+        self._plans: dict[tuple, Plan] = {}
 
     # ---- loading ----
     def _plain(self, tensor) -> Tensor:
@@ -165,54 +198,59 @@ class LlamaModel:
         """Forget the cache. Entries are never read beyond the current position, so nothing needs clearing."""
 
     def forward(self, token_ids: list[int], start_pos: int) -> list[float]:
-        logits = self.logits(token_ids, start_pos)
-        return array("f", logits.to_bytes()).tolist()
+        return array("f", self._run(token_ids, start_pos, argmax=False).to_bytes()).tolist()
 
     def greedy(self, token_ids: list[int], start_pos: int) -> int:
         """Feed the tokens like forward() and return the argmax of the last logits, computed on the device."""
-        return int(self.logits(token_ids, start_pos, argmax=True).item())
+        return array("i", self._run(token_ids, start_pos, argmax=True).to_bytes())[0]
 
-    def logits(self, token_ids: list[int], start_pos: int, argmax: bool = False) -> Tensor:
-        """Run the model on `token_ids` at `start_pos` (one schedule) and return the last position's logits."""
+    def _run(self, token_ids: list[int], start_pos: int, argmax: bool) -> Buffer:
         n = len(token_ids)
         if n == 0 or start_pos < 0 or start_pos + n > self.max_context:
-            raise ValueError(f"cannot feed {n} tokens at position {start_pos} with a context of {self.max_context}")
-        inputs = self._inputs(token_ids, start_pos)
-        out, writes = self._graph(inputs)
-        if argmax:
-            out = out.argmax(-1).cast(dt.int32)
-        realize_all([out, *writes])
-        return out.reshape(-1)
-
-    # ---- the graph ----
-    def _inputs(self, token_ids: list[int], start_pos: int) -> StepInputs:
-        n = len(token_ids)
+            raise ArgumentError(f"cannot feed {n} tokens at position {start_pos} with a context of {self.max_context}")
         padded = prompt_bucket(n)
-        ids = array("i", token_ids + [0] * (padded - n))
         first, last = start_pos // CHUNK, (start_pos + n - 1) // CHUNK
-        offsets = array("i", [start_pos - c * CHUNK for c in range(first, last + 1)])
-        meta = array("i", [start_pos, n, n - 1])
-        return StepInputs(Tensor.from_bytes(ids.tobytes(), dt.int32, (padded,), self.device),
-                          Tensor.from_bytes(meta.tobytes(), dt.int32, (3,), self.device),
-                          Tensor.from_bytes(offsets.tobytes(), dt.int32, (len(offsets),), self.device),
-                          first, last + 1)
+        state = self._state(padded, last + 1 - first)
+        state.ids.node.arg.copyin(array("i", token_ids + [0] * (padded - n)).tobytes())
+        state.meta.node.arg.copyin(array("i", [start_pos, n, n - 1]).tobytes())
+        state.offsets.node.arg.copyin(array("i", [start_pos - c * CHUNK for c in range(first, last + 1)]).tobytes())
+        key = (padded, first, last + 1, argmax)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = self._capture(state, first, last + 1, argmax)
+        return plan.run(self._device)
 
-    def _graph(self, inp: StepInputs) -> tuple[Tensor, list[Tensor]]:
-        cfg = self.config
-        t = inp.ids.shape[0]
-        start = inp.meta[0:1]
-        positions = start + Tensor.arange(t, dtype=dt.int32, device=self.device)
+    # ---- capture: one schedule per part (embedding, each layer, head), replayed on persistent buffers ----
+    def _state(self, padded: int, n_written: int) -> StepState:
+        key = (padded, n_written)
+        state = self._states.get(key)
+        if state is None:
+            def buf(d: dt.DType, *shape: int) -> Tensor:
+                return _fresh(d, shape, self.device)
+            state = self._states[key] = StepState(buf(dt.int32, padded), buf(dt.int32, 3), buf(dt.int32, n_written),
+                                                  buf(dt.float32, padded, self.config.dim),
+                                                  buf(dt.float32, padded, self.config.dim))
+        return state
+
+    def _capture(self, state: StepState, first: int, n_chunks: int, argmax: bool) -> Plan:
+        inp = StepInputs(state.ids, state.meta, state.offsets, first, n_chunks)
+        cfg, t = self.config, state.ids.shape[0]
+        positions = state.meta[0:1] + Tensor.arange(t, dtype=dt.int32, device=self.device)
         cos = self.rope_cos.index_select(0, positions).reshape(t, 1, cfg.head_dim // 2)
         sin = self.rope_sin.index_select(0, positions).reshape(t, 1, cfg.head_dim // 2)
         # key j is visible to query i when j <= start + i
-        keys = Tensor.arange(inp.n_chunks * CHUNK, dtype=dt.int32, device=self.device)
+        keys = Tensor.arange(n_chunks * CHUNK, dtype=dt.int32, device=self.device)
         mask = (keys.reshape(1, -1) <= positions.reshape(-1, 1)).where(0.0, float("-inf"))
-        x = qm.embedding(self.token_embd, inp.ids)
-        writes: list[Tensor] = []
+        parts = [[_assign(state.x[0], qm.embedding(self.token_embd, state.ids))]]
         for i, layer in enumerate(self.layers):
-            x = self._block(i, layer, x, cos, sin, mask, inp, writes)
-        last = x.index_select(0, inp.meta[2:3])
-        return qm.linear(rms_norm(last, self.output_norm, cfg.norm_eps).contiguous(), self.output), writes
+            writes: list[Tensor] = []
+            x_out = self._block(i, layer, state.x[i % 2], cos, sin, mask, inp, writes)
+            parts.append([_assign(state.x[1 - i % 2], x_out), *writes])
+        x = state.x[len(self.layers) % 2]
+        last = x.index_select(0, state.meta[2:3])
+        out = qm.linear(rms_norm(last, self.output_norm, cfg.norm_eps).contiguous(), self.output)
+        parts.append([out.argmax(-1).cast(dt.int32) if argmax else out])
+        return Plan([_schedule(p) for p in parts])
 
     def _block(self, i: int, layer: LayerWeights, x: Tensor, cos: Tensor, sin: Tensor, mask: Tensor,
                inp: StepInputs, writes: list[Tensor]) -> Tensor:
@@ -245,8 +283,8 @@ class LlamaModel:
             inside = (src_row >= 0) & (src_row < count)
             gathered = new.index_select(0, src_row)
             value = inside.reshape(CHUNK, 1, 1).where(gathered, chunks[c])
-            parts[c] = chunks[c].assign(value)
-            writes.append(chunks[c])
+            parts[c] = _assign(chunks[c], value)
+            writes.append(parts[c])
         return parts[0] if len(parts) == 1 else Tensor.cat(parts, dim=0)
 
     def _attention(self, q: Tensor, keys: Tensor, values: Tensor, mask: Tensor) -> Tensor:
@@ -261,6 +299,30 @@ class LlamaModel:
         scores = ((qg @ kg.transpose(-1, -2)) * (1.0 / math.sqrt(hd)) + mask).contiguous()  # (Hkv, R, T, L)
         out = (scores.softmax(-1).contiguous() @ vg).contiguous()                           # (Hkv, R, T, D)
         return out.permute(2, 0, 1, 3).reshape(t, cfg.dim)
+
+
+def _fresh(d: dt.DType, shape: tuple[int, ...], device: str) -> Tensor:
+    """A zeroed buffer of its own. Realizing Tensor.zeros twice gives the SAME buffer (the engine memoizes
+    computed nodes), and these buffers are written in place."""
+    return Tensor.from_bytes(bytes(math.prod(shape) * d.itemsize), d, shape, device)
+
+
+def _assign(target: Tensor, value: Tensor) -> Tensor:
+    """A lazy write of `value` into the realized `target` (target itself is left untouched, unlike assign())."""
+    node = Node(Op.ASSIGN, target.dtype, (target.node, value.cast(target.dtype).node))
+    return Tensor.from_node(node, target.device)
+
+
+_TEMPLATES: dict[tuple[Node, ...], ScheduleTemplate] = {}
+
+
+def _schedule(targets: list[Tensor]) -> tuple[ScheduleTemplate, list[Buffer]]:
+    """The schedule of `targets` (cached by graph structure, so the 30 layers share one) and its input buffers."""
+    canonical, inputs = canonicalize([t.node for t in targets])
+    template = _TEMPLATES.get(canonical)
+    if template is None:
+        template = _TEMPLATES[canonical] = build_schedule(canonical, len(inputs))
+    return template, inputs
 
 
 def load_llama(path: str | Path, device: str | None = None, max_context: int = DEFAULT_CONTEXT) -> LlamaModel:
