@@ -152,7 +152,8 @@ def _make_step(graph: Node, out: Node, point: Node, opts: KernelOptions) -> Kern
     sink = optimize(lowered.sink, lowered.global_vars, opts)
     name = ("r" if has_reduce else "e") + "_" + "_".join(str(s) for s in point.shape or (1,))
     prog = linearize(sink.sink, name, sink.global_vars)
-    return KernelStep(name, sink.sink, prog, tuple(slots))
+    # lowering may fold a load away (an empty buffer): launch exactly the params the program kept
+    return KernelStep(name, sink.sink, prog, tuple(slots[p.index] for p in prog.params))
 
 
 def _assign_hazard(sink: Node, target_param: Node | None) -> bool:
