@@ -31,7 +31,7 @@ from . import NVBuffer, NVDriver, NVProgram
 from .driver import _mock_requested
 from .replay import NVReplay, ReplayLaunch
 
-Patch = tuple[int, int, Any]  # (captured call index, its handle position, new handle)
+Patch = tuple[int, int, Any]  # (captured call index, its buffer argument index, new handle)
 
 
 def _compiler() -> Any:
@@ -99,7 +99,7 @@ class NVDevice(Device):
                 raise CompileError(f"NV: kernel {launch.name} asks for {launch.smem} B of dynamic shared memory, "
                                    "which the NV driver does not set up yet")
         programs = [self.drv.load_program(x.name, image) for x in plan.launches]
-        kernel = NVKernel(self, list(zip(programs, plan.launches)), [p.index for p in prog.params])
+        kernel = NVKernel(self, list(zip(programs, plan.launches)))
         if self.mock:
             kernel.twins = self._twins(image, plan, prog)
             kernel.register_twins()
@@ -151,7 +151,7 @@ class NVDevice(Device):
             for program, launch in kernel.kernels:
                 if 0 in launch.grid:
                     continue  # an empty tensor: as in NVKernel.__call__, nothing to launch
-                flat.append(ReplayLaunch(program, launch.grid, launch.block, tuple(kernel.pointers(handles))))
+                flat.append(ReplayLaunch(program, launch.grid, launch.block, tuple(handles)))
             index.append(list(range(first, len(flat))))
         return NVGraph(self, NVReplay(self.drv, flat) if flat else None, index, [k for k, _ in launches])
 
@@ -162,15 +162,9 @@ class NVDevice(Device):
 class NVKernel:
     """A compiled baregrad kernel: the plan's launches (usually one) of NVPrograms, called with buffer handles."""
 
-    def __init__(self, device: NVDevice, kernels: list[tuple[NVProgram, gpu.Launch]], params: list[int]):
-        self.device, self.kernels = device, kernels
-        # the engine passes one handle per kernel slot; the kernel declares only the buffers it still uses
-        self.params = params
-        self.pointer_of = {slot: i for i, slot in enumerate(params)}  # slot -> pointer argument position
+    def __init__(self, device: NVDevice, kernels: list[tuple[NVProgram, gpu.Launch]]):
+        self.device, self.kernels = device, kernels  # handles arrive one per declared param (schedule's contract)
         self.twins: list[tuple[Any, Callable]] = []
-
-    def pointers(self, handles: Sequence[NVBuffer]) -> list[NVBuffer]:
-        return [handles[i] for i in self.params]
 
     def register_twins(self) -> None:
         """(Mock) make sure the mock knows this kernel's twins: a test may have cleared the registry meanwhile."""
@@ -181,7 +175,7 @@ class NVKernel:
 
     def __call__(self, *handles: NVBuffer) -> None:
         self.register_twins()
-        bufs = self.pointers(handles)
+        bufs = list(handles)
         for program, launch in self.kernels:
             if 0 in launch.grid:
                 continue  # nothing to compute (an empty tensor)
@@ -199,14 +193,8 @@ class NVGraph:
     def __call__(self, patches: Sequence[Patch] = ()) -> None:
         for kernel in self.kernels:
             kernel.register_twins()
-        if self.replay is None:
-            return
-        pointer_patches = []
-        for call, slot, handle in patches:
-            arg = self.kernels[call].pointer_of.get(slot)
-            if arg is not None:  # a slot the kernel does not use needs no patch
-                pointer_patches.extend((launch, arg, handle) for launch in self.index[call])
-        self.replay.run(pointer_patches)
+        if self.replay is not None:
+            self.replay.run([(launch, arg, handle) for call, arg, handle in patches for launch in self.index[call]])
 
     @property
     def n_launches(self) -> int:
