@@ -46,6 +46,7 @@ class LLVMDevice(Device):
         self.threads = os.cpu_count() or 1
         self.pool = ThreadPoolExecutor(self.threads, thread_name_prefix="baregrad-llvm")
         self.lock = threading.Lock()  # MCJIT is not safe to add modules to from several threads
+        self.loaded: dict[str, int] = {}  # symbol -> address of every kernel in the JIT
         self.target_id = f"llvmlite {llvmlite.__version__} {llvm.get_host_cpu_name()} {self.tm.triple}"
 
     # ---- allocator: plain host memory ----
@@ -68,18 +69,24 @@ class LLVMDevice(Device):
         return render_llvm(prog)
 
     def compile(self, source: str, prog: LinearProgram) -> Callable[..., Any]:
+        # kernels of one name may differ; in one JIT each object needs symbols of its own
+        symbol = f"{prog.name}_{cache_key(source)[:16]}"
+        source = source.replace(f"define void @{prog.name}(", f"define void @{symbol}(", 1)
         key = cache_key(source, self.target_id)
-        path = cached_build(key, ".o", lambda out: self._build(source, prog.name, out))
-        with open(path, "rb") as f:
-            obj = f.read()
         with self.lock:
-            self.engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
-            self.engine.finalize_object()
-            address = self.engine.get_function_address(prog.name)
-        if not address:
-            raise CompileError(f"LLVM: kernel {prog.name} missing from its compiled object ({path})")
+            address = self.loaded.get(symbol) or self._load(key, source, symbol)
         cfunc = ctypes.CFUNCTYPE(None, *[ctypes.c_void_p] * len(prog.params), ctypes.c_int32, ctypes.c_int32)(address)
         return _LLVMProgram(self, cfunc, prog)
+
+    def _load(self, key: str, source: str, symbol: str) -> int:
+        path = cached_build(key, ".o", lambda out: self._build(source, symbol, out))
+        with open(path, "rb") as f:
+            self.engine.add_object_file(llvm.ObjectFileRef.from_data(f.read()))
+        self.engine.finalize_object()
+        address = self.loaded[symbol] = self.engine.get_function_address(symbol)
+        if not address:
+            raise CompileError(f"LLVM: kernel {symbol} missing from its compiled object ({path})")
+        return address
 
     def _build(self, source: str, name: str, out: str) -> None:
         try:
