@@ -24,18 +24,23 @@ def bump_epoch() -> None:
     _EPOCH[0] += 1
 
 
-def _memo(node: Node) -> Buffer | None:
+def _memo(node: Node, device: Device | None = None) -> Buffer | None:
     """A computed node keeps its buffer, so tensors sharing the node do not recompute it -- until an in-place
-    write could have changed its inputs. A done ASSIGN stays done: it names the buffer it wrote."""
+    write could have changed its inputs. A done ASSIGN stays done: it names the buffer it wrote.
+    Nodes are hash-consed across devices (a constant graph is the same node everywhere): a buffer computed on
+    another device is not a memo for this one."""
     if node.op is Op.ASSIGN:
         return node.buffer
+    if device is not None and node.buffer is not None and node.buffer.device is not device:
+        return None
     # while the JIT records, everything must really run, or the replay would miss those kernels
     if node.memo_epoch == _EPOCH[0] and capture.active() is None:
         return node.buffer
     return None
 
 
-def canonicalize(targets: list[Node], assigns: list[Node] | None = None) -> tuple[tuple[Node, ...], list[Buffer]]:
+def canonicalize(targets: list[Node], assigns: list[Node] | None = None,
+                 device: Device | None = None) -> tuple[tuple[Node, ...], list[Buffer]]:
     """Replace every realized buffer by a numbered slot, in first-visit order (realized subtrees are not walked).
 
     ASSIGN nodes met on the way are appended to `assigns`: once the schedule has run they are done, and must
@@ -49,7 +54,7 @@ def canonicalize(targets: list[Node], assigns: list[Node] | None = None) -> tupl
         node, children_done = stack.pop()
         if node in memo:
             continue
-        buf = node.arg if node.op is Op.BUFFER else _memo(node)
+        buf = node.arg if node.op is Op.BUFFER else _memo(node, device)
         if buf is not None:
             k = slot_index.get(id(buf))
             if k is None:
@@ -71,7 +76,7 @@ def canonicalize(targets: list[Node], assigns: list[Node] | None = None) -> tupl
 def realize(targets: list[Node], device: Device) -> list[Buffer]:
     """Compute the target nodes on `device` and return their buffers (shaped like the nodes)."""
     assigns: list[Node] = []
-    canonical, inputs = canonicalize(targets, assigns)
+    canonical, inputs = canonicalize(targets, assigns, device)
     key = (device.name, canonical)
     template = _SCHEDULES.get(key)
     if template is None:
