@@ -111,14 +111,13 @@ def _outer_global_size(prog: LinearProgram) -> int:
 class _LLVMProgram:
     def __init__(self, device: LLVMDevice, cfunc: Any, prog: LinearProgram):
         self.device, self.cfunc = device, cfunc
-        self.param_slots = [p.index for p in prog.params]  # a param simplified away is not an argument
         self.size = _outer_global_size(prog)
         parts = min(device.threads, self.size) if prog.work >= PARALLEL_WORK else 1
         step = -(-self.size // max(parts, 1))
         self.chunks = [(s, min(s + step, self.size)) for s in range(0, self.size, step)] or [(0, 0)]
 
     def __call__(self, *handles: Any) -> None:
-        args = [ctypes.addressof(handles[s]) for s in self.param_slots]
+        args = [ctypes.addressof(h) for h in handles]  # one handle per kernel parameter, in order
         if len(self.chunks) == 1:
             self.cfunc(*args, *self.chunks[0])
             return

@@ -174,7 +174,7 @@ class OpenCLDevice(Device):
         err = ctypes.c_int32()
         kernel = self.cl.clCreateKernel(program, prog.name.encode(), ctypes.byref(err))
         check(err.value, f"clCreateKernel({prog.name})")
-        return _CLProgram(self, vp(kernel), global_size(prog), [p.index for p in prog.params])
+        return _CLProgram(self, vp(kernel), global_size(prog))
 
     def _build(self, source: str, name: str) -> Any:
         err = ctypes.c_int32()
@@ -229,9 +229,8 @@ class OpenCLDevice(Device):
 
 
 class _CLProgram:
-    def __init__(self, device: OpenCLDevice, kernel: Any, total: int, param_slots: list[int]):
-        # handles come one per schedule slot; a param the kernel simplified away is not among its arguments
-        self.device, self.kernel, self.total, self.param_slots = device, kernel, total, param_slots
+    def __init__(self, device: OpenCLDevice, kernel: Any, total: int):
+        self.device, self.kernel, self.total = device, kernel, total
         self.local = device.local_size(total)
         self.global_ = (total + self.local - 1) // self.local * self.local
 
@@ -239,8 +238,8 @@ class _CLProgram:
         if self.total == 0:
             return
         cl = self.device.cl
-        for i, slot in enumerate(self.param_slots):
-            check(cl.clSetKernelArg(self.kernel, i, ctypes.sizeof(vp), ctypes.byref(handles[slot])), "clSetKernelArg")
+        for i, h in enumerate(handles):  # one handle per kernel parameter, in order
+            check(cl.clSetKernelArg(self.kernel, i, ctypes.sizeof(vp), ctypes.byref(h)), "clSetKernelArg")
         check(cl.clEnqueueNDRangeKernel(self.device.queue, self.kernel, 1, None, ctypes.byref(sz(self.global_)),
                                         ctypes.byref(sz(self.local)), 0, None, None), "clEnqueueNDRangeKernel")
 

@@ -104,7 +104,6 @@ class WebGPUDevice(Device):
 class _WGPUProgram:
     def __init__(self, device: WebGPUDevice, pipeline: Any, prog: LinearProgram):
         self.device, self.pipeline = device, pipeline
-        self.param_slots = [p.index for p in prog.params]  # a param simplified away is not bound
         self.total = global_size(prog)
         self.grid = device.grid(self.total)
         self.layout = pipeline.get_bind_group_layout(0)
@@ -113,8 +112,8 @@ class _WGPUProgram:
         if self.total == 0:
             return
         dev = self.device.device
-        entries = [{"binding": n, "resource": {"buffer": handles[s], "offset": 0, "size": handles[s].size}}
-                   for n, s in enumerate(self.param_slots)]
+        entries = [{"binding": n, "resource": {"buffer": h, "offset": 0, "size": h.size}}
+                   for n, h in enumerate(handles)]  # one handle per kernel parameter, in order
         bind_group = dev.create_bind_group(layout=self.layout, entries=entries)
         encoder = dev.create_command_encoder()
         compute = encoder.begin_compute_pass()
