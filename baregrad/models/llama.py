@@ -249,7 +249,8 @@ class LlamaModel:
         x = state.x[len(self.layers) % 2]
         last = x.index_select(0, state.meta[2:3])
         out = qm.linear(rms_norm(last, self.output_norm, cfg.norm_eps).contiguous(), self.output)
-        parts.append([out.argmax(-1).cast(dt.int32) if argmax else out])
+        # realized before the argmax, whose reduces would otherwise each recompute the 49152-row matmul
+        parts.append([out.contiguous().argmax(-1).cast(dt.int32) if argmax else out])
         return Plan([_schedule(p) for p in parts])
 
     def _block(self, i: int, layer: LayerWeights, x: Tensor, cos: Tensor, sin: Tensor, mask: Tensor,
