@@ -210,7 +210,7 @@ def _convnd(x: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding
             groups: int, n: int) -> Tensor:
     if x.ndim != n + 2 or weight.ndim != n + 2:
         raise ShapeError(f"conv{n}d needs a {n + 2}-d input and weight, got {x.shape} and {weight.shape}")
-    batch, cin, spatial = x.shape[0], x.shape[1], x.shape[2:]
+    batch, cin = x.shape[0], x.shape[1]
     cout, cin_g, kernel = weight.shape[0], weight.shape[1], weight.shape[2:]
     if cin != cin_g * groups or cout % groups:
         raise ShapeError(f"conv{n}d: input {x.shape} and weight {weight.shape} do not match groups={groups}")
