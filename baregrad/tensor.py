@@ -415,8 +415,11 @@ class Tensor(TensorExtras):
         if high <= low:
             raise ArgumentError(f"randint needs low < high, got [{low}, {high})")
         shape = _shape_arg((size,) if isinstance(size, int) else tuple(size))
-        u = Tensor.rand(*shape, dtype=dt.float64, device=device)
-        return ((u * (high - low)).floor().cast(dt.int64) + low).cast(dtype or dt.int64)
+        # float32 (24 random bits) where it covers the range, so devices without float64 can draw; the clamp
+        # guards the rounding of u * n up to n
+        n = high - low
+        u = Tensor.rand(*shape, dtype=dt.float32 if n <= 1 << 24 else dt.float64, device=device)
+        return ((u * n).floor().cast(dt.int64).clamp(None, n - 1) + low).cast(dtype or dt.int64)
 
     @staticmethod
     def randperm(n: int, device: Any = None, dtype: Any = None) -> "Tensor":
