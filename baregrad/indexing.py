@@ -49,7 +49,7 @@ def getitem(t: Tensor, index: Any) -> Tensor:
     x = t
     dim = 0
     tensor_dims: list[tuple[int, Tensor]] = []
-    for item in items:
+    for k, item in enumerate(items):
         if item is None:
             x = x.unsqueeze(dim)
             dim += 1
@@ -59,7 +59,8 @@ def getitem(t: Tensor, index: Any) -> Tensor:
         elif isinstance(item, int):
             size = x.shape[dim]
             if not -size <= item < size:
-                raise BoundsError(f"index {item} is out of bounds for dimension {dim} with size {size}")
+                source_dim = sum(_dims_used(i) for i in items[:k])  # name the user's dim, not the view's
+                raise BoundsError(f"index {item} is out of bounds for dimension {source_dim} with size {size}")
             x = x.narrow(dim, item % size, 1).squeeze(dim)
         elif isinstance(item, slice):
             x = _slice(x, dim, item)
