@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 from baregrad.codegen.linear import L, LinearProgram, LoopKind
+from baregrad.codegen.opt import KernelOptions
 from baregrad.device import Device
 from baregrad.device.compile_cache import cache_key, cached_build
 from baregrad.errors import CompileError, DeviceError
@@ -36,6 +37,11 @@ def _target_machine() -> Any:
                                         opt=3, jit=True)
 
 
+def _float_lanes(features: Any) -> int:
+    """float32 lanes of the widest vector unit, for codegen's explicit SIMD tiles (matmul)."""
+    return 16 if features.get("avx512f") else 8 if features.get("avx") else 4
+
+
 class LLVMDevice(Device):
     name = "LLVM"
 
@@ -47,6 +53,7 @@ class LLVMDevice(Device):
         self.pool = ThreadPoolExecutor(self.threads, thread_name_prefix="baregrad-llvm")
         self.lock = threading.Lock()  # MCJIT is not safe to add modules to from several threads
         self.loaded: dict[str, int] = {}  # symbol -> address of every kernel in the JIT
+        self.kernel_options = KernelOptions(vector_width=_float_lanes(llvm.get_host_cpu_features()))
         self.target_id = f"llvmlite {llvmlite.__version__} {llvm.get_host_cpu_name()} {self.tm.triple}"
 
     # ---- allocator: plain host memory ----

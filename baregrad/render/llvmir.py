@@ -46,6 +46,8 @@ attributes #0 = { alwaysinline nounwind }
 
 
 def compute_type(d: dt.DType) -> str:
+    if d.lanes > 1:  # explicit SIMD from codegen (float32 matmul tiles): LLVM's own vector type
+        return f"<{d.lanes} x {compute_type(d.scalar)}>"
     if d is dt.bool_:
         return "i1"
     if d.is_float:
@@ -54,6 +56,8 @@ def compute_type(d: dt.DType) -> str:
 
 
 def storage_type(d: dt.DType) -> str:
+    if d.lanes > 1:  # buffers hold scalars; vectors are loaded and stored `lanes` at a time
+        return storage_type(d.scalar)
     if d is dt.bool_:
         return "i8"
     if d is dt.float16:
@@ -72,6 +76,9 @@ def float_literal(value: float, d: dt.DType) -> str:
 
 
 def literal(value, d: dt.DType) -> str:
+    if d.lanes > 1:
+        lane = f"{compute_type(d.scalar)} {literal(value, d.scalar)}"
+        return "zeroinitializer" if not value else f"<{', '.join([lane] * d.lanes)}>"
     if d is dt.bool_:
         return "true" if value else "false"
     if d.is_float:
@@ -122,6 +129,8 @@ def _instr(st: _State, i: int, ins: Instr) -> None:
         _open_loop(st, i, ins)
     elif ins.op is L.END:
         _close_loop(st, ins.src[0])
+    elif ins.op in (L.LOAD, L.STORE) and ins.dtype.lanes > 1:
+        _vector_memory(st, i, ins)
     elif ins.op is L.ACC:
         ptr = st.names[i] = f"%acc{i}"
         st.allocas.append(f"{ptr} = alloca {compute_type(ins.dtype)}")
@@ -142,6 +151,10 @@ def _instr(st: _State, i: int, ins: Instr) -> None:
     else:
         in_d = st.prog.instrs[ins.src[0]].dtype
         args = [_operand(st, s) for s in ins.src]
+        if ins.dtype.lanes > 1:  # a scalar operand of a vector op is broadcast, as C's vector extension does
+            args = [_splat(st, a, ins.dtype) if st.prog.instrs[s].dtype.lanes == 1 else a
+                    for a, s in zip(args, ins.src)]
+            in_d = ins.dtype
         st.names[i] = _round(st, _alu(st, ins.arg, args, in_d, ins.dtype), ins.dtype)
 
 
@@ -178,6 +191,23 @@ def _close_loop(st: _State, rng: int) -> None:
     st.emit(f"store i32 {nxt}, ptr {ptr}")
     st.emit(f"br label %head{rng}")
     st.label(f"exit{rng}")
+
+
+def _splat(st: _State, scalar: str, d: dt.DType) -> str:
+    one, out, vec, elem = st.fresh(), st.fresh(), compute_type(d), compute_type(d.scalar)
+    st.emit(f"{one} = insertelement {vec} poison, {elem} {scalar}, i32 0")
+    st.emit(f"{out} = shufflevector {vec} {one}, {vec} poison, <{d.lanes} x i32> zeroinitializer")
+    return out
+
+
+def _vector_memory(st: _State, i: int, ins: Instr) -> None:
+    """`lanes` consecutive elements at once; align 4, so a vector may start at any element."""
+    ptr = _address(st, ins.src[0], ins.src[1])
+    if ins.op is L.LOAD:
+        out = st.names[i] = st.fresh()
+        st.emit(f"{out} = load {compute_type(ins.dtype)}, ptr {ptr}, align 4")
+    else:
+        st.emit(f"store {compute_type(ins.dtype)} {_operand(st, ins.src[2])}, ptr {ptr}, align 4")
 
 
 def _address(st: _State, param: int, index: int, safe_valid: str | None = None) -> str:
