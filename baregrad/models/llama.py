@@ -1,15 +1,18 @@
 """Llama-family causal LM from a GGUF file (SmolLM2 and friends), following generate.LanguageModel.
 
-A forward call is captured once per shape as a few schedules (embedding, each layer, head), then replayed. Per layer
-RMSNorm, q/k/v projections on the quantized weights (quant_matmul fuses the decode into each matmul), RoPE,
-a KV-cache write, grouped-query attention, SwiGLU MLP, and the logits of the last position.
+Per layer: RMSNorm, q/k/v projections on the quantized weights (quant_matmul fuses the block decode into each
+matmul kernel), RoPE, a KV-cache write, grouped-query attention, SwiGLU MLP; then the last position's logits
+(or their argmax, on the device).
 
-Graphs are kept structurally identical across positions so the cached schedule and kernels are reused:
+Graph structure is kept identical across positions so schedules and kernels are reused:
   * positions, the number of valid tokens and the cache offsets are int32 *data* tensors, never Python constants;
   * the KV cache is a list of fixed-size chunks (CHUNK positions, separate buffers); a step writes the chunk(s)
-    it touches with `assign` of a where() over the chunk and attends over the first n chunks, masked by the
-    position tensor. Which chunk buffer is written does not change the graph, only how many chunks exist;
+    it touches (an ASSIGN of a where() over the chunk) and attends over the first n chunks, masked by position.
+    Which chunk buffer is written does not change the graph; only the number of chunks attended over does;
   * prompts are padded to a few bucket lengths, so prompts of different lengths share compiled kernels.
+A step is captured once per shape as 32 schedules (embedding, one per layer, head) over persistent buffers (the
+step's data and a ping-pong residual stream). The 30 layers have the same canonical graph, so they share one
+schedule; later steps of that shape replay the schedules with no graph building at all.
 
 RoPE uses the GGML "normal" variant (rotate consecutive pairs (2i, 2i+1)): llama.cpp's converter permutes the
 rows of attn_q / attn_k from Hugging Face's half-split order into this interleaved order.
@@ -147,7 +150,7 @@ class LlamaModel:
 
     def __init__(self, gguf: GGUFFile, device: str | None = None, max_context: int = DEFAULT_CONTEXT):
         self.config = cfg = LlamaConfig.from_gguf(gguf.metadata)
-        self.device = device or Tensor.zeros(1).device
+        self.device = get_device(device).name
         self.tokenizer = BPETokenizer.from_gguf_metadata(gguf.metadata)
         self.max_context = min(max_context, cfg.context_length)
         t = gguf.tensors

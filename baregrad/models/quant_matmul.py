@@ -9,7 +9,6 @@ of each block is the one documented in baregrad.nn.state.quant, whose dequantize
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from baregrad import dtype as dt
@@ -164,8 +163,6 @@ def linear(x: Tensor, w: QuantWeight) -> Tensor:
 
 
 def weight_bytes(weights: list[QuantWeight]) -> int:
+    """Bytes the weights occupy as stored (what a matmul over them reads)."""
     return sum(w.nbytes for w in weights)
 
-
-def flops(w: QuantWeight, tokens: int = 1) -> int:
-    return 2 * tokens * math.prod(w.shape)

@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 
 import baregrad as bg
+from baregrad.engine.realize import canonicalize
+from baregrad.engine.schedule import build_schedule
 from baregrad.models import quant_matmul as qm
 from baregrad.nn.state.quant import LAYOUTS, GGMLType, dequantize_reference
 
@@ -68,8 +70,6 @@ def test_quantized_linear_is_one_kernel_reading_packed_blocks(t: GGMLType) -> No
     x = bg.Tensor(np.ones((1, cols), np.float32))
     for y in (qm.linear(x, w), x @ qm.dequantize(w).T):
         bg.reset_counters()
-        from baregrad.engine.realize import canonicalize
-        from baregrad.engine.schedule import build_schedule
         canonical, inputs = canonicalize([y.node])
         template = build_schedule(canonical, len(inputs))
         assert len(template.steps) == 1
