@@ -64,6 +64,13 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     return a.matmul(b)
 
 
+def jit(fn):
+    """Decorator: capture the kernels of `fn` and replay them (baregrad.engine.jit, loaded on first use so that
+    `import baregrad` does not pull in the engine and codegen)."""
+    from baregrad.engine.jit import jit as _jit
+    return _jit(fn)
+
+
 def devices() -> list:
     """Every known device, whether it works here, and why not."""
     from baregrad.device import describe_devices
