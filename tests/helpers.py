@@ -56,6 +56,13 @@ def skip_unsupported(device: str, *dtypes: object) -> None:
             pytest.skip(f"{device} does not support {d.name}: {reason}")
 
 
+def unsupported_dtype_reason(error: BaseException) -> str | None:
+    """The device's reason when `error` is its refusal of a dtype it declared unsupported (else None)."""
+    if isinstance(error, bg.DTypeError) and "cannot run kernel" in str(error):
+        return str(error)
+    return None
+
+
 def check(bg_fn: Callable, torch_fn: Callable, inputs: Sequence[np.ndarray], device: str, grad: bool = True,
           dtype: str = "float32", scale: float = 1.0, grad_scale: float | None = None) -> None:
     """Run fn on baregrad and torch with the same inputs; compare outputs and, for float inputs, gradients."""
