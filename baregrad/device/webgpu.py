@@ -17,7 +17,7 @@ from baregrad.errors import CompileError, DeviceError
 from baregrad.render.cstyle import global_size
 from baregrad.render.wgsl import UNSUPPORTED, WORKGROUP, render_wgsl
 
-INSTALL_HINT = "pip install wgpu, and a Vulkan/Metal/D3D12 driver (e.g. apt-get install mesa-vulkan-drivers libvulkan1)"
+INSTALL_HINT = "pip install wgpu, and a Vulkan/Metal/D3D12 driver (apt-get install mesa-vulkan-drivers libvulkan1)"
 
 try:
     import wgpu
