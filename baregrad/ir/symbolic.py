@@ -157,10 +157,17 @@ def _normalize_mul(node: Node) -> Node | None:
 
 
 def _split_by_divisor(node: Node, c: int) -> tuple[Node, Node]:
-    """node == quotient*c + rest, with the terms whose coefficients c divides moved to quotient."""
+    """node == quotient*c + rest. A non-negative term's coefficient k splits into (k // c)*c + k % c, so
+    (11*r + g) // 10 becomes r + (r + g) // 10; other terms move only when c divides their coefficient."""
     terms, constant = _terms(node)
-    quotient = {t: k // c for t, k in terms.items() if k % c == 0}
-    rest = {t: k for t, k in terms.items() if k % c != 0}
+    quotient: dict[Node, int] = {}
+    rest: dict[Node, int] = {}
+    for t, k in terms.items():
+        if k % c == 0 or (k > 0 and vmin(t) >= 0):
+            quotient[t] = k // c
+            rest[t] = k % c
+        else:
+            rest[t] = k
     return _build_sum(quotient, constant // c), _build_sum(rest, constant % c)
 
 

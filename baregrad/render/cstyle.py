@@ -25,6 +25,7 @@ class Dialect:
     half_storage: str = "_Float16"
     parallel_pragma: str = ""                # emitted before the first global loop when work is large
     thread_index: str = ""                   # GPU dialects: the flat global thread id expression
+    simd_reductions: bool = False            # mark innermost sum loops `omp simd reduction` (vectorizable)
     libc_preamble: bool = True               # include C_PREAMBLE (math.h, memcpy-based bf16 helpers)
     float_suffix: str = "f"                  # libm's float names end in f; OpenCL's overloads do not
     bool_storage: str = ""                   # storage type of bool when it differs from the compute type
@@ -130,6 +131,9 @@ class CRenderer:
                 if ins.arg.kind is LoopKind.GLOBAL and first_global and self.d.parallel_pragma and prog.work > 32768:
                     lines.append("  " * depth + self.d.parallel_pragma)
                 first_global = first_global and ins.arg.kind is not LoopKind.GLOBAL
+                simd = self.simd_reduction_pragma(prog, i) if self.d.simd_reductions else ""
+                if simd:
+                    lines.append("  " * depth + simd)
                 lines.append("  " * depth + f"for (int {name} = 0; {name} < {ins.arg.size}; {name}++) {{")
                 depth += 1
                 continue
@@ -138,6 +142,26 @@ class CRenderer:
         head = f"{self.d.kernel_prefix} {prog.name}({params}) {{"
         preamble = (C_PREAMBLE if self.d.libc_preamble else "") + self.d.preamble
         return "\n".join([preamble, head] + lines + ["}", ""])
+
+    def simd_reduction_pragma(self, prog: LinearProgram, start: int) -> str:
+        """`#pragma omp simd reduction(+:...)` for an innermost reduce loop whose updates are all float sums.
+
+        C may not reorder a float sum by itself; the pragma allows it for this loop only, so the compiler
+        can vectorize it (the result then differs from a serial sum only by rounding, as torch's does).
+        """
+        if prog.instrs[start].arg.kind is not LoopKind.REDUCE:
+            return ""
+        accs = []
+        for ins in prog.instrs[start + 1:]:
+            if ins.op is L.RANGE:
+                return ""
+            if ins.op is L.END and ins.src[0] == start:
+                break
+            if ins.op is L.UPDATE:
+                if ins.arg is not ReduceOp.SUM or ins.dtype not in (dt.float32, dt.float64):
+                    return ""
+                accs.append(self.names[ins.src[0]])
+        return f"#pragma omp simd reduction(+:{','.join(accs)})" if accs else ""
 
     def gpu_global(self, loop, strides: dict[str, int], first: bool, prog: LinearProgram) -> list[str]:
         """A global loop on a GPU: one thread per iteration, its index unpacked from the flat thread id."""
@@ -295,6 +319,7 @@ def _gpu_global_strides(prog: LinearProgram) -> dict[str, int]:
 C_VECTOR_TYPES = "".join(f"typedef float float{n} __attribute__((vector_size({4 * n}), aligned(4)));\n"
                          for n in (4, 8, 16))
 C_DIALECT = Dialect("C", kernel_prefix="void", parallel_pragma="#pragma omp parallel for schedule(static)",
+                    simd_reductions=True,
                     preamble=C_VECTOR_TYPES)
 
 
