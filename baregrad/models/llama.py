@@ -81,13 +81,10 @@ class LlamaConfig:
 @dataclass
 class LayerWeights:
     attn_norm: Tensor
-    wq: QuantWeight
-    wk: QuantWeight
-    wv: QuantWeight
+    wqkv: list[QuantWeight]   # attn_q, attn_k, attn_v rows stacked: one matmul kernel instead of three
     wo: QuantWeight
     ffn_norm: Tensor
-    w_gate: QuantWeight
-    w_up: QuantWeight
+    w_gate_up: list[QuantWeight]  # ffn_gate and ffn_up rows stacked
     w_down: QuantWeight
 
 
@@ -175,9 +172,10 @@ class LlamaModel:
     def _layer(self, t: dict, i: int) -> LayerWeights:
         def q(name: str) -> QuantWeight:
             return qm.from_gguf(t[f"blk.{i}.{name}.weight"], self.device)
-        return LayerWeights(self._plain(t[f"blk.{i}.attn_norm.weight"]), q("attn_q"), q("attn_k"), q("attn_v"),
-                            q("attn_output"), self._plain(t[f"blk.{i}.ffn_norm.weight"]), q("ffn_gate"), q("ffn_up"),
-                            q("ffn_down"))
+        return LayerWeights(self._plain(t[f"blk.{i}.attn_norm.weight"]), qm.stack_rows([q("attn_q"), q("attn_k"),
+                                                                                         q("attn_v")]),
+                            q("attn_output"), self._plain(t[f"blk.{i}.ffn_norm.weight"]),
+                            qm.stack_rows([q("ffn_gate"), q("ffn_up")]), q("ffn_down"))
 
     def _rope_tables(self) -> tuple[Tensor, Tensor]:
         half = self.config.head_dim // 2
@@ -192,8 +190,8 @@ class LlamaModel:
     @property
     def weight_nbytes(self) -> int:
         """Bytes of weights read per decoded token (all matrices, norms excluded)."""
-        ws = [self.output] + [w for layer in self.layers for w in (layer.wq, layer.wk, layer.wv, layer.wo,
-                                                                      layer.w_gate, layer.w_up, layer.w_down)]
+        ws = [self.output] + [w for layer in self.layers for w in (*layer.wqkv, layer.wo, *layer.w_gate_up,
+                                                                      layer.w_down)]
         return qm.weight_bytes(ws)
 
     # ---- the protocol ----
@@ -263,9 +261,11 @@ class LlamaModel:
         # normalized once: fused into each projection, the norm would be redone per output row
         h = rms_norm(x, layer.attn_norm, cfg.norm_eps).contiguous()
         # a projection is its own kernel: RoPE reads two of its outputs per element, the cache write gathers rows
-        q = rope(qm.linear(h, layer.wq).contiguous().reshape(t, cfg.n_heads, hd), cos, sin)
-        k = rope(qm.linear(h, layer.wk).contiguous().reshape(t, cfg.n_kv_heads, hd), cos, sin)
-        v = qm.linear(h, layer.wv).contiguous().reshape(t, cfg.n_kv_heads, hd)
+        qkv = qm.linear_stacked(h, layer.wqkv)
+        q_end, k_end = cfg.n_heads * hd, (cfg.n_heads + cfg.n_kv_heads) * hd
+        q = rope(qkv[:, :q_end].reshape(t, cfg.n_heads, hd), cos, sin)
+        k = rope(qkv[:, q_end:k_end].reshape(t, cfg.n_kv_heads, hd), cos, sin)
+        v = qkv[:, k_end:].reshape(t, cfg.n_kv_heads, hd)
         keys = self._write(self.k_cache[i], k, inp, writes)
         values = self._write(self.v_cache[i], v, inp, writes)
         # the residual stream and every matmul input are realized: a consumer inside a reduce loop would
@@ -273,7 +273,9 @@ class LlamaModel:
         attn = self._attention(q.contiguous(), keys, values, mask)
         x = (x + qm.linear(attn, layer.wo)).contiguous()
         h = rms_norm(x, layer.ffn_norm, cfg.norm_eps).contiguous()
-        ffn = (qm.linear(h, layer.w_gate).silu() * qm.linear(h, layer.w_up)).contiguous()
+        gate_up = qm.linear_stacked(h, layer.w_gate_up)
+        # realized: fused into the down projection, the silu would be recomputed for every output row
+        ffn = (gate_up[:, :cfg.ffn_dim].silu() * gate_up[:, cfg.ffn_dim:]).contiguous()
         return (x + qm.linear(ffn, layer.w_down)).contiguous()
 
     def _write(self, chunks: list[Tensor], new: Tensor, inp: StepInputs, writes: list[Tensor]) -> Tensor:

@@ -140,6 +140,22 @@ def block_values(w: QuantWeight, rows: Tensor | None = None) -> Tensor:
     return _DECODERS[w.ggml_type](data.reshape(data.shape[0], w.n_blocks, lay.type_size))
 
 
+def stack_rows(weights: list[QuantWeight]) -> list[QuantWeight]:
+    """The rows of all `weights` as one weight, realized once, so x @ stacked.T is a single kernel computing every
+    projection; when types or row lengths differ (e.g. Q4_K_M files keep attn_v in Q6_K), the weights unchanged."""
+    first = weights[0]
+    if len(weights) == 1 or any(w.ggml_type is not first.ggml_type or w.shape[1] != first.shape[1] for w in weights):
+        return list(weights)
+    data = Tensor.cat([w.data for w in weights], dim=0).realize()
+    return [QuantWeight(first.ggml_type, (sum(w.shape[0] for w in weights), first.shape[1]), data)]
+
+
+def linear_stacked(x: Tensor, weights: list[QuantWeight]) -> Tensor:
+    """x @ W.T for W the rows of `weights` (see stack_rows), each matmul realized as its own kernel."""
+    outs = [linear(x, w).contiguous() for w in weights]
+    return outs[0] if len(outs) == 1 else Tensor.cat(outs, dim=-1)
+
+
 def dequantize(w: QuantWeight) -> Tensor:
     """The lazy float32 (out_features, in_features) weight; consumers fuse it, nothing is stored."""
     return block_values(w).reshape(w.shape)
