@@ -27,7 +27,9 @@ UNSUPPORTED = {"float64": "WGSL has no 64-bit floats", "uint64": "WGSL has no 64
 MATH = {Op.SQRT: "sqrt", Op.EXP: "exp", Op.EXP2: "exp2", Op.LOG: "log", Op.LOG2: "log2", Op.SIN: "sin",
         Op.COS: "cos", Op.TANH: "tanh", Op.TRUNC: "trunc", Op.ERF: "bg_erf", Op.POW: "bg_pow"}
 
-PREAMBLE = """fn f16_bits(x: f32) -> u32 { return pack2x16float(vec2<f32>(x, 0.0)) & 0xffffu; }
+PREAMBLE = """fn bg_isnan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+fn bg_opaque(x: f32) -> f32 { return x; }
+fn f16_bits(x: f32) -> u32 { return pack2x16float(vec2<f32>(x, 0.0)) & 0xffffu; }
 fn f16_from_bits(b: u32) -> f32 { return unpack2x16float(b & 0xffffu).x; }
 fn bf16_bits(x: f32) -> u32 {
   let u = bitcast<u32>(x);
@@ -48,7 +50,7 @@ fn bg_pow(x: f32, y: f32) -> f32 {
   // WGSL's pow is undefined for x < 0; C's is defined for integral y
   if (y == 0.0) { return 1.0; }
   let r = pow(abs(x), y);
-  if (x >= 0.0 || x != x) { return select(r, x, x != x); }
+  if (x >= 0.0 || bg_isnan(x)) { return select(r, x, bg_isnan(x)); }
   if (trunc(y) != y) { return bitcast<f32>(0x7fc00000u); }
   return select(r, -r, trunc(y * 0.5) != y * 0.5);
 }
@@ -232,7 +234,7 @@ class WGSLRenderer:
             lo, hi = dt.min_max_values(d)
             lo, hi = max(lo, -2**31), min(hi, 2**32 - 1 if d.is_unsigned else 2**31 - 1)
             return (f"select(select(select({ty}({x}), {literal(hi, d)}, {x} >= {float(hi)!r}), {literal(lo, d)}, "
-                    f"{x} <= {float(lo)!r}), {literal(0, d)}, {x} != {x})")
+                    f"{x} <= {float(lo)!r}), {literal(0, d)}, bg_isnan({x}))")
         if src is dt.bool_:
             return f"select({literal(0, d)}, {literal(1, d)}, {x})"
         return wrap(d, f"{ty}({x})")
@@ -248,11 +250,15 @@ class WGSLRenderer:
             return f"select({literal(0, in_d)}, {literal(1, in_d)}, {s[0]} == {literal(0, in_d)})"
         if op is Op.RECIP:
             return f"(1.0f / {s[0]})"
-        if op in MATH:
-            return f"{MATH[op]}({', '.join(s)})"
+        if op in MATH:  # naga constant-folds builtins of literals and rejects e.g. log(0): keep literals opaque
+            args = [f"bg_opaque({a})" if a.endswith("f") or a.startswith("bitcast") else a for a in s]
+            return f"{MATH[op]}({', '.join(args)})"
         if op is Op.MAX:
-            nan = f" || {s[0]} != {s[0]}" if in_d.is_float else ""
-            return f"select({s[1]}, {s[0]}, {s[0]} > {s[1]}{nan})"
+            if in_d.is_float:
+                return f"select({s[1]}, {s[0]}, ({s[0]} > {s[1]} && !bg_isnan({s[1]})) || bg_isnan({s[0]}))"
+            return f"select({s[1]}, {s[0]}, {s[0]} > {s[1]})"
+        if in_d.is_float and op in (Op.CMPLT, Op.CMPEQ, Op.CMPNE):
+            return self.float_compare(op, s)
         if op in (Op.IDIV, Op.MOD):
             return self.divmod(op, s, in_d)
         if op in (Op.SHL, Op.SHR):
@@ -262,6 +268,14 @@ class WGSLRenderer:
         if op in binary:
             return f"({s[0]} {binary[op]} {s[1]})"
         raise NotImplementedError(f"WGSL cannot render {op} on {in_d.name}")
+
+    @staticmethod
+    def float_compare(op: Op, s: list[str]) -> str:
+        """NaN tested on the bits: WGSL compilers may assume no NaNs and fold x != x or unordered compares."""
+        nan = f"bg_isnan({s[0]}) || bg_isnan({s[1]})"
+        if op is Op.CMPNE:
+            return f"({s[0]} != {s[1]} || {nan})"
+        return f"({s[0]} {'<' if op is Op.CMPLT else '=='} {s[1]} && !({nan}))"
 
     def bool_alu(self, op: Op, s: list[str]) -> str:
         table = {Op.ADD: "||", Op.OR: "||", Op.MAX: "||", Op.MUL: "&&", Op.AND: "&&", Op.XOR: "!=",
