@@ -61,14 +61,12 @@ def test_repeated_training_step_compiles_nothing_new(device):
         return loss.item()
 
     first = step()
-    compiles = bg.counters()["compiles"]
     bg.counters(reset=True)
     second = step()
     counts = bg.counters()
     assert counts["compiles"] == 0, counts
     assert counts["kernels"] > 0
     assert second < first  # it trained
-    del compiles
 
 
 @pytest.mark.parametrize("n", [1, 3])

@@ -11,10 +11,6 @@ import baregrad as bg
 from tests.helpers import check, few, rand, shapes
 
 
-def _both(fn):
-    return fn, fn
-
-
 @given(shape=shapes(min_dims=1), data=st.data())
 @example(shape=(2, 0, 3), data=None)
 @few(4)
