@@ -36,9 +36,28 @@ VECTOR_OPS = frozenset({Op.ADD, Op.SUB, Op.MUL, Op.NEG})
 def optimize(sink: Node, global_vars: list[Node], opts: KernelOptions = KernelOptions()) -> OptimizedKernel:
     if opts.vector_width and len(global_vars) >= 2:
         tiled = _tile_matmul_like(sink, global_vars, opts)
+        if tiled is None:
+            tiled = _unroll_outer(sink, global_vars, opts)
         if tiled is not None:
             return tiled
     return OptimizedKernel(sink, global_vars)
+
+
+def _unroll_outer(sink: Node, global_vars: list[Node], opts: KernelOptions) -> OptimizedKernel | None:
+    """Where SIMD tiling does not apply (masked windows, decoded weights), still unroll the second-innermost
+    output loop, so loads and decoding that do not depend on it are shared by `unroll` accumulators."""
+    memo: dict = {}
+    reduces = [n for n in sink.toposort() if n.op is Op.LOOP_REDUCE]
+    all_vars = frozenset(global_vars)
+    if not reduces or any(_free_vars(r, memo) != all_vars for r in reduces) or len(sink.src) != 1:
+        return None
+    u = global_vars[-2]
+    unroll = next((k for k in (opts.unroll, 2) if u.arg[1] % k == 0 and u.arg[1] > k), 0)
+    if not unroll:
+        return None
+    new_u = sym.var(u.arg[0], u.arg[1] // unroll)
+    stores = tuple(substitute(sink.src[0], {u: sym.add(sym.mul(new_u, unroll), c)}) for c in range(unroll))
+    return OptimizedKernel(Node(Op.SINK, dt.bool_, stores), global_vars[:-2] + [new_u, global_vars[-1]])
 
 
 def _free_vars(node: Node, memo: dict[Node, frozenset[Node]]) -> frozenset[Node]:
