@@ -778,9 +778,11 @@ class Tensor(TensorExtras):
     def assign(self, value: "Tensor") -> "Tensor":
         """Write value into this tensor's buffer (realized in place); used by optimizers."""
         value = value.to(self.device).cast(self.dtype).expand(self.shape)
-        if self.node.op is not Op.BUFFER:
-            # a private buffer: equal lazy nodes (two zeros(3)) share one realized buffer, which must not change
-            self.node = _buffer_node(self.to_bytes(), self.dtype, self.shape, self.device)
+        if self.node.op is Op.ASSIGN:
+            self.realize()  # finish the previous write first; its buffer is already this tensor's own
+        if self.node.op is not Op.BUFFER or self.node.arg.shared:
+            # equal nodes (two zeros(3)) share one computed buffer, which must not change under the other
+            self.node = _private_copy(self.node, self.device)
         self.node = Node(Op.ASSIGN, self.dtype, (self.node, value.node))
         # hash-consing hands back last step's equal ASSIGN, marked done: this is a new write, so it must run
         self.node.buffer = None
@@ -1576,6 +1578,17 @@ def const_node(value: Scalar, d: dt.DType, shape: tuple[int, ...]) -> Node:
         if any(s != 1 for s in shape):
             node = Node(Op.EXPAND, d, (node,), shape)
     return node
+
+
+def _private_copy(node: Node, device: str) -> Node:
+    """node's value computed into a buffer that nothing else holds (the memo is not consulted or kept)."""
+    from baregrad.engine.realize import realize
+    copy = Node(Op.CONTIGUOUS, node.dtype, (node,))
+    copy.buffer = None
+    (buf,) = realize([copy], get_device(device))
+    copy.buffer = None
+    buf.shared = False
+    return Node(Op.BUFFER, node.dtype, (), buf)
 
 
 def _buffer_node(data: bytes | memoryview, d: dt.DType, shape: tuple[int, ...], device: str) -> Node:

@@ -9,13 +9,14 @@ from baregrad.device import Device
 
 
 class Buffer:
-    __slots__ = ("device", "dtype", "shape", "size", "nbytes", "_handle", "__weakref__")
+    __slots__ = ("device", "dtype", "shape", "size", "nbytes", "_handle", "shared", "__weakref__")
 
     def __init__(self, device: Device, d: dt.DType, shape: tuple[int, ...], handle: Any = None):
         self.device, self.dtype, self.shape = device, d, tuple(shape)
         self.size = math.prod(shape)
         self.nbytes = self.size * d.itemsize
         self._handle = handle
+        self.shared = False  # handed to a second owner by the engine's memo: copy before writing in place
 
     @property
     def handle(self) -> Any:

@@ -83,8 +83,10 @@ def realize(targets: list[Node], device: Device) -> list[Buffer]:
         template = build_schedule(canonical, len(inputs), device.kernel_options)
         _SCHEDULES[key] = template
     outputs = run_schedule(template, inputs, device)
-    for node, buf in zip(targets, outputs):
+    for node, canon, buf in zip(targets, canonical, outputs):
         if node.op is not Op.BUFFER:
+            if canon.op is Op.BUFFER:  # served from the memo: another tensor already holds this buffer
+                buf.shared = True
             node.buffer, node.memo_epoch = buf, _EPOCH[0]
     for node in assigns:
         node.buffer = node.src[0].arg
