@@ -56,6 +56,19 @@ def skip_unsupported(device: str, *dtypes: object) -> None:
             pytest.skip(f"{device} does not support {d.name}: {reason}")
 
 
+def skip_special_values(device: str, *arrays: object) -> None:
+    """Skip, with the device's reason, when NaN/inf are involved and the device does not keep them."""
+    import pytest
+    from baregrad.device import get_device
+    reason = get_device(device).special_float_values
+    if reason is None:
+        return
+    for a in arrays:
+        a = np.asarray(a)
+        if np.issubdtype(a.dtype, np.floating) and not np.isfinite(a).all():
+            pytest.skip(f"{device}: {reason}")
+
+
 def unsupported_dtype_reason(error: BaseException) -> str | None:
     """The device's reason when `error` is its refusal of a dtype it declared unsupported (else None)."""
     if isinstance(error, bg.DTypeError) and "cannot run kernel" in str(error):
@@ -71,7 +84,9 @@ def check(bg_fn: Callable, torch_fn: Callable, inputs: Sequence[np.ndarray], dev
     float_inputs = [np.issubdtype(np.asarray(x).dtype, np.floating) for x in inputs]
     tt = [to_torch(x, grad and f) for x, f in zip(inputs, float_inputs)]
     bt = [bg.Tensor(x, device=device, requires_grad=grad and f) for x, f in zip(inputs, float_inputs)]
+    skip_special_values(device, *inputs)
     expected = torch_fn(*tt)
+    skip_special_values(device, expected.detach().numpy())
     actual = bg_fn(*bt)
     compare(actual.numpy(), expected.detach().numpy(), dtype, scale, "forward")
     if not grad or not any(float_inputs) or not expected.requires_grad:

@@ -37,6 +37,8 @@ class Device:
     kernel_options: Any = None  # a codegen.opt.KernelOptions; None means the defaults
     # dtype name -> why this device cannot compute it (a backend may refine it per physical device when opened)
     unsupported_dtypes: dict[str, str] = {}
+    # None, or why NaN and infinities may not survive arithmetic on this device (declared, so tests can skip)
+    special_float_values: str | None = None
 
     def supports(self, d: Any) -> str | None:
         """None when this device can compute dtype d, else the reason it cannot."""

@@ -31,6 +31,8 @@ LIMITS = ("max-storage-buffers-per-shader-stage", "max-storage-buffer-binding-si
 class WebGPUDevice(Device):
     name = "WEBGPU"
     unsupported_dtypes = UNSUPPORTED
+    special_float_values = ("WGSL lets shader compilers assume no NaN or infinity (e.g. x * 0.0 folds to 0), so "
+                            "results involving them are not guaranteed")
 
     def __init__(self) -> None:
         super().__init__()
