@@ -7,7 +7,6 @@ from baregrad import dtype as dtypes
 from baregrad.autograd import no_grad, set_grad_enabled
 from baregrad.dtype import (DType, bfloat16, bool_, float16, float32, float64, int8, int16, int32, int64, uint8,
                             uint16, uint32, uint64)
-from baregrad.engine.jit import jit
 from baregrad.errors import (ArgumentError, BoundsError, CompileError, DeviceError, DTypeError, Error, FormatError,
                              ShapeError)
 from baregrad.random import manual_seed
