@@ -110,14 +110,30 @@ class _WGPUProgram:
         self.grid = device.grid(self.total)
         self.layout = pipeline.get_bind_group_layout(0)
 
+    @staticmethod
+    def _unalias(dev: Any, encoder: Any, handles: tuple) -> tuple[list, list]:
+        """WebGPU refuses one buffer bound twice in a dispatch (an in-place write reading its own target):
+        later bindings of a buffer read a copy of it instead."""
+        out, temps, seen = [], [], set()
+        for h in handles:
+            if id(h) in seen:
+                temp = dev.create_buffer(size=h.size, usage=h.usage)
+                encoder.copy_buffer_to_buffer(h, 0, temp, 0, h.size)
+                temps.append(temp)
+                h = temp
+            seen.add(id(h))
+            out.append(h)
+        return out, temps
+
     def __call__(self, *handles: Any) -> None:
         if self.total == 0:
             return
         dev = self.device.device
+        encoder = dev.create_command_encoder()
+        handles, temps = self._unalias(dev, encoder, handles)
         entries = [{"binding": n, "resource": {"buffer": h, "offset": 0, "size": h.size}}
                    for n, h in enumerate(handles)]  # one handle per kernel parameter, in order
         bind_group = dev.create_bind_group(layout=self.layout, entries=entries)
-        encoder = dev.create_command_encoder()
         compute = encoder.begin_compute_pass()
         compute.set_pipeline(self.pipeline)
         compute.set_bind_group(0, bind_group)
