@@ -239,9 +239,9 @@ class LlamaModel:
         positions = state.meta[0:1] + Tensor.arange(t, dtype=dt.int32, device=self.device)
         cos = self.rope_cos.index_select(0, positions).reshape(t, 1, cfg.head_dim // 2)
         sin = self.rope_sin.index_select(0, positions).reshape(t, 1, cfg.head_dim // 2)
-        # key j is visible to query i when j <= start + i
+        # key j is visible to query i when j <= start + i; the mask is finite because WGSL may assume no infinity
         keys = Tensor.arange(n_chunks * CHUNK, dtype=dt.int32, device=self.device)
-        mask = (keys.reshape(1, -1) <= positions.reshape(-1, 1)).where(0.0, float("-inf"))
+        mask = (keys.reshape(1, -1) <= positions.reshape(-1, 1)).where(0.0, -1e30)
         parts = [[_assign(state.x[0], qm.embedding(self.token_embd, state.ids))]]
         for i, layer in enumerate(self.layers):
             writes: list[Tensor] = []
