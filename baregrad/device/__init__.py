@@ -31,6 +31,9 @@ BACKENDS: dict[str, tuple[str, str]] = {
 }
 
 
+SWEEP_BYTES = 32 << 20  # new device memory between sweeps of unreferenced graph nodes
+
+
 class Device:
     """Base class: a named device with a caching allocator. Subclasses fill in the abstract methods."""
     name = "?"
@@ -70,9 +73,17 @@ class Device:
 
     def alloc(self, nbytes: int) -> Any:
         cached = self._free_cache.get(nbytes)
+        if not cached and getattr(self, "_since_sweep", 0) > SWEEP_BYTES:
+            # dead tensors' buffers can still be held by graph nodes in the hash-consing table: release them
+            # (into the cache) before asking the device for more
+            from baregrad.ir.node import sweep
+            sweep()
+            self._since_sweep = 0
+            cached = self._free_cache.get(nbytes)
         if cached:
             self._cached_bytes -= nbytes
             return cached.pop()
+        self._since_sweep = getattr(self, "_since_sweep", 0) + nbytes
         try:
             return self.alloc_raw(nbytes)
         except (MemoryError, DeviceError):

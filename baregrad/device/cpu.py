@@ -13,7 +13,7 @@ from baregrad.device.compile_cache import cache_key, cached_build
 from baregrad.errors import CompileError, DeviceError
 from baregrad.render.cstyle import C_DIALECT, CRenderer
 
-FLAGS = ["-O2", "-march=native", "-ftree-vectorize", "-fno-math-errno", "-fwrapv", "-fPIC", "-shared", "-fopenmp"]
+FLAGS = ["-O2", "-march=native", "-ftree-vectorize", "-fvect-cost-model=dynamic", "-fno-math-errno", "-fwrapv", "-fPIC", "-shared", "-fopenmp"]
 
 
 class CPUDevice(Device):

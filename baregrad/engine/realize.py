@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+import weakref
 from typing import Any
 
 from baregrad import config, stats
@@ -29,13 +30,16 @@ def _memo(node: Node, device: Device | None = None) -> Buffer | None:
     write could have changed its inputs. A done ASSIGN stays done: it names the buffer it wrote.
     Nodes are hash-consed across devices (a constant graph is the same node everywhere): a buffer computed on
     another device is not a memo for this one."""
-    if node.op is Op.ASSIGN:
-        return node.buffer
-    if device is not None and node.buffer is not None and node.buffer.device is not device:
+    # the memo holds its buffer weakly: it serves only while some tensor still holds the result, and never keeps
+    # a large buffer alive by itself (nodes live on in the hash-consing table until it is swept)
+    buf = node.buffer() if node.buffer is not None else None
+    if buf is None or node.op is Op.ASSIGN:
+        return buf
+    if device is not None and buf.device is not device:
         return None
     # while the JIT records, everything must really run, or the replay would miss those kernels
     if node.memo_epoch == _EPOCH[0] and capture.active() is None:
-        return node.buffer
+        return buf
     return None
 
 
@@ -87,9 +91,9 @@ def realize(targets: list[Node], device: Device) -> list[Buffer]:
         if node.op is not Op.BUFFER:
             if canon.op is Op.BUFFER:  # served from the memo: another tensor already holds this buffer
                 buf.shared = True
-            node.buffer, node.memo_epoch = buf, _EPOCH[0]
+            node.buffer, node.memo_epoch = weakref.ref(buf), _EPOCH[0]
     for node in assigns:
-        node.buffer = node.src[0].arg
+        node.buffer = weakref.ref(node.src[0].arg)
     if assigns:
         bump_epoch()  # after the targets: they may have been computed before the writes
     return outputs

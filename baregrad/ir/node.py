@@ -19,9 +19,11 @@ _CONSED: dict[tuple, "Node"] = {}
 _SWEEP_AT = [100_000]
 
 
-def _sweep() -> None:
+def sweep() -> None:
+    """Drop nodes that nothing but this table refers to (and with them the buffers their leaves hold)."""
     while True:
-        dead = [k for k, n in _CONSED.items() if sys.getrefcount(n) <= 3]
+        # 2 references: the table's and getrefcount's own argument
+        dead = [k for k in _CONSED if sys.getrefcount(_CONSED[k]) <= 2]
         if not dead:
             break
         for k in dead:
@@ -57,7 +59,7 @@ class Node:
         node.memo_epoch = -1  # ... valid while no buffer has been written in place since (engine.realize.EPOCH)
         _CONSED[key] = node
         if len(_CONSED) > _SWEEP_AT[0]:
-            _sweep()
+            sweep()
         return node
 
     def __reduce__(self):
