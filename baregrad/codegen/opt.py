@@ -22,6 +22,7 @@ class KernelOptions:
     """What a device wants from codegen."""
     vector_width: int = 0   # float32 lanes of explicit SIMD vectors (0: none)
     unroll: int = 4         # how far to unroll the second tiled loop
+    vectors: int = 2        # SIMD vectors per row of the register tile
 
 
 @dataclass
@@ -133,7 +134,7 @@ def _tile_matmul_like(sink: Node, global_vars: list[Node], opts: KernelOptions) 
     store = sink.src[0]
     u, v = global_vars[-2], global_vars[-1]
     lanes = opts.vector_width
-    vectors = 2 if v.arg[1] % (2 * lanes) == 0 else (1 if v.arg[1] % lanes == 0 else 0)
+    vectors = next((k for k in (opts.vectors, 2, 1) if v.arg[1] % (k * lanes) == 0), 0)
     if not vectors or not _vectorizable(store, v, memo):
         return None
     unroll = next((k for k in (opts.unroll, 2, 1) if u.arg[1] % k == 0), 1)
