@@ -9,6 +9,7 @@ from typing import Any, Callable
 from baregrad.codegen.linear import LinearProgram
 from baregrad.codegen.opt import KernelOptions
 from baregrad.device import Device
+from baregrad.device.host_memory import HostMemory
 from baregrad.device.compile_cache import cache_key, cached_build
 from baregrad.errors import CompileError, DeviceError
 from baregrad.render.cstyle import C_DIALECT, CRenderer
@@ -16,7 +17,7 @@ from baregrad.render.cstyle import C_DIALECT, CRenderer
 FLAGS = ["-O2", "-march=native", "-ftree-vectorize", "-fvect-cost-model=dynamic", "-fno-math-errno", "-fwrapv", "-fPIC", "-shared", "-fopenmp"]
 
 
-class CPUDevice(Device):
+class CPUDevice(HostMemory, Device):
     name = "CPU"
 
     def __init__(self) -> None:
@@ -29,20 +30,6 @@ class CPUDevice(Device):
             raise DeviceError(f"CPU device needs a C compiler; running {self.cc!r} failed: {e}") from e
         self.compiler_id = version.splitlines()[0] if version else self.cc
         self.kernel_options = KernelOptions(vector_width=_simd_float_lanes())
-
-    def alloc_raw(self, nbytes: int) -> Any:
-        try:
-            return (ctypes.c_char * max(nbytes, 1))()
-        except MemoryError as e:
-            raise DeviceError(f"CPU out of memory allocating {nbytes} bytes") from e
-
-    def copyin(self, handle: Any, data: bytes | memoryview) -> None:
-        # ctypes takes bytes but not memoryviews; a read-only mmap view has no address we may use, so copy
-        raw = data if isinstance(data, bytes) else bytes(data)
-        ctypes.memmove(handle, raw, len(raw))
-
-    def copyout(self, handle: Any, nbytes: int) -> bytes:
-        return ctypes.string_at(handle, nbytes)
 
     def address(self, handle: Any) -> int:
         return ctypes.addressof(handle)

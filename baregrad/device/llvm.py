@@ -16,6 +16,7 @@ from typing import Any, Callable
 from baregrad.codegen.linear import L, LinearProgram, LoopKind
 from baregrad.codegen.opt import KernelOptions
 from baregrad.device import Device
+from baregrad.device.host_memory import HostMemory
 from baregrad.device.compile_cache import cache_key, cached_build
 from baregrad.errors import CompileError, DeviceError
 from baregrad.render.llvmir import render_llvm
@@ -42,7 +43,7 @@ def _float_lanes(features: Any) -> int:
     return 16 if features.get("avx512f") else 8 if features.get("avx") else 4
 
 
-class LLVMDevice(Device):
+class LLVMDevice(HostMemory, Device):
     name = "LLVM"
 
     def __init__(self) -> None:
@@ -55,20 +56,6 @@ class LLVMDevice(Device):
         self.loaded: dict[str, int] = {}  # symbol -> address of every kernel in the JIT
         self.kernel_options = KernelOptions(vector_width=_float_lanes(llvm.get_host_cpu_features()))
         self.target_id = f"llvmlite {llvmlite.__version__} {llvm.get_host_cpu_name()} {self.tm.triple}"
-
-    # ---- allocator: plain host memory ----
-    def alloc_raw(self, nbytes: int) -> Any:
-        try:
-            return (ctypes.c_char * max(nbytes, 1))()
-        except MemoryError as e:
-            raise DeviceError(f"LLVM out of memory allocating {nbytes} bytes") from e
-
-    def copyin(self, handle: Any, data: bytes | memoryview) -> None:
-        raw = data if isinstance(data, bytes) else bytes(data)
-        ctypes.memmove(handle, raw, len(raw))
-
-    def copyout(self, handle: Any, nbytes: int) -> bytes:
-        return ctypes.string_at(handle, nbytes)
 
     # ---- compiler ----
     def render(self, prog: LinearProgram) -> str:
