@@ -1352,6 +1352,10 @@ class Tensor(TensorExtras):
             return (a * b).sum(-1)
         if a.ndim == 1:
             return (a.unsqueeze(-1) * b).sum(-2)
+        if b.node.op is Op.PERMUTE and b.node.src[0].op is Op.BUFFER and b.numel() >= 4096:
+            # x @ W.T with W stored (m, k): a copy of W.T is cheap next to the matmul and makes the output
+            # loop contiguous in memory, which is what the SIMD tiler needs
+            b = b.contiguous()
         # (..., n, k) x (..., k, m): broadcast to (..., n, m, k) and reduce the last axis
         lhs = a.unsqueeze(-2)
         rhs = b.transpose(-1, -2).unsqueeze(-3)
