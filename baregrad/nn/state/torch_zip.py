@@ -86,7 +86,8 @@ class _Archive:
         try:
             self.zip = zipfile.ZipFile(path)
             self.infos = {info.filename: info for info in self.zip.infolist()}
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, struct.error) as e:
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError,
+                struct.error) as e:
             raise FormatError(f"{path}: not a readable zip archive (at byte 0): {e}") from e
         self.prefix = self._find_prefix()
 
