@@ -10,21 +10,9 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
-import time
-from typing import Callable
 
 import numpy as np
-
-
-def best_time(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+from timing import best_time
 
 
 def fresh(t):

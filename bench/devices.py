@@ -7,21 +7,10 @@ PYTHON is left out unless named: it interprets every element in Python and would
 from __future__ import annotations
 
 import argparse
-import time
 from typing import Callable
 
 import numpy as np
-
-
-def best_time(fn: Callable[[], object], repeat: int = 3, warmup: int = 1) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+from timing import best_time
 
 
 def timed_realize(make: Callable[[], object], device) -> Callable[[], None]:
