@@ -48,6 +48,7 @@ def attempt(out: dict[str, float], key: str, fn: Callable[[], float]) -> None:
     """One row; a failure is printed and leaves the row empty, so the other rows still run."""
     try:
         out[key] = fn()
+        print(f"  {key}: {out[key]:.2f}", flush=True)
     except Exception as e:  # noqa: BLE001 - report and go on
         print(f"  {key}: failed ({type(e).__name__}: {str(e)[:400]})")
 
@@ -152,20 +153,19 @@ def main() -> None:
     p.add_argument("--json", help="also write the figures here")
     args = p.parse_args()
     results: dict[str, dict[str, float]] = {}
+    try:  # torch first: if a baregrad device hangs and the run is cut short, the reference is already printed
+        results["torch"] = bench_torch(args.quick)
+    except Exception as e:  # noqa: BLE001
+        print(f"torch: skipped ({type(e).__name__}: {e})")
     for name in [d.strip().upper() for d in args.devices.split(",") if d.strip()]:
         try:
             results[name] = bench_baregrad(name, args.quick)
         except Exception as e:  # noqa: BLE001 - a device that fails is reported, the others still run
             print(f"{name}: skipped ({type(e).__name__}: {str(e)[:300]})")
-    try:
-        results["torch"] = bench_torch(args.quick)
-    except Exception as e:  # noqa: BLE001
-        print(f"torch: skipped ({type(e).__name__}: {e})")
-    print(table(results))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=1)
-
+        print(table(results), flush=True)
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(results, f, indent=1)
 
 if __name__ == "__main__":
     main()

@@ -15,7 +15,7 @@ from .channel import Channel
 from .classes import class_name
 from .commands import Commands
 from .gpu import DevicePaths, GpuContext
-from .kernel_iface import KernelInterface, RealKernel
+from .kernel_iface import KernelInterface, RealKernel, traced
 from .memory import Allocation, MemKind
 from .program import NVProgram
 from .qmd import QMD_SLOT_BYTES
@@ -88,6 +88,7 @@ class NVDriver:
                 kernel = MockKernel(dev_root=dev_root)
             else:
                 kernel = RealKernel()
+            kernel = traced(kernel)
         self.kif = kernel
         self.closed = False
         self.gpu = GpuContext(kernel, device_index, DevicePaths(dev_root))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
-from typing import Protocol
+from typing import Protocol, TextIO
 
 PROT_READ, PROT_WRITE = 0x1, 0x2
 MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS = 0x01, 0x02, 0x10, 0x20
@@ -82,3 +82,98 @@ class RealKernel:
 
     def mmio_write32(self, addr: int, value: int) -> None:
         ctypes.c_uint32.from_address(addr).value = value
+
+
+NV_MAGIC, RM_CONTROL, RM_ALLOC, RM_FREE = ord("F"), 0x2A, 0x2B, 0x29
+TRACE_PARAM_BYTES, TRACE_UVM_BYTES = 1024, 64
+
+
+class _RmCall(ctypes.Structure):
+    """The leading fields NVOS21 (alloc) and NVOS54 (control) share in layout: 4 words, a pointer, size, status."""
+    _fields_ = [("w0", ctypes.c_uint32), ("w1", ctypes.c_uint32), ("w2", ctypes.c_uint32), ("w3", ctypes.c_uint32),
+                ("params", ctypes.c_uint64), ("size", ctypes.c_uint32), ("status", ctypes.c_uint32)]
+
+
+class TracingKernel:
+    """Wraps a kernel interface and logs every ioctl and mmap in the format of bench/ioctl_trace.c.
+
+    Set BAREGRAD_NV_TRACE=path to trace the driver; diffing the log against the shim's log of libcuda shows where
+    our calls differ from NVIDIA's user-mode driver (classes, parameter bytes, statuses).
+    """
+
+    def __init__(self, inner: KernelInterface, out: TextIO):
+        self.inner, self.out = inner, out
+        self.paths: dict[int, str] = {}
+
+    def open(self, path: str) -> int:
+        fd = self.inner.open(path)
+        self.paths[fd] = path
+        self.out.write(f"OPEN {path} -> fd={fd}\n")
+        return fd
+
+    def close(self, fd: int) -> None:
+        self.inner.close(fd)
+
+    def ioctl(self, fd: int, request: int, arg: ctypes.Structure | ctypes.Array) -> None:
+        size = (request >> 16) & 0x3FFF
+        is_uvm = (request >> 8) & 0xFF != NV_MAGIC
+        before = bytes(memoryview(arg).cast("B"))[:TRACE_UVM_BYTES if is_uvm else 256]
+        params = self._params(request, arg) if not is_uvm else b""
+        try:
+            self.inner.ioctl(fd, request, arg)
+            ret = 0
+        except OSError as e:
+            ret = -(e.errno or 1)
+            raise
+        finally:
+            self.out.write(f"fd={fd} ret={ret} {self._describe(request, arg, before, size, params, is_uvm)}\n")
+            self.out.flush()
+
+    @staticmethod
+    def _params(request: int, arg: ctypes.Structure | ctypes.Array) -> bytes:
+        if request & 0xFF not in (RM_ALLOC, RM_CONTROL):
+            return b""
+        call = _RmCall.from_buffer_copy(bytes(memoryview(arg).cast("B"))[:ctypes.sizeof(_RmCall)])
+        n = min(call.size, TRACE_PARAM_BYTES)
+        return ctypes.string_at(call.params, n) if call.params and n else b""
+
+    @staticmethod
+    def _describe(request: int, arg: ctypes.Structure | ctypes.Array, before: bytes, size: int, params: bytes,
+                  is_uvm: bool) -> str:
+        after = bytes(memoryview(arg).cast("B"))
+        if is_uvm:
+            return f"UVM cmd=0x{request:x} in={before.hex()} out={after[:len(before)].hex()}"
+        nr = request & 0xFF
+        if nr in (RM_ALLOC, RM_CONTROL):
+            c = _RmCall.from_buffer_copy(after[:ctypes.sizeof(_RmCall)])
+            if nr == RM_ALLOC:
+                text = f"ALLOC parent=0x{c.w1:x} new=0x{c.w2:x} class=0x{c.w3:x} psize={c.size} status=0x{c.status:x}"
+                return text + (f" params={params.hex()}" if params else "")
+            text = f"CTRL obj=0x{c.w1:x} cmd=0x{c.w2:x} psize={c.size} status=0x{c.status:x}"
+            return text + (f" in={params.hex()}" if params else "")
+        if nr == RM_FREE:
+            words = [int.from_bytes(after[i:i + 4], "little") for i in range(0, 16, 4)]
+            return f"FREE parent=0x{words[1]:x} handle=0x{words[2]:x} status=0x{words[3]:x}"
+        return f"ESC nr=0x{nr:x} size={size} in={before.hex()} out={after[:len(before)].hex()}"
+
+    def mmap(self, addr: int, length: int, prot: int, flags: int, fd: int, offset: int = 0) -> int:
+        got = self.inner.mmap(addr, length, prot, flags, fd, offset)
+        if fd >= 0:
+            self.out.write(f"MMAP fd={fd} addr=0x{addr:x} len=0x{length:x} prot={prot} flags=0x{flags:x} "
+                           f"off=0x{offset:x} -> 0x{got:x}\n")
+        return got
+
+    def munmap(self, addr: int, length: int) -> None:
+        self.inner.munmap(addr, length)
+
+    def mmio_write32(self, addr: int, value: int) -> None:
+        self.inner.mmio_write32(addr, value)
+
+    def __getattr__(self, name: str) -> object:  # the mock's extras (twins, inspection) stay reachable
+        return getattr(self.inner, name)
+
+
+def traced(kernel: KernelInterface) -> KernelInterface:
+    """`kernel`, wrapped in a TracingKernel when BAREGRAD_NV_TRACE names a file."""
+    path = os.environ.get("BAREGRAD_NV_TRACE")
+    return TracingKernel(kernel, open(path, "a")) if path else kernel
