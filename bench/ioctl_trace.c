@@ -54,13 +54,21 @@ static int fd_is(int fd, const char *name) {
 }
 
 /* The RM argument structs, as in nvos.h: only the fields logged. */
-struct rm_alloc { uint32_t root, parent, handle, cls; uint64_t params; uint32_t size, status; };
+struct rm_alloc { uint32_t root, parent, handle, cls; uint64_t params; uint32_t size, status; };  /* NVOS21 */
+struct rm_alloc64 {  /* NVOS64: what libcuda uses; 48 bytes */
+    uint32_t root, parent, handle, cls; uint64_t params, rights; uint32_t size, flags, status, pad;
+};
 struct rm_control { uint32_t client, object, cmd, flags; uint64_t params; uint32_t size, status; };
 struct rm_free { uint32_t root, parent, handle, status; };
 
 static void log_rm(FILE *out, unsigned nr, void *arg, const unsigned char *before, size_t size,
                    const unsigned char *params_in, size_t params_n) {
-    if (nr == RM_ALLOC) {
+    if (nr == RM_ALLOC && size == sizeof(struct rm_alloc64)) {
+        struct rm_alloc64 *a = arg;
+        fprintf(out, "ALLOC parent=0x%x new=0x%x class=0x%x psize=%u flags=0x%x status=0x%x", a->parent, a->handle,
+                a->cls, a->size, a->flags, a->status);
+        if (params_n) hex(out, "params", params_in, params_n);
+    } else if (nr == RM_ALLOC) {
         struct rm_alloc *a = arg;
         fprintf(out, "ALLOC parent=0x%x new=0x%x class=0x%x psize=%u status=0x%x", a->parent, a->handle, a->cls,
                 a->size, a->status);
@@ -96,8 +104,9 @@ int ioctl(int fd, unsigned long request, ...) {
     size_t keep = is_uvm ? UVM_DUMP_BYTES : (size < ARG_DUMP_MAX ? size : ARG_DUMP_MAX);
     memcpy(before, arg, keep);
     if (is_nv && (nr == RM_ALLOC || nr == RM_CONTROL)) {
-        uint64_t p = nr == RM_ALLOC ? ((struct rm_alloc *)arg)->params : ((struct rm_control *)arg)->params;
-        uint32_t n = nr == RM_ALLOC ? ((struct rm_alloc *)arg)->size : ((struct rm_control *)arg)->size;
+        uint64_t p = ((struct rm_control *)arg)->params;  /* same offset in NVOS21, NVOS54 and NVOS64 */
+        uint32_t n = ((struct rm_control *)arg)->size;
+        if (nr == RM_ALLOC && size == sizeof(struct rm_alloc64)) n = ((struct rm_alloc64 *)arg)->size;
         params_n = n < PARAM_DUMP_MAX ? n : PARAM_DUMP_MAX;
         if (p) memcpy(params_in, (void *)(uintptr_t)p, params_n);
         else params_n = 0;

@@ -119,6 +119,9 @@ def run(args: argparse.Namespace) -> None:
             k = prg.kernel
             print(f"  entry 0x{prg.program_va:x}, {k.registers} registers, params at c[0][0x{k.param_base:x}], "
                   f"{len(k.params)} params, shared {k.shared_bytes} B, local {k.local_bytes} B/thread")
+            qmd = prg.qmd(((n + 255) // 256, 1, 1), (256, 1, 1), 0x7F00_0000_00, 0x200)
+            words = [int.from_bytes(qmd[i:i + 4], "little") for i in range(0, len(qmd), 4)]
+            print("  QMD (cb0 at 0x7f0000000 for display):", " ".join(f"{w:08x}" for w in words))
         grid, block = ((n + 255) // 256,), (256,)
         with step("launch (wait=True)"):
             secs = prg.launch([bo, ba, bb], grid, block, [n], wait=True)
