@@ -55,6 +55,22 @@ def decode(qmd: bytes) -> None:
             print(f"    {name} = 0x{v:x}")
 
 
+def dump_constant_buffers(qmd: bytes, regions: list[tuple[int, int, str]]) -> None:
+    """Print each bound constant buffer whose GPU address is also a CPU address this process can read."""
+    q = Qmd(QMD_LAYOUTS[4], qmd)
+    for i in range(8):
+        if not q.get(f"CONSTANT_BUFFER_VALID_{i}"):
+            continue
+        va = q.get_split64(f"CONSTANT_BUFFER_ADDR_LOWER_SHIFTED6_{i}", f"CONSTANT_BUFFER_ADDR_UPPER_SHIFTED6_{i}") << 6
+        size = q.get(f"CONSTANT_BUFFER_SIZE_SHIFTED4_{i}") << 4
+        where = next(((lo, name) for lo, hi, name in regions if lo <= va and va + min(size, 0x400) <= hi), None)
+        if where is None:
+            print(f"  constant buffer {i}: 0x{va:x} + 0x{size:x}, not CPU-readable here")
+            continue
+        print(f"  constant buffer {i}: 0x{va:x} + 0x{size:x} in {where[1] or 'anonymous'}:\n"
+              f"    {words(ctypes.string_at(va, min(size, 0x400)))}")
+
+
 def main() -> int:
     drv = api.Driver()
     dev = drv.device(0)
@@ -74,7 +90,8 @@ def main() -> int:
                              re.DOTALL)
     arg_bytes = struct.pack("<QQQi", out, a, b, N)
     found = 0
-    for lo, hi, name in readable_regions():
+    regions = readable_regions()
+    for lo, hi, name in regions:
         try:
             data = ctypes.string_at(lo, hi - lo)
         except Exception as e:  # noqa: BLE001 - an unreadable mapping is skipped
@@ -90,6 +107,7 @@ def main() -> int:
             found += 1
             print(f"QMD at 0x{lo + start:x} in {name or 'anonymous'} 0x{lo:x}-0x{hi:x}:\n  {words(qmd)}")
             decode(qmd)
+            dump_constant_buffers(qmd, regions)
             print(f"  256 bytes before it: {words(data[max(0, start - 256):start])}")
         pos = data.find(arg_bytes)
         while pos >= 0:

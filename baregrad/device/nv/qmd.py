@@ -201,9 +201,18 @@ class LaunchDesc:
     max_shared_config: int = 0
 
 
+# Shared-memory carveouts (KiB) an SM can be split into, ascending. libcuda asks for at least 32 KiB (seen in the
+# QMD it wrote on an H200 for a kernel with no shared memory: MIN/TARGET config 9 = 32 KiB); a smaller one (4 KiB,
+# config 2) made that GPU raise a GR exception on launch.
+SMEM_CARVEOUTS_KIB = (32, 64, 100, 132, 164, 196, 228)
+REGISTER_GRANULE = 8  # libcuda rounds a kernel's register count up to a multiple of 8 in the QMD (12 -> 16)
+
+
 def smem_config(nbytes: int) -> int:
-    """SM shared-memory carveout as the QMD counts it: KiB / 4 + 1 (0 KiB -> 1)."""
-    return (nbytes + 4095) // 4096 + 1
+    """The QMD's SM carveout code for a block needing `nbytes` of shared memory: KiB / 4 + 1 of the smallest
+    supported carveout that holds it."""
+    kib = next((c for c in SMEM_CARVEOUTS_KIB if c * 1024 >= nbytes), SMEM_CARVEOUTS_KIB[-1])
+    return kib // 4 + 1
 
 
 def encode_launch(layout: QmdLayout, desc: LaunchDesc) -> bytes:
@@ -245,7 +254,7 @@ def _set_program(q: Qmd, desc: LaunchDesc) -> None:
 
 
 def _set_resources(q: Qmd, layout: QmdLayout, desc: LaunchDesc) -> None:
-    q.set(layout.register_count, desc.registers)
+    q.set(layout.register_count, -(-desc.registers // REGISTER_GRANULE) * REGISTER_GRANULE)
     q.set("BARRIER_COUNT", 1)
     shared = max(0x400, (desc.shared_bytes + 0xFF) & ~0xFF)
     q.set("SHARED_MEMORY_SIZE", shared)

@@ -63,4 +63,5 @@ def test_v4_constant_buffer_alignment():
 def test_minimum_shared_memory_and_config():
     raw = encode_launch(QMD_V3, LaunchDesc(program_va=0x1000, grid=(1, 1, 1), block=(1, 1, 1), shared_bytes=0))
     assert decode_launch(raw).shared_bytes == 0x400  # the hardware wants at least 1 KiB
-    assert smem_config(0) == 1 and smem_config(100 * 1024) == 26 and smem_config(228 * 1024) == 58
+    assert smem_config(0) == 9 and smem_config(33 * 1024) == 17 and smem_config(100 * 1024) == 26
+    assert smem_config(228 * 1024) == 58
