@@ -31,7 +31,7 @@ DEFAULT_CACHE_BYTES = 256 << 20
 # Generic-address windows of shared and local memory, above every address the VA plan hands out. Both must be
 # 4 GiB aligned: sm_90 code builds a shared address from SR_SWINHI (the window's upper 32 bits) and the CTA's
 # rank in its cluster, and Hopper's compute class rejects an unaligned window (seen on an H200 as
-# ROBUST_CHANNEL_GR_CLASS_ERROR on the first submission with 0xFE000000).
+# ROBUST_CHANNEL_GR_CLASS_ERROR on the first submission with 0xFE000000; 4 GiB-aligned windows fixed it).
 SHARED_WINDOW, LOCAL_WINDOW = 0xFE_0000_0000, 0xFD_0000_0000
 MAX_WARPS_PER_SM, SMS_PER_TPC, MAX_TPCS = 64, 2, 128   # local-memory sizing, generous for H100/H200
 
