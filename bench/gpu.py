@@ -51,8 +51,13 @@ def fresh(t):
     return t.realize()
 
 
+ONLY: set[str] = set()  # --rows: measure just these row keys
+
+
 def attempt(out: dict[str, float], key: str, fn: Callable[[], float]) -> None:
     """One row; a failure is printed and leaves the row empty, so the other rows still run."""
+    if ONLY and key not in ONLY:
+        return
     try:
         out[key] = fn()
         print(f"  {key}: {out[key]:.2f}", flush=True)
@@ -158,10 +163,14 @@ def main() -> None:
     p.add_argument("--devices", default="CUDA,NV")
     p.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
     p.add_argument("--json", help="also write the figures here")
+    p.add_argument("--rows", default="", help="comma-separated row keys to measure (default: all)")
+    p.add_argument("--no-torch", action="store_true", help="skip the torch reference")
     args = p.parse_args()
+    ONLY.update(x for x in args.rows.split(",") if x)
     results: dict[str, dict[str, float]] = {}
     try:  # torch first: if a baregrad device hangs and the run is cut short, the reference is already printed
-        results["torch"] = bench_torch(args.quick)
+        if not args.no_torch:
+            results["torch"] = bench_torch(args.quick)
     except Exception as e:  # noqa: BLE001
         print(f"torch: skipped ({type(e).__name__}: {e})")
     for name in [d.strip().upper() for d in args.devices.split(",") if d.strip()]:

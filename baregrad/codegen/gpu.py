@@ -17,6 +17,7 @@ from __future__ import annotations
 import enum
 import json
 import math
+import os
 from dataclasses import asdict, dataclass, field
 
 from baregrad import dtype as dt
@@ -26,6 +27,12 @@ from baregrad.render.cstyle import CUDA_DIALECT, CRenderer, Dialect, global_size
 PLAN_TAG = "// baregrad-launch: "
 FLAT_THREADS = 256
 VECTOR_LANES = 4
+VECTOR_UNROLL = 4   # 4-element chunks per thread in VECTOR kernels: more bytes in flight per thread
+
+
+def _vector_unroll() -> int:
+    """VECTOR_UNROLL, or BAREGRAD_GPU_UNROLL (benchmarking knob)."""
+    return int(os.environ.get("BAREGRAD_GPU_UNROLL", VECTOR_UNROLL))
 
 
 class Strategy(enum.Enum):
@@ -222,26 +229,33 @@ class _VectorWriter(_Writer):
     def source(self) -> str:
         prog, plan = self.prog, self.plan
         n = _size(prog, plan.loop) // VECTOR_LANES
-        threads = FLAT_THREADS
-        self.put(f"int t = {self.d.thread_index};")
-        self.put(f"if (t >= {n}) return;")
+        threads, unroll = FLAT_THREADS, _vector_unroll()
+        # each thread moves `unroll` 4-element chunks, one block-width apart (coalesced), all loads issued first
+        self.put(f"const int t0 = blockIdx.x * {threads * unroll} + threadIdx.x;")
         loop_pos = self.tree_position()
         for i in loop_pos[0]:
             self.instr(i)
         for i in sorted(plan.loads):
-            self.vector_load(i)
+            self.vector_load(i, unroll, threads)
         if plan.store is not None:
             st = prog.instrs[plan.store]
             self.put(f"__align__(16) {self.r.storage_type(st.dtype)} sv[{VECTOR_LANES}];")
+        self.put("#pragma unroll")
+        self.put(f"for (int u = 0; u < {unroll}; u++) {{")
+        self.depth += 1
+        self.put(f"const int t = t0 + u * {threads};")
+        self.put(f"if (t >= {n}) break;")
         for lane in range(VECTOR_LANES):
             self.lane(lane)
         if plan.store is not None:
             st = prog.instrs[plan.store]
             vt = _VEC_TYPES[st.dtype.itemsize]
             self.put(f"*({vt}*)({self.r.names[st.src[0]]} + {VECTOR_LANES} * t) = *(const {vt}*)sv;")
+        self.depth -= 1
+        self.put("}")
         for i in loop_pos[1]:
             self.instr(i)
-        launch = Launch(prog.name, (-(-n // threads), 1, 1), (threads, 1, 1))
+        launch = Launch(prog.name, (-(-n // (threads * unroll)), 1, 1), (threads, 1, 1))
         return self.finish(GPUPlan(Strategy.VECTOR, (launch,)), threads)
 
     def tree_position(self) -> tuple[list[int], list[int]]:
@@ -249,11 +263,13 @@ class _VectorWriter(_Writer):
         at = next(i for i, x in enumerate(tree) if x is self.plan.loop)
         return [x for x in tree[:at]], [x for x in tree[at + 1:]]
 
-    def vector_load(self, i: int) -> None:
+    def vector_load(self, i: int, unroll: int, threads: int) -> None:
         ins = self.prog.instrs[i]
         st, vt = self.r.storage_type(ins.dtype), _VEC_TYPES[ins.dtype.itemsize]
-        self.put(f"__align__(16) {st} lv{i}[{VECTOR_LANES}];")
-        self.put(f"*({vt}*)lv{i} = *(const {vt}*)({self.r.names[ins.src[0]]} + {VECTOR_LANES} * t);")
+        n = _size(self.prog, self.plan.loop) // VECTOR_LANES
+        self.put(f"__align__(16) {st} lv{i}[{unroll}][{VECTOR_LANES}];")
+        self.put(f"#pragma unroll\n  for (int u = 0; u < {unroll}; u++) if (t0 + u * {threads} < {n}) "
+                 f"*({vt}*)lv{i}[u] = *(const {vt}*)({self.r.names[ins.src[0]]} + {VECTOR_LANES} * (t0 + u * {threads}));")
 
     def lane(self, lane: int) -> None:
         rng = self.prog.instrs[self.plan.loop.start].arg
@@ -265,7 +281,7 @@ class _VectorWriter(_Writer):
             ins = self.prog.instrs[i]
             if i in self.plan.loads:
                 self.r.names[i] = f"v{i}"
-                value = self.r.from_storage(f"lv{i}[{lane}]", ins.dtype)
+                value = self.r.from_storage(f"lv{i}[u][{lane}]", ins.dtype)
                 self.put(f"{self.r.compute_type(ins.dtype)} v{i} = {value};")
             elif i == self.plan.store:
                 self.put(f"sv[{lane}] = {self.r.to_storage(self.r.names[ins.src[2]], ins.dtype)};")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from baregrad import dtype as dt
 from baregrad.codegen.gpu import GPUPlan, GPUTarget, Launch, LoopNode, Strategy, loop_tree, loops_in
 from baregrad.codegen.linear import L, LinearProgram, LoopKind
+from baregrad.codegen import tc_pipeline as tcp
 from baregrad.codegen.tensor_cores import TensorCore, tensor_core_for
 from baregrad.ir.ops import Op, ReduceOp
 from baregrad.render.cstyle import CRenderer, Dialect
@@ -188,6 +189,10 @@ def render(prog: LinearProgram, mm: MatmulMatch, target: GPUTarget, dialect: Dia
         elif ins.op is L.CONST:
             r.names[i] = r.literal(ins.arg, ins.dtype)
     store_elem = r.storage_type(mm.dtype)
+    if tc is not None and tc.k == 16:
+        pipelined = _render_pipelined(prog, mm, tc, r, dialect)
+        if pipelined is not None:
+            return pipelined
     tile = _Tile(32, False, store_elem, mm.dtype.itemsize) if tc else _Tile(8, True, "float", 4)
     M, N, K, B = mm.sizes
     lines = [f"__shared__ __align__(16) {tile.elem} As{tile.smem_shape(BM)};",
@@ -208,6 +213,38 @@ def render(prog: LinearProgram, mm: MatmulMatch, target: GPUTarget, dialect: Dia
     plan = GPUPlan(Strategy.MATMUL, (launch,))
     return "\n".join([plan.comment(), dialect.preamble, _TF32_HELPER if tc and tc.ptx_type == "tf32" else "", head,
                       *("  " + x for x in lines), "}", ""])
+
+
+def _pipeline_operand(r: CRenderer, op: Operand, mn_size: int, k_size: int, mn0: str, rows: int
+                      ) -> tcp.OperandCopy | None:
+    if op.s_k == 1 or op.s_mn == 1:
+        k_contiguous = op.s_k == 1
+        if tcp.eligible(k_contiguous, op.s_mn, op.s_k, op.offset, op.s_b, mn_size, k_size):
+            ptr = f"((const unsigned short*){r.names[op.param]} + {op.offset} + (long){op.s_b} * bz)"
+            return tcp.OperandCopy(ptr, k_contiguous, op.s_mn, op.s_k, mn_size, k_size, mn0, rows)
+    return None
+
+
+def _render_pipelined(prog: LinearProgram, mm: MatmulMatch, tc: TensorCore, r: CRenderer,
+                      dialect: Dialect) -> str | None:
+    """The cp.async + ldmatrix kernel (codegen/tc_pipeline.py), when both operands move in 16-byte chunks."""
+    cfg = tcp.config_from_env()
+    M, N, K, B = mm.sizes
+    a = _pipeline_operand(r, mm.a, M, K, "m0", cfg.bm)
+    b = _pipeline_operand(r, mm.b, N, K, "n0", cfg.bn)
+    if a is None or b is None:
+        return None
+    lines = ["const int tid = threadIdx.x, bz = blockIdx.z;",
+             f"const int m0 = blockIdx.y * {cfg.bm}, n0 = blockIdx.x * {cfg.bn};"]
+    lines += tcp.declarations(cfg, a, b) + tcp.main_loop(cfg, a, b, tc.instruction, K)
+    lines += _epilogue(prog, mm, r, tc, _WarpTile(cfg.warp_m, cfg.warp_n, cfg.mi, cfg.ni))
+    params = ", ".join(r.param_decl(p) for p in prog.params)
+    head = f"{dialect.kernel_prefix} __launch_bounds__({cfg.threads}) {prog.name}({params}) {{"
+    smem = tcp.smem_bytes(cfg, a, b)
+    dynamic = smem if smem > tcp.STATIC_SMEM_LIMIT else 0
+    launch = Launch(prog.name, (-(-N // cfg.bn), -(-M // cfg.bm), B), (cfg.threads, 1, 1), dynamic)
+    plan = GPUPlan(Strategy.MATMUL, (launch,))
+    return "\n".join([plan.comment(), dialect.preamble, tcp.HELPERS, head, *("  " + x for x in lines), "}", ""])
 
 
 _TF32_HELPER = """#ifndef BAREGRAD_TF32
@@ -305,7 +342,17 @@ def _simt_step(tile: _Tile) -> list[str]:
             "    for (int j = 0; j < 8; j++) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);", "}"]
 
 
-def _epilogue(prog: LinearProgram, mm: MatmulMatch, r: CRenderer, tc: TensorCore | None) -> list[str]:
+@dataclass(frozen=True)
+class _WarpTile:
+    """Where a tensor-core warp's accumulators sit: warp (wm, wn) holds rows wm*rows + 16i, cols wn*cols + 8j."""
+    rows: int = 64
+    cols: int = 32
+    mi: int = 4
+    ni: int = 4
+
+
+def _epilogue(prog: LinearProgram, mm: MatmulMatch, r: CRenderer, tc: TensorCore | None,
+              warp: _WarpTile = _WarpTile()) -> list[str]:
     """Everything the kernel did after the reduce, once per output element this thread holds."""
     M, N = mm.sizes[0], mm.sizes[1]
     r.names[mm.m.start], r.names[mm.n.start], r.names[mm.acc] = "em", "en", "ev"
@@ -315,9 +362,10 @@ def _epilogue(prog: LinearProgram, mm: MatmulMatch, r: CRenderer, tc: TensorCore
             if prog.instrs[i].op not in (L.PARAM, L.CONST)]
     ev = r.round_result(mm.dtype, "{}")
     if tc:
-        loops = [f"for (int i = 0; i < {_MI}; i++)", f"for (int j = 0; j < {_NI}; j++)", "for (int h = 0; h < 4; h++)"]
-        where = ["const int em = m0 + wm * 64 + i * 16 + g + (h >> 1) * 8;",
-                 "const int en = n0 + wn * 32 + j * 8 + 2 * t + (h & 1);"]
+        loops = [f"for (int i = 0; i < {warp.mi}; i++)", f"for (int j = 0; j < {warp.ni}; j++)",
+                 "for (int h = 0; h < 4; h++)"]
+        where = [f"const int em = m0 + wm * {warp.rows} + i * 16 + g + (h >> 1) * 8;",
+                 f"const int en = n0 + wn * {warp.cols} + j * 8 + 2 * t + (h & 1);"]
         value = ev.format("acc[i][j][h]")
     else:
         loops = ["for (int i = 0; i < 8; i++)", "for (int j = 0; j < 8; j++)"]
