@@ -82,7 +82,10 @@ class Device:
             cached = self._free_cache.get(nbytes)
         if cached:
             self._cached_bytes -= nbytes
-            return cached.pop()
+            handle = cached.pop()
+            if not cached:
+                del self._free_cache[nbytes]
+            return handle
         self._since_sweep = getattr(self, "_since_sweep", 0) + nbytes
         try:
             return self.alloc_raw(nbytes)
@@ -91,10 +94,21 @@ class Device:
             return self.alloc_raw(nbytes)
 
     def free(self, handle: Any, nbytes: int) -> None:
-        """Keep the buffer for reuse by an allocation of the same size (bounded by CACHE_LIMIT)."""
-        if self._cached_bytes + nbytes > self.cache_limit():
+        """Keep the buffer for reuse by an allocation of the same size. Over cache_limit(), the oldest cached
+        sizes are returned to the device first: the buffer just freed is the likeliest to be asked for again
+        (a loop realizing the same graph frees and re-allocates the same sizes every step)."""
+        limit = self.cache_limit()
+        if nbytes > limit:
             self.free_raw(handle, nbytes)
             return
+        while self._cached_bytes + nbytes > limit:
+            size = next(iter(self._free_cache))  # dicts keep insertion order: the size cached longest ago
+            old = self._free_cache[size]
+            if old:
+                self.free_raw(old.pop(0), size)
+                self._cached_bytes -= size
+            if not old:
+                del self._free_cache[size]
         self._free_cache[nbytes].append(handle)
         self._cached_bytes += nbytes
 

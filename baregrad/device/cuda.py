@@ -90,6 +90,12 @@ class CUDADevice(Device):
             self.compiler = _NvccCompiler()
 
     # ---- allocator ----
+    def cache_limit(self) -> int:
+        """Freed buffers kept for reuse: up to a quarter of the GPU's memory (cuMemAlloc/cuMemFree synchronize)."""
+        if not hasattr(self, "_cache_limit"):
+            self._cache_limit = max(1 << 30, self.drv.mem_info()[1] // 4)
+        return self._cache_limit
+
     def alloc_raw(self, nbytes: int) -> Any:
         try:
             return self.drv.mem_alloc(nbytes)

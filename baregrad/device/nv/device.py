@@ -65,6 +65,11 @@ class NVDevice(Device):
         self._cpu: Any = None  # the CPU device that builds mock twins, made on first use
 
     # ---- allocator ----
+    def cache_limit(self) -> int:
+        """Freed buffers kept for reuse (returning one to the driver waits for the GPU). An allocation that
+        fails clears this cache and retries, so a generous bound only delays giving memory back."""
+        return 8 << 30
+
     def alloc_raw(self, nbytes: int) -> NVBuffer:
         try:
             return self.drv.alloc(max(nbytes, 1))
