@@ -26,7 +26,7 @@ class TcConfig:
     bk: int = 32
     warps_m: int = 2
     warps_n: int = 4
-    stages: int = 2
+    stages: int = 3
 
     @property
     def threads(self) -> int:

@@ -32,6 +32,7 @@ BACKENDS: dict[str, tuple[str, str]] = {
 
 
 SWEEP_BYTES = 32 << 20  # new device memory between sweeps of unreferenced graph nodes
+SWEEP_MISSES = 256      # ... or this many cache misses: many small buffers (a JIT replay's outputs) add up slowly
 
 
 class Device:
@@ -57,6 +58,7 @@ class Device:
     def __init__(self) -> None:
         self._free_cache: dict[int, list[Any]] = defaultdict(list)
         self._cached_bytes = 0
+        self._since_sweep = self._misses = 0  # new device memory and cache misses since the last node sweep
 
     # ---- allocator ----
     def alloc_raw(self, nbytes: int) -> Any:
@@ -73,12 +75,12 @@ class Device:
 
     def alloc(self, nbytes: int) -> Any:
         cached = self._free_cache.get(nbytes)
-        if not cached and getattr(self, "_since_sweep", 0) > SWEEP_BYTES:
+        if not cached and (self._since_sweep > SWEEP_BYTES or self._misses > SWEEP_MISSES):
             # dead tensors' buffers can still be held by graph nodes in the hash-consing table: release them
             # (into the cache) before asking the device for more
             from baregrad.ir.node import sweep
             sweep()
-            self._since_sweep = 0
+            self._since_sweep = self._misses = 0
             cached = self._free_cache.get(nbytes)
         if cached:
             self._cached_bytes -= nbytes
@@ -86,7 +88,8 @@ class Device:
             if not cached:
                 del self._free_cache[nbytes]
             return handle
-        self._since_sweep = getattr(self, "_since_sweep", 0) + nbytes
+        self._since_sweep += nbytes
+        self._misses += 1
         try:
             return self.alloc_raw(nbytes)
         except (MemoryError, DeviceError):

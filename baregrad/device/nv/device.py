@@ -99,11 +99,7 @@ class NVDevice(Device):
     def compile(self, source: str, prog: LinearProgram) -> NVKernel:
         image = self.build(source, prog.name)
         plan = gpu.plan_of(source)
-        for launch in plan.launches:
-            if launch.smem:
-                raise CompileError(f"NV: kernel {launch.name} asks for {launch.smem} B of dynamic shared memory, "
-                                   "which the NV driver does not set up yet")
-        programs = [self.drv.load_program(x.name, image) for x in plan.launches]
+        programs = [self.drv.load_program(x.name, image, x.smem) for x in plan.launches]
         kernel = NVKernel(self, list(zip(programs, plan.launches)))
         if self.mock:
             kernel.twins = self._twins(image, plan, prog)

@@ -21,6 +21,7 @@ from .program import NVProgram
 from .qmd import QMD_SLOT_BYTES
 from .ring import RingSpace
 from .status_names import channel_error_text
+from .suballoc import MAX_BLOCK, SlabAllocator, SlabBlock
 from .timeline import Semaphore, Timeline
 from .va_plan import PAGE
 
@@ -42,7 +43,7 @@ class NVBuffer:
     va: int
     nbytes: int
     host_visible: bool
-    alloc: Allocation = field(repr=False)
+    alloc: Allocation | SlabBlock = field(repr=False)  # its own RM memory object, or a block of a shared slab
 
 
 class BufferCache:
@@ -121,6 +122,7 @@ class NVDriver:
         self.kernargs_view = self.kernargs.view()
         self.kernargs_space = RingSpace(KERNARGS_BYTES, self.timeline.wait)
         self.cache = BufferCache(cache_bytes)
+        self.slabs = SlabAllocator(mem)
 
     # --- facts ---------------------------------------------------------------------------------------------
     @property
@@ -199,6 +201,9 @@ class NVDriver:
         """Allocate `nbytes` of GPU memory (video memory, or CPU-visible pinned host memory)."""
         if nbytes <= 0:
             raise ArgumentError(f"NV: cannot allocate {nbytes} bytes")
+        if not host_visible and nbytes <= MAX_BLOCK:
+            block = self.slabs.take(nbytes)
+            return NVBuffer(block.va, nbytes, False, block)
         kind = MemKind.HOST if host_visible else MemKind.VIDMEM
         size = (nbytes + PAGE - 1) // PAGE * PAGE
         if kind is MemKind.VIDMEM and size >= 0x200000:
@@ -207,13 +212,22 @@ class NVDriver:
         return NVBuffer(alloc.va, nbytes, host_visible, alloc)
 
     def free(self, buf: NVBuffer) -> None:
-        """Release `buf`. Its memory is kept for reuse up to the cache limit, then returned to the kernel driver."""
-        self.synchronize()  # the GPU may still be using it
-        for old in self.cache.put(buf.alloc, buf.host_visible):
+        """Release `buf`. Its memory is kept for reuse up to the cache limit, then returned to the kernel driver.
+
+        Reuse needs no wait: work runs in issue order, so whoever gets the memory next writes it only after the
+        work already queued has read it. Giving memory back to the kernel driver waits for the GPU first."""
+        if isinstance(buf.alloc, SlabBlock):
+            self.slabs.give(buf.alloc)
+            return
+        evicted = self.cache.put(buf.alloc, buf.host_visible)
+        if evicted:
+            self.synchronize()
+        for old in evicted:
             self.gpu.memory.free(old)
 
     def trim(self) -> None:
-        """Return every cached free buffer to the kernel driver."""
+        """Return every cached free buffer to the kernel driver (small-buffer slabs stay until close)."""
+        self.synchronize()
         for alloc in list(self.cache.order):
             self.cache.take(alloc.size, alloc.kind is MemKind.HOST)
             self.gpu.memory.free(alloc)
@@ -251,9 +265,10 @@ class NVDriver:
             self.timeline.wait(value)
             dst[off:off + n] = self.staging_view[:n]
 
-    def load_program(self, name: str, cubin: bytes) -> NVProgram:
-        """Load kernel `name` (an extern "C" __global__ function) from an nvcc cubin."""
-        return NVProgram(self, name, cubin)
+    def load_program(self, name: str, cubin: bytes, dynamic_shared: int = 0) -> NVProgram:
+        """Load kernel `name` (an extern "C" __global__ function) from an nvcc cubin; `dynamic_shared` bytes of
+        shared memory are added to what the cubin declares (`extern __shared__` arrays)."""
+        return NVProgram(self, name, cubin, dynamic_shared)
 
     def synchronize(self) -> None:
         """Wait until all issued work is done (DeviceError on a GPU fault or timeout)."""

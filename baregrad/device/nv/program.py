@@ -18,6 +18,7 @@ MAX_BLOCK = (1024, 1024, 64)
 MAX_THREADS_PER_BLOCK = 1024
 # Shared memory carveouts (KiB) the SM can be configured to, by SM major version: the QMD's MAX config.
 MAX_SHARED_KIB = {8: 100, 9: 228}
+RESERVED_SHARED = 1024  # per block, for the system (sm_80 and later)
 
 # Constant bank 0 header the driver fills (read by nvcc's code; checked by disassembling sm_86/sm_90 cubins):
 CB0_BLOCK_DIM = 0x00   # 3 x u32 blockDim
@@ -38,10 +39,15 @@ def _dims(name: str, dims: Sequence[int], limits: tuple[int, int, int]) -> tuple
 class NVProgram:
     """One kernel of a cubin, loaded on an NVDriver's GPU."""
 
-    def __init__(self, driver: NVDriver, name: str, cubin: bytes):
+    def __init__(self, driver: NVDriver, name: str, cubin: bytes, dynamic_shared: int = 0):
         self.driver, self.name = driver, name
         self.kernel: CubinKernel = parse_cubin(cubin, name)
         self._check_arch()
+        self.shared_bytes = self.kernel.shared_bytes + dynamic_shared
+        limit = MAX_SHARED_KIB.get(self.driver.gpu.gr.sm_major, 100) * 1024 - RESERVED_SHARED
+        if self.shared_bytes > limit:
+            raise DeviceError(f"NV: kernel {name} needs {self.shared_bytes} B of shared memory; a block may have "
+                              f"{limit} B on {self.driver.gpu.gr.arch}")
         self.image = driver.gpu.memory.alloc(len(self.kernel.image) + PREFETCH_SLACK, MemKind.VIDMEM_CPU)
         self.image.view()[:len(self.kernel.image)] = self.kernel.relocated_image(self.image.va)
         self.program_va = self.image.va + self.kernel.entry_offset
@@ -94,7 +100,7 @@ class NVProgram:
         cbufs = {0: (cb0_va, cb0_size)}
         cbufs.update({bank: (self.image.va + off, size) for bank, (off, size) in k.cbufs.items()})
         max_kib = MAX_SHARED_KIB.get(gr.sm_major, 100)
-        return LaunchDesc(program_va=self.program_va, grid=grid, block=block, cbufs=cbufs, shared_bytes=k.shared_bytes,
+        return LaunchDesc(program_va=self.program_va, grid=grid, block=block, cbufs=cbufs, shared_bytes=self.shared_bytes,
                           registers=k.registers, local_bytes_per_thread=self.driver.local_bytes_per_thread,
                           sass_version=(gr.sm_major << 4) | gr.sm_minor, max_shared_config=max_kib // 4 + 1)
 

@@ -259,9 +259,13 @@ def _set_resources(q: Qmd, layout: QmdLayout, desc: LaunchDesc) -> None:
     shared = max(0x400, (desc.shared_bytes + 0xFF) & ~0xFF)
     q.set("SHARED_MEMORY_SIZE", shared)
     config = smem_config(shared)
+    top = max(config, desc.max_shared_config)
     q.set("MIN_SM_CONFIG_SHARED_MEM_SIZE", config)
-    q.set("TARGET_SM_CONFIG_SHARED_MEM_SIZE", config)
-    q.set("MAX_SM_CONFIG_SHARED_MEM_SIZE", max(config, desc.max_shared_config))
+    # a kernel that really uses shared memory wants the carveout that fits the most blocks per SM (with only
+    # the smallest one that fits a block, a 37 KiB matmul tile ran one block per SM: 0.6x the CUDA device);
+    # one that does not keeps the rest of the SM's memory as L1 cache
+    q.set("TARGET_SM_CONFIG_SHARED_MEM_SIZE", top if desc.shared_bytes > 0x400 else config)
+    q.set("MAX_SM_CONFIG_SHARED_MEM_SIZE", top)
     q.set("SHADER_LOCAL_MEMORY_HIGH_SIZE", desc.local_bytes_per_thread)
 
 

@@ -120,9 +120,9 @@ def test_host_visible_buffer_is_shared(drv, cubin_sm90):
 
 def test_free_reuses_then_returns_memory(cubin_sm90):
     with NVDriver(mock=True, cache_bytes=1 << 20) as d:
-        first = d.alloc(4096)
+        first = d.alloc(512 << 10)  # above the small-buffer size: an RM memory object of its own
         d.free(first)
-        again = d.alloc(4000)  # same rounded size: served from the cache
+        again = d.alloc((512 << 10) - 100)  # same rounded size: served from the cache
         assert again.va == first.va
         freed_before = d.kif.freed_memory
         big = d.alloc(4 << 20)
@@ -132,6 +132,21 @@ def test_free_reuses_then_returns_memory(cubin_sm90):
         d.free(again)
         d.trim()
         assert d.kif.freed_memory == freed_before + 2
+
+
+def test_small_buffers_share_slabs_and_are_reused():
+    with NVDriver(mock=True) as d:
+        slabs = len(d.gpu.memory.live)
+        bufs = [d.alloc(1000) for _ in range(8)]
+        assert len(d.gpu.memory.live) == slabs + 1  # one 2 MiB slab, no RM object per buffer
+        assert len({b.va for b in bufs}) == 8 and all(b.va % 256 == 0 for b in bufs)
+        d.free(bufs[3])
+        assert d.alloc(900).va == bufs[3].va  # same size class: the freed block comes back
+        data = (bytes(range(256)) * 4)[:1000]
+        d.copyin(bufs[5], memoryview(data))
+        out = bytearray(1000)
+        d.copyout(memoryview(out), bufs[5])
+        assert bytes(out) == data
 
 
 def test_environment_variable_selects_mock(monkeypatch):

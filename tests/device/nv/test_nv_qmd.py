@@ -65,3 +65,19 @@ def test_minimum_shared_memory_and_config():
     assert decode_launch(raw).shared_bytes == 0x400  # the hardware wants at least 1 KiB
     assert smem_config(0) == 9 and smem_config(33 * 1024) == 17 and smem_config(100 * 1024) == 26
     assert smem_config(228 * 1024) == 58
+
+
+@pytest.mark.parametrize("shared,target", [(0, 9), (0x400, 9), (37888, 58)])
+def test_carveout_target(shared, target):
+    """A kernel using shared memory asks for the largest carveout (most blocks per SM); one that does not keeps
+    the smallest (32 KiB), leaving the SM's memory to L1. libcuda wrote MIN = TARGET = 9 for a plain kernel."""
+    raw = encode_launch(QMD_V4, LaunchDesc(program_va=0x1000, grid=(1, 1, 1), block=(1, 1, 1), shared_bytes=shared,
+                                           max_shared_config=58))
+    q = Qmd(QMD_V4, raw)
+    assert q.get("TARGET_SM_CONFIG_SHARED_MEM_SIZE") == target and q.get("MAX_SM_CONFIG_SHARED_MEM_SIZE") == 58
+    assert q.get("MIN_SM_CONFIG_SHARED_MEM_SIZE") == smem_config(max(shared, 0x400))
+
+
+def test_register_count_rounds_to_eight():
+    raw = encode_launch(QMD_V4, LaunchDesc(program_va=0x1000, grid=(1, 1, 1), block=(1, 1, 1), registers=12))
+    assert Qmd(QMD_V4, raw).get("REGISTER_COUNT") == 16  # as libcuda writes it for a 12-register kernel
