@@ -42,6 +42,7 @@ class Channel:
     wait_value: Callable[[int], None] | None = None  # set by the owner: waits until the timeline reaches a value
     put: int = 0
     last_value: int = 0
+    known_consumed: int = 0  # GPFIFO entries the GPU had fetched when we last looked (a lower bound)
 
     def __post_init__(self) -> None:
         self.ring = self.rings.area.view()[:self.rings.userd_offset].cast("Q")
@@ -67,8 +68,13 @@ class Channel:
         self.kif.mmio_write32(self.doorbell_addr, self.token)
 
     def _wait_for_ring_slot(self) -> None:
-        if self.put - self._consumed() >= self.rings.entries - 1:
+        # GPGet lives in GPU memory: reading it crosses the bus, so it is read only when the ring may be full
+        if self.put - self.known_consumed < self.rings.entries - 1:
+            return
+        self.known_consumed = self._consumed()
+        if self.put - self.known_consumed >= self.rings.entries - 1:
             self._wait(self.last_value)  # everything submitted before is then fetched
+            self.known_consumed = self._consumed()
 
     def _consumed(self) -> int:
         """GPFIFO entries the GPU has fetched, as an absolute count."""

@@ -16,7 +16,7 @@ class Commands:
 
     def method(self, subchannel: int, method: int, *data: int) -> Commands:
         self.words.append(m.method_header(subchannel, method, len(data)))
-        self.words.extend(d & 0xFFFFFFFF for d in data)
+        self.words.extend([d & 0xFFFFFFFF for d in data])
         return self
 
     def bind(self, subchannel: int, cls: int) -> Commands:
@@ -68,3 +68,17 @@ class Commands:
         self.method(m.Subchannel.COMPUTE, m.ComputeMethod.SET_SHADER_LOCAL_MEMORY_A, va >> 32, va & 0xFFFFFFFF)
         return self.method(m.Subchannel.COMPUTE, m.ComputeMethod.SET_SHADER_LOCAL_MEMORY_NON_THROTTLED_A,
                            bytes_per_tpc >> 32, bytes_per_tpc & 0xFFFFFFFF, max_sm_count)
+
+
+# The one hot path: a kernel launch followed by the timeline release, as plain dwords (what Commands.launch then
+# Commands.release write), so an eager launch builds no Commands object. tests/device/nv checks the two agree.
+_PCAS_A = m.method_header(m.Subchannel.COMPUTE, m.ComputeMethod.SEND_PCAS_A, 1)
+_PCAS2_B = m.method_header(m.Subchannel.COMPUTE, m.ComputeMethod.SEND_SIGNALING_PCAS2_B, 1)
+_SEMAPHORE = m.method_header(m.Subchannel.HOST, m.HostMethod.SEM_ADDR_LO, 5)
+_RELEASE = m.SEM_EXECUTE_OPERATION_RELEASE | m.SEM_EXECUTE_RELEASE_WFI_EN | m.SEM_EXECUTE_PAYLOAD_SIZE_64BIT
+
+
+def launch_then_release(qmd_va: int, sem_va: int, value: int) -> list[int]:
+    """Dwords that launch the QMD at `qmd_va` (256-byte aligned) and then release `value` at `sem_va`."""
+    return [_PCAS_A, qmd_va >> 8, _PCAS2_B, m.PCAS_ACTION_PREFETCH_SCHEDULE,
+            _SEMAPHORE, sem_va & 0xFFFFFFFF, sem_va >> 32, value & 0xFFFFFFFF, value >> 32, _RELEASE]

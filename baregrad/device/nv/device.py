@@ -166,6 +166,9 @@ class NVKernel:
     def __init__(self, device: NVDevice, kernels: list[tuple[NVProgram, gpu.Launch]]):
         self.device, self.kernels = device, kernels  # handles arrive one per declared param (schedule's contract)
         self.twins: list[tuple[Any, Callable]] = []
+        for program, launch in kernels:  # checked once here, so each call can skip the checks
+            if 0 not in launch.grid:
+                program.check_launch(launch.grid, launch.block, n_pointers=program.n_pointers, n_values=0)
 
     def register_twins(self) -> None:
         """(Mock) make sure the mock knows this kernel's twins: a test may have cleared the registry meanwhile."""
@@ -175,12 +178,12 @@ class NVKernel:
                 register_twin(key, fn)
 
     def __call__(self, *handles: NVBuffer) -> None:
-        self.register_twins()
-        bufs = list(handles)
+        if self.twins:
+            self.register_twins()
         for program, launch in self.kernels:
             if 0 in launch.grid:
                 continue  # nothing to compute (an empty tensor)
-            program.launch(bufs, launch.grid, launch.block)
+            program.enqueue(handles, launch.grid, launch.block)
 
 
 @dataclass

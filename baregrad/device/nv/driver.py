@@ -13,7 +13,7 @@ from ...errors import ArgumentError, DeviceError
 from .abi_rm import NvNotification
 from .channel import Channel
 from .classes import class_name
-from .commands import Commands
+from .commands import Commands, launch_then_release
 from .gpu import DevicePaths, GpuContext
 from .kernel_iface import KernelInterface, RealKernel, traced
 from .memory import Allocation, MemKind
@@ -181,6 +181,13 @@ class NVDriver:
         view = self.kernargs_view
         view[start:start + len(cb0)] = cb0
         view[start + cb_size:start + cb_size + len(qmd)] = qmd
+        if not wait and self.last_channel is self.gpu.compute:  # the common eager launch: no Commands object
+            value = self.timeline.next()
+            cmds = Commands()
+            cmds.words.fromlist(launch_then_release(qmd_va, self.timeline.sem.va, value))
+            self.gpu.compute.submit(cmds, value)
+            self.kernargs_space.used_until(start, cb_size + QMD_SLOT_BYTES, value)
+            return None
         cmds = self._begin(self.gpu.compute)
         if wait:
             self.stamp_start.reset()

@@ -5,6 +5,7 @@ clc6c0.h/clcbc0.h, clc6b5.h/clc8b5.h of NVIDIA open-gpu-doc and open-gpu-kernel-
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -89,6 +90,7 @@ DMA_INCR_OPCODE = 1
 DMA_COUNT_MAX = (1 << 13) - 1
 
 
+@functools.lru_cache(maxsize=256)
 def method_header(subchannel: int, method: int, count: int) -> int:
     """The dword that precedes `count` data dwords written to consecutive methods starting at `method`."""
     if not 0 < count <= DMA_COUNT_MAX:

@@ -27,6 +27,11 @@ CB0_SHARED_WINDOW = 0x18  # u64, generic address of shared memory (sm_8x)
 CB0_LOCAL_WINDOW = 0x20   # u64, generic address of local memory
 CB0_STACK_TOP = 0x28      # u32, initial stack pointer inside the local window
 STACK_TOP = 0xFFFDC0
+CB0_DIMS = struct.Struct("<6I")
+
+
+def _va(b: NVBuffer | int) -> int:
+    return b if isinstance(b, int) else b.va
 
 
 def _dims(name: str, dims: Sequence[int], limits: tuple[int, int, int]) -> tuple[int, int, int]:
@@ -58,6 +63,21 @@ class NVProgram:
         driver.ensure_local_memory(self.kernel.local_bytes)
         self._template: QmdTemplate | None = None
         self._template_local = -1
+        self._prepare_constant_bank()
+
+    def _prepare_constant_bank(self) -> None:
+        """The bank's fixed header once, and one struct that packs every parameter at its offset."""
+        k = self.kernel
+        self.cb_template = bytearray(max(k.cbuf0_bytes, k.param_base + k.param_bytes))
+        struct.pack_into("<QQI", self.cb_template, CB0_SHARED_WINDOW, self.driver.shared_window,
+                         self.driver.local_window, STACK_TOP)
+        fmt, at, self.param_is_pointer = "<", k.param_base, []
+        for p in sorted(k.params, key=lambda x: x.offset):
+            fmt += "x" * (k.param_base + p.offset - at) + ("Q" if p.size == 8 else "I")
+            at = k.param_base + p.offset + p.size
+            self.param_is_pointer.append(p.size == 8)
+        self.param_struct = struct.Struct(fmt)
+        self.in_declaration_order = [p.offset for p in k.params] == sorted(p.offset for p in k.params)
 
     def _check_arch(self) -> None:
         gr = self.driver.gpu.gr
@@ -68,13 +88,16 @@ class NVProgram:
     def constant_bank0(self, bufs: Sequence[NVBuffer | int], vals: Sequence[int], grid: tuple[int, int, int],
                        block: tuple[int, int, int]) -> bytes:
         """Driver header plus kernel parameters in declaration order (pointers from bufs, 32-bit from vals)."""
-        k = self.kernel
-        cb = bytearray(max(k.cbuf0_bytes, k.param_base + k.param_bytes))
-        struct.pack_into("<6I", cb, CB0_BLOCK_DIM, *block, *grid)
-        struct.pack_into("<QQI", cb, CB0_SHARED_WINDOW, self.driver.shared_window, self.driver.local_window, STACK_TOP)
+        cb = bytearray(self.cb_template)
+        CB0_DIMS.pack_into(cb, CB0_BLOCK_DIM, *block, *grid)
+        if self.in_declaration_order:
+            ptrs, ints = iter(bufs), iter(vals)
+            args = [_va(next(ptrs)) if is_ptr else int(next(ints)) & 0xFFFFFFFF for is_ptr in self.param_is_pointer]
+            self.param_struct.pack_into(cb, self.kernel.param_base, *args)
+            return bytes(cb)
         ptrs, ints = iter(bufs), iter(vals)
-        for p in k.params:
-            at = k.param_base + p.offset
+        for p in self.kernel.params:
+            at = self.kernel.param_base + p.offset
             if p.size == 8:
                 b = next(ptrs)
                 struct.pack_into("<Q", cb, at, b if isinstance(b, int) else b.va)
@@ -85,14 +108,24 @@ class NVProgram:
     def launch(self, bufs: Sequence[NVBuffer | int], global_size: Sequence[int], local_size: Sequence[int],
                vals: Sequence[int] = (), wait: bool = False) -> float | None:
         """Run the kernel on a grid of `global_size` blocks of `local_size` threads; GPU seconds if `wait`."""
-        if len(bufs) != self.n_pointers or len(vals) != self.n_values:
+        grid, block = self.check_launch(global_size, local_size, len(bufs), len(vals))
+        cb0 = self.constant_bank0(bufs, vals, grid, block)
+        return self.driver.submit_launch(self, cb0, grid, block, wait)
+
+    def check_launch(self, global_size: Sequence[int], local_size: Sequence[int], n_pointers: int,
+                     n_values: int) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+        """Grid and block as 3-tuples; ArgumentError when they or the argument counts do not fit the kernel."""
+        if n_pointers != self.n_pointers or n_values != self.n_values:
             raise ArgumentError(f"NV: kernel {self.name} takes {self.n_pointers} pointer(s) and {self.n_values} "
-                                f"32-bit value(s); got {len(bufs)} buffer(s) and {len(vals)} value(s)")
+                                f"32-bit value(s); got {n_pointers} buffer(s) and {n_values} value(s)")
         grid, block = _dims("global_size", global_size, MAX_GRID), _dims("local_size", local_size, MAX_BLOCK)
         if block[0] * block[1] * block[2] > MAX_THREADS_PER_BLOCK:
             raise ArgumentError(f"NV: local_size {block} has more than {MAX_THREADS_PER_BLOCK} threads")
-        cb0 = self.constant_bank0(bufs, vals, grid, block)
-        return self.driver.submit_launch(self, cb0, grid, block, wait)
+        return grid, block
+
+    def enqueue(self, bufs: Sequence[NVBuffer | int], grid: tuple[int, int, int], block: tuple[int, int, int]) -> None:
+        """launch() without the argument checks, for callers whose grid and block were checked once (NVKernel)."""
+        self.driver.submit_launch(self, self.constant_bank0(bufs, (), grid, block), grid, block, False)
 
     def describe(self, grid: tuple[int, int, int], block: tuple[int, int, int], cb0_va: int,
                  cb0_size: int) -> LaunchDesc:

@@ -7,6 +7,7 @@ which is how a reader tells them apart.
 """
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass, field, replace
 
 Field = tuple[int, int]  # (hi_bit, lo_bit), inclusive
@@ -297,7 +298,10 @@ def decode_launch(data: bytes) -> LaunchDesc:
 
 
 class QmdTemplate:
-    """A launch's QMD with everything but grid, block and constant bank 0 filled in, so a launch costs a few ORs."""
+    """A launch's QMD with everything but grid, block and constant bank 0 filled in, so a launch costs a few ORs.
+
+    Every per-launch field sits inside one 32-bit word in both QMD versions, so a launch copies the template's
+    words and ORs nine values into place."""
 
     def __init__(self, layout: QmdLayout, desc: LaunchDesc):
         self.layout = layout
@@ -306,15 +310,21 @@ class QmdTemplate:
         q.set("CONSTANT_BUFFER_VALID_0", 1)
         q.set("CONSTANT_BUFFER_INVALIDATE_0", 1)
         self.base = q.value
+        self.words = array("I", q.to_bytes())
         names = (*layout.grid, *layout.block, f"{layout.cbuf_lower}_0", f"{layout.cbuf_upper}_0",
                  "CONSTANT_BUFFER_SIZE_SHIFTED4_0")
-        self.shifts = [layout.fields[n][1] for n in names]
+        self.slots = []
+        for name in names:
+            hi, lo = layout.fields[name]
+            if hi // 32 != lo // 32:
+                raise ValueError(f"QMD v{layout.major} field {name} spans two words")
+            self.slots.append((lo // 32, lo % 32))
 
     def build(self, grid: tuple[int, int, int], block: tuple[int, int, int], cb_va: int, cb_size: int) -> bytes:
         """QMD bytes for one launch; the caller has range-checked grid and block and aligned cb_va."""
         addr = cb_va >> self.layout.cbuf_addr_shift
         values = (*grid, *block, addr & 0xFFFFFFFF, addr >> 32, (cb_size + 15) >> 4)
-        v = self.base
-        for shift, value in zip(self.shifts, values):
-            v |= value << shift
-        return v.to_bytes(self.layout.size_bytes, "little")
+        words = array("I", self.words)
+        for (index, shift), value in zip(self.slots, values):
+            words[index] |= value << shift
+        return words.tobytes()

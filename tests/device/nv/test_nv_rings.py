@@ -65,3 +65,10 @@ def test_missing_uvm_node_is_named():
     with pytest.raises(DeviceError, match="nvidia-uvm does not exist"):
         NVDriver(kernel=k)
     assert k.files == {}  # the failed bring-up closed what it opened
+
+
+def test_fast_launch_words_match_commands():
+    """The eager launch path writes launch_then_release's dwords; they must equal what Commands builds."""
+    from baregrad.device.nv.commands import Commands, launch_then_release
+    cmds = Commands().launch(0x12_3456_7800).release(0x10_0000_0040, 0x1_0000_0005)
+    assert list(cmds.words) == launch_then_release(0x12_3456_7800, 0x10_0000_0040, 0x1_0000_0005)
