@@ -80,8 +80,14 @@ class RealKernel:
     def munmap(self, addr: int, length: int) -> None:
         sys_munmap(addr, length)
 
+    def __init__(self) -> None:
+        self.mmio: dict[int, ctypes.c_uint32] = {}  # one ctypes view per register address (the doorbell)
+
     def mmio_write32(self, addr: int, value: int) -> None:
-        ctypes.c_uint32.from_address(addr).value = value
+        reg = self.mmio.get(addr)
+        if reg is None:
+            reg = self.mmio[addr] = ctypes.c_uint32.from_address(addr)
+        reg.value = value
 
 
 NV_MAGIC, RM_CONTROL, RM_ALLOC, RM_FREE = ord("F"), 0x2A, 0x2B, 0x29

@@ -319,12 +319,20 @@ class QmdTemplate:
             if hi // 32 != lo // 32:
                 raise ValueError(f"QMD v{layout.major} field {name} spans two words")
             self.slots.append((lo // 32, lo % 32))
+        self.shaped: dict[tuple, array] = {}
 
     def build(self, grid: tuple[int, int, int], block: tuple[int, int, int], cb_va: int, cb_size: int) -> bytes:
         """QMD bytes for one launch; the caller has range-checked grid and block and aligned cb_va."""
+        key = (grid, block, cb_size)
+        shaped = self.shaped.get(key)
+        if shaped is None:  # a kernel is launched with few shapes: OR those fields in once per shape
+            shaped = array("I", self.words)
+            for (index, shift), value in zip(self.slots[:6] + self.slots[8:], (*grid, *block, (cb_size + 15) >> 4)):
+                shaped[index] |= value << shift
+            self.shaped[key] = shaped
         addr = cb_va >> self.layout.cbuf_addr_shift
-        values = (*grid, *block, addr & 0xFFFFFFFF, addr >> 32, (cb_size + 15) >> 4)
-        words = array("I", self.words)
-        for (index, shift), value in zip(self.slots, values):
-            words[index] |= value << shift
+        words = array("I", shaped)
+        (lo, lo_shift), (hi, hi_shift) = self.slots[6], self.slots[7]
+        words[lo] |= (addr & 0xFFFFFFFF) << lo_shift
+        words[hi] |= (addr >> 32) << hi_shift
         return words.tobytes()
