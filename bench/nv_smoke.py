@@ -153,6 +153,17 @@ def run(args: argparse.Namespace) -> None:
             for buf in (ba, bb, bo):
                 drv.free(buf)
             drv.trim()
+        if not args.mock:
+            with step("GPU fault is reported, not a hang"):
+                bad = 0xDEAD_0000_0000  # mapped nowhere in the GPU's address space
+                t = time.perf_counter()
+                try:
+                    prg.launch([bad, bad, bad], grid, block, [n])
+                    drv.synchronize()
+                except Exception as e:  # noqa: BLE001 - the DeviceError is what this step wants to see
+                    print(f"  raised after {(time.perf_counter() - t) * 1e3:.0f} ms: {type(e).__name__}: {e}")
+                else:
+                    raise AssertionError("a kernel writing to an unmapped address completed without an error")
     finally:
         with step("close"):
             drv.close()
