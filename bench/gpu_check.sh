@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One check of the CUDA backend on a lent GPU machine (H100/H200, driver 580, python3.12 + torch 2.11, nvcc/NVRTC 13,
-# no network), and of the NV device (our own driver) beside it. Runs in the repository root, finishes in under 8
-# minutes (step timeouts add up to 505 s), and prints a short summary table last.
+# no network), and of the NV device (our own driver) beside it. Runs in the repository root; on an H200 it took
+# about 70 s (every step has a time cap; the caps add up to under 10 minutes), and prints a short summary last.
 #
 # How to run (from a session that was lent a machine), with the device tool:
 #   run(command="bash bench/gpu_check.sh", timeout_s=540)
@@ -65,6 +65,10 @@ d = get_device('NV'); print(d, d.drv.class_names, 'compiler:', d.compiler.versio
     --maxfail=150 --tb=short -rf tests/ops
   BENCH_DEVICES=CUDA,NV
 fi
+LLM_DIR=${LLM_GPU_DIR:-.llm_gpu}
+if [ -f "$LLM_DIR/expected.json" ]; then  # made here by `python bench/llm_gpu_check.py prepare .llm_gpu`; carried
+  step "LLM on GPU" 90 $PY bench/llm_gpu_check.py check "$LLM_DIR" --devices $BENCH_DEVICES
+fi
 step "bench/gpu.py" 100 $PY bench/gpu.py --devices $BENCH_DEVICES --json "$OUT_DIR/bench.json"
 
 echo
@@ -76,6 +80,8 @@ done
 echo "---- op suite result"
 grep -E '^(FAILED|ERROR)|[0-9]+ (passed|failed)' "$LOG" | tail -30
 echo "---- nv_smoke"
-grep -E '^\[(FAIL| ok )\]|nv_smoke:|us/kernel|round trip' "$LOG" | tail -16
+grep -E '^\[(FAIL| ok )\]|nv_smoke:|us/kernel|round trip|raised after' "$LOG" | tail -18
+echo "---- LLM"
+grep -E '^(CUDA|NV): ' "$LOG" | tail -4
 echo "---- bench table (last)"
 awk '/^benchmark /{buf=""} /^benchmark /,/^\(ratios/{buf=buf $0 "\n"} END{printf "%s", buf}' "$LOG"
