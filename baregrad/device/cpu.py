@@ -38,16 +38,21 @@ class CPUDevice(HostMemory, Device):
         return self.renderer.render(prog)
 
     def compile(self, source: str, prog: LinearProgram) -> Callable[..., Any]:
-        key = cache_key(source, self.compiler_id, " ".join(FLAGS))
-        path = cached_build(key, ".so", lambda out: self._build(source, out))
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError as e:
-            raise CompileError(f"could not load compiled kernel {path}: {e}") from e
+        lib = self.load_library(source)
         fn = getattr(lib, prog.name)
         fn.argtypes = [ctypes.c_void_p] * len(prog.params)
         fn.restype = None
         return _CPUProgram(fn, lib)
+
+    def load_library(self, source: str) -> ctypes.CDLL:
+        """C source compiled with the kernel flags (through the on-disk cache) and loaded: also used for the
+        hand-written kernels of models/cpu_quant.py."""
+        key = cache_key(source, self.compiler_id, " ".join(FLAGS))
+        path = cached_build(key, ".so", lambda out: self._build(source, out))
+        try:
+            return ctypes.CDLL(path)
+        except OSError as e:
+            raise CompileError(f"could not load compiled kernel {path}: {e}") from e
 
     def _build(self, source: str, out: str) -> None:
         src_path = out + ".c"

@@ -14,6 +14,11 @@ A step is captured once per shape as 32 schedules (embedding, one per layer, hea
 step's data and a ping-pong residual stream). The 30 layers have the same canonical graph, so they share one
 schedule; later steps of that shape replay the schedules with no graph building at all.
 
+On the CPU device, with Q4_1 / Q8_0 weights, the projections, the KV-cache writes and attention run as hand-written
+C kernels instead (cpu_quant, cpu_attention): each layer's part is cut at those into scheduled parts and kernel
+launches, with the activations between them in persistent scratch buffers (Scratch); the residual adds happen
+inside the projection launches.
+
 RoPE uses the GGML "normal" variant (rotate consecutive pairs (2i, 2i+1)): llama.cpp's converter permutes the
 rows of attn_q / attn_k from Hugging Face's half-split order into this interleaved order.
 """
@@ -21,9 +26,9 @@ from __future__ import annotations
 
 import math
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from baregrad import dtype as dt
 from baregrad.device import Device, get_device
@@ -33,6 +38,7 @@ from baregrad.engine.schedule import ScheduleTemplate, build_schedule
 from baregrad.errors import ArgumentError, FormatError
 from baregrad.ir.node import Node
 from baregrad.ir.ops import Op
+from baregrad.models import cpu_attention, cpu_quant
 from baregrad.models import quant_matmul as qm
 from baregrad.models.quant_matmul import QuantWeight
 from baregrad.models.tokenizer import BPETokenizer
@@ -89,6 +95,21 @@ class LayerWeights:
 
 
 @dataclass
+class Scratch:
+    """Activations between the native matmul launches (CPU path), for one padded length T."""
+    h: Tensor        # (T, dim): a normalized projection input
+    qkv: Tensor      # (T, q + k + v features)
+    q: Tensor        # (T, n_heads, head_dim): queries after RoPE
+    k: Tensor        # (T, n_kv_heads, head_dim): keys after RoPE
+    attn: Tensor     # (T, dim): attention output
+    x_mid: Tensor    # (T, dim): residual stream after attention
+    gate_up: Tensor  # (T, 2 * ffn_dim)
+    ffn: Tensor      # (T, ffn_dim)
+    head_in: Tensor  # (1, dim): the last position, normalized
+    logits: Tensor   # (1, vocab_size)
+
+
+@dataclass
 class StepState:
     """Persistent device buffers of one padded length: the step's data, and the residual stream (ping-pong)."""
     ids: Tensor
@@ -96,22 +117,61 @@ class StepState:
     offsets: Tensor
     x_a: Tensor
     x_b: Tensor
+    scratch: Scratch | None = None  # only where the projections are native launches
 
     @property
     def x(self) -> tuple[Tensor, Tensor]:
         return self.x_a, self.x_b
 
 
+class Part(Protocol):
+    def run(self, device: Device) -> Buffer: ...
+
+
 @dataclass
-class Plan:
-    """A captured step: per part, its schedule and input buffers; replaying it does no graph work at all."""
-    parts: list[tuple[ScheduleTemplate, list[Buffer]]]
+class ScheduledPart:
+    """A schedule and its input buffers; run returns its first target's buffer."""
+    template: ScheduleTemplate
+    inputs: list[Buffer]
 
     def run(self, device: Device) -> Buffer:
-        out: list[Buffer] = []
-        for template, inputs in self.parts:
-            out = run_schedule(template, inputs, device)
-        return out[0]
+        return run_schedule(self.template, self.inputs, device)[0]
+
+
+@dataclass
+class Plan:
+    """A captured step: scheduled parts and native launches in order; replaying it does no graph work at all."""
+    parts: list[Part]
+
+    def run(self, device: Device) -> Buffer:
+        out: Buffer | None = None
+        for part in self.parts:
+            out = part.run(device)
+        assert out is not None
+        return out
+
+
+@dataclass
+class PlanBuilder:
+    """Collects the targets of the scheduled part being built; a native launch closes that part first."""
+    parts: list[Part] = field(default_factory=list)
+    pending: list[Tensor] = field(default_factory=list)
+
+    def add(self, *targets: Tensor) -> None:
+        self.pending.extend(targets)
+
+    def launch(self, launch: Part) -> None:
+        self.flush()
+        self.parts.append(launch)
+
+    def flush(self) -> None:
+        if self.pending:
+            self.parts.append(ScheduledPart(*_schedule(self.pending)))
+            self.pending = []
+
+    def plan(self) -> Plan:
+        self.flush()
+        return Plan(self.parts)
 
 
 @dataclass
@@ -162,6 +222,8 @@ class LlamaModel:
         self.k_cache = [[_fresh(dt.float32, shape, self.device) for _ in range(n_chunks)] for _ in range(cfg.n_layers)]
         self.v_cache = [[_fresh(dt.float32, shape, self.device) for _ in range(n_chunks)] for _ in range(cfg.n_layers)]
         self._device = get_device(self.device)
+        # the projections as hand-written SIMD kernels where they exist (CPU, Q4_1 / Q8_0 weights)
+        self._native = cpu_quant.supported(self.device, self._matrices())
         self._states: dict[tuple[int, int], StepState] = {}
         self._plans: dict[tuple, Plan] = {}
 
@@ -187,12 +249,15 @@ class LlamaModel:
         return (Tensor.from_bytes(array("f", cos).tobytes(), dt.float32, shape, self.device),
                 Tensor.from_bytes(array("f", sin).tobytes(), dt.float32, shape, self.device))
 
+    def _matrices(self) -> list[QuantWeight]:
+        """Every weight a decoded token multiplies with."""
+        return [self.output] + [w for layer in self.layers for w in (*layer.wqkv, layer.wo, *layer.w_gate_up,
+                                                                     layer.w_down)]
+
     @property
     def weight_nbytes(self) -> int:
         """Bytes of weights read per decoded token (all matrices, norms excluded)."""
-        ws = [self.output] + [w for layer in self.layers for w in (*layer.wqkv, layer.wo, *layer.w_gate_up,
-                                                                      layer.w_down)]
-        return qm.weight_bytes(ws)
+        return qm.weight_bytes(self._matrices())
 
     # ---- the protocol ----
     def reset(self) -> None:
@@ -231,7 +296,20 @@ class LlamaModel:
             state = self._states[key] = StepState(buf(dt.int32, padded), buf(dt.int32, 3), buf(dt.int32, n_written),
                                                   buf(dt.float32, padded, self.config.dim),
                                                   buf(dt.float32, padded, self.config.dim))
+            if self._native:
+                state.scratch = self._scratch(padded)
         return state
+
+    def _scratch(self, padded: int) -> Scratch:
+        cfg = self.config
+        qkv = sum(w.shape[0] for w in self.layers[0].wqkv)
+
+        def buf(*shape: int) -> Tensor:
+            return _fresh(dt.float32, shape, self.device)
+        return Scratch(buf(padded, cfg.dim), buf(padded, qkv), buf(padded, cfg.n_heads, cfg.head_dim),
+                       buf(padded, cfg.n_kv_heads, cfg.head_dim), buf(padded, cfg.dim), buf(padded, cfg.dim),
+                       buf(padded, 2 * cfg.ffn_dim), buf(padded, cfg.ffn_dim), buf(1, cfg.dim),
+                       buf(1, self.output.shape[0]))
 
     def _capture(self, state: StepState, first: int, n_chunks: int, argmax: bool) -> Plan:
         inp = StepInputs(state.ids, state.meta, state.offsets, first, n_chunks)
@@ -242,43 +320,92 @@ class LlamaModel:
         # key j is visible to query i when j <= start + i; the mask is finite because WGSL may assume no infinity
         keys = Tensor.arange(n_chunks * CHUNK, dtype=dt.int32, device=self.device)
         mask = (keys.reshape(1, -1) <= positions.reshape(-1, 1)).where(0.0, -1e30)
-        parts = [[_assign(state.x[0], qm.embedding(self.token_embd, state.ids))]]
+        b = PlanBuilder()
+        b.add(_assign(state.x[0], qm.embedding(self.token_embd, state.ids)))
+        b.flush()
         for i, layer in enumerate(self.layers):
-            writes: list[Tensor] = []
-            x_out = self._block(i, layer, state.x[i % 2], cos, sin, mask, inp, writes)
-            parts.append([_assign(state.x[1 - i % 2], x_out), *writes])
+            x_out = self._block(b, state, i, layer, state.x[i % 2], cos, sin, mask, inp)
+            if x_out is not state.x[1 - i % 2]:
+                b.add(_assign(state.x[1 - i % 2], x_out))
+            b.flush()  # one part per layer: the 30 layers share its schedule
         x = state.x[len(self.layers) % 2]
         last = x.index_select(0, state.meta[2:3])
-        out = qm.linear(rms_norm(last, self.output_norm, cfg.norm_eps).contiguous(), self.output)
+        scratch = state.scratch
+        out = self._project(b, rms_norm(last, self.output_norm, cfg.norm_eps), [self.output],
+                            scratch and scratch.head_in, scratch and scratch.logits)
         # realized before the argmax, whose reduces would otherwise each recompute the 49152-row matmul
-        parts.append([out.contiguous().argmax(-1).cast(dt.int32) if argmax else out])
-        return Plan([_schedule(p) for p in parts])
+        if argmax:
+            b.add(_contiguous(out).argmax(-1).cast(dt.int32))
+        elif out.node.op is not Op.BUFFER:
+            b.add(out)
+        return b.plan()
 
-    def _block(self, i: int, layer: LayerWeights, x: Tensor, cos: Tensor, sin: Tensor, mask: Tensor,
-               inp: StepInputs, writes: list[Tensor]) -> Tensor:
-        cfg = self.config
+    def _block(self, b: PlanBuilder, state: StepState, i: int, layer: LayerWeights, x: Tensor, cos: Tensor,
+               sin: Tensor, mask: Tensor, inp: StepInputs) -> Tensor:
+        # s is None off the native path: projections are then lazy Tensor ops, and `s and s.h` passes no buffer
+        cfg, s = self.config, state.scratch
         t, hd = x.shape[0], cfg.head_dim
         # normalized once: fused into each projection, the norm would be redone per output row
-        h = rms_norm(x, layer.attn_norm, cfg.norm_eps).contiguous()
+        h = rms_norm(x, layer.attn_norm, cfg.norm_eps)
         # a projection is its own kernel: RoPE reads two of its outputs per element, the cache write gathers rows
-        qkv = qm.linear_stacked(h, layer.wqkv)
+        qkv = self._project(b, h, layer.wqkv, s and s.h, s and s.qkv)
         q_end, k_end = cfg.n_heads * hd, (cfg.n_heads + cfg.n_kv_heads) * hd
         q = rope(qkv[:, :q_end].reshape(t, cfg.n_heads, hd), cos, sin)
         k = rope(qkv[:, q_end:k_end].reshape(t, cfg.n_kv_heads, hd), cos, sin)
         v = qkv[:, k_end:].reshape(t, cfg.n_kv_heads, hd)
-        keys = self._write(self.k_cache[i], k, inp, writes)
-        values = self._write(self.v_cache[i], v, inp, writes)
-        # the residual stream and every matmul input are realized: a consumer inside a reduce loop would
-        # otherwise recompute them per iteration
-        attn = self._attention(q.contiguous(), keys, values, mask)
-        x = (x + qm.linear(attn, layer.wo)).contiguous()
-        h = rms_norm(x, layer.ffn_norm, cfg.norm_eps).contiguous()
-        gate_up = qm.linear_stacked(h, layer.w_gate_up)
+        if s is not None:
+            attn = self._native_attention(b, i, q, k, k_end, inp, state)
+        else:
+            keys = self._write(b, self.k_cache[i], k, inp)
+            values = self._write(b, self.v_cache[i], v, inp)
+            # the residual stream and every matmul input are realized: a consumer inside a reduce loop would
+            # otherwise recompute them per iteration
+            attn = self._attention(q.contiguous(), keys, values, mask)
+        # the attention output is a permuted view of a realized buffer: the projection reads it as it is
+        x = self._project(b, attn, [layer.wo], s and s.attn, s and s.x_mid, residual=x, realize_input=False)
+        h = rms_norm(x, layer.ffn_norm, cfg.norm_eps)
+        gate_up = self._project(b, h, layer.w_gate_up, s and s.h, s and s.gate_up)
         # realized: fused into the down projection, the silu would be recomputed for every output row
-        ffn = (gate_up[:, :cfg.ffn_dim].silu() * gate_up[:, cfg.ffn_dim:]).contiguous()
-        return (x + qm.linear(ffn, layer.w_down)).contiguous()
+        ffn = gate_up[:, :cfg.ffn_dim].silu() * gate_up[:, cfg.ffn_dim:]
+        return self._project(b, ffn, [layer.w_down], s and s.ffn, s and state.x[1 - i % 2], residual=x)
 
-    def _write(self, chunks: list[Tensor], new: Tensor, inp: StepInputs, writes: list[Tensor]) -> Tensor:
+    def _project(self, b: PlanBuilder, x: Tensor, weights: list[QuantWeight], staging: Tensor | None,
+                 out: Tensor | None, residual: Tensor | None = None, realize_input: bool = True) -> Tensor:
+        """(residual +) x @ W.T for W the rows of `weights`: a realized lazy result (x realized first unless told
+        not to), or, on the native path, the scratch buffer `out` written by kernel launches reading x from
+        `staging`."""
+        if not self._native or staging is None or out is None:
+            x = _contiguous(x) if realize_input else x
+            if residual is None:
+                return qm.linear_stacked(x, weights)
+            (w,) = weights
+            return (residual + qm.linear(x, w)).contiguous()
+        if x.node.op is not Op.BUFFER:
+            b.add(_assign(staging, x))
+            x = staging
+        column = 0
+        for w in weights:
+            b.launch(cpu_quant.launch(out, x, w, residual, column))
+            column += w.shape[0]
+        return out
+
+    def _native_attention(self, b: PlanBuilder, i: int, q: Tensor, k: Tensor, v_column: int, inp: StepInputs,
+                          state: StepState) -> Tensor:
+        """RoPE'd q and k realized into scratch, then launches: the new k and v rows (v read from the projection's
+        output at v_column) written into the chunks they fall in, and attention over the first n chunks."""
+        s = state.scratch
+        assert s is not None
+        b.add(_assign(s.q, q), _assign(s.k, k))
+        meta = state.meta.node.arg
+        for c in range(inp.first_chunk, inp.n_chunks):
+            b.launch(cpu_attention.KVWrite(self.k_cache[i][c].node.arg, c * CHUNK, s.k.node.arg, meta))
+            b.launch(cpu_attention.KVWrite(self.v_cache[i][c].node.arg, c * CHUNK, s.qkv.node.arg, meta, v_column))
+        chunks = range(inp.n_chunks)
+        b.launch(cpu_attention.Attention(s.attn.node.arg, s.q.node.arg, [self.k_cache[i][c].node.arg for c in chunks],
+                                         [self.v_cache[i][c].node.arg for c in chunks], meta))
+        return s.attn
+
+    def _write(self, b: PlanBuilder, chunks: list[Tensor], new: Tensor, inp: StepInputs) -> Tensor:
         """Write the valid rows of `new` into the chunks they fall in; the keys (or values) to attend over."""
         rows = Tensor.arange(CHUNK, dtype=dt.int32, device=self.device)
         count = inp.meta[1:2]
@@ -290,7 +417,7 @@ class LlamaModel:
             gathered = new.index_select(0, src_row)
             value = inside.reshape(CHUNK, 1, 1).where(gathered, chunks[c])
             parts[c] = _assign(chunks[c], value)
-            writes.append(parts[c])
+            b.add(parts[c])
         return parts[0] if len(parts) == 1 else Tensor.cat(parts, dim=0)
 
     def _attention(self, q: Tensor, keys: Tensor, values: Tensor, mask: Tensor) -> Tensor:
@@ -311,6 +438,11 @@ def _fresh(d: dt.DType, shape: tuple[int, ...], device: str) -> Tensor:
     """A zeroed buffer of its own. Realizing Tensor.zeros twice gives the SAME buffer (the engine memoizes
     computed nodes), and these buffers are written in place."""
     return Tensor.from_bytes(bytes(math.prod(shape) * d.itemsize), d, shape, device)
+
+
+def _contiguous(x: Tensor) -> Tensor:
+    """x as its own kernel's output, unless it already is a buffer."""
+    return x if x.node.op in (Op.BUFFER, Op.CONTIGUOUS) else x.contiguous()
 
 
 def _assign(target: Tensor, value: Tensor) -> Tensor:
