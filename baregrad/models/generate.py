@@ -9,6 +9,8 @@ the text it completes, then a last event with finished=True, the finish reason a
   * Stop strings are held back while the text could still be turning into one, and never emitted.
   * The KV cache is reused: each model remembers which tokens its cache holds, and a prompt that extends them
     (the next turn of a chat) only feeds the new tokens.
+  * Greedy decoding (temperature 0, no repetition penalty) calls the model's optional `greedy(token_ids, start_pos)`
+    where it has one: the argmax is taken on the device, and no vocabulary-sized list of logits is built per token.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import enum
 import time
 import weakref
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Protocol, Sequence, runtime_checkable
+from typing import Callable, Iterator, Protocol, Sequence, Union, runtime_checkable
 
 from baregrad.errors import ArgumentError
 from baregrad.models.sampling import Sampler, SamplingParams
@@ -52,6 +54,8 @@ class LanguageModel(Protocol):
                  see positions < start_pos + len(token_ids): entries left beyond that by an earlier, longer
                  sequence are stale and get overwritten, which is what lets generate() rewind the cache to a
                  shared prefix instead of recomputing it. start_pos is never past the end of what was written.
+    greedy(token_ids, start_pos) (optional, not part of the checked protocol): as forward(), but return the
+                 argmax of those logits (the first on ties); used for greedy decoding when present.
     """
 
     tokenizer: Tokenizer
@@ -125,8 +129,22 @@ def forget_cache(model: LanguageModel) -> None:
     _cache_of(model).tokens = []
 
 
-def _prefill(model: LanguageModel, prompt_ids: list[int], cache: _CacheState) -> tuple[list[float], int]:
-    """Feed the part of the prompt not already cached; return the last logits and how many tokens were reused."""
+# what feeding tokens gives: the last logits, or (from a model's greedy()) already the argmax token id
+Fed = Union[list[float], int]
+Feed = Callable[[list[int], int], Fed]
+
+
+def _feeder(model: LanguageModel, params: SamplingParams) -> Feed:
+    """model.greedy where it picks the very token sampling forward()'s logits would (greedy, no penalty),
+    else model.forward."""
+    greedy = getattr(model, "greedy", None)
+    if params.temperature == 0.0 and params.repetition_penalty == 1.0 and callable(greedy):
+        return greedy
+    return model.forward
+
+
+def _prefill(model: LanguageModel, prompt_ids: list[int], cache: _CacheState, feed: Feed) -> tuple[Fed, int]:
+    """Feed the part of the prompt not already cached; return what feeding gave and how many tokens were reused."""
     shared = 0
     for cached, new in zip(cache.tokens, prompt_ids):
         if cached != new:
@@ -135,10 +153,10 @@ def _prefill(model: LanguageModel, prompt_ids: list[int], cache: _CacheState) ->
     shared = min(shared, len(prompt_ids) - 1)  # the last prompt token is always fed: we need its logits
     if shared == 0:
         model.reset()
-    cache.tokens = []  # unknown until forward() returns
-    logits = model.forward(prompt_ids[shared:], shared)
+    cache.tokens = []  # unknown until the model returns
+    fed = feed(prompt_ids[shared:], shared)
     cache.tokens = list(prompt_ids)
-    return logits, shared
+    return fed, shared
 
 
 class _StopMatcher:
@@ -190,12 +208,12 @@ def generate(model: LanguageModel, prompt_ids: Sequence[int], params: SamplingPa
 
 def _stream(model: LanguageModel, prompt_ids: list[int], params: SamplingParams,
             should_stop: Callable[[], bool] | None) -> Iterator[GenerationEvent]:
-    sampler, tokenizer = Sampler(params), model.tokenizer
+    sampler, tokenizer, feed = Sampler(params), model.tokenizer, _feeder(model, params)
     stats = GenerationStats(prompt_tokens=len(prompt_ids))
     cache = _cache_of(model)
 
     start = time.perf_counter()
-    logits, stats.reused_tokens = _prefill(model, prompt_ids, cache)
+    fed, stats.reused_tokens = _prefill(model, prompt_ids, cache, feed)
     stats.prompt_seconds = time.perf_counter() - start
 
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -203,7 +221,8 @@ def _stream(model: LanguageModel, prompt_ids: list[int], params: SamplingParams,
     history, reason, start = list(prompt_ids), FinishReason.LENGTH, time.perf_counter()
     hit = False
     while True:
-        token = sampler.sample(logits, history if params.repetition_penalty != 1.0 else ())
+        token = fed if isinstance(fed, int) else \
+            sampler.sample(fed, history if params.repetition_penalty != 1.0 else ())
         if token in tokenizer.eos_ids:
             reason = FinishReason.STOP
             break
@@ -219,7 +238,7 @@ def _stream(model: LanguageModel, prompt_ids: list[int], params: SamplingParams,
             break
         if should_stop is not None and should_stop():
             break
-        logits = _decode_step(model, cache, token)
+        fed = _decode_step(cache, token, feed)
     stats.generation_seconds = time.perf_counter() - start
     yield GenerationEvent(None, _tail(decoder, stops, hit), finished=True, finish_reason=reason, stats=stats)
 
@@ -232,13 +251,13 @@ def _tail(decoder: codecs.IncrementalDecoder, stops: _StopMatcher, hit_stop: boo
     return text if hit else text + stops.flush()
 
 
-def _decode_step(model: LanguageModel, cache: _CacheState, token: int) -> list[float]:
+def _decode_step(cache: _CacheState, token: int, feed: Feed) -> Fed:
     """Feed one sampled token at the end of the cache."""
-    tokens, cache.tokens = cache.tokens, []  # unknown until forward() returns
-    logits = model.forward([token], len(tokens))
+    tokens, cache.tokens = cache.tokens, []  # unknown until the model returns
+    fed = feed([token], len(tokens))
     tokens.append(token)
     cache.tokens = tokens
-    return logits
+    return fed
 
 
 def _check_prompt(model: LanguageModel, prompt_ids: list[int]) -> None:

@@ -131,3 +131,28 @@ def test_sampling_is_seeded():
     params = SamplingParams(temperature=5.0, seed=11, max_tokens=20)
     runs = [complete(model, [65, 66], params).token_ids for _ in range(2)]
     assert runs[0] == runs[1] and len(runs[0]) >= 1
+
+
+class GreedyFakeModel(FakeModel):
+    """A fake model with the optional greedy(): the argmax of forward()'s logits, counted."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.greedy_calls = 0
+
+    def greedy(self, token_ids: list[int], start_pos: int) -> int:
+        self.greedy_calls += 1
+        logits = self.forward(token_ids, start_pos)
+        return logits.index(max(logits))
+
+
+def test_greedy_decoding_uses_the_models_greedy_when_it_has_one():
+    answer = "Paris is the capital of France."
+    model = GreedyFakeModel(default=answer)
+    prompt = model.tokenizer.encode("Q:")
+    assert complete(model, prompt, SamplingParams()).text == answer
+    assert model.greedy_calls == len(model.calls) == len(answer) + 1  # the prompt, then each token but the last
+    model = GreedyFakeModel(default=answer)
+    for params in (SamplingParams(temperature=0.5, seed=0), SamplingParams(repetition_penalty=1.2)):
+        complete(model, prompt, params)  # sampling and the penalty need the logits themselves
+    assert model.greedy_calls == 0 and model.calls
