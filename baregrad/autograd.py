@@ -17,11 +17,17 @@ from baregrad.ir.ops import Op, ReduceOp
 if TYPE_CHECKING:
     from baregrad.tensor import Tensor
 
-_STATE = threading.local()
+class _GradState(threading.local):
+    # a class default, not getattr(..., default): a missing attribute raises and catches an AttributeError
+    # inside getattr, which cost more than the rest of building an op
+    enabled = True
+
+
+_STATE = _GradState()
 
 
 def grad_enabled() -> bool:
-    return getattr(_STATE, "enabled", True)
+    return _STATE.enabled
 
 
 @contextlib.contextmanager
@@ -50,16 +56,15 @@ class Function:
 
     def __init__(self, parents: tuple["Tensor", ...], **kwargs: Any):
         self.parents = parents
-        self.needs_grad = tuple(p.requires_grad for p in parents)
+        self.needs_grad = tuple([p.requires_grad for p in parents])
         self.kwargs = kwargs
 
     @classmethod
     def apply(cls, *parents: "Tensor", **kwargs: Any) -> "Tensor":
-        from baregrad.tensor import Tensor
         fn = cls(parents, **kwargs)
         node = fn.forward(*[p.node for p in parents], **kwargs)
-        out = Tensor.from_node(node, parents[0].device)
-        if grad_enabled() and any(fn.needs_grad):
+        out = parents[0].from_node(node, parents[0].device)
+        if _STATE.enabled and any(fn.needs_grad):
             out.requires_grad = True
             out._ctx = fn
         return out

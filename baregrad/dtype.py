@@ -14,6 +14,10 @@ class Kind(enum.Enum):
     FLOAT = 3
 
 
+# bound once: Kind.FLOAT is a slow lookup on Python 3.11 (see ir/ops.py), and is_float is asked on every op
+_INT, _UINT, _FLOAT = Kind.INT, Kind.UINT, Kind.FLOAT
+
+
 @dataclass(frozen=True, eq=False)
 class DType:
     """One element type. `fmt` is the struct/memoryview format char; `c_name` the C spelling."""
@@ -33,15 +37,15 @@ class DType:
 
     @property
     def is_float(self) -> bool:
-        return self.kind is Kind.FLOAT
+        return self.kind is _FLOAT
 
     @property
     def is_int(self) -> bool:
-        return self.kind in (Kind.INT, Kind.UINT)
+        return self.kind is _INT or self.kind is _UINT
 
     @property
     def is_unsigned(self) -> bool:
-        return self.kind is Kind.UINT
+        return self.kind is _UINT
 
     @property
     def bits(self) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import struct
 import weakref
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from baregrad import autograd as F
 from baregrad import dtype as dt
@@ -20,6 +20,7 @@ from baregrad.ir.ops import Op, ReduceOp
 from baregrad.tensor_extra import TensorExtras
 
 Scalar = int | float | bool
+_BUFFER = Op.BUFFER  # bound once: Op.X is slow on Python 3.11 (see ir/ops.py)
 ShapeLike = int | Sequence[int]
 
 
@@ -118,7 +119,7 @@ class Tensor(TensorExtras):
     @classmethod
     def from_node(cls, node: Node, device: str) -> "Tensor":
         t = object.__new__(Tensor)
-        t._init(node, device, False)
+        t.node, t.device, t.requires_grad, t.grad, t._ctx = node, device, False, None, None  # _init, inlined
         return t
 
     @staticmethod
@@ -203,7 +204,10 @@ class Tensor(TensorExtras):
 
     # ---- realization and conversion ----
     def realize(self) -> "Tensor":
-        realize_all([self])
+        node = self.node
+        if node.op is not _BUFFER:  # realize_all for one tensor, without its grouping (every eager op comes here)
+            (buf,) = _engine_realize()([node], get_device(self.device))
+            self.node = Node(_BUFFER, node.dtype, (), buf)
         return self
 
     def contiguous(self) -> "Tensor":
@@ -461,9 +465,11 @@ class Tensor(TensorExtras):
                 d = other.dtype
             a, b = self.cast(d), other.cast(d)
         else:
+            # a Python scalar: a constant already broadcast to the tensor's shape (the nodes _broadcast would build)
             d = dt.python_scalar_dtype(other, self.dtype)
             a = self.cast(d)
-            b = Tensor.from_node(const_node(other, d, ()), self.device)
+            b = Tensor.from_node(const_node(other, d, a.shape), self.device)
+            return (b, a) if reverse else (a, b)
         a, b = _broadcast(a, b)
         return (b, a) if reverse else (a, b)
 
@@ -1572,7 +1578,28 @@ def _int_pow(a: Tensor, b: Tensor) -> Tensor:
         if not a.dtype.is_unsigned and a.dtype is not dt.bool_ else result
 
 
+_CONST_NODES: dict[tuple, Node] = {}
+
+
 def const_node(value: Scalar, d: dt.DType, shape: tuple[int, ...]) -> Node:
+    """A constant of dtype d broadcast to shape: CONST, then RESHAPE to all ones and EXPAND (when shape has any).
+
+    Memoized by (type, value, dtype, shape): `x * 2` builds one per op, and rounding the value to d and building
+    three nodes cost more than the op's other work. Zero (0.0 == -0.0) and NaN (never equal) are not memoized."""
+    memoizable = type(value) in (int, float, bool) and value == value and value != 0
+    key = (type(value), value, d, shape)
+    node = _CONST_NODES.get(key) if memoizable else None
+    if node is not None:
+        return node
+    node = _build_const_node(value, d, shape)
+    if memoizable:
+        if len(_CONST_NODES) > 4096:
+            _CONST_NODES.clear()
+        _CONST_NODES[key] = node
+    return node
+
+
+def _build_const_node(value: Scalar, d: dt.DType, shape: tuple[int, ...]) -> Node:
     if d is dt.bool_:
         v: Any = bool(value)
     elif d.is_float:
@@ -1628,12 +1655,24 @@ def _nest(values: list, shape: tuple[int, ...]) -> Any:
     return [_nest(values[i * step:(i + 1) * step], shape[1:]) for i in range(shape[0])]
 
 
+_ENGINE_REALIZE: list[Callable[..., Any]] = []
+
+
+def _engine_realize() -> Callable[..., Any]:
+    """engine.realize.realize, imported on first use (`import baregrad` does not load the engine) and then kept:
+    an import statement per eager op costs more than a list lookup."""
+    if not _ENGINE_REALIZE:
+        from baregrad.engine.realize import realize
+        _ENGINE_REALIZE.append(realize)
+    return _ENGINE_REALIZE[0]
+
+
 def realize_all(tensors: Iterable[Tensor]) -> None:
     """Realize several tensors in one schedule (shared work is computed once), grouped by device."""
-    from baregrad.engine.realize import realize
+    realize = _engine_realize()
     by_device: dict[str, list[Tensor]] = {}
     for t in tensors:
-        if t.node.op is not Op.BUFFER:
+        if t.node.op is not _BUFFER:
             by_device.setdefault(t.device, []).append(t)
     for device, group in by_device.items():
         nodes = list(dict.fromkeys(t.node for t in group))
@@ -1642,7 +1681,7 @@ def realize_all(tensors: Iterable[Tensor]) -> None:
         for t in group:
             buf = done.get(t.node)
             if buf is not None:  # None: the same tensor was listed twice and is already done
-                t.node = Node(Op.BUFFER, t.dtype, (), buf)
+                t.node = Node(_BUFFER, t.dtype, (), buf)
 
 
 def _run_backward(root: Tensor, gradient: Tensor, retain_graph: bool) -> list[Tensor]:
