@@ -18,6 +18,7 @@ _PROGRAMS: dict[tuple[str, Node], tuple[Any, str]] = {}
 
 
 _EPOCH = [0]
+_BUFFER, _ASSIGN = Op.BUFFER, Op.ASSIGN  # bound once: Op.X is slow on Python 3.11 (see ir/ops.py)
 
 
 def bump_epoch() -> None:
@@ -33,7 +34,7 @@ def _memo(node: Node, device: Device | None = None) -> Buffer | None:
     # the memo holds its buffer weakly: it serves only while some tensor still holds the result, and never keeps
     # a large buffer alive by itself (nodes live on in the hash-consing table until it is swept)
     buf = node.buffer() if node.buffer is not None else None
-    if buf is None or node.op is Op.ASSIGN:
+    if buf is None or node.op is _ASSIGN:
         return buf
     if device is not None and buf.device is not device:
         return None
@@ -43,12 +44,30 @@ def _memo(node: Node, device: Device | None = None) -> Buffer | None:
     return None
 
 
+_SLOT_NODES: dict[tuple, Node] = {}
+
+
+def _slot_node(index: int, d: Any, shape: tuple[int, ...]) -> Node:
+    """schedule.slot_node, memoized: canonicalize asks for one per input on every realize, and building the frozen
+    Slot and hashing it (dataclass __hash__ and __eq__ run in Python) costs more than this lookup."""
+    key = (index, d, shape)
+    node = _SLOT_NODES.get(key)
+    if node is None:
+        if len(_SLOT_NODES) > 100_000:  # many distinct shapes (growing sequence lengths): start again
+            _SLOT_NODES.clear()
+        node = _SLOT_NODES[key] = slot_node(index, d, shape)
+    return node
+
+
 def canonicalize(targets: list[Node], assigns: list[Node] | None = None,
                  device: Device | None = None) -> tuple[tuple[Node, ...], list[Buffer]]:
     """Replace every realized buffer by a numbered slot, in first-visit order (realized subtrees are not walked).
 
     ASSIGN nodes met on the way are appended to `assigns`: once the schedule has run they are done, and must
     be remembered as done so that a later graph containing them does not write the same update twice.
+    This walk runs on every realize (an eager op is one), so it is written for speed: the memo is consulted
+    only for nodes that were ever computed, and leafless operands (a broadcast constant: Node.leafless) are
+    their own canonical form, not walked and not served from the memo (a kernel recomputes them for free).
     """
     memo: dict[Node, Node] = {}
     inputs: list[Buffer] = []
@@ -58,23 +77,34 @@ def canonicalize(targets: list[Node], assigns: list[Node] | None = None,
         node, children_done = stack.pop()
         if node in memo:
             continue
-        buf = node.arg if node.op is Op.BUFFER else _memo(node, device)
+        if children_done:
+            src = node.src
+            canonical_src = tuple([memo[s] for s in src])
+            memo[node] = node if canonical_src == src else Node(node.op, node.dtype, canonical_src, node.arg)
+            if node.op is _ASSIGN and assigns is not None:
+                assigns.append(node)
+            continue
+        if node.op is _BUFFER:
+            buf = node.arg
+        else:
+            buf = _memo(node, device) if node.buffer is not None else None
         if buf is not None:
             k = slot_index.get(id(buf))
             if k is None:
                 k = slot_index[id(buf)] = len(inputs)
                 inputs.append(buf)
-            memo[node] = slot_node(k, node.dtype, node.shape)
-            continue
-        if not children_done:
+            memo[node] = _slot_node(k, node.dtype, node.shape)
+        elif not node.src:
+            memo[node] = node  # a constant or an index source: nothing below it to replace
+        else:
             stack.append((node, True))
-            stack.extend((s, False) for s in reversed(node.src) if s not in memo)
-            continue
-        src = tuple(memo[s] for s in node.src)
-        memo[node] = node if src == node.src else Node(node.op, node.dtype, src, node.arg)
-        if node.op is Op.ASSIGN and assigns is not None:
-            assigns.append(node)
-    return tuple(memo[t] for t in targets), inputs
+            for s in reversed(node.src):
+                if s not in memo:
+                    if s.leafless:  # nothing below to replace, and recomputed in the kernel rather than loaded
+                        memo[s] = s
+                    else:
+                        stack.append((s, False))
+    return tuple([memo[t] for t in targets]), inputs
 
 
 def realize(targets: list[Node], device: Device) -> list[Buffer]:
@@ -88,8 +118,8 @@ def realize(targets: list[Node], device: Device) -> list[Buffer]:
         _SCHEDULES[key] = template
     outputs = run_schedule(template, inputs, device)
     for node, canon, buf in zip(targets, canonical, outputs):
-        if node.op is not Op.BUFFER:
-            if canon.op is Op.BUFFER:  # served from the memo: another tensor already holds this buffer
+        if node.op is not _BUFFER:
+            if canon.op is _BUFFER:  # served from the memo: another tensor already holds this buffer
                 buf.shared = True
             node.buffer, node.memo_epoch = weakref.ref(buf), _EPOCH[0]
     for node in assigns:
@@ -115,25 +145,34 @@ def compiled(step: KernelStep, device: Device) -> Any:
 
 
 def run_schedule(template: ScheduleTemplate, inputs: list[Buffer], device: Device) -> list[Buffer]:
-    buffers: dict[int, Buffer] = dict(enumerate(inputs))
-    for slot, (d, shape) in template.slot_specs.items():
-        buffers[slot] = Buffer(device, d, shape)
-    start = time.perf_counter() if config.DEBUG else 0.0
+    """Allocate the template's buffers (lazily: a Buffer gets memory at its first launch) and launch its kernels.
+
+    Slots are list positions: inputs first, then the buffers the schedule allocates (schedule._try_schedule numbers
+    them n_inputs, n_inputs + 1, ... in the order of slot_specs)."""
+    buffers: list[Buffer | None] = inputs + [Buffer(device, d, shape) for d, shape in template.slot_specs.values()]
+    debug = config.DEBUG
+    recording = capture.active() is not None
+    start = time.perf_counter() if debug else 0.0
+    free_after = template.free_after
     for i, step in enumerate(template.steps):
-        program = compiled(step, device)
-        if config.DEBUG >= 3:
+        program = step.program
+        if program is None or step.source == "":
+            program = compiled(step, device)
+        if debug >= 3:
             print(step.ast)
-        t0 = time.perf_counter()
+        t0 = time.perf_counter() if debug >= 2 else 0.0
         args = [buffers[s] for s in step.slots]
         program(*[b.handle for b in args])
-        stats.bump("kernels")
-        capture.record_launch(program, args, device)
-        if config.DEBUG >= 2:
+        if recording:
+            capture.record_launch(program, args, device)
+        if debug >= 2:
             device.synchronize()
             _print_kernel_time(step, time.perf_counter() - t0)
-        for slot in template.free_after.get(i, ()):
-            del buffers[slot]
-    if config.DEBUG and template.steps:
+        if free_after:
+            for slot in free_after.get(i, ()):
+                buffers[slot] = None
+    stats.bump("kernels", len(template.steps))
+    if debug and template.steps:
         device.synchronize()
         print(f"realize: {len(template.steps)} kernels in {(time.perf_counter() - start) * 1e3:.3f} ms")
     return [buffers[s] for s in template.target_slots]

@@ -11,7 +11,7 @@ import sys
 from typing import Any
 
 from baregrad.dtype import DType
-from baregrad.ir.ops import MOVEMENT, Op
+from baregrad.ir.ops import ELEMENTWISE, MOVEMENT, Op
 
 # A plain dict (weak references cost more than the rest of node creation); nodes that nothing else refers to
 # any more are swept out when the table doubles.
@@ -39,12 +39,13 @@ def _arg_key(arg: Any) -> Any:
 
 
 class Node:
-    __slots__ = ("op", "dtype", "src", "arg", "shape", "_range", "buffer", "memo_epoch", "__weakref__")
+    __slots__ = ("op", "dtype", "src", "arg", "shape", "_range", "buffer", "memo_epoch", "leafless", "__weakref__")
     op: Op
     dtype: DType
     src: tuple["Node", ...]
     arg: Any
     shape: tuple[int, ...] | None
+    leafless: bool  # no buffer below, only constants, indices and free-to-recompute ops (see _RECOMPUTABLE)
 
     def __new__(cls, op: Op, dtype: DType, src: tuple["Node", ...] = (), arg: Any = None) -> "Node":
         key = (op, dtype, src, _arg_key(arg))
@@ -57,6 +58,7 @@ class Node:
         node._range = None
         node.buffer = None  # set once the node has been computed (the engine's memo) ...
         node.memo_epoch = -1  # ... valid while no buffer has been written in place since (engine.realize.EPOCH)
+        node.leafless = op in _RECOMPUTABLE and (not src or all([s.leafless for s in src]))
         _CONSED[key] = node
         if len(_CONSED) > _SWEEP_AT[0]:
             sweep()
@@ -86,23 +88,33 @@ class Node:
         return order
 
 
+# Ops a kernel recomputes for free where they are used. A graph of them over no buffer (a broadcast constant,
+# an index pattern) is "leafless": the engine takes it as it is, without walking it on every realize.
+_RECOMPUTABLE = ELEMENTWISE | MOVEMENT | {Op.CONST, Op.ARANGE}
+
+# members bound once: Op.X is slow on Python 3.11 (see ir/ops.py), and every new node infers its shape
+_REDUCE, _BUFFER, _CONST, _ARANGE, _GATHER, _ASSIGN = Op.REDUCE, Op.BUFFER, Op.CONST, Op.ARANGE, Op.GATHER, Op.ASSIGN
+_RESHAPE, _EXPAND, _PERMUTE, _PAD, _SHRINK = Op.RESHAPE, Op.EXPAND, Op.PERMUTE, Op.PAD, Op.SHRINK
+_SHAPELESS = frozenset({Op.LOAD, Op.STORE, Op.LOOP_REDUCE, Op.SINK, Op.VAR})
+
+
 def _infer_shape(op: Op, src: tuple[Node, ...], arg: Any) -> tuple[int, ...] | None:
     if op in MOVEMENT:
         return _movement_shape(op, src[0].shape, arg)
-    if op is Op.REDUCE:
+    if op is _REDUCE:
         axes = arg[1]
         return tuple(1 if i in axes else s for i, s in enumerate(src[0].shape))
-    if op is Op.BUFFER:
+    if op is _BUFFER:
         return arg.shape
-    if op is Op.CONST:
+    if op is _CONST:
         return () if src == () else None
-    if op is Op.ARANGE:
+    if op is _ARANGE:
         return (arg,)
-    if op is Op.GATHER:
+    if op is _GATHER:
         return src[1].shape
-    if op is Op.ASSIGN:
+    if op is _ASSIGN:
         return src[0].shape
-    if op in (Op.LOAD, Op.STORE, Op.LOOP_REDUCE, Op.SINK, Op.VAR):
+    if op in _SHAPELESS:
         return None
     if not src:
         return None
@@ -110,13 +122,13 @@ def _infer_shape(op: Op, src: tuple[Node, ...], arg: Any) -> tuple[int, ...] | N
 
 
 def _movement_shape(op: Op, shape: tuple[int, ...], arg: Any) -> tuple[int, ...]:
-    if op in (Op.RESHAPE, Op.EXPAND):
+    if op is _RESHAPE or op is _EXPAND:
         return tuple(arg)
-    if op is Op.PERMUTE:
+    if op is _PERMUTE:
         return tuple(shape[i] for i in arg)
-    if op is Op.PAD:
+    if op is _PAD:
         return tuple(s + b + a for s, (b, a) in zip(shape, arg))
-    if op is Op.SHRINK:
+    if op is _SHRINK:
         return tuple(e - b for b, e in arg)
     return shape
 
