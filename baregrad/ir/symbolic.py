@@ -8,6 +8,8 @@ Division is floor division and all rules hold for it; negative values only appea
 """
 from __future__ import annotations
 
+import math
+
 from baregrad import dtype as dt
 from baregrad.ir.node import Node
 from baregrad.ir.ops import Op
@@ -171,6 +173,21 @@ def _split_by_divisor(node: Node, c: int) -> tuple[Node, Node]:
     return _build_sum(quotient, constant // c), _build_sum(rest, constant % c)
 
 
+def _split_by_factor(x: Node, c: int) -> tuple[int, Node, Node] | None:
+    """x == g*big + small with g > 1 dividing c and 0 <= small < g, or None. Then x // c == big // (c // g) and
+    x % c == g*(big % (c // g)) + small: (16*a + b) // 32768 becomes a // 2048 when 0 <= b < 16, which is how
+    an index looks once codegen splits a loop into blocks of 16."""
+    terms, constant = _terms(x)
+    for g in sorted({math.gcd(c, k) for k in terms.values()}, reverse=True):
+        if g <= 1:
+            break
+        big = {t: k // g for t, k in terms.items() if k % g == 0}
+        small = _build_sum({t: k for t, k in terms.items() if k % g}, constant % g)
+        if big and vmin(small) >= 0 and vmax(small) < g:
+            return g, _build_sum(big, constant // g), small
+    return None
+
+
 def _fold_idiv(node: Node) -> Node | None:
     x, divisor = node.src
     if not is_const(divisor) or node.dtype is not INDEX or divisor.arg <= 0:
@@ -195,6 +212,10 @@ def _fold_idiv(node: Node) -> Node | None:
         quotient, rest = _split_by_divisor(x, c)
         if not is_const(quotient, 0) and vmin(rest) >= 0:
             return add(quotient, idiv(rest, c))
+        factored = _split_by_factor(x, c) if lo >= 0 else None
+        if factored is not None:
+            g, big, _ = factored
+            return idiv(big, c // g)
     return None
 
 
@@ -219,6 +240,10 @@ def _fold_mod(node: Node) -> Node | None:
         # MOD truncates like C, so dropping multiples of c is exact only while x and rest keep one sign
         if not is_const(quotient, 0) and lo >= 0 and vmin(rest) >= 0:
             return mod(rest, c)
+        factored = _split_by_factor(x, c) if lo >= 0 else None
+        if factored is not None:
+            g, big, small = factored
+            return add(mul(mod(big, c // g), g), small)
     return None
 
 

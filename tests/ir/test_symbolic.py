@@ -67,3 +67,12 @@ def test_simplified_expressions_keep_their_value(steps):
         value = evaluate(raw, env)
         assert evaluate(expr, env) == value
         assert sym.vmin(expr) <= value <= sym.vmax(expr)
+
+
+def test_common_factor_div_mod():
+    """An index split into blocks of 16 (x = 16*a + b, 0 <= b < 16) divides like a, and keeps b as its remainder."""
+    a, b = sym.var("a", 1 << 18), sym.var("b", 16)
+    x = sym.add(sym.mul(a, 16), b)
+    assert sym.idiv(x, 32768) is sym.idiv(a, 2048)
+    assert sym.mod(x, 32768) is sym.add(sym.mul(sym.mod(a, 2048), 16), b)
+    assert sym.idiv(sym.add(x, 3), 32) is not sym.idiv(a, 2)  # b + 3 may reach 16: not a multiple of 16 plus less
