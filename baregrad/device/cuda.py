@@ -188,12 +188,23 @@ class CUDAProgram:
 
     def __init__(self, device: CUDADevice, module: int, kernels: list[tuple[int, gpu.Launch]]):
         self.device, self.module, self.kernels = device, module, kernels
+        self._args: dict[int, tuple[Any, Any]] = {}  # arity -> (address values, kernelParams pointing at them)
+
+    def argument_arrays(self, n: int) -> tuple[Any, Any]:
+        """cuLaunchKernel's kernelParams for n buffer addresses, built once per arity: a launch only writes the
+        addresses in (the driver copies the values during the call, so the arrays can be reused at once)."""
+        arrays = self._args.get(n)
+        if arrays is None:
+            values = (ctypes.c_uint64 * max(n, 1))()
+            base = ctypes.addressof(values)
+            params = (ctypes.c_void_p * max(n, 1))(*[base + 8 * i for i in range(n)])
+            arrays = self._args[n] = (values, params)
+        return arrays
 
     def __call__(self, *handles: Any) -> None:
         drv = self.device.drv
-        args = (ctypes.c_uint64 * max(len(handles), 1))(*handles)
-        base = ctypes.addressof(args)
-        params = (ctypes.c_void_p * max(len(handles), 1))(*[base + 8 * i for i in range(len(handles))])
+        values, params = self._args.get(len(handles)) or self.argument_arrays(len(handles))
+        values[:len(handles)] = handles
         for fn, launch in self.kernels:
             rc = drv.launch(fn, launch.grid, launch.block, launch.smem, self.device.stream, params)
             if rc != api.CUDA_SUCCESS:
