@@ -125,10 +125,20 @@ def linearize(sink: Node, name: str, global_vars: list[Node]) -> LinearProgram:
             state.emitted[node] = param_index[node.arg.index]
     _emit_scope(state, None)
     _emit_loop_chain(state, global_vars)
-    work = 1
-    for v in state.var_depth:
-        work *= v.arg[1]
-    return LinearProgram(name, state.instrs, params, work)
+    return LinearProgram(name, state.instrs, params, _loop_iterations(state.instrs))
+
+
+def _loop_iterations(instrs: list[Instr]) -> int:
+    """Iterations of every loop together: nested loops multiply, sibling loops add (a norm's reduce and its
+    elementwise loop are 2n, not n * n), so a small kernel is not mistaken for one worth threading."""
+    total, sizes = 0, [1]
+    for ins in instrs:
+        if ins.op is L.RANGE:
+            sizes.append(sizes[-1] * ins.arg.size)
+            total += sizes[-1]
+        elif ins.op is L.END:
+            sizes.pop()
+    return max(total, 1)
 
 
 def _analyse(state: _Linearizer, global_vars: list[Node]) -> None:
