@@ -31,9 +31,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from baregrad import dtype as dt
+from baregrad import stats
 from baregrad.device import Device, get_device
 from baregrad.engine.buffer import Buffer
-from baregrad.engine.realize import canonicalize, run_schedule
+from baregrad.engine.realize import canonicalize, compiled, run_schedule
 from baregrad.engine.schedule import ScheduleTemplate, build_schedule
 from baregrad.errors import ArgumentError, FormatError
 from baregrad.ir.node import Node
@@ -130,12 +131,24 @@ class Part(Protocol):
 
 @dataclass
 class ScheduledPart:
-    """A schedule and its input buffers; run returns its first target's buffer."""
+    """A schedule and its input buffers; run returns its first target's buffer.
+
+    A schedule that allocates nothing (its targets are assigns into persistent buffers, as every part of the
+    native path) has fixed kernel arguments: they are resolved on the first run, and later runs only launch."""
     template: ScheduleTemplate
     inputs: list[Buffer]
+    _launches: list[tuple[Any, list[Any]]] | None = field(default=None, init=False, repr=False)
 
     def run(self, device: Device) -> Buffer:
-        return run_schedule(self.template, self.inputs, device)[0]
+        if self.template.slot_specs:
+            return run_schedule(self.template, self.inputs, device)[0]
+        if self._launches is None:
+            self._launches = [(compiled(step, device), [self.inputs[s].handle for s in step.slots])
+                              for step in self.template.steps]
+        for program, handles in self._launches:
+            program(*handles)
+        stats.bump("kernels", len(self._launches))
+        return self.inputs[self.template.target_slots[0]]
 
 
 @dataclass
