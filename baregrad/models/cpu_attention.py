@@ -22,7 +22,7 @@ from baregrad.engine.buffer import Buffer
 from baregrad.errors import ShapeError
 from baregrad.models.cpu_quant import native_function
 
-PARALLEL_WORK = 1 << 20  # multiply-adds below which attention runs on the calling thread
+PARALLEL_WORK = 1 << 23  # multiply-adds below which attention runs on the calling thread
 
 SOURCE = r"""
 #include <math.h>

@@ -11,10 +11,11 @@ activations, so results match the Tensor-op path up to float summation order:
   * several rows (a prompt): two weight rows at a time are decoded to float32 and reused by every activation row,
     in a register tile of 2 weight rows x 4 activation rows.
 Threads: a product of fewer than PARALLEL_WORK multiply-adds runs on the calling thread. Decoding a token calls
-about 120 of them, each well under a millisecond: waking a thread team per call costs more than it saves, and on a
-busy machine (more runnable threads than cores) every wake-up can wait a whole scheduler slice. Larger products
-share rows among OpenMP threads in small dynamic chunks, so a descheduled thread holds up the others for one
-chunk, not for half the matrix.
+about 120 of them, each well under a millisecond, all reading weights from memory, which one core nearly saturates:
+waking a thread team per call costs more than it saves, and on a busy machine (more runnable threads than cores)
+every wake-up can wait a whole scheduler slice (measured on a shared 2-core box under load 4: decode 20 tok/s on
+one thread, 11-19 with two). Prompt-sized products, compute-bound, share rows among OpenMP threads in small dynamic
+chunks, so a descheduled thread holds up the others for one chunk, not for half the matrix.
 
 A launch (`MatmulLaunch`) binds persistent buffers once; llama's decode plan replays it with no graph work.
 """
@@ -34,7 +35,7 @@ from baregrad.tensor import Tensor
 
 # the kernel's `type` argument for each supported ggml type
 KERNEL_TYPES = {GGMLType.Q4_1: 0, GGMLType.Q8_0: 1}
-PARALLEL_WORK = 1 << 24  # multiply-adds below which a product runs on the calling thread
+PARALLEL_WORK = 1 << 25  # multiply-adds below which a product runs on the calling thread (all of a decode)
 
 SOURCE = r"""
 #include <stdlib.h>
