@@ -18,6 +18,7 @@ from baregrad.codegen.gpu_split import split_long_reduces
 from baregrad.codegen.linear import LinearProgram, linearize, param_node, redundant_reduces
 from baregrad.codegen.lower import lower_kernel
 from baregrad.codegen.opt import KernelOptions, optimize
+from baregrad.codegen.pack import pack_simd_operands
 from baregrad.ir.node import Node
 from baregrad.ir.ops import Op
 
@@ -56,6 +57,8 @@ def build_schedule(targets: tuple[Node, ...], n_inputs: int, opts: KernelOptions
     opts = opts or KernelOptions()
     # GPUs only: a long reduce with few outputs becomes a partial kernel and a finishing one (codegen/gpu_split.py)
     targets = split_long_reduces(targets, opts)
+    # SIMD CPUs only: large matmuls read B from packed panels, convolutions a padded copy (codegen/pack.py)
+    targets = pack_simd_operands(targets, opts)
     forced: set[Node] = set()
     for _ in range(1000):
         template = _try_schedule(targets, n_inputs, forced, opts)
