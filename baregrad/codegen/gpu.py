@@ -48,6 +48,11 @@ class GPUTarget:
     arch: int = 90            # sm_XX as an integer
     sms: int = 132            # streaming multiprocessors
     allow_tf32: bool = False  # fp32 matmuls may round inputs to tf32 on tensor cores
+    # limits of the portable devices (OpenCL, WebGPU), queried from the device (codegen/gpu_portable.py)
+    max_threads: int = 1024           # work-items per work-group
+    local_bytes: int = 48 * 1024      # local (shared / workgroup) memory per work-group
+    local_is_fast: bool = True        # local memory is on-chip (False: emulated in cached global memory, e.g. CPUs)
+    loop_limit: int = 0               # loop iterations one thread may run in total (0: none; lavapipe stops at 65535)
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
 """Device OPENCL: OpenCL C kernels through libOpenCL, bound with ctypes (no pyopencl).
 
 One context and one in-order queue on the first GPU (else the first device of any kind, e.g. PoCL on the CPU).
-Kernels map every global loop onto one flat work-item id (render.cstyle.global_size); the global size is
-rounded up to a multiple of the work-group size and the kernel returns early past the end. Built program
-binaries are kept in the on-disk compile cache by a hash of source, device and driver.
+Kernels are shaped by codegen/gpu_portable.py as CUDA's are (work-groups sharing reduces through local memory
+and barriers, register-tiled matmuls, float4 loads), within the limits queried here (work-group size, local
+memory size and whether it is on-chip, compute units); the launch is the plan written at the top of the
+source. Built program binaries are kept in the on-disk compile cache by a hash of source, device and driver.
 """
 from __future__ import annotations
 
@@ -12,17 +13,21 @@ import ctypes.util
 import dataclasses
 from typing import Any, Callable
 
+from baregrad.codegen import gpu, gpu_portable
+from baregrad.codegen.gpu_lang import OpenCLLanguage
+from baregrad.codegen.gpu_split import GPUKernelOptions
 from baregrad.codegen.linear import LinearProgram
 from baregrad.device import Device
 from baregrad.device.compile_cache import cache_key, cached_build
 from baregrad.errors import CompileError, DeviceError
-from baregrad.render.cstyle import OPENCL_DIALECT, CRenderer, global_size
+from baregrad.render.cstyle import OPENCL_DIALECT, CRenderer
 
 INSTALL_HINT = "apt-get install ocl-icd-libopencl1 pocl-opencl-icd (or a GPU vendor's OpenCL driver)"
 
 # cl.h constants we use
 CL_DEVICE_TYPE_GPU, CL_DEVICE_TYPE_ALL = 1 << 2, 0xFFFFFFFF
-CL_DEVICE_MAX_WORK_GROUP_SIZE, CL_DEVICE_SINGLE_FP_CONFIG = 0x1004, 0x101B
+CL_DEVICE_MAX_COMPUTE_UNITS, CL_DEVICE_MAX_WORK_GROUP_SIZE, CL_DEVICE_SINGLE_FP_CONFIG = 0x1002, 0x1004, 0x101B
+CL_DEVICE_LOCAL_MEM_TYPE, CL_DEVICE_LOCAL_MEM_SIZE, CL_LOCAL = 0x1022, 0x1023, 1
 CL_DEVICE_NAME, CL_DEVICE_VERSION, CL_DRIVER_VERSION, CL_DEVICE_EXTENSIONS = 0x102B, 0x102F, 0x102D, 0x1030
 CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT = 1 << 7
 CL_MEM_READ_WRITE = 1 << 0
@@ -97,13 +102,23 @@ class OpenCLDevice(Device):
         self.unsupported_dtypes = {} if "cl_khr_fp64" in self.extensions else {
             "float64": f"OpenCL device {self.device_name!r} lacks cl_khr_fp64 (no double precision)"}
         pragma = "#pragma OPENCL EXTENSION cl_khr_fp64 : enable\n" if "cl_khr_fp64" in self.extensions else ""
-        self.renderer = CRenderer(dataclasses.replace(OPENCL_DIALECT, preamble=pragma + OPENCL_DIALECT.preamble))
+        dialect = dataclasses.replace(OPENCL_DIALECT, preamble=pragma + OPENCL_DIALECT.preamble)
+        self.renderer, self.language = CRenderer(dialect), OpenCLLanguage(dialect)
+        self.target = self._target()
+        self.kernel_options = GPUKernelOptions(sms=self.target.sms)  # long reduces split across compute units
         exact_div = self._info_int(CL_DEVICE_SINGLE_FP_CONFIG, u64) & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT
         # OpenCL allows 2.5 ulp float division by default; we promise C (and torch) results
         self.options = "-cl-fp32-correctly-rounded-divide-sqrt" if exact_div else ""
         self.driver_id = f"{self.device_name} {self._info_str(CL_DEVICE_VERSION)} {self._info_str(CL_DRIVER_VERSION)}"
 
     # ---- discovery ----
+    def _target(self) -> gpu.GPUTarget:
+        """The limits kernel shaping works within, as this device reports them."""
+        return gpu.GPUTarget(sms=max(1, self._info_int(CL_DEVICE_MAX_COMPUTE_UNITS, u32)),
+                             max_threads=self.max_local,
+                             local_bytes=self._info_int(CL_DEVICE_LOCAL_MEM_SIZE, u64),
+                             local_is_fast=self._info_int(CL_DEVICE_LOCAL_MEM_TYPE, u32) == CL_LOCAL)
+
     def _pick_device(self) -> Any:
         count = u32()
         code = self.cl.clGetPlatformIDs(0, None, ctypes.byref(count))
@@ -161,7 +176,10 @@ class OpenCLDevice(Device):
     # ---- compiler ----
     def render(self, prog: LinearProgram) -> str:
         self.check_dtypes(prog)
-        return self.renderer.render(prog)
+        return gpu_portable.render(prog, self.target, self.language, self._flat)
+
+    def _flat(self, prog: LinearProgram) -> tuple[str, int]:
+        return self.renderer.render(prog), gpu_portable.flat_threads(prog, self.target)
 
     def compile(self, source: str, prog: LinearProgram) -> Callable[..., Any]:
         key = cache_key(source, self.driver_id, self.options)
@@ -174,7 +192,7 @@ class OpenCLDevice(Device):
         err = ctypes.c_int32()
         kernel = self.cl.clCreateKernel(program, prog.name.encode(), ctypes.byref(err))
         check(err.value, f"clCreateKernel({prog.name})")
-        return _CLProgram(self, vp(kernel), global_size(prog))
+        return _CLProgram(self, vp(kernel), gpu.plan_of(source).launches[0])
 
     def _build(self, source: str, name: str) -> Any:
         err = ctypes.c_int32()
@@ -220,22 +238,18 @@ class OpenCLDevice(Device):
         check(self.cl.clBuildProgram(program, 1, dev, self.options.encode(), None, None), "clBuildProgram(binary)")
         return program
 
-    def local_size(self, total: int) -> int:
-        """A power of two up to 256 that does not exceed the work (tiny launches get tiny groups)."""
-        local = 1
-        while local * 2 <= min(total, 256, self.max_local):
-            local *= 2
-        return local
 
 
 class _CLProgram:
-    def __init__(self, device: OpenCLDevice, kernel: Any, total: int):
-        self.device, self.kernel, self.total = device, kernel, total
-        self.local = device.local_size(total)
-        self.global_ = (total + self.local - 1) // self.local * self.local
+    """A kernel launched as its plan says: grid x block work-items in groups of block."""
+
+    def __init__(self, device: OpenCLDevice, kernel: Any, launch: gpu.Launch):
+        self.device, self.kernel = device, kernel
+        self.local = launch.block[0]
+        self.global_ = launch.grid[0] * launch.block[0]
 
     def __call__(self, *handles: Any) -> None:
-        if self.total == 0:
+        if self.global_ == 0:
             return
         cl = self.device.cl
         for i, h in enumerate(handles):  # one handle per kernel parameter, in order

@@ -2,19 +2,28 @@
 
 Works on any adapter wgpu finds: a GPU through Vulkan/Metal/D3D12, or lavapipe (Mesa's Vulkan on the CPU)
 in CI. Buffers are storage buffers rounded up to 4 bytes; copyin writes through the queue, copyout maps a
-staging buffer (queue.read_buffer). Each kernel is one compute pipeline with an automatic bind-group layout
-and a 2D dispatch of 64-thread workgroups, so launches past 65535 groups in x spill into y. Dtype support
-is declared in render/wgsl.py (UNSUPPORTED): float64 and uint64 raise DTypeError, int64 computes in 32 bits.
+staging buffer (queue.read_buffer). Kernels are shaped by codegen/gpu_portable.py as CUDA's are (workgroups
+sharing reduces through workgroup memory and barriers, register-tiled matmuls) within the adapter's limits;
+each is one compute pipeline with an automatic bind-group layout, dispatched as the plan at the top of its
+source says, in 2D when it needs more than 65535 workgroups. Dtype support is declared in render/wgsl.py
+(UNSUPPORTED): float64 and uint64 raise DTypeError, int64 computes in 32 bits.
+
+lavapipe ends every loop of an invocation once the invocation has run 65535 loop iterations in all (Mesa's
+LP_MAX_TGSI_LOOP_ITERATIONS, one counter per shader invocation), silently: a sum over 70000 elements in one
+invocation returned 65535. On that adapter the target's loop_limit makes long reduces run shared by a workgroup.
 """
 from __future__ import annotations
 
 import math
+import os
 from typing import Any, Callable
 
+from baregrad.codegen import gpu, gpu_portable
+from baregrad.codegen.gpu_lang import WGSLLanguage
+from baregrad.codegen.gpu_split import GPUKernelOptions
 from baregrad.codegen.linear import LinearProgram
 from baregrad.device import Device
 from baregrad.errors import CompileError, DeviceError
-from baregrad.render.cstyle import global_size
 from baregrad.render.wgsl import UNSUPPORTED, WORKGROUP, render_wgsl
 
 INSTALL_HINT = "pip install wgpu, and a Vulkan/Metal/D3D12 driver (apt-get install mesa-vulkan-drivers libvulkan1)"
@@ -25,7 +34,10 @@ except ImportError as e:
     raise DeviceError(f"WEBGPU needs the wgpu package: {INSTALL_HINT}") from e
 
 LIMITS = ("max-storage-buffers-per-shader-stage", "max-storage-buffer-binding-size", "max-buffer-size",
-          "max-compute-workgroups-per-dimension")
+          "max-compute-workgroups-per-dimension", "max-compute-invocations-per-workgroup",
+          "max-compute-workgroup-size-x", "max-compute-workgroup-storage-size")
+LAVAPIPE_LOOP_LIMIT = 65535  # Mesa's LP_MAX_TGSI_LOOP_ITERATIONS
+GPU_COMPUTE_UNITS = 16       # WebGPU does not report compute units; a guess for GPUs, used to split long reduces
 
 
 class WebGPUDevice(Device):
@@ -47,6 +59,8 @@ class WebGPUDevice(Device):
         self.max_groups = limits.get("max-compute-workgroups-per-dimension", 65535)
         self.device = adapter.request_device_sync(required_limits=limits)
         self.adapter_name = adapter.info.get("device", "?")
+        self.target = _target(limits, adapter.info)
+        self.kernel_options = GPUKernelOptions(sms=self.target.sms)  # long reduces split across compute units
         self.usage = wgpu.BufferUsage.STORAGE | wgpu.BufferUsage.COPY_SRC | wgpu.BufferUsage.COPY_DST
         self._sync_buffer: Any = None
 
@@ -82,7 +96,7 @@ class WebGPUDevice(Device):
     # ---- compiler ----
     def render(self, prog: LinearProgram) -> str:
         self.check_dtypes(prog)
-        return render_wgsl(prog)
+        return gpu_portable.render(prog, self.target, WGSLLanguage(), lambda p: (render_wgsl(p), WORKGROUP))
 
     def compile(self, source: str, prog: LinearProgram) -> Callable[..., Any]:
         try:
@@ -92,22 +106,38 @@ class WebGPUDevice(Device):
         except Exception as e:  # noqa: BLE001 - naga's validation error carries the shader diagnostics
             raise CompileError(f"WGSL compile of kernel {prog.name} failed on {self.adapter_name}:\n{e}\n"
                                f"--- source ---\n{source}") from e
-        return _WGPUProgram(self, pipeline, prog)
+        return _WGPUProgram(self, pipeline, gpu.plan_of(source).launches[0])
 
     def grid(self, threads: int) -> tuple[int, int]:
-        """Workgroups in x and y covering `threads`: x stays within the per-dimension dispatch limit."""
-        groups = max(1, -(-threads // WORKGROUP))
+        """Workgroups in x and y covering `threads` in FLAT kernels' 64-thread workgroups."""
+        return self.dispatch(-(-threads // WORKGROUP))
+
+    def dispatch(self, groups: int) -> tuple[int, int]:
+        """Workgroups in x and y, at least `groups` of them: x stays within the per-dimension dispatch limit
+        (kernels number their groups x + y * width and return past the end)."""
+        groups = max(1, groups)
         if groups <= self.max_groups:
             return groups, 1
         y = math.ceil(groups / self.max_groups)
         return math.ceil(groups / y), y
 
 
+def _target(limits: dict, info: Any) -> gpu.GPUTarget:
+    """The limits kernel shaping works within, from the adapter's limits and description."""
+    on_cpu = info.get("adapter_type", "") == "CPU"
+    threads = min(limits.get("max-compute-invocations-per-workgroup", 256), limits.get("max-compute-workgroup-size-x",
+                                                                                         256))
+    lavapipe = "llvmpipe" in f"{info.get('vendor', '')} {info.get('device', '')}"
+    return gpu.GPUTarget(sms=(os.cpu_count() or 1) if on_cpu else GPU_COMPUTE_UNITS, max_threads=threads,
+                         local_bytes=limits.get("max-compute-workgroup-storage-size", 16384), local_is_fast=not on_cpu,
+                         loop_limit=LAVAPIPE_LOOP_LIMIT if lavapipe else 0)
+
+
 class _WGPUProgram:
-    def __init__(self, device: WebGPUDevice, pipeline: Any, prog: LinearProgram):
+    def __init__(self, device: WebGPUDevice, pipeline: Any, launch: gpu.Launch):
         self.device, self.pipeline = device, pipeline
-        self.total = global_size(prog)
-        self.grid = device.grid(self.total)
+        self.total = launch.grid[0]
+        self.grid = device.dispatch(launch.grid[0])
         self.layout = pipeline.get_bind_group_layout(0)
 
     @staticmethod

@@ -1,0 +1,248 @@
+"""How a portable GPU kernel spells its parts in OpenCL C and in WGSL.
+
+codegen/gpu_portable.py shapes kernels for OpenCL and WebGPU the way codegen/gpu.py shapes them for CUDA
+(work-groups, local memory, barriers, cooperative reductions); it writes them through a `KernelLanguage`:
+the per-instruction statements come from each language's renderer (render/cstyle.py's OpenCL dialect,
+render/wgsl.py), and the few structural pieces (thread and group ids, loops, local arrays, barriers,
+the kernel head) from the two small classes here.
+"""
+from __future__ import annotations
+
+from baregrad import dtype as dt
+from baregrad.codegen.linear import L, LinearProgram
+from baregrad.ir.ops import ReduceOp
+from baregrad.render import wgsl
+from baregrad.render.cstyle import OPENCL_DIALECT, CRenderer, Dialect
+
+LOCAL_ID = "tid"      # the work-item's index in its work-group (an int in both languages)
+GROUP_ID = "bidx"     # the work-group's flat index
+
+
+class KernelLanguage:
+    """The structural spellings a portable kernel needs; subclasses bind one language."""
+    vector_width = 0   # elements one vector load moves (0: the language has no vector loads from buffers)
+
+    def start(self, prog: LinearProgram) -> None:
+        """Name the program's parameters and constants before any statement is written."""
+        raise NotImplementedError
+
+    def statement(self, i: int) -> list[str]:
+        raise NotImplementedError
+
+    def name(self, i: int) -> str:
+        return self.names[i]
+
+    def bind(self, i: int, name: str) -> None:
+        self.names[i] = name
+
+    def let_int(self, name: str, expr: str) -> str:
+        raise NotImplementedError
+
+    def loop(self, var: str, start: str, end: int | str, step: int | str) -> str:
+        """The opening line of `for var in range(start, end, step)`; the caller closes it with '}'."""
+        raise NotImplementedError
+
+    def if_open(self, cond: str) -> str:
+        return f"if ({cond}) {{"
+
+    def barrier(self) -> str:
+        raise NotImplementedError
+
+    def local_array(self, name: str, elem: str, count: int) -> str:
+        raise NotImplementedError
+
+    def local_type(self, d: dt.DType) -> tuple[str, int]:
+        """The element type (and its bytes) holding a compute value of dtype d in local memory."""
+        raise NotImplementedError
+
+    def to_local(self, expr: str, d: dt.DType) -> str:
+        return expr
+
+    def from_local(self, expr: str, d: dt.DType) -> str:
+        return expr
+
+    def combine(self, op: ReduceOp, a: str, b: str, d: dt.DType) -> str:
+        """a op b for a reduce's accumulators, rounded to d as the UPDATE statement rounds."""
+        raise NotImplementedError
+
+    def load(self, param: int, index: str, d: dt.DType) -> str:
+        """The compute value of element `index` of the PARAM instruction `param`."""
+        raise NotImplementedError
+
+    def load4(self, param: int, index: str) -> str:
+        """4 consecutive float32 elements as one float4 value."""
+        raise NotImplementedError
+
+    def round(self, d: dt.DType, expr: str) -> str:
+        """A float computed in 32 bits rounded to d (half and bfloat16 round; other types pass)."""
+        raise NotImplementedError
+
+    def vec4(self, expr: str = "0.0f") -> str:
+        """A float4 with every lane `expr`."""
+        raise NotImplementedError
+
+    def var(self, name: str, type_: str, init: str) -> str:
+        """A mutable variable."""
+        raise NotImplementedError
+
+    def let(self, name: str, type_: str, expr: str) -> str:
+        """An immutable value."""
+        raise NotImplementedError
+
+    def choose(self, cond: str, yes: str, no: str) -> str:
+        raise NotImplementedError
+
+    def kernel(self, prog: LinearProgram, threads: int, locals_: list[str], body: list[str]) -> str:
+        """The whole kernel text; `body` may use LOCAL_ID and GROUP_ID."""
+        raise NotImplementedError
+
+
+class OpenCLLanguage(KernelLanguage):
+    vector_width = 4
+    float_type, float4_type = "float", "float4"
+
+    def __init__(self, dialect: Dialect = OPENCL_DIALECT):
+        self.dialect = dialect
+
+    def start(self, prog: LinearProgram) -> None:
+        self.prog, self.r = prog, CRenderer(self.dialect)
+        self.r.names = self.names = {}
+        for i, ins in enumerate(prog.instrs):
+            if ins.op is L.PARAM:
+                self.names[i] = f"p{ins.arg.index}"
+            elif ins.op is L.CONST:
+                self.names[i] = self.r.literal(ins.arg, ins.dtype)
+
+    def statement(self, i: int) -> list[str]:
+        return [self.r.statement(i, self.prog.instrs[i], self.prog)]
+
+    def let_int(self, name: str, expr: str) -> str:
+        return f"const int {name} = {expr};"
+
+    def loop(self, var: str, start: str, end: int | str, step: int | str) -> str:
+        return f"for (int {var} = {start}; {var} < {end}; {var} += {step}) {{"
+
+    def barrier(self) -> str:
+        return "barrier(CLK_LOCAL_MEM_FENCE);"
+
+    def local_array(self, name: str, elem: str, count: int) -> str:
+        return f"__local {elem} {name}[{count}];"
+
+    def local_type(self, d: dt.DType) -> tuple[str, int]:
+        if d is dt.bool_:
+            return "int", 4
+        return self.r.compute_type(d), max(4, d.itemsize)
+
+    def to_local(self, expr: str, d: dt.DType) -> str:
+        return f"(int)({expr})" if d is dt.bool_ else expr
+
+    def from_local(self, expr: str, d: dt.DType) -> str:
+        return f"({expr} != 0)" if d is dt.bool_ else expr
+
+    def combine(self, op: ReduceOp, a: str, b: str, d: dt.DType) -> str:
+        return self.r.round_result(d, self.r.reduce_expr(op, a, b, d))
+
+    def vector_type(self, d: dt.DType) -> str:
+        return f"{self.r.storage_type(d)}4"
+
+    def load(self, param: int, index: str, d: dt.DType) -> str:
+        return self.r.from_storage(f"{self.names[param]}[{index}]", d)
+
+    def load4(self, param: int, index: str) -> str:
+        return f"vload4(0, {self.names[param]} + ({index}))"
+
+    def round(self, d: dt.DType, expr: str) -> str:
+        return self.r.round_result(d, expr)
+
+    def vec4(self, expr: str = "0.0f") -> str:
+        return f"(float4)({expr})"
+
+    def var(self, name: str, type_: str, init: str) -> str:
+        return f"{type_} {name} = {init};"
+
+    def let(self, name: str, type_: str, expr: str) -> str:
+        return f"const {type_} {name} = {expr};"
+
+    def choose(self, cond: str, yes: str, no: str) -> str:
+        return f"(({cond}) ? {yes} : {no})"  # only the chosen side is evaluated
+
+    def kernel(self, prog: LinearProgram, threads: int, locals_: list[str], body: list[str]) -> str:
+        params = ", ".join(self.r.param_decl(p) for p in prog.params)
+        head = (f"{self.dialect.kernel_prefix} __attribute__((reqd_work_group_size({threads}, 1, 1))) "
+                f"{prog.name}({params}) {{")
+        ids = [f"const int {LOCAL_ID} = (int)get_local_id(0);", f"const int {GROUP_ID} = (int)get_group_id(0);"]
+        return "\n".join([self.dialect.preamble, head, *("  " + x for x in locals_ + ids + body), "}", ""])
+
+
+class WGSLLanguage(KernelLanguage):
+    float_type, float4_type = "f32", "vec4<f32>"
+    def start(self, prog: LinearProgram) -> None:
+        self.prog, self.r = prog, wgsl.WGSLRenderer()
+        self.r.prog = prog
+        self.r.names = self.names = {}
+        for i, ins in enumerate(prog.instrs):
+            if ins.op is L.PARAM:
+                self.names[i] = f"p{ins.arg.index}"
+            elif ins.op is L.CONST:
+                self.names[i] = wgsl.literal(ins.arg, ins.dtype)
+
+    def statement(self, i: int) -> list[str]:
+        return self.r.statement(i, self.prog.instrs[i])
+
+    def let_int(self, name: str, expr: str) -> str:
+        return f"let {name}: i32 = {expr};"
+
+    def loop(self, var: str, start: str, end: int | str, step: int | str) -> str:
+        return f"for (var {var}: i32 = {start}; {var} < {end}; {var} += {step}) {{"
+
+    def barrier(self) -> str:
+        return "workgroupBarrier();"
+
+    def local_array(self, name: str, elem: str, count: int) -> str:
+        return f"var<workgroup> {name}: array<{elem}, {count}>;"
+
+    def local_type(self, d: dt.DType) -> tuple[str, int]:
+        return ("u32" if d is dt.bool_ else wgsl.compute_type(d)), 4
+
+    def to_local(self, expr: str, d: dt.DType) -> str:
+        return f"select(0u, 1u, {expr})" if d is dt.bool_ else expr
+
+    def from_local(self, expr: str, d: dt.DType) -> str:
+        return f"({expr} != 0u)" if d is dt.bool_ else expr
+
+    def combine(self, op: ReduceOp, a: str, b: str, d: dt.DType) -> str:
+        return wgsl.wrap(d, self.r.reduce(op, a, b, d))
+
+    def load(self, param: int, index: str, d: dt.DType) -> str:
+        return self.r.load(self.names[param], index, d)
+
+    def load4(self, param: int, index: str) -> str:
+        p = self.names[param]
+        return f"vec4<f32>({', '.join(f'{p}[({index}) + {e}]' for e in range(4))})"
+
+    def round(self, d: dt.DType, expr: str) -> str:
+        return wgsl.wrap(d, expr)
+
+    def vec4(self, expr: str = "0.0f") -> str:
+        return f"vec4<f32>({expr})"
+
+    def var(self, name: str, type_: str, init: str) -> str:
+        return f"var {name}: {type_} = {init};"
+
+    def let(self, name: str, type_: str, expr: str) -> str:
+        return f"let {name}: {type_} = {expr};"
+
+    def choose(self, cond: str, yes: str, no: str) -> str:
+        return f"select({no}, {yes}, {cond})"  # both sides are evaluated: WebGPU clamps out-of-bounds reads
+
+    def kernel(self, prog: LinearProgram, threads: int, locals_: list[str], body: list[str]) -> str:
+        decls = [self.r.binding(n, p) for n, p in enumerate(prog.params)]
+        head = [f"@compute @workgroup_size({threads})",
+                f"fn {prog.name}(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, "
+                "@builtin(num_workgroups) nwg: vec3<u32>) {",
+                f"  let {LOCAL_ID}: i32 = i32(lid);",
+                f"  let {GROUP_ID}: i32 = i32(wid.x + wid.y * nwg.x);"]  # groups past 65535 spill into y
+        return "\n".join([wgsl.PREAMBLE, *decls, *locals_, *head, *("  " + x for x in body), "}", ""])
+
+
+__all__ = ["KernelLanguage", "OpenCLLanguage", "WGSLLanguage", "LOCAL_ID", "GROUP_ID"]
