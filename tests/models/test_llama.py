@@ -83,8 +83,6 @@ def test_first_greedy_tokens_identical_on_every_device(model, device: str) -> No
     # the PYTHON device interprets every kernel: hours for 135M parameters per token, so compiled devices only
     if device == "PYTHON":
         pytest.skip("the PYTHON interpreter device is far too slow for a 135M-parameter LLM")
-    if device == "WEBGPU":
-        pytest.xfail("known bug: argmax over >= 32768 elements returns n on WEBGPU (see tests/device/test_webgpu.py)")
     if "reference" not in _TOKENS:
         _TOKENS["reference"] = greedy_tokens(model, GREEDY_TOKENS)
     assert _TOKENS["reference"][0] == FIXTURE["top_ids"][0]
