@@ -376,8 +376,9 @@ __device__ __forceinline__ unsigned short f32_to_bf16(float f) {
 #endif
 }
 __device__ __forceinline__ float bf16_round(float f) { return bf16_to_f32(f32_to_bf16(f)); }
-template <class T, class F> __device__ __forceinline__ T bg_bitcast(F x) { T o; __builtin_memcpy(&o, &x, sizeof(o));
-  return o; }
+// a union, not memcpy: NVRTC has neither <cstring> nor __builtin_memcpy
+template <class T, class F> __device__ __forceinline__ T bg_bitcast(F x) { union { F f; T t; } u; u.f = x;
+  return u.t; }
 #endif
 """
 
