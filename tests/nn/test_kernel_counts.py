@@ -1,5 +1,6 @@
 """Fusion contract for nn ops, counted in kernels: an embedding lookup is one gather kernel with no reduce,
-and a conv2d forward (pad, window view, multiply, sum, bias) is one reduce kernel."""
+and a conv2d forward (pad, window view, multiply, sum, bias) is one reduce kernel (a large one on a SIMD CPU
+first copies its padded input, so its window loads vectorize: codegen/pack.py)."""
 import numpy as np
 
 import baregrad as bg
