@@ -67,6 +67,15 @@ class Channel:
         struct.pack_into("<I", self.userd, m.USERD_GP_PUT_OFFSET, self.put % self.rings.entries)
         self.kif.mmio_write32(self.doorbell_addr, self.token)
 
+    def submit_at(self, va: int, n_words: int, value: int) -> None:
+        """Queue `n_words` dwords already written at GPU address `va` (ending by releasing timeline `value`)."""
+        self._wait_for_ring_slot()
+        self.ring[self.put % self.rings.entries] = m.gp_entry(va, n_words)
+        self.put += 1
+        self.last_value = value
+        struct.pack_into("<I", self.userd, m.USERD_GP_PUT_OFFSET, self.put % self.rings.entries)
+        self.kif.mmio_write32(self.doorbell_addr, self.token)
+
     def _wait_for_ring_slot(self) -> None:
         # GPGet lives in GPU memory: reading it crosses the bus, so it is read only when the ring may be full
         if self.put - self.known_consumed < self.rings.entries - 1:

@@ -7,6 +7,7 @@ channel wait for the previous value. So work runs in the order it was issued, li
 from __future__ import annotations
 
 import os
+from array import array
 from dataclasses import dataclass, field
 
 from ...errors import ArgumentError, DeviceError
@@ -35,6 +36,7 @@ DEFAULT_CACHE_BYTES = 256 << 20
 # ROBUST_CHANNEL_GR_CLASS_ERROR on the first submission with 0xFE000000; 4 GiB-aligned windows fixed it).
 SHARED_WINDOW, LOCAL_WINDOW = 0xFE_0000_0000, 0xFD_0000_0000
 MAX_WARPS_PER_SM, SMS_PER_TPC, MAX_TPCS = 64, 2, 128   # local-memory sizing, generous for H100/H200
+EAGER_WORDS_BYTES = 64  # room for an eager launch's own dwords after its QMD
 
 
 @dataclass(eq=False)
@@ -109,6 +111,7 @@ class NVDriver:
         mem = self.gpu.memory
         signals = mem.alloc(PAGE, MemKind.SYSMEM)
         self.timeline = Timeline(Semaphore(signals, 0), self._check_faults, self._describe, timeout_s)
+        self.sem_va = self.timeline.sem.va
         self.stamp_start, self.stamp_end = Semaphore(signals, 16), Semaphore(signals, 32)
         self.channels = (self.gpu.compute, self.gpu.copy)
         for ch in self.channels:
@@ -174,6 +177,9 @@ class NVDriver:
 
     def submit_launch(self, prg: NVProgram, cb0: bytes, grid: tuple[int, int, int], block: tuple[int, int, int],
                       wait: bool) -> float | None:
+        if not wait and self.last_channel is self.gpu.compute:
+            self._submit_eager(prg, cb0, grid, block)
+            return None
         cb_size = (len(cb0) + 255) // 256 * 256
         start = self.kernargs_space.take(cb_size + QMD_SLOT_BYTES)
         cb_va, qmd_va = self.kernargs.va + start, self.kernargs.va + start + cb_size
@@ -181,13 +187,6 @@ class NVDriver:
         view = self.kernargs_view
         view[start:start + len(cb0)] = cb0
         view[start + cb_size:start + cb_size + len(qmd)] = qmd
-        if not wait and self.last_channel is self.gpu.compute:  # the common eager launch: no Commands object
-            value = self.timeline.next()
-            cmds = Commands()
-            cmds.words.fromlist(launch_then_release(qmd_va, self.timeline.sem.va, value))
-            self.gpu.compute.submit(cmds, value)
-            self.kernargs_space.used_until(start, cb_size + QMD_SLOT_BYTES, value)
-            return None
         cmds = self._begin(self.gpu.compute)
         if wait:
             self.stamp_start.reset()
@@ -202,6 +201,25 @@ class NVDriver:
             return None
         self.timeline.wait(value)
         return (self.stamp_end.timestamp_ns - self.stamp_start.timestamp_ns) / 1e9
+
+    def _submit_eager(self, prg: NVProgram, cb0: bytes, grid: tuple[int, int, int],
+                      block: tuple[int, int, int]) -> None:
+        """The common launch, in one piece of kernel-argument memory: constant bank, QMD, then the launch and
+        release dwords themselves, which the GPFIFO entry points at (no pushbuffer ring, no Commands object)."""
+        cb_size = (len(cb0) + 255) // 256 * 256
+        total = cb_size + QMD_SLOT_BYTES + EAGER_WORDS_BYTES
+        start = self.kernargs_space.take(total)
+        base = self.kernargs.va + start
+        value = self.timeline.next()
+        words = array("I", launch_then_release(base + cb_size, self.sem_va, value)).tobytes()
+        qmd = prg.qmd(grid, block, base, len(cb0))
+        view = self.kernargs_view
+        view[start:start + len(cb0)] = cb0
+        view[start + cb_size:start + cb_size + len(qmd)] = qmd
+        at = start + cb_size + QMD_SLOT_BYTES
+        view[at:at + len(words)] = words
+        self.gpu.compute.submit_at(self.kernargs.va + at, len(words) // 4, value)
+        self.kernargs_space.used_until(start, total, value)
 
     # --- public API ----------------------------------------------------------------------------------------
     def alloc(self, nbytes: int, host_visible: bool = False) -> NVBuffer:
