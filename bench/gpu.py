@@ -66,8 +66,13 @@ def attempt(out: dict[str, float], key: str, fn: Callable[[], float]) -> None:
 
 
 def bench_baregrad(device: str, quick: bool) -> dict[str, float]:
+    import gc
+
     import baregrad as bg
     from baregrad.device import get_device
+    from baregrad.ir.node import sweep
+    gc.collect()
+    sweep()  # the previous device's graphs leave the node table: each device starts from the same state
     dev = get_device(device)
     sync = dev.synchronize
     out: dict[str, float] = {}
@@ -94,12 +99,14 @@ def bench_baregrad(device: str, quick: bool) -> dict[str, float]:
 
     t = bg.Tensor(np.ones(16, np.float32), device=device)
     jitted = bg.jit(lambda v: small_chain(v, lambda u: u.realize()))
+    # latency first, while the process holds only small tensors (as a program issuing small ops would)
+    attempt(out, "eager_us", lambda: timed(lambda: small_chain(t, fresh), sync, 20 if quick else 200, warmup=5)
+            / 10 * 1e6)
+    attempt(out, "jit_us", lambda: timed(lambda: jitted(t), sync, 20 if quick else 500, warmup=3) / 10 * 1e6)
     for dname in ("float32", "float16", "bfloat16"):
         attempt(out, f"matmul_{dname}", lambda: matmul(dname))
     attempt(out, "elementwise", elementwise)
     attempt(out, "softmax", softmax)
-    attempt(out, "eager_us", lambda: timed(lambda: small_chain(t, fresh), sync, 20 if quick else 200) / 10 * 1e6)
-    attempt(out, "jit_us", lambda: timed(lambda: jitted(t), sync, 20 if quick else 500, warmup=3) / 10 * 1e6)
     return out
 
 
@@ -108,6 +115,7 @@ def bench_torch(quick: bool) -> dict[str, float]:
     if not torch.cuda.is_available():
         raise RuntimeError("torch sees no CUDA device")
     dev, sync, out = "cuda", torch.cuda.synchronize, {}
+    _torch_latency(out, quick)
     n = 2048 if quick else 4096
     for dname in ("float32", "float16", "bfloat16"):
         d = getattr(torch, dname)
@@ -119,8 +127,14 @@ def bench_torch(quick: bool) -> dict[str, float]:
     s = 4096 if quick else 8192
     z = torch.randn(s, s, device=dev)
     out["softmax"] = 8 * s * s / timed(lambda: z.softmax(-1), sync, 5) / 1e9
+    return out
+
+
+def _torch_latency(out: dict[str, float], quick: bool) -> None:
+    import torch
+    dev, sync = "cuda", torch.cuda.synchronize
     t = torch.ones(16, device=dev)
-    out["eager_us"] = timed(lambda: small_chain(t), sync, 20 if quick else 200) / 10 * 1e6
+    out["eager_us"] = timed(lambda: small_chain(t), sync, 20 if quick else 200, warmup=5) / 10 * 1e6
     graph, static = torch.cuda.CUDAGraph(), torch.ones(16, device=dev)
     stream = torch.cuda.Stream()
     with torch.cuda.stream(stream):
@@ -129,7 +143,6 @@ def bench_torch(quick: bool) -> dict[str, float]:
     with torch.cuda.graph(graph):
         small_chain(static)
     out["jit_us"] = timed(graph.replay, sync, 20 if quick else 500) / 10 * 1e6
-    return out
 
 
 ROWS = [("matmul_float32", "matmul 4096 fp32", "TFLOP/s", True), ("matmul_float16", "matmul 4096 fp16", "TFLOP/s", True),
