@@ -111,7 +111,9 @@ class _Archive:
                               f"(at byte {info.header_offset})")
         try:
             return self.zip.read(info)
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, struct.error) as e:
+        # RuntimeError: zipfile's answer to an entry flagged as encrypted (a corrupt flag bit does it)
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError,
+                struct.error) as e:
             raise FormatError(f"{self.path}: cannot read {name}: {e} (at byte {info.header_offset})") from e
 
     def has(self, name: str) -> bool:
