@@ -61,6 +61,8 @@ def _flat(prog: LinearProgram, flat: Callable[[LinearProgram], tuple[str, int]])
 
 def flat_threads(prog: LinearProgram, target: GPUTarget) -> int:
     """Work-items per group for a FLAT kernel: gpu.py's choice, within the device's work-group limit."""
+    if not any(ins.op is L.RANGE and ins.arg.kind is LoopKind.GLOBAL for ins in prog.instrs):
+        return 1  # no global loop: the kernel has no bounds check, so exactly one work-item may run it
     total = max(1, global_size(prog))
     return min(gpu.FLAT_THREADS, _pow2_floor(target.max_threads), max(32, 1 << (total - 1).bit_length()))
 

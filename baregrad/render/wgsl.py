@@ -153,6 +153,8 @@ class WGSLRenderer:
                     self.lines.append("  " * depth + "}")
             else:
                 self.lines += [pad + line for line in self.statement(i, ins)]
+        if first:  # no global loop: one invocation of the workgroup runs the kernel, the others would race it
+            self.lines.insert(0, "  if (gid.x + gid.y * nwg.x * %du != 0u) { return; }" % WORKGROUP)
         decls = [self.binding(n, p) for n, p in enumerate(prog.params)]
         head = [f"@compute @workgroup_size({WORKGROUP})",
                 f"fn {prog.name}(@builtin(global_invocation_id) gid: vec3<u32>, "

@@ -114,3 +114,11 @@ def test_reduces_longer_than_a_thread_may_loop(dev):
     assert t.sum().item() == n
     x = rand(3, n, seed=9)
     assert bg.Tensor(x, device=dev.name).argmax(-1).tolist() == x.argmax(-1).tolist()
+
+
+def test_a_kernel_without_global_loops_runs_once(dev):
+    # an in-place scalar update (an optimizer's step count) has no bounds check: a second work-item would race it
+    step = bg.Tensor(np.zeros((), np.float32), device=dev.name).realize()
+    for _ in range(3):
+        step.assign(step + 1).realize()
+    assert step.item() == 3
