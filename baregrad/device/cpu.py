@@ -83,4 +83,5 @@ class _CPUProgram:
         self.fn, self.lib = fn, lib
 
     def __call__(self, *handles: Any) -> None:
-        self.fn(*[ctypes.addressof(h) for h in handles])
+        # the handles are ctypes arrays: the c_void_p argtypes pass their addresses (no addressof per argument)
+        self.fn(*handles)

@@ -45,6 +45,7 @@ def _memo(node: Node, device: Device | None = None) -> Buffer | None:
 
 
 _SLOT_NODES: dict[tuple, Node] = {}
+_POST = object()  # canonicalize's stack marker: the node below it has had its sources visited
 
 
 def _slot_node(index: int, d: Any, shape: tuple[int, ...]) -> Node:
@@ -72,17 +73,19 @@ def canonicalize(targets: list[Node], assigns: list[Node] | None = None,
     memo: dict[Node, Node] = {}
     inputs: list[Buffer] = []
     slot_index: dict[int, int] = {}
-    stack: list[tuple[Node, bool]] = [(t, False) for t in reversed(targets)]
+    stack: list[Any] = list(targets)
+    stack.reverse()
     while stack:
-        node, children_done = stack.pop()
-        if node in memo:
-            continue
-        if children_done:
+        node = stack.pop()
+        if node is _POST:  # everything below the node under this marker is canonical: rebuild it over that
+            node = stack.pop()
             src = node.src
-            canonical_src = tuple([memo[s] for s in src])
+            canonical_src = tuple(map(memo.__getitem__, src))  # map: a comprehension builds a function on 3.11
             memo[node] = node if canonical_src == src else Node(node.op, node.dtype, canonical_src, node.arg)
             if node.op is _ASSIGN and assigns is not None:
                 assigns.append(node)
+            continue
+        if node in memo:
             continue
         if node.op is _BUFFER:
             buf = node.arg
@@ -97,14 +100,15 @@ def canonicalize(targets: list[Node], assigns: list[Node] | None = None,
         elif not node.src:
             memo[node] = node  # a constant or an index source: nothing below it to replace
         else:
-            stack.append((node, True))
+            stack.append(node)
+            stack.append(_POST)
             for s in reversed(node.src):
                 if s not in memo:
                     if s.leafless:  # nothing below to replace, and recomputed in the kernel rather than loaded
                         memo[s] = s
                     else:
-                        stack.append((s, False))
-    return tuple([memo[t] for t in targets]), inputs
+                        stack.append(s)
+    return tuple(map(memo.__getitem__, targets)), inputs
 
 
 def realize(targets: list[Node], device: Device) -> list[Buffer]:

@@ -31,13 +31,6 @@ def sweep() -> None:
     _SWEEP_AT[0] = max(100_000, 2 * len(_CONSED))
 
 
-def _arg_key(arg: Any) -> Any:
-    # 0.0 == -0.0 and 1 == 1.0 == True hash alike; a constant must keep its exact value and type.
-    if isinstance(arg, float):
-        return ("f", repr(arg))
-    return arg
-
-
 class Node:
     __slots__ = ("op", "dtype", "src", "arg", "shape", "_range", "buffer", "memo_epoch", "leafless", "__weakref__")
     op: Op
@@ -48,7 +41,8 @@ class Node:
     leafless: bool  # no buffer below, only constants, indices and free-to-recompute ops (see _RECOMPUTABLE)
 
     def __new__(cls, op: Op, dtype: DType, src: tuple["Node", ...] = (), arg: Any = None) -> "Node":
-        key = (op, dtype, src, _arg_key(arg))
+        # 0.0 == -0.0 and 1 == 1.0 == True hash alike: a float constant is keyed by its exact spelling
+        key = (op, dtype, src, ("f", repr(arg)) if isinstance(arg, float) else arg)
         node = _CONSED.get(key)
         if node is not None:
             return node
@@ -99,6 +93,8 @@ _SHAPELESS = frozenset({Op.LOAD, Op.STORE, Op.LOOP_REDUCE, Op.SINK, Op.VAR})
 
 
 def _infer_shape(op: Op, src: tuple[Node, ...], arg: Any) -> tuple[int, ...] | None:
+    if op in ELEMENTWISE:  # the common case first: an elementwise op keeps its first operand's shape
+        return src[0].shape
     if op in MOVEMENT:
         return _movement_shape(op, src[0].shape, arg)
     if op is _REDUCE:
