@@ -464,15 +464,18 @@ def _assign(target: Tensor, value: Tensor) -> Tensor:
     return Tensor.from_node(node, target.device)
 
 
-_TEMPLATES: dict[tuple[Node, ...], ScheduleTemplate] = {}
+_TEMPLATES: dict[tuple[str, tuple[Node, ...]], ScheduleTemplate] = {}
 
 
 def _schedule(targets: list[Tensor]) -> tuple[ScheduleTemplate, list[Buffer]]:
-    """The schedule of `targets` (cached by graph structure, so the 30 layers share one) and its input buffers."""
+    """The schedule of `targets` (cached by device and graph structure, so the 30 layers share one) and its input
+    buffers. The device is part of the key: a template's steps keep the program compiled for the first device that
+    ran them (a model on NV after one on CUDA got CUDA's kernels)."""
     canonical, inputs = canonicalize([t.node for t in targets])
-    template = _TEMPLATES.get(canonical)
+    key = (targets[0].device, canonical)
+    template = _TEMPLATES.get(key)
     if template is None:
-        template = _TEMPLATES[canonical] = build_schedule(canonical, len(inputs))
+        template = _TEMPLATES[key] = build_schedule(canonical, len(inputs))
     return template, inputs
 
 
