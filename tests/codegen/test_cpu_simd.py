@@ -44,7 +44,7 @@ def _rand(*shape: int, seed: int = 0) -> np.ndarray:
 
 
 def test_large_matmul_reads_b_from_packed_panels():
-    a, b = bg.Tensor(_rand(64, 512)), bg.Tensor(_rand(512, 512, seed=1))
+    a, b = bg.Tensor(_rand(256, 512)), bg.Tensor(_rand(512, 512, seed=1))
     steps = _steps(a @ b, SIMD)
     assert len(steps) == 2, [s.name for s in steps]   # the panel copy, then the matmul
     assert len(_steps(a @ b, KernelOptions())) == 1   # only SIMD devices pack
@@ -52,6 +52,8 @@ def test_large_matmul_reads_b_from_packed_panels():
     assert _vector_loads(matmul) == 2                 # one strip of two vectors, shared by every tile row
     small = bg.Tensor(_rand(64, 64)) @ bg.Tensor(_rand(64, 64))
     assert len(_steps(small, SIMD)) == 1              # a small B stays cached as it is
+    batch = bg.Tensor(_rand(128, 784)) @ bg.Tensor(_rand(784, 128))
+    assert len(_steps(batch, SIMD)) == 1              # 128 rows (an MLP training batch) do not repay the copy
 
 
 def test_matmul_tile_rows_are_blocked_for_the_cache():
