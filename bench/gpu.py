@@ -145,7 +145,8 @@ def _torch_latency(out: dict[str, float], quick: bool) -> None:
     out["jit_us"] = timed(graph.replay, sync, 20 if quick else 500) / 10 * 1e6
 
 
-ROWS = [("matmul_float32", "matmul 4096 fp32", "TFLOP/s", True), ("matmul_float16", "matmul 4096 fp16", "TFLOP/s", True),
+ROWS = [("matmul_float32", "matmul 4096 fp32", "TFLOP/s", True),
+        ("matmul_float16", "matmul 4096 fp16", "TFLOP/s", True),
         ("matmul_bfloat16", "matmul 4096 bf16", "TFLOP/s", True), ("elementwise", "x*2+y 2^28 fp32", "GB/s", True),
         ("softmax", "softmax 8192^2 fp32", "GB/s", True), ("eager_us", "eager small op", "us/op", False),
         ("jit_us", "JIT replay", "us/op", False)]

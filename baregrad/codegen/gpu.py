@@ -273,8 +273,9 @@ class _VectorWriter(_Writer):
         st, vt = self.r.storage_type(ins.dtype), _VEC_TYPES[ins.dtype.itemsize]
         n = _size(self.prog, self.plan.loop) // VECTOR_LANES
         self.put(f"__align__(16) {st} lv{i}[{unroll}][{VECTOR_LANES}];")
+        src = f"{self.r.names[ins.src[0]]} + {VECTOR_LANES} * (t0 + u * {threads})"
         self.put(f"#pragma unroll\n  for (int u = 0; u < {unroll}; u++) if (t0 + u * {threads} < {n}) "
-                 f"*({vt}*)lv{i}[u] = *(const {vt}*)({self.r.names[ins.src[0]]} + {VECTOR_LANES} * (t0 + u * {threads}));")
+                 f"*({vt}*)lv{i}[u] = *(const {vt}*)({src});")
 
     def lane(self, lane: int) -> None:
         rng = self.prog.instrs[self.plan.loop.start].arg

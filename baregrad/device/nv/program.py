@@ -133,7 +133,8 @@ class NVProgram:
         cbufs = {0: (cb0_va, cb0_size)}
         cbufs.update({bank: (self.image.va + off, size) for bank, (off, size) in k.cbufs.items()})
         max_kib = MAX_SHARED_KIB.get(gr.sm_major, 100)
-        return LaunchDesc(program_va=self.program_va, grid=grid, block=block, cbufs=cbufs, shared_bytes=self.shared_bytes,
+        return LaunchDesc(program_va=self.program_va, grid=grid, block=block, cbufs=cbufs,
+                          shared_bytes=self.shared_bytes,
                           registers=k.registers, local_bytes_per_thread=self.driver.local_bytes_per_thread,
                           sass_version=(gr.sm_major << 4) | gr.sm_minor, max_shared_config=max_kib // 4 + 1)
 
