@@ -59,13 +59,8 @@ class Channel:
         nbytes = len(cmds.words) * 4
         start = self.space.take(nbytes, align=4)
         self.pb[start:start + nbytes] = cmds.words.tobytes()
-        self._wait_for_ring_slot()
         self.space.used_until(start, nbytes, value)
-        self.ring[self.put % self.rings.entries] = m.gp_entry(self.rings.pushbuf.va + start, len(cmds.words))
-        self.put += 1
-        self.last_value = value
-        struct.pack_into("<I", self.userd, m.USERD_GP_PUT_OFFSET, self.put % self.rings.entries)
-        self.kif.mmio_write32(self.doorbell_addr, self.token)
+        self.submit_at(self.rings.pushbuf.va + start, len(cmds.words), value)
 
     def submit_at(self, va: int, n_words: int, value: int) -> None:
         """Queue `n_words` dwords already written at GPU address `va` (ending by releasing timeline `value`)."""
