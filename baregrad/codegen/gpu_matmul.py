@@ -237,7 +237,7 @@ def _render_pipelined(prog: LinearProgram, mm: MatmulMatch, tc: TensorCore, r: C
     lines = ["const int tid = threadIdx.x, bz = blockIdx.z;",
              f"const int m0 = blockIdx.y * {cfg.bm}, n0 = blockIdx.x * {cfg.bn};"]
     lines += tcp.declarations(cfg, a, b) + tcp.main_loop(cfg, a, b, tc.instruction, K)
-    lines += _epilogue(prog, mm, r, tc, _WarpTile(cfg.warp_m, cfg.warp_n, cfg.mi, cfg.ni))
+    lines += _epilogue(prog, mm, r, tc, _WarpTile(cfg.warp_m, cfg.warp_n))
     params = ", ".join(r.param_decl(p) for p in prog.params)
     head = f"{dialect.kernel_prefix} __launch_bounds__({cfg.threads}) {prog.name}({params}) {{"
     smem = tcp.smem_bytes(cfg, a, b)
@@ -347,8 +347,14 @@ class _WarpTile:
     """Where a tensor-core warp's accumulators sit: warp (wm, wn) holds rows wm*rows + 16i, cols wn*cols + 8j."""
     rows: int = 64
     cols: int = 32
-    mi: int = 4
-    ni: int = 4
+
+    @property
+    def mi(self) -> int:   # 16-row mma tiles per warp
+        return self.rows // 16
+
+    @property
+    def ni(self) -> int:   # 8-column mma tiles per warp
+        return self.cols // 8
 
 
 def _epilogue(prog: LinearProgram, mm: MatmulMatch, r: CRenderer, tc: TensorCore | None,
