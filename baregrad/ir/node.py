@@ -13,10 +13,14 @@ from typing import Any
 from baregrad.dtype import DType
 from baregrad.ir.ops import ELEMENTWISE, MOVEMENT, Op
 
-# A plain dict (weak references cost more than the rest of node creation); nodes that nothing else refers to
-# any more are swept out when the table doubles.
+# A plain dict (weak references cost more than the rest of node creation). Nodes that nothing else refers to any
+# more are swept out: the young ones often (most graph nodes of an eager op die within a few ops, and the buffers
+# their leaves hold should go back to the allocator then, not after thousands of ops), all of them when the table
+# doubles.
 _CONSED: dict[tuple, "Node"] = {}
 _SWEEP_AT = [100_000]
+_YOUNG: list[tuple] = []  # keys of the nodes made since the last sweep, oldest first
+YOUNG_SWEEP_EVERY = 256
 
 
 def sweep() -> None:
@@ -28,7 +32,21 @@ def sweep() -> None:
             break
         for k in dead:
             del _CONSED[k]
+    _YOUNG.clear()
     _SWEEP_AT[0] = max(100_000, 2 * len(_CONSED))
+
+
+def _sweep_young() -> None:
+    """Drop the dead among the nodes made since the last sweep. Newest first: a node only its table entry holds
+    goes, and takes its references to older nodes with it, so a dead chain is gone in one pass. Survivors stay in
+    the table (the full sweep looks at them again when it doubles)."""
+    table, young = _CONSED, _YOUNG
+    while young:
+        key = young.pop()  # popped, not iterated: a key holds its node's sources, and must go with the node
+        node = table.get(key)
+        # 3 references: the table's, `node` here and getrefcount's argument
+        if node is not None and sys.getrefcount(node) <= 3:
+            del table[key]
 
 
 class Node:
@@ -54,8 +72,11 @@ class Node:
         node.memo_epoch = -1  # ... valid while no buffer has been written in place since (engine.realize.EPOCH)
         node.leafless = op in _RECOMPUTABLE and (not src or all([s.leafless for s in src]))
         _CONSED[key] = node
-        if len(_CONSED) > _SWEEP_AT[0]:
-            sweep()
+        _YOUNG.append(key)
+        if len(_YOUNG) >= YOUNG_SWEEP_EVERY:
+            _sweep_young()  # `node` is referenced here, so it survives its first sweep
+            if len(_CONSED) > _SWEEP_AT[0]:
+                sweep()
         return node
 
     def __reduce__(self):
