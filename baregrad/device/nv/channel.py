@@ -5,6 +5,7 @@ the new GPPut in USERD, then write the channel's work-submit token to the usermo
 """
 from __future__ import annotations
 
+import ctypes
 import struct
 from dataclasses import dataclass
 from typing import Callable
@@ -47,6 +48,10 @@ class Channel:
     def __post_init__(self) -> None:
         self.ring = self.rings.area.view()[:self.rings.userd_offset].cast("Q")
         self.userd = self.rings.area.view()[self.rings.userd_offset:self.rings.userd_offset + m.USERD_BYTES]
+        # GPPut is written on every submission: a ctypes word over it costs a tenth of a struct.pack_into
+        self.gp_put_word = ctypes.c_uint32.from_address(self.rings.area.va + self.rings.userd_offset
+                                                        + m.USERD_GP_PUT_OFFSET)
+        self.entries = self.rings.entries
         self.pb = self.rings.pushbuf.view()
         self.space = RingSpace(len(self.pb), self._wait)
 
@@ -64,17 +69,16 @@ class Channel:
 
     def submit_at(self, va: int, n_words: int, value: int) -> None:
         """Queue `n_words` dwords already written at GPU address `va` (ending by releasing timeline `value`)."""
-        self._wait_for_ring_slot()
-        self.ring[self.put % self.rings.entries] = m.gp_entry(va, n_words)
+        # GPGet lives in GPU memory: reading it crosses the bus, so it is read only when the ring may be full
+        if self.put - self.known_consumed >= self.entries - 1:
+            self._wait_for_ring_slot()
+        self.ring[self.put % self.entries] = m.gp_entry(va, n_words)
         self.put += 1
         self.last_value = value
-        struct.pack_into("<I", self.userd, m.USERD_GP_PUT_OFFSET, self.put % self.rings.entries)
+        self.gp_put_word.value = self.put % self.entries
         self.kif.mmio_write32(self.doorbell_addr, self.token)
 
     def _wait_for_ring_slot(self) -> None:
-        # GPGet lives in GPU memory: reading it crosses the bus, so it is read only when the ring may be full
-        if self.put - self.known_consumed < self.rings.entries - 1:
-            return
         self.known_consumed = self._consumed()
         if self.put - self.known_consumed >= self.rings.entries - 1:
             self._wait(self.last_value)  # everything submitted before is then fetched

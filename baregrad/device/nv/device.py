@@ -166,9 +166,10 @@ class NVKernel:
     def __init__(self, device: NVDevice, kernels: list[tuple[NVProgram, gpu.Launch]]):
         self.device, self.kernels = device, kernels  # handles arrive one per declared param (schedule's contract)
         self.twins: list[tuple[Any, Callable]] = []
-        for program, launch in kernels:  # checked once here, so each call can skip the checks
-            if 0 not in launch.grid:
-                program.check_launch(launch.grid, launch.block, n_pointers=program.n_pointers, n_values=0)
+        # checked once here, so each call can skip the checks; an empty tensor's launch has nothing to compute
+        self.launches = [(program, launch.grid, launch.block) for program, launch in kernels if 0 not in launch.grid]
+        for program, grid, block in self.launches:
+            program.check_launch(grid, block, n_pointers=program.n_pointers, n_values=0)
 
     def register_twins(self) -> None:
         """(Mock) make sure the mock knows this kernel's twins: a test may have cleared the registry meanwhile."""
@@ -180,10 +181,8 @@ class NVKernel:
     def __call__(self, *handles: NVBuffer) -> None:
         if self.twins:
             self.register_twins()
-        for program, launch in self.kernels:
-            if 0 in launch.grid:
-                continue  # nothing to compute (an empty tensor)
-            program.enqueue(handles, launch.grid, launch.block)
+        for program, grid, block in self.launches:
+            program.enqueue(handles, grid, block)
 
 
 @dataclass

@@ -14,7 +14,8 @@ from ...errors import ArgumentError, DeviceError
 from .abi_rm import NvNotification
 from .channel import Channel
 from .classes import class_name
-from .commands import Commands, launch_then_release
+from .commands import Commands
+from .eager import EagerLaunch
 from .gpu import DevicePaths, GpuContext
 from .kernel_iface import KernelInterface, RealKernel, traced
 from .memory import Allocation, MemKind
@@ -36,7 +37,6 @@ DEFAULT_CACHE_BYTES = 256 << 20
 # ROBUST_CHANNEL_GR_CLASS_ERROR on the first submission with 0xFE000000; 4 GiB-aligned windows fixed it).
 SHARED_WINDOW, LOCAL_WINDOW = 0xFE_0000_0000, 0xFD_0000_0000
 MAX_WARPS_PER_SM, SMS_PER_TPC, MAX_TPCS = 64, 2, 128   # local-memory sizing, generous for H100/H200
-EAGER_WORDS_BYTES = 64  # room for an eager launch's own dwords after its QMD
 
 
 @dataclass(eq=False)
@@ -177,9 +177,7 @@ class NVDriver:
 
     def submit_launch(self, prg: NVProgram, cb0: bytes, grid: tuple[int, int, int], block: tuple[int, int, int],
                       wait: bool) -> float | None:
-        if not wait and self.last_channel is self.gpu.compute:
-            self._submit_eager(prg, cb0, grid, block)
-            return None
+        """The general launch: any channel before it, optionally timed (GPU seconds) and waited for."""
         cb_size = (len(cb0) + 255) // 256 * 256
         start = self.kernargs_space.take(cb_size + QMD_SLOT_BYTES)
         cb_va, qmd_va = self.kernargs.va + start, self.kernargs.va + start + cb_size
@@ -202,24 +200,21 @@ class NVDriver:
         self.timeline.wait(value)
         return (self.stamp_end.timestamp_ns - self.stamp_start.timestamp_ns) / 1e9
 
-    def _submit_eager(self, prg: NVProgram, cb0: bytes, grid: tuple[int, int, int],
-                      block: tuple[int, int, int]) -> None:
-        """The common launch, in one piece of kernel-argument memory: constant bank, QMD, then the launch and
-        release dwords themselves, which the GPFIFO entry points at (no pushbuffer ring, no Commands object)."""
-        cb_size = (len(cb0) + 255) // 256 * 256
-        total = cb_size + QMD_SLOT_BYTES + EAGER_WORDS_BYTES
-        start = self.kernargs_space.take(total)
-        base = self.kernargs.va + start
+    def launch_eager(self, launch: EagerLaunch, pointers: list[int]) -> None:
+        """Queue `launch` with these buffer addresses (the common eager op: no timing, nothing to wait for); the
+        launch, its constant bank and QMD go in one piece of kernel-argument memory, and the GPFIFO entry points
+        at its dwords there (no pushbuffer ring, no Commands object)."""
+        if self.last_channel is not self.gpu.compute:  # the compute channel must first wait for the copy channel
+            prg = launch.program
+            cb0 = prg.constant_bank0(pointers, (), launch.grid, launch.block)
+            self.submit_launch(prg, cb0, launch.grid, launch.block, False)
+            return
+        start = self.kernargs_space.take(launch.size)
         value = self.timeline.next()
-        words = array("I", launch_then_release(base + cb_size, self.sem_va, value)).tobytes()
-        qmd = prg.qmd(grid, block, base, len(cb0))
-        view = self.kernargs_view
-        view[start:start + len(cb0)] = cb0
-        view[start + cb_size:start + cb_size + len(qmd)] = qmd
-        at = start + cb_size + QMD_SLOT_BYTES
-        view[at:at + len(words)] = words
-        self.gpu.compute.submit_at(self.kernargs.va + at, len(words) // 4, value)
-        self.kernargs_space.used_until(start, total, value)
+        base = self.kernargs.va + start
+        self.kernargs_view[start:start + launch.size] = launch.pack(base, pointers, value)
+        self.gpu.compute.submit_at(base + launch.words_at, launch.n_words, value)
+        self.kernargs_space.used_until(start, launch.size, value)
 
     # --- public API ----------------------------------------------------------------------------------------
     def alloc(self, nbytes: int, host_visible: bool = False) -> NVBuffer:

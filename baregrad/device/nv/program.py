@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Sequence
 from ...errors import ArgumentError, DeviceError
 from .cubin import CubinKernel, parse_cubin
 from .memory import MemKind
+from .eager import EagerLaunch, pointers_contiguous
 from .qmd import LaunchDesc, QmdTemplate
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ class NVProgram:
         driver.ensure_local_memory(self.kernel.local_bytes)
         self._template: QmdTemplate | None = None
         self._template_local = -1
+        self._eager: dict[tuple, EagerLaunch | None] = {}  # (grid, block) -> its prebuilt launch
         self._prepare_constant_bank()
 
     def _prepare_constant_bank(self) -> None:
@@ -109,6 +111,9 @@ class NVProgram:
                vals: Sequence[int] = (), wait: bool = False) -> float | None:
         """Run the kernel on a grid of `global_size` blocks of `local_size` threads; GPU seconds if `wait`."""
         grid, block = self.check_launch(global_size, local_size, len(bufs), len(vals))
+        if not wait and not vals:
+            self.enqueue(bufs, grid, block)
+            return None
         cb0 = self.constant_bank0(bufs, vals, grid, block)
         return self.driver.submit_launch(self, cb0, grid, block, wait)
 
@@ -124,8 +129,15 @@ class NVProgram:
         return grid, block
 
     def enqueue(self, bufs: Sequence[NVBuffer | int], grid: tuple[int, int, int], block: tuple[int, int, int]) -> None:
-        """launch() without the argument checks, for callers whose grid and block were checked once (NVKernel)."""
-        self.driver.submit_launch(self, self.constant_bank0(bufs, (), grid, block), grid, block, False)
+        """launch() of pointer arguments without the checks, for callers whose grid and block were checked once
+        (NVKernel): through the launch's prebuilt bytes when the parameters allow."""
+        eager = self._eager.get((grid, block))
+        if eager is None or eager.local_bytes != self.driver.local_bytes_per_thread:
+            eager = self._eager[(grid, block)] = self.eager_launch(grid, block)
+        if eager is None:
+            self.driver.submit_launch(self, self.constant_bank0(bufs, (), grid, block), grid, block, False)
+        else:
+            self.driver.launch_eager(eager, [b if isinstance(b, int) else b.va for b in bufs])
 
     def describe(self, grid: tuple[int, int, int], block: tuple[int, int, int], cb0_va: int,
                  cb0_size: int) -> LaunchDesc:
@@ -138,12 +150,22 @@ class NVProgram:
                           registers=k.registers, local_bytes_per_thread=self.driver.local_bytes_per_thread,
                           sass_version=(gr.sm_major << 4) | gr.sm_minor, max_shared_config=max_kib // 4 + 1)
 
-    def qmd(self, grid: tuple[int, int, int], block: tuple[int, int, int], cb0_va: int, cb0_size: int) -> bytes:
+    def qmd_template(self) -> QmdTemplate:
         local = self.driver.local_bytes_per_thread
         if self._template is None or self._template_local != local:  # local memory size is baked into the QMD
             self._template = QmdTemplate(self.driver.gpu.classes.qmd, self.describe((1, 1, 1), (1, 1, 1), 0, 0))
             self._template_local = local
-        return self._template.build(grid, block, cb0_va, cb0_size)
+        return self._template
+
+    def qmd(self, grid: tuple[int, int, int], block: tuple[int, int, int], cb0_va: int, cb0_size: int) -> bytes:
+        return self.qmd_template().build(grid, block, cb0_va, cb0_size)
+
+    def eager_launch(self, grid: tuple[int, int, int], block: tuple[int, int, int]) -> EagerLaunch | None:
+        """Prebuilt bytes for launching with this grid and block (None unless the parameters are all pointers, one
+        after the other: other kernels take the general path, NVDriver.submit_launch)."""
+        if not pointers_contiguous(self):
+            return None
+        return EagerLaunch(self, grid, block, self.driver.sem_va)
 
     def free(self) -> None:
         self.driver.gpu.memory.free(self.image)

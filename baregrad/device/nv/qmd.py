@@ -319,20 +319,29 @@ class QmdTemplate:
             if hi // 32 != lo // 32:
                 raise ValueError(f"QMD v{layout.major} field {name} spans two words")
             self.slots.append((lo // 32, lo % 32))
-        self.shaped: dict[tuple, array] = {}
+        self._shaped: dict[tuple, array] = {}
+
+    @property
+    def cb0_address_slots(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        """(word index, bit shift) of constant bank 0's address, lower then upper part."""
+        return self.slots[6], self.slots[7]
+
+    def shaped(self, grid: tuple[int, int, int], block: tuple[int, int, int], cb_size: int) -> array:
+        """The QMD words of one shape, constant bank 0's address left zero (the caller must not modify them)."""
+        key = (grid, block, cb_size)
+        words = self._shaped.get(key)
+        if words is None:  # a kernel is launched with few shapes: OR those fields in once per shape
+            words = array("I", self.words)
+            for (index, shift), value in zip(self.slots[:6] + self.slots[8:], (*grid, *block, (cb_size + 15) >> 4)):
+                words[index] |= value << shift
+            self._shaped[key] = words
+        return words
 
     def build(self, grid: tuple[int, int, int], block: tuple[int, int, int], cb_va: int, cb_size: int) -> bytes:
         """QMD bytes for one launch; the caller has range-checked grid and block and aligned cb_va."""
-        key = (grid, block, cb_size)
-        shaped = self.shaped.get(key)
-        if shaped is None:  # a kernel is launched with few shapes: OR those fields in once per shape
-            shaped = array("I", self.words)
-            for (index, shift), value in zip(self.slots[:6] + self.slots[8:], (*grid, *block, (cb_size + 15) >> 4)):
-                shaped[index] |= value << shift
-            self.shaped[key] = shaped
         addr = cb_va >> self.layout.cbuf_addr_shift
-        words = array("I", shaped)
-        (lo, lo_shift), (hi, hi_shift) = self.slots[6], self.slots[7]
+        words = array("I", self.shaped(grid, block, cb_size))
+        (lo, lo_shift), (hi, hi_shift) = self.cb0_address_slots
         words[lo] |= (addr & 0xFFFFFFFF) << lo_shift
         words[hi] |= (addr >> 32) << hi_shift
         return words.tobytes()

@@ -49,6 +49,7 @@ class Timeline:
                  timeout_s: float):
         self.sem, self.check_faults, self.describe, self.timeout_s = sem, check_faults, describe, timeout_s
         self.last = 0  # last value handed to a submission
+        self.reached = 0  # a value the GPU is known to have reached (reading the semaphore costs more)
 
     def next(self) -> int:
         self.last += 1
@@ -59,7 +60,10 @@ class Timeline:
 
     def wait(self, value: int, timeout_s: float | None = None) -> None:
         """Block until the timeline reaches `value`; raise DeviceError on a GPU fault or after the timeout."""
-        if self.sem.value >= value:
+        if value <= self.reached:
+            return
+        self.reached = self.sem.value
+        if self.reached >= value:
             return
         timeout = self.timeout_s if timeout_s is None else timeout_s
         deadline, spins = time.monotonic() + timeout, 0

@@ -21,6 +21,10 @@ extern "C" __global__ void scale(float* out, int n, const float* x, int k) {
   __syncthreads();
   if (i < n) out[i] = tmp[threadIdx.x] * k;
 }
+extern "C" __global__ void neg(float* out, const float* a) {  // pointers only: the eager launch path
+  int i = blockIdx.x * blockDim.x + threadIdx.x;
+  out[i] = -a[i];
+}
 extern "C" __global__ void spill(float* out, const int* idx, int n) {
   float arr[64];  // indexed by a runtime value, so it must live in local memory
   for (int j = 0; j < 64; j++) arr[j] = out[j] * n;

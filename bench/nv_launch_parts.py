@@ -1,0 +1,125 @@
+"""Where one small eager launch spends its CPU time, on NV (our driver) beside CUDA (libcuda), in one process.
+
+    python bench/nv_launch_parts.py [--iters 5000] [--devices CUDA,NV] [--profile]
+
+Times, in microseconds per call: writes of a launch's bytes into each kind of CPU-visible GPU memory (a BAR
+mapping of video memory may be uncached rather than write-combined in a VM), the doorbell, the QMD and constant
+bank builds, a whole driver launch, a baregrad kernel call, and a whole eager op (`x * 1.0001 + 0.5` realized).
+--profile adds cProfile's top entries for the eager op on each device. Runs on the mock too (BAREGRAD_NV_MOCK=1),
+where the memory rows mean nothing but every code path is exercised.
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+import baregrad as bg  # noqa: E402
+from baregrad.device import get_device  # noqa: E402
+from baregrad.engine import realize as engine  # noqa: E402
+
+
+def per_call_us(fn: Callable[[], Any], iters: int, sync: Callable[[], None] | None = None) -> float:
+    for _ in range(min(50, iters)):
+        fn()
+    if sync:
+        sync()
+    t = time.perf_counter()
+    for _ in range(iters):
+        fn()
+    if sync:
+        sync()
+    return (time.perf_counter() - t) / iters * 1e6
+
+
+def eager_chain(x: bg.Tensor, ops: int) -> bg.Tensor:
+    for _ in range(ops):
+        engine.bump_epoch()
+        x = (x * 1.0001 + 0.5).realize()
+    return x
+
+
+def row(name: str, us: float) -> None:
+    print(f"  {name:<44} {us:9.2f} us", flush=True)
+
+
+def the_kernel(device: str) -> Any:
+    """The compiled program of `x * 1.0001 + 0.5` on a 16-float tensor (compiled by running it once)."""
+    eager_chain(bg.Tensor(np.ones(16, np.float32), device=device), 2)
+    return next(prog for (dev, _), (prog, _) in engine._PROGRAMS.items() if dev == device)  # noqa: SLF001
+
+
+def driver_rows(dev: Any, iters: int) -> None:
+    """NV only: the pieces of an eager launch (NVDriver.launch_eager), each alone."""
+    from baregrad.device.nv.memory import MemKind
+    drv = dev.drv
+    payload = bytes(768)  # constant bank (256) + QMD slot (384) + launch words, as one eager launch writes
+    views = {"VIDMEM_CPU (kernel args)": drv.kernargs_view}
+    extra = {kind: drv.gpu.memory.alloc(1 << 16, kind) for kind in (MemKind.SYSMEM, MemKind.HOST)}
+    views.update({f"{kind.name}": a.view() for kind, a in extra.items()})
+    for name, view in views.items():
+        def write(view=view) -> None:
+            view[4096:4096 + 768] = payload
+        row(f"write 768 B into {name}", per_call_us(write, iters))
+
+        def read(view=view) -> int:
+            return view[8192]
+        row(f"read 1 B from {name}", per_call_us(read, min(iters, 2000)))
+    ch = drv.gpu.compute
+    row("doorbell write", per_call_us(lambda: ch.kif.mmio_write32(ch.doorbell_addr, ch.token), iters))
+    kernel = the_kernel("NV")
+    prg, launch = kernel.kernels[0]
+    bufs = [drv.alloc(64) for _ in range(prg.n_pointers)]
+    row("constant_bank0", per_call_us(lambda: prg.constant_bank0(bufs, (), launch.grid, launch.block), iters))
+    row("qmd build", per_call_us(lambda: prg.qmd(launch.grid, launch.block, drv.kernargs.va, 256), iters))
+    row("NVProgram.enqueue (CPU side)", per_call_us(lambda: prg.enqueue(bufs, launch.grid, launch.block), iters))
+    row("NVProgram.enqueue (incl. GPU, synced)",
+        per_call_us(lambda: prg.enqueue(bufs, launch.grid, launch.block), iters, drv.synchronize))
+    row("NVKernel call", per_call_us(lambda: kernel(*bufs), iters))
+    for a in extra.values():
+        drv.gpu.memory.free(a)
+
+
+def device_rows(device: str, iters: int, profile: bool) -> None:
+    print(f"{device}:", flush=True)
+    dev = get_device(device)
+    if device == "NV":
+        driver_rows(dev, iters)
+    kernel = the_kernel(device)
+    handles = [dev.alloc_raw(64) for _ in range(2)]
+    row("kernel call (CPU side)", per_call_us(lambda: kernel(*handles), iters))
+    row("kernel call (incl. GPU, synced)", per_call_us(lambda: kernel(*handles), iters, dev.synchronize))
+    x = bg.Tensor(np.ones(16, np.float32), device=device)
+    row("eager op x * 1.0001 + 0.5", per_call_us(lambda: eager_chain(x, 10), iters // 10, dev.synchronize) / 10)
+    if profile:
+        prof = cProfile.Profile()
+        prof.enable()
+        eager_chain(x, iters)
+        dev.synchronize()
+        prof.disable()
+        pstats.Stats(prof).sort_stats("tottime").print_stats(18)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--iters", type=int, default=5000)
+    p.add_argument("--devices", default="CUDA,NV")
+    p.add_argument("--profile", action="store_true")
+    args = p.parse_args()
+    for device in [d.strip().upper() for d in args.devices.split(",") if d.strip()]:
+        try:
+            device_rows(device, args.iters, args.profile)
+        except Exception as e:  # noqa: BLE001 - report and go on with the next device
+            print(f"  {device}: failed ({type(e).__name__}: {str(e)[:300]})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""Eager launches from prebuilt bytes (nv/eager.py): the bytes equal the general path's, and launches run right
+on the mock, around copies and after local memory grows."""
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+import pytest
+
+from baregrad.device.nv import NVDriver
+from baregrad.device.nv.commands import launch_then_release
+from baregrad.device.nv.mock import register_twin, twin_key
+from baregrad.device.nv.qmd import decode_launch
+
+RNG = np.random.default_rng(7)
+
+
+def neg_twin(args, grid, block):
+    out, a = args
+    n = grid[0] * block[0]
+    np.frombuffer(out, np.float32)[:n] = -np.frombuffer(a, np.float32)[:n]
+
+
+@pytest.fixture
+def drv():
+    d = NVDriver(mock=True, timeout_s=2.0)
+    yield d
+    d.close()
+
+
+@pytest.mark.parametrize("grid,block", [((1, 1, 1), (32, 1, 1)), ((70000, 3, 2), (128, 2, 4))])
+def test_bytes_match_the_general_path(drv, cubin_sm90, grid, block):
+    prg = drv.load_program("neg", cubin_sm90)
+    eager = prg.eager_launch(grid, block)
+    for _ in range(5):
+        pointers = [int(x) << 8 for x in RNG.integers(1, 1 << 39, size=2)]
+        base = int(RNG.integers(1, 1 << 31)) << 9
+        value = int(RNG.integers(1, 1 << 62))
+        view = memoryview(bytearray(eager.size + 512))
+        view[512:] = eager.pack(base, pointers, value)
+        cb0 = prg.constant_bank0(pointers, (), grid, block)
+        assert bytes(view[512:512 + len(cb0)]) == cb0
+        qmd = prg.qmd(grid, block, base, len(cb0))
+        at = 512 + eager.cb_size
+        assert bytes(view[at:at + len(qmd)]) == qmd
+        assert decode_launch(qmd).cbufs[0] == (base, (len(cb0) + 15) // 16 * 16)
+        words = launch_then_release(base + eager.cb_size, drv.sem_va, value)
+        at = 512 + eager.words_at
+        assert list(struct.unpack_from(f"<{len(words)}I", view, at)) == words
+
+
+def test_kernel_with_values_takes_the_general_path(drv, cubin_sm90):
+    assert drv.load_program("add", cubin_sm90).eager_launch((1, 1, 1), (32, 1, 1)) is None
+
+
+def test_launches_around_copies_and_local_memory_growth(drv, cubin_sm90):
+    register_twin(twin_key(cubin_sm90, "neg"), neg_twin)
+    register_twin(twin_key(cubin_sm90, "spill"), lambda args, grid, block: None)
+    n = 512
+    x = RNG.random(n, dtype=np.float32)
+    buf_x, buf_y = drv.alloc(4 * n), drv.alloc(4 * n)
+    prg = drv.load_program("neg", cubin_sm90)
+    out = np.empty(n, np.float32)
+    for step in range(4):
+        drv.copyin(buf_x, memoryview(x))  # the copy channel ran last: the launch must wait for it
+        prg.launch([buf_y, buf_x], (n // 128,), (128,))
+        prg.launch([buf_x, buf_y], (n // 128,), (128,))  # same channel: straight from the prebuilt bytes
+        prg.launch([buf_y, buf_x], (n // 128,), (128,))
+        drv.copyout(memoryview(out), buf_y)
+        np.testing.assert_array_equal(out, -x)
+        if step == 1:  # a program with a stack grows local memory: the prebuilt QMDs must follow
+            drv.load_program("spill", cubin_sm90)
+            assert drv.local_bytes_per_thread > 0
+        x = RNG.random(n, dtype=np.float32)
+    eager = prg._eager[((n // 128, 1, 1), (128, 1, 1))]  # noqa: SLF001 - what the last launches used
+    assert eager.local_bytes == drv.local_bytes_per_thread
+    qmd = decode_launch(eager.pack(0, [0, 0], 1)[eager.cb_size:eager.words_at])
+    assert qmd.local_bytes_per_thread == drv.local_bytes_per_thread
