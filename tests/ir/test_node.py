@@ -1,0 +1,55 @@
+"""The hash-consing node table: identity, and prompt release of dead graphs (and the buffers they hold)."""
+from __future__ import annotations
+
+import gc
+import weakref
+
+import numpy as np
+
+import baregrad as bg
+from baregrad.dtype import float32
+from baregrad.engine.realize import bump_epoch
+from baregrad.ir import node as node_module
+from baregrad.ir.node import Node
+from baregrad.ir.ops import Op
+
+
+def test_same_fields_give_the_same_node():
+    a = Node(Op.CONST, float32, (), 1.5)
+    assert Node(Op.CONST, float32, (), 1.5) is a
+    assert Node(Op.CONST, float32, (), -0.0) is not Node(Op.CONST, float32, (), 0.0)
+
+
+def test_eager_loop_frees_dead_buffers_without_a_full_sweep(monkeypatch):
+    full_sweeps = []
+    monkeypatch.setattr(node_module, "sweep", lambda: full_sweeps.append(1))
+    gc.disable()  # only reference counts may free things here: the young sweep must not need the collector
+    try:
+        x = bg.Tensor(np.ones(16, np.float32), device="CPU").realize()
+        first = weakref.ref(x.node.arg)
+        for _ in range(3 * node_module.YOUNG_SWEEP_EVERY):
+            bump_epoch()
+            x = (x * 1.0001 + 0.5).realize()
+        assert first() is None, "the first step's buffer is still held by the node table"
+        live = sum(1 for n in list(node_module._CONSED.values()) if n.op is Op.BUFFER)  # noqa: SLF001
+        assert live <= node_module.YOUNG_SWEEP_EVERY, f"{live} buffer nodes alive after an eager loop"
+        assert not full_sweeps
+        np.testing.assert_allclose(x.numpy(), _expected(3 * node_module.YOUNG_SWEEP_EVERY), rtol=1e-5)
+    finally:
+        gc.enable()
+
+
+def test_young_sweep_keeps_what_is_referenced():
+    kept = Node(Op.CONST, float32, (), 2.25)
+    expr = Node(Op.ADD, float32, (kept, kept))
+    for i in range(2 * node_module.YOUNG_SWEEP_EVERY):
+        Node(Op.CONST, float32, (), float(i) + 0.125)  # garbage, swept on the way
+    assert Node(Op.ADD, float32, (kept, kept)) is expr
+    assert Node(Op.CONST, float32, (), 2.25) is kept
+
+
+def _expected(steps: int) -> np.ndarray:
+    v = np.ones(16, np.float32)
+    for _ in range(steps):
+        v = v * np.float32(1.0001) + np.float32(0.5)
+    return v
