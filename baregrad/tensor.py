@@ -324,7 +324,9 @@ class Tensor(TensorExtras):
         elif gradient.shape != self.shape:
             raise ShapeError(f"gradient shape {gradient.shape} does not match tensor shape {self.shape}")
         leaves = _run_backward(self, gradient.detach().cast(self.dtype), retain_graph)
-        realize_all([leaf.grad for leaf in leaves if leaf.grad is not None])
+        # the output (the loss) with its gradients: it shares their work, and computed later it would read the
+        # parameters after optimizer.step() wrote them in place -- the loss of the next step, not this one's
+        realize_all([self] + [leaf.grad for leaf in leaves if leaf.grad is not None])
 
     # ---- creation ----
     @staticmethod

@@ -82,6 +82,29 @@ def test_step_compiles_once_and_is_few_kernels():
     assert counts[2]["kernels"] <= 5 * n_params + 2, counts
 
 
+@pytest.mark.parametrize("name", ["SGD", "Adam"])
+def test_loss_read_after_step_is_this_steps_loss(name):
+    """torch semantics: the loss a step returns is computed with the weights before the update, even when it is
+    read after optimizer.step() has written the parameters in place."""
+    x = RNG.standard_normal((8, 6)).astype(np.float32)
+    y = RNG.integers(0, 3, 8)
+    model = nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 3))
+    tmodel = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.ReLU(), torch.nn.Linear(5, 3))
+    tmodel.load_state_dict({k: torch.tensor(v.numpy()) for k, v in model.state_dict().items()})
+    opt, topt = getattr(optim, name)(model.parameters(), lr=0.5), getattr(torch.optim, name)(tmodel.parameters(),
+                                                                                                lr=0.5)
+    for _ in range(3):
+        opt.zero_grad()
+        topt.zero_grad()
+        loss = nn.functional.cross_entropy(model(bg.Tensor(x)), bg.Tensor(y.astype(np.int32)))
+        tloss = torch.nn.functional.cross_entropy(tmodel(torch.tensor(x)), torch.tensor(y))
+        loss.backward()
+        tloss.backward()
+        opt.step()
+        topt.step()
+        compare(loss.numpy(), tloss.detach().numpy(), what=f"{name} loss read after its step")
+
+
 def test_zero_grad_and_clipping():
     p = bg.Tensor(np.ones(4, np.float32), requires_grad=True)
     q = bg.Tensor(np.ones(3, np.float32), requires_grad=True)
