@@ -46,6 +46,19 @@ def test_layernorm_row_op_is_one_kernel(device):
     assert _kernels(layernorm, x, w) == 1
 
 
+def test_matmul_of_cheap_elementwise_is_one_kernel(device):
+    x, w = _x(device, 16, 8), _x(device, 8, 32, seed=1)
+    assert _kernels(lambda a, b: (a * 2 + 1).relu() @ b, x, w) == 1
+
+
+def test_matmul_does_not_recompute_an_exp_per_output_column(device):
+    """exp(x) broadcast over w's 32 columns: fused, the matmul would evaluate it 32 times per element; it gets
+    a kernel of its own (and the result still matches)."""
+    x, w = _x(device, 16, 8), _x(device, 8, 32, seed=1)
+    assert _kernels(lambda a, b: a.exp() @ b, x, w) == 2
+    np.testing.assert_allclose((x.exp() @ w).numpy(), np.exp(x.numpy()) @ w.numpy(), rtol=1e-5, atol=1e-5)
+
+
 def test_repeated_training_step_compiles_nothing_new(device):
     """The second identical step reuses every schedule and kernel."""
     rng = np.random.default_rng(3)

@@ -20,7 +20,7 @@ from baregrad.codegen.lower import lower_kernel
 from baregrad.codegen.opt import KernelOptions, optimize
 from baregrad.codegen.pack import pack_simd_operands
 from baregrad.ir.node import Node
-from baregrad.ir.ops import Op
+from baregrad.ir.ops import ELEMENTWISE, MOVEMENT, Op
 
 
 @dataclass(frozen=True)
@@ -59,13 +59,69 @@ def build_schedule(targets: tuple[Node, ...], n_inputs: int, opts: KernelOptions
     targets = split_long_reduces(targets, opts)
     # SIMD CPUs only: large matmuls read B from packed panels, convolutions a padded copy (codegen/pack.py)
     targets = pack_simd_operands(targets, opts)
-    forced: set[Node] = set()
+    forced = broadcast_recomputes(targets)
     for _ in range(1000):
         template = _try_schedule(targets, n_inputs, forced, opts)
         if isinstance(template, ScheduleTemplate):
             return template
         forced |= template
     raise RuntimeError("scheduling did not converge")
+
+
+# Ops whose recomputation costs far more than a load: a reduce must not evaluate them once per broadcast copy
+EXPENSIVE = frozenset({Op.EXP, Op.EXP2, Op.LOG, Op.LOG2, Op.SIN, Op.COS, Op.TANH, Op.ERF, Op.POW})
+MIN_BROADCAST = 8  # a broadcast this wide (or wider) of expensive work into a reduce gets its own kernel
+_FUSABLE = ELEMENTWISE | MOVEMENT
+
+
+def broadcast_recomputes(targets: tuple[Node, ...]) -> set[Node]:
+    """Elementwise results with an expensive op that a reduce would recompute for every copy of a broadcast.
+
+    A matmul is a reduce over a broadcast product; when an operand is computed (a softmax gradient under a weight
+    gradient: exp over batch x classes, broadcast over the hidden units), fusing it into the matmul evaluates
+    the exp once per hidden unit per element. Such operands are realized first, in a kernel of their own."""
+    forced: set[Node] = set()
+    seen: set[Node] = set()
+    for reduce in Node(Op.SINK, dt.bool_, targets).toposort():
+        if reduce.op is not Op.REDUCE:
+            continue
+        stack = [reduce.src[0]]
+        while stack:
+            node = stack.pop()
+            if node in seen or node.leafless or node.op not in _FUSABLE:
+                continue
+            seen.add(node)
+            if node.op is Op.EXPAND and math.prod(node.shape) >= MIN_BROADCAST * math.prod(node.src[0].shape):
+                root = _below_movement(node.src[0])
+                inner = _expensive_work(root) if root.op in ELEMENTWISE and not root.leafless else None
+                if inner is not None:
+                    # its reduces too: the root's kernel and the graph's other users would each compute them
+                    forced |= {root} | inner
+                    continue
+            stack.extend(node.src)
+    return forced
+
+
+def _below_movement(node: Node) -> Node:
+    while node.op in MOVEMENT:
+        node = node.src[0]
+    return node
+
+
+def _expensive_work(node: Node) -> set[Node] | None:
+    """The reduces the elementwise work computing `node` reads, if that work contains an EXPENSIVE op; else None."""
+    stack, seen, reduces, expensive = [node], set(), set(), False
+    while stack:
+        n = stack.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        if n.op is Op.REDUCE:
+            reduces.add(n)
+        elif n.op in _FUSABLE:
+            expensive = expensive or n.op in EXPENSIVE
+            stack.extend(n.src)
+    return reduces if expensive else None
 
 
 def _realize_points(targets: tuple[Node, ...], forced: set[Node]) -> list[Node]:
