@@ -189,6 +189,7 @@ class CUDAProgram:
     def __init__(self, device: CUDADevice, module: int, kernels: list[tuple[int, gpu.Launch]]):
         self.device, self.module, self.kernels = device, module, kernels
         self._args: dict[int, tuple[Any, Any]] = {}  # arity -> (address values, kernelParams pointing at them)
+        self._prepared: dict[int, tuple[Any, list[tuple[tuple, gpu.Launch]]]] = {}  # arity -> values, launches
 
     def argument_arrays(self, n: int) -> tuple[Any, Any]:
         """cuLaunchKernel's kernelParams for n buffer addresses, built once per arity: a launch only writes the
@@ -201,12 +202,23 @@ class CUDAProgram:
             arrays = self._args[n] = (values, params)
         return arrays
 
+    def prepared(self, n: int) -> tuple[Any, list[tuple[tuple, gpu.Launch]]]:
+        """The address array and every kernel's cuLaunchKernel arguments for n buffers, built once per arity
+        (an eager op is one launch: building its arguments anew each time is a visible part of its cost)."""
+        entry = self._prepared.get(n)
+        if entry is None:
+            values, params = self.argument_arrays(n)
+            calls = [(api.Driver.launch_arguments(fn, launch.grid, launch.block, launch.smem, self.device.stream,
+                                                      params), launch) for fn, launch in self.kernels]
+            entry = self._prepared[n] = (values, calls)
+        return entry
+
     def __call__(self, *handles: Any) -> None:
         drv = self.device.drv
-        values, params = self._args.get(len(handles)) or self.argument_arrays(len(handles))
+        values, calls = self._prepared.get(len(handles)) or self.prepared(len(handles))
         values[:len(handles)] = handles
-        for fn, launch in self.kernels:
-            rc = drv.launch(fn, launch.grid, launch.block, launch.smem, self.device.stream, params)
+        for arguments, launch in calls:
+            rc = drv.launch_prepared(arguments)
             if rc != api.CUDA_SUCCESS:
                 raise DeviceError(f"CUDA launch of kernel {launch.name} (grid {launch.grid}, block {launch.block}, "
                                   f"{launch.smem} B shared) failed: {drv.error_name(rc)}")

@@ -166,7 +166,17 @@ class Driver:
     def launch(self, fn: int, grid: tuple[int, int, int], block: tuple[int, int, int], smem: int, stream: int,
                params: Any) -> int:
         """cuLaunchKernel; returns CUDA's status (the caller names the kernel in its error)."""
-        return self.lib.cuLaunchKernel(ctypes.c_void_p(fn), *grid, *block, smem, ctypes.c_void_p(stream), params, None)
+        return self.lib.cuLaunchKernel(*self.launch_arguments(fn, grid, block, smem, stream, params))
+
+    @staticmethod
+    def launch_arguments(fn: int, grid: tuple[int, int, int], block: tuple[int, int, int], smem: int, stream: int,
+                         params: Any) -> tuple:
+        """cuLaunchKernel's arguments, built once for a launch repeated with the same kernelParams arrays."""
+        return (ctypes.c_void_p(fn), *grid, *block, smem, ctypes.c_void_p(stream), params, None)
+
+    def launch_prepared(self, arguments: tuple) -> int:
+        """cuLaunchKernel with arguments from launch_arguments; returns CUDA's status."""
+        return self.lib.cuLaunchKernel(*arguments)
 
     # ---- streams, events, graphs ----
     def stream_create(self) -> int:
