@@ -52,6 +52,7 @@ class Channel:
         self.gp_put_word = ctypes.c_uint32.from_address(self.rings.area.va + self.rings.userd_offset
                                                         + m.USERD_GP_PUT_OFFSET)
         self.entries = self.rings.entries
+        self.doorbell = self.kif.mmio_register(self.doorbell_addr)
         self.pb = self.rings.pushbuf.view()
         self.space = RingSpace(len(self.pb), self._wait)
 
@@ -76,7 +77,7 @@ class Channel:
         self.put += 1
         self.last_value = value
         self.gp_put_word.value = self.put % self.entries
-        self.kif.mmio_write32(self.doorbell_addr, self.token)
+        self.doorbell.value = self.token
 
     def _wait_for_ring_slot(self) -> None:
         self.known_consumed = self._consumed()

@@ -29,6 +29,7 @@ from baregrad.errors import CompileError, DeviceError
 
 from . import NVBuffer, NVDriver, NVProgram
 from .driver import _mock_requested
+from .eager import EagerLaunch
 from .replay import NVReplay, ReplayLaunch
 
 Patch = tuple[int, int, Any]  # (captured call index, its buffer argument index, new handle)
@@ -170,6 +171,7 @@ class NVKernel:
         self.launches = [(program, launch.grid, launch.block) for program, launch in kernels if 0 not in launch.grid]
         for program, grid, block in self.launches:
             program.check_launch(grid, block, n_pointers=program.n_pointers, n_values=0)
+        self.eager: list[EagerLaunch | None] = [None] * len(self.launches)  # each launch's prebuilt bytes
 
     def register_twins(self) -> None:
         """(Mock) make sure the mock knows this kernel's twins: a test may have cleared the registry meanwhile."""
@@ -181,8 +183,16 @@ class NVKernel:
     def __call__(self, *handles: NVBuffer) -> None:
         if self.twins:
             self.register_twins()
-        for program, grid, block in self.launches:
-            program.enqueue(handles, grid, block)
+        drv = self.device.drv
+        pointers = [h.va for h in handles]
+        for i, (program, grid, block) in enumerate(self.launches):
+            eager = self.eager[i]
+            if eager is None or eager.local_bytes != drv.local_bytes_per_thread:
+                eager = self.eager[i] = program.eager_launch(grid, block)
+                if eager is None:  # parameters the prebuilt bytes do not cover
+                    program.enqueue(handles, grid, block)
+                    continue
+            drv.launch_eager(eager, pointers)
 
 
 @dataclass

@@ -1,8 +1,9 @@
 """The kernel interface: the only door between the driver and the operating system.
 
-The driver never calls os.open/ioctl/mmap itself; it holds one object with open, close, ioctl, mmap, munmap and
-mmio_write32. `RealKernel` forwards to libc; `baregrad.device.nv.mock.MockKernel` answers the same calls with an
-in-process fake of NVIDIA's kernel module. MMIO writes (the doorbell) go through here so a fake can observe them.
+The driver never calls os.open/ioctl/mmap itself; it holds one object with open, close, ioctl, mmap, munmap,
+mmio_write32 and mmio_register. `RealKernel` forwards to libc; `baregrad.device.nv.mock.MockKernel` answers the
+same calls with an in-process fake of NVIDIA's kernel module. MMIO writes (the doorbell) go through here so a fake
+can observe them.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ class KernelInterface(Protocol):
     def mmap(self, addr: int, length: int, prot: int, flags: int, fd: int, offset: int = 0) -> int: ...
     def munmap(self, addr: int, length: int) -> None: ...
     def mmio_write32(self, addr: int, value: int) -> None: ...
+    def mmio_register(self, addr: int) -> ctypes.c_uint32: ...  # assigning its .value writes the register
 
 
 def _libc() -> ctypes.CDLL:
@@ -84,10 +86,13 @@ class RealKernel:
         self.mmio: dict[int, ctypes.c_uint32] = {}  # one ctypes view per register address (the doorbell)
 
     def mmio_write32(self, addr: int, value: int) -> None:
+        self.mmio_register(addr).value = value
+
+    def mmio_register(self, addr: int) -> ctypes.c_uint32:
         reg = self.mmio.get(addr)
         if reg is None:
             reg = self.mmio[addr] = ctypes.c_uint32.from_address(addr)
-        reg.value = value
+        return reg
 
 
 NV_MAGIC, RM_CONTROL, RM_ALLOC, RM_FREE = ord("F"), 0x2A, 0x2B, 0x29
@@ -174,6 +179,9 @@ class TracingKernel:
 
     def mmio_write32(self, addr: int, value: int) -> None:
         self.inner.mmio_write32(addr, value)
+
+    def mmio_register(self, addr: int) -> ctypes.c_uint32:
+        return self.inner.mmio_register(addr)
 
     def __getattr__(self, name: str) -> object:  # the mock's extras (twins, inspection) stay reachable
         return getattr(self.inner, name)

@@ -58,8 +58,23 @@ class RmObject:
     children: list[int] = field(default_factory=list)
 
 
+class MockRegister:
+    """A register handle like RealKernel's ctypes word: assigning `.value` is an mmio_write32 the mock sees."""
+
+    def __init__(self, kernel: MockKernel, addr: int):
+        self.kernel, self.addr = kernel, addr
+
+    @property
+    def value(self) -> int:
+        return ctypes.c_uint32.from_address(self.addr).value
+
+    @value.setter
+    def value(self, v: int) -> None:
+        self.kernel.mmio_write32(self.addr, v)
+
+
 class MockKernel:
-    """Implements KernelInterface (open, close, ioctl, mmap, munmap, mmio_write32) in process."""
+    """Implements KernelInterface (open, close, ioctl, mmap, munmap, mmio_write32, mmio_register) in process."""
 
     def __init__(self, dev_root: str = "/dev", classes: tuple[int, ...] = HOPPER_CLASSES,
                  sm_version: int = SM_VERSION_9_0):
@@ -137,6 +152,9 @@ class MockKernel:
         ctypes.c_uint32.from_address(addr).value = value
         if addr - m.USERMODE_NOTIFY_CHANNEL_PENDING in self.usermode_maps:
             self.gpu.doorbell(value)
+
+    def mmio_register(self, addr: int) -> MockRegister:
+        return MockRegister(self, addr)
 
     # --- NV escapes ------------------------------------------------------------------------------------------
     def _card_info(self, f: FakeFile, cards: ctypes.Array) -> None:
