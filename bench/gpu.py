@@ -5,6 +5,10 @@ Rows: matmul 4096^3 fp32 / fp16 / bf16 in TFLOP/s; elementwise x*2+y over 2^28 f
 element moved); softmax 8192x8192 fp32 in GB/s (8 bytes per element); eager small-op latency and JIT replay
 latency in microseconds per op (a chain of 10 small ops). torch's figures use cuBLAS / its own kernels and,
 for replay, a CUDA graph. A device that does not open is listed with its reason and skipped.
+
+Latency is measured first, for every device in turn within each of LATENCY_ROUNDS rounds (the order rotating),
+and each figure is the median of its rounds: a device measured after another one inherits its garbage and a
+larger heap for Python's collector, and a lone measurement on a shared host varies by a quarter between runs.
 """
 from __future__ import annotations
 
@@ -97,12 +101,6 @@ def bench_baregrad(device: str, quick: bool) -> dict[str, float]:
         z = bg.Tensor(rng.standard_normal((s, s), dtype=np.float32), device=device)
         return 8 * s * s / timed(lambda: fresh(z.softmax(-1)), sync, 5) / 1e9
 
-    t = bg.Tensor(np.ones(16, np.float32), device=device)
-    jitted = bg.jit(lambda v: small_chain(v, lambda u: u.realize()))
-    # latency first, while the process holds only small tensors (as a program issuing small ops would)
-    attempt(out, "eager_us", lambda: timed(lambda: small_chain(t, fresh), sync, 20 if quick else 200, warmup=5)
-            / 10 * 1e6)
-    attempt(out, "jit_us", lambda: timed(lambda: jitted(t), sync, 20 if quick else 500, warmup=3) / 10 * 1e6)
     for dname in ("float32", "float16", "bfloat16"):
         attempt(out, f"matmul_{dname}", lambda: matmul(dname))
     attempt(out, "elementwise", elementwise)
@@ -110,12 +108,75 @@ def bench_baregrad(device: str, quick: bool) -> dict[str, float]:
     return out
 
 
+LATENCY_ROUNDS = 5
+
+
+@dataclass
+class LatencyProbe:
+    """One device's two latency measurements, as callables returning microseconds per op."""
+    eager: Callable[[], float]
+    jit: Callable[[], float]
+
+
+def baregrad_latency_probe(device: str, quick: bool) -> LatencyProbe:
+    import baregrad as bg
+    from baregrad.device import get_device
+    sync = get_device(device).synchronize
+    t = bg.Tensor(np.ones(16, np.float32), device=device)
+    jitted = bg.jit(lambda v: small_chain(v, lambda u: u.realize()))
+    return LatencyProbe(
+        eager=lambda: timed(lambda: small_chain(t, fresh), sync, 8 if quick else 40, warmup=5) / 10 * 1e6,
+        jit=lambda: timed(lambda: jitted(t), sync, 20 if quick else 100, warmup=3) / 10 * 1e6)
+
+
+def torch_latency_probe(quick: bool) -> LatencyProbe:
+    import torch
+    dev, sync = "cuda", torch.cuda.synchronize
+    t = torch.ones(16, device=dev)
+    graph, static = torch.cuda.CUDAGraph(), torch.ones(16, device=dev)
+    stream = torch.cuda.Stream()
+    with torch.cuda.stream(stream):
+        small_chain(static)
+    sync()
+    with torch.cuda.graph(graph):
+        small_chain(static)
+    return LatencyProbe(eager=lambda: timed(lambda: small_chain(t), sync, 8 if quick else 40, warmup=5) / 10 * 1e6,
+                        jit=lambda: timed(graph.replay, sync, 20 if quick else 100) / 10 * 1e6)
+
+
+def latency_rows(results: dict[str, dict[str, float]], devices: list[str], quick: bool) -> None:
+    """Eager and JIT latency of torch and each device, interleaved in rounds; the median round of each."""
+    probes: dict[str, LatencyProbe] = {}
+    if "torch" in results:
+        probes["torch"] = torch_latency_probe(quick)
+    for name in devices:
+        try:
+            probes[name] = baregrad_latency_probe(name, quick)
+        except Exception as e:  # noqa: BLE001 - the device is reported by its own rows later
+            print(f"{name}: no latency rows ({type(e).__name__}: {str(e)[:200]})")
+    samples: dict[str, dict[str, list[float]]] = {n: {"eager_us": [], "jit_us": []} for n in probes}
+    names = list(probes)
+    for r in range(LATENCY_ROUNDS):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            for key, fn in (("eager_us", probes[name].eager), ("jit_us", probes[name].jit)):
+                if ONLY and key not in ONLY:
+                    continue
+                try:
+                    samples[name][key].append(fn())
+                except Exception as e:  # noqa: BLE001 - report and go on
+                    print(f"  {name} {key}: failed ({type(e).__name__}: {str(e)[:300]})")
+    for name, rows in samples.items():
+        for key, values in rows.items():
+            if values:
+                results.setdefault(name, {})[key] = float(np.median(values))
+                print(f"  {name} {key}: {results[name][key]:.2f} (rounds: {', '.join(f'{v:.1f}' for v in values)})")
+
+
 def bench_torch(quick: bool) -> dict[str, float]:
     import torch
     if not torch.cuda.is_available():
         raise RuntimeError("torch sees no CUDA device")
     dev, sync, out = "cuda", torch.cuda.synchronize, {}
-    _torch_latency(out, quick)
     n = 2048 if quick else 4096
     for dname in ("float32", "float16", "bfloat16"):
         d = getattr(torch, dname)
@@ -128,21 +189,6 @@ def bench_torch(quick: bool) -> dict[str, float]:
     z = torch.randn(s, s, device=dev)
     out["softmax"] = 8 * s * s / timed(lambda: z.softmax(-1), sync, 5) / 1e9
     return out
-
-
-def _torch_latency(out: dict[str, float], quick: bool) -> None:
-    import torch
-    dev, sync = "cuda", torch.cuda.synchronize
-    t = torch.ones(16, device=dev)
-    out["eager_us"] = timed(lambda: small_chain(t), sync, 20 if quick else 200, warmup=5) / 10 * 1e6
-    graph, static = torch.cuda.CUDAGraph(), torch.ones(16, device=dev)
-    stream = torch.cuda.Stream()
-    with torch.cuda.stream(stream):
-        small_chain(static)
-    sync()
-    with torch.cuda.graph(graph):
-        small_chain(static)
-    out["jit_us"] = timed(graph.replay, sync, 20 if quick else 500) / 10 * 1e6
 
 
 ROWS = [("matmul_float32", "matmul 4096 fp32", "TFLOP/s", True),
@@ -187,9 +233,11 @@ def main() -> None:
             results["torch"] = bench_torch(args.quick)
     except Exception as e:  # noqa: BLE001
         print(f"torch: skipped ({type(e).__name__}: {e})")
-    for name in [d.strip().upper() for d in args.devices.split(",") if d.strip()]:
+    devices = [d.strip().upper() for d in args.devices.split(",") if d.strip()]
+    latency_rows(results, devices, args.quick)
+    for name in devices:
         try:
-            results[name] = bench_baregrad(name, args.quick)
+            results.setdefault(name, {}).update(bench_baregrad(name, args.quick))
         except Exception as e:  # noqa: BLE001 - a device that fails is reported, the others still run
             print(f"{name}: skipped ({type(e).__name__}: {str(e)[:300]})")
         print(table(results), flush=True)
