@@ -85,6 +85,11 @@ def literal(value, d: dt.DType) -> str:
     return f"{v}i" if v != -2**31 else "bitcast<i32>(0x80000000u)"
 
 
+def opaque(expr: str) -> str:
+    """An f32 literal hidden from naga's constant folding (which rejects a result that is infinite or NaN)."""
+    return f"bg_opaque({expr})" if expr.endswith("f") or expr.startswith("bitcast<f32>") else expr
+
+
 def wrap(d: dt.DType, expr: str) -> str:
     """Narrow integers wrap to their width and half/bfloat16 round to their format after every op."""
     if d is dt.float16:
@@ -250,11 +255,10 @@ class WGSLRenderer:
             return f"(0u - {s[0]})" if in_d.is_unsigned else f"(-({s[0]}))"
         if op is Op.NOT:
             return f"select({literal(0, in_d)}, {literal(1, in_d)}, {s[0]} == {literal(0, in_d)})"
-        if op is Op.RECIP:
-            return f"(1.0f / {s[0]})"
+        if op is Op.RECIP:  # 1/0 of a literal zero (an empty tensor's folded load) must not fold to a literal inf
+            return f"(1.0f / {opaque(s[0])})"
         if op in MATH:  # naga constant-folds builtins of literals and rejects e.g. log(0): keep literals opaque
-            args = [f"bg_opaque({a})" if a.endswith("f") or a.startswith("bitcast") else a for a in s]
-            return f"{MATH[op]}({', '.join(args)})"
+            return f"{MATH[op]}({', '.join(opaque(a) for a in s)})"
         if op is Op.MAX:
             if in_d.is_float:
                 return f"select({s[1]}, {s[0]}, ({s[0]} > {s[1]} && !bg_isnan({s[1]})) || bg_isnan({s[0]}))"
@@ -268,6 +272,8 @@ class WGSLRenderer:
         binary = {Op.ADD: "+", Op.SUB: "-", Op.MUL: "*", Op.FDIV: "/", Op.CMPLT: "<", Op.CMPEQ: "==",
                   Op.CMPNE: "!=", Op.AND: "&", Op.OR: "|", Op.XOR: "^"}
         if op in binary:
+            if in_d.is_float and op in (Op.ADD, Op.SUB, Op.MUL, Op.FDIV):  # folded literals may overflow to inf
+                return f"({s[0]} {binary[op]} {opaque(s[1])})"
             return f"({s[0]} {binary[op]} {s[1]})"
         raise NotImplementedError(f"WGSL cannot render {op} on {in_d.name}")
 
