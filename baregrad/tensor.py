@@ -21,6 +21,7 @@ from baregrad.tensor_extra import TensorExtras
 
 Scalar = int | float | bool
 _BUFFER = Op.BUFFER  # bound once: Op.X is slow on Python 3.11 (see ir/ops.py)
+_FLOAT_KIND = dt.Kind.FLOAT
 ShapeLike = int | Sequence[int]
 
 
@@ -457,6 +458,10 @@ class Tensor(TensorExtras):
         return axis % max(n, 1) if n else 0
 
     def _coerce(self, other: Any, reverse: bool = False) -> tuple["Tensor", "Tensor"]:
+        node = self.node
+        if type(other) is float and node.dtype.kind is _FLOAT_KIND:  # the commonest case, `x * 0.5`, first
+            b = Tensor.from_node(const_node(other, node.dtype, node.shape), self.device)
+            return (b, self) if reverse else (self, b)
         if isinstance(other, Tensor):
             if other.device != self.device:
                 raise DeviceError(f"tensors on different devices: {self.device} and {other.device}")
