@@ -56,13 +56,19 @@ class Function:
 
     def __init__(self, parents: tuple["Tensor", ...], **kwargs: Any):
         self.parents = parents
-        self.needs_grad = tuple([p.requires_grad for p in parents])
+        if len(parents) == 2:
+            self.needs_grad = (parents[0].requires_grad, parents[1].requires_grad)
+        else:
+            self.needs_grad = tuple([p.requires_grad for p in parents])
         self.kwargs = kwargs
 
     @classmethod
     def apply(cls, *parents: "Tensor", **kwargs: Any) -> "Tensor":
         fn = cls(parents, **kwargs)
-        node = fn.forward(*[p.node for p in parents], **kwargs)
+        if len(parents) == 2:  # binary ops, the commonest, without building a list of nodes
+            node = fn.forward(parents[0].node, parents[1].node, **kwargs)
+        else:
+            node = fn.forward(*[p.node for p in parents], **kwargs)
         out = parents[0].from_node(node, parents[0].device)
         if True in fn.needs_grad and _STATE.enabled:  # `in`, not any(): a call costs more on every op
             out.requires_grad = True

@@ -70,7 +70,7 @@ class Node:
         node._range = None
         node.buffer = None  # set once the node has been computed (the engine's memo) ...
         node.memo_epoch = -1  # ... valid while no buffer has been written in place since (engine.realize.EPOCH)
-        node.leafless = op in _RECOMPUTABLE and (not src or all([s.leafless for s in src]))
+        node.leafless = op in _RECOMPUTABLE and _all_leafless(src)
         _CONSED[key] = node
         _YOUNG.append(key)
         if len(_YOUNG) >= YOUNG_SWEEP_EVERY:
@@ -101,6 +101,13 @@ class Node:
             stack.append((node, True))
             stack.extend((s, False) for s in reversed(node.src) if id(s) not in seen)
         return order
+
+
+def _all_leafless(src: tuple[Node, ...]) -> bool:
+    for s in src:  # a loop, not all([...]): this runs for every new node, most with one or two sources
+        if not s.leafless:
+            return False
+    return True
 
 
 # Ops a kernel recomputes for free where they are used. A graph of them over no buffer (a broadcast constant,
