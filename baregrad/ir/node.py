@@ -20,6 +20,7 @@ from baregrad.ir.ops import ELEMENTWISE, MOVEMENT, Op
 _CONSED: dict[tuple, "Node"] = {}
 _SWEEP_AT = [100_000]
 _YOUNG: list[tuple] = []  # keys of the nodes made since the last sweep, oldest first
+_SURVIVORS: list[tuple] = []  # keys of the nodes the last young sweep kept: looked at once more by the next
 YOUNG_SWEEP_EVERY = 256
 
 
@@ -33,20 +34,30 @@ def sweep() -> None:
         for k in dead:
             del _CONSED[k]
     _YOUNG.clear()
+    _SURVIVORS.clear()
     _SWEEP_AT[0] = max(100_000, 2 * len(_CONSED))
 
 
 def _sweep_young() -> None:
-    """Drop the dead among the nodes made since the last sweep. Newest first: a node only its table entry holds
-    goes, and takes its references to older nodes with it, so a dead chain is gone in one pass. Survivors stay in
-    the table (the full sweep looks at them again when it doubles)."""
-    table, young = _CONSED, _YOUNG
-    while young:
-        key = young.pop()  # popped, not iterated: a key holds its node's sources, and must go with the node
-        node = table.get(key)
-        # 3 references: the table's, `node` here and getrefcount's argument
-        if node is not None and sys.getrefcount(node) <= 3:
-            del table[key]
+    """Drop the dead among the nodes made since the last sweep, and among those the last sweep kept (an eager
+    loop's newest result is still held when a sweep comes, and dead one op later). Newest first: a node only its
+    table entry holds goes, and takes its references to older nodes with it, so a dead chain is gone in one pass.
+    Nodes alive twice in a row stay in the table untracked (the full sweep looks at them when the table doubles)."""
+    table, young, older = _CONSED, _YOUNG, _SURVIVORS
+    kept: list[tuple] = []
+    for keys, keep in ((young, kept), (older, None)):
+        while keys:
+            key = keys.pop()  # popped, not iterated: a key holds its node's sources, and must go with the node
+            node = table.get(key)
+            # 3 references: the table's, `node` here and getrefcount's argument
+            if node is None:
+                continue
+            if sys.getrefcount(node) <= 3:
+                del table[key]
+            elif keep is not None:
+                keep.append(key)
+    kept.reverse()  # back to oldest first
+    older.extend(kept)
 
 
 class Node:

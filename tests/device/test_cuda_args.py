@@ -13,9 +13,11 @@ class _RecordingDriver:
     def __init__(self) -> None:
         self.launched: list[list[int]] = []
 
-    def launch(self, fn, grid, block, smem, stream, params) -> int:
-        n = self.n_args
-        self.launched.append([ctypes.c_uint64.from_address(params[i]).value for i in range(n)])
+    launch_arguments = staticmethod(api.Driver.launch_arguments)
+
+    def launch_prepared(self, arguments: tuple) -> int:
+        params = arguments[9]  # cuLaunchKernel(f, gx, gy, gz, bx, by, bz, smem, stream, kernelParams, extra)
+        self.launched.append([ctypes.c_uint64.from_address(params[i]).value for i in range(self.n_args)])
         return api.CUDA_SUCCESS
 
 
