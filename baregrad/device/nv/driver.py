@@ -39,7 +39,7 @@ SHARED_WINDOW, LOCAL_WINDOW = 0xFE_0000_0000, 0xFD_0000_0000
 MAX_WARPS_PER_SM, SMS_PER_TPC, MAX_TPCS = 64, 2, 128   # local-memory sizing, generous for H100/H200
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class NVBuffer:
     """GPU memory: `va` is its GPU virtual address (also its CPU address when host_visible)."""
     va: int
@@ -209,12 +209,13 @@ class NVDriver:
             cb0 = prg.constant_bank0(pointers, (), launch.grid, launch.block)
             self.submit_launch(prg, cb0, launch.grid, launch.block, False)
             return
-        start = self.kernargs_space.take(launch.size)
-        value = self.timeline.next()
+        timeline = self.timeline
+        timeline.last += 1  # Timeline.next(), inlined: this is every eager op's path, and each call costs
+        value = timeline.last
+        start = self.kernargs_space.take(launch.size, busy_until=value)
         base = self.kernargs.va + start
-        self.kernargs_view[start:start + launch.size] = launch.pack(base, pointers, value)
+        launch.write(self.kernargs_view, start, base, pointers, value)
         self.gpu.compute.submit_at(base + launch.words_at, launch.n_words, value)
-        self.kernargs_space.used_until(start, launch.size, value)
 
     # --- public API ----------------------------------------------------------------------------------------
     def alloc(self, nbytes: int, host_visible: bool = False) -> NVBuffer:

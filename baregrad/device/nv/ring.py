@@ -13,7 +13,9 @@ class RingSpace:
         self.cursor = 0
         self.in_flight: deque[tuple[int, int, int]] = deque()  # (start, end, timeline value), oldest first
 
-    def take(self, nbytes: int, align: int = 256) -> int:
+    def take(self, nbytes: int, align: int = 256, busy_until: int = 0) -> int:
+        """Bytes [start, start + nbytes); with `busy_until`, also marked busy until the timeline reaches it (as
+        used_until does, in the same call: an eager launch makes one)."""
         if nbytes > self.size // 2:
             raise ValueError(f"{nbytes} bytes is more than half of a {self.size}-byte ring")
         start = (self.cursor + align - 1) // align * align
@@ -32,6 +34,8 @@ class RingSpace:
         if done:
             self.wait(done)  # the timeline is in submission order: everything up to `done` has finished
         self.cursor = end
+        if busy_until:
+            self.in_flight.append((start, end, busy_until))
         return start
 
     def used_until(self, start: int, nbytes: int, value: int) -> None:

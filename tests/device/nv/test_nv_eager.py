@@ -37,7 +37,7 @@ def test_bytes_match_the_general_path(drv, cubin_sm90, grid, block):
         base = int(RNG.integers(1, 1 << 31)) << 9
         value = int(RNG.integers(1, 1 << 62))
         view = memoryview(bytearray(eager.size + 512))
-        view[512:] = eager.pack(base, pointers, value)
+        eager.write(view, 512, base, pointers, value)
         cb0 = prg.constant_bank0(pointers, (), grid, block)
         assert bytes(view[512:512 + len(cb0)]) == cb0
         qmd = prg.qmd(grid, block, base, len(cb0))
@@ -74,5 +74,7 @@ def test_launches_around_copies_and_local_memory_growth(drv, cubin_sm90):
         x = RNG.random(n, dtype=np.float32)
     eager = prg._eager[((n // 128, 1, 1), (128, 1, 1))]  # noqa: SLF001 - what the last launches used
     assert eager.local_bytes == drv.local_bytes_per_thread
-    qmd = decode_launch(eager.pack(0, [0, 0], 1)[eager.cb_size:eager.words_at])
+    blob = memoryview(bytearray(eager.size))
+    eager.write(blob, 0, 0, [0, 0], 1)
+    qmd = decode_launch(bytes(blob[eager.cb_size:eager.words_at]))
     assert qmd.local_bytes_per_thread == drv.local_bytes_per_thread
