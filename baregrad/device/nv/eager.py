@@ -25,14 +25,14 @@ QMD_ADDRESS_WORD, VALUE_WORD = 1, 7   # in launch_then_release: SEND_PCAS_A's da
 
 def pointers_contiguous(program: NVProgram) -> bool:
     """True when every parameter is a pointer and they follow each other from offset 0 in declaration order."""
-    return [p.offset for p in program.kernel.params] == [8 * i for i in range(len(program.kernel.params))] and \
-        all(p.size == 8 for p in program.kernel.params)
+    params = program.kernel.params
+    return all(p.size == 8 and p.offset == 8 * i for i, p in enumerate(params))
 
 
 class EagerLaunch:
     """One program launched with one grid and block: the bytes of a launch as one struct whose fixed stretches
-    are constant strings, so a launch is one Struct.pack and one copy (a pack_into per field costs more than
-    the whole pack: each call acquires the destination's buffer anew)."""
+    are constant strings, so a launch is one Struct.pack_into (a pack_into per field costs more than the whole
+    struct: each call acquires the destination's buffer anew)."""
 
     def __init__(self, program: NVProgram, grid: tuple[int, int, int], block: tuple[int, int, int], sem_va: int):
         self.program, self.grid, self.block = program, grid, block
