@@ -7,7 +7,6 @@ them differentiable. Shapes and dtypes are checked where the user calls, so erro
 from __future__ import annotations
 
 import math
-import struct
 import weakref
 from typing import Any, Callable, Iterable, Sequence
 

@@ -25,7 +25,7 @@ from baregrad.codegen import gpu
 from baregrad.codegen.linear import LinearProgram
 from baregrad.device import Device
 from baregrad.device.compile_cache import cache_key, cached_build
-from baregrad.errors import CompileError, DeviceError
+from baregrad.errors import DeviceError
 
 from . import NVBuffer, NVDriver, NVProgram
 from .driver import _mock_requested

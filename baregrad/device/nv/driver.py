@@ -7,7 +7,6 @@ channel wait for the previous value. So work runs in the order it was issued, li
 from __future__ import annotations
 
 import os
-from array import array
 from dataclasses import dataclass, field
 
 from ...errors import ArgumentError, DeviceError
@@ -209,10 +208,9 @@ class NVDriver:
             cb0 = prg.constant_bank0(pointers, (), launch.grid, launch.block)
             self.submit_launch(prg, cb0, launch.grid, launch.block, False)
             return
-        timeline = self.timeline
-        timeline.last += 1  # Timeline.next(), inlined: this is every eager op's path, and each call costs
-        value = timeline.last
+        value = self.timeline.last + 1  # Timeline.next(), inlined (every eager op comes here), once space is had
         start = self.kernargs_space.take(launch.size, busy_until=value)
+        self.timeline.last = value
         base = self.kernargs.va + start
         launch.write(self.kernargs_view, start, base, pointers, value)
         self.gpu.compute.submit_at(base + launch.words_at, launch.n_words, value)
