@@ -122,10 +122,11 @@ def train_step(model: nn.Module, opt: optim.Optimizer, x: bg.Tensor, y: bg.Tenso
     opt.zero_grad()
     logits = model(x)
     loss = F.cross_entropy(logits, y)
+    correct = (logits.detach().argmax(-1) == y).float().mean()
+    # before step(): graphs still lazy then would read the weights after step() wrote them in place
+    bg.realize_all([loss, correct])
     loss.backward()
     opt.step()
-    correct = (logits.detach().argmax(-1) == y).float().mean()
-    bg.realize_all([loss, correct])
     return loss, correct
 
 
