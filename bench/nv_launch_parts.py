@@ -4,7 +4,11 @@
 
 Times, in microseconds per call: writes of a launch's bytes into each kind of CPU-visible GPU memory (a BAR
 mapping of video memory may be uncached rather than write-combined in a VM), the doorbell, the QMD and constant
-bank builds, a whole driver launch, a baregrad kernel call, and a whole eager op (`x * 1.0001 + 0.5` realized).
+bank builds, a whole driver launch, a baregrad kernel call, and a whole eager op (`x * 1.0001 + 0.5` realized),
+then that op split in two inside the chain: the time its kernel calls take there (each timed with
+perf_counter_ns) and the op with its kernel calls skipped (everything but the launch). A tight loop of launches
+can hide costs the chain pays (cache and store-buffer effects of the stores into GPU memory), so the split says
+whether a device's slower op is its launch or the rest.
 --profile adds cProfile's top entries for the eager op on each device. Runs on the mock too (BAREGRAD_NV_MOCK=1),
 where the memory rows mean nothing but every code path is exercised.
 """
@@ -88,6 +92,37 @@ def driver_rows(dev: Any, iters: int) -> None:
         drv.gpu.memory.free(a)
 
 
+def in_chain_rows(kernel: Any, x: bg.Tensor, iters: int) -> None:
+    """The eager op's kernel calls timed inside the chain, and the chain with its kernel calls skipped."""
+    kernel_type = type(kernel)
+    original = kernel_type.__call__
+    spent_ns, calls = [0], [0]
+    clock = time.perf_counter_ns
+
+    def timed_call(self: Any, *handles: Any) -> None:
+        t = clock()
+        original(self, *handles)
+        spent_ns[0] += clock() - t
+        calls[0] += 1
+
+    def skipped_call(self: Any, *handles: Any) -> None:
+        calls[0] += 1
+
+    def clock_pair() -> int:
+        t = clock()
+        return clock() - t
+    row("  ... (a perf_counter_ns pair alone)", per_call_us(clock_pair, iters))
+    try:
+        kernel_type.__call__ = timed_call
+        whole = per_call_us(lambda: eager_chain(x, 10), iters // 10) / 10
+        row("  ... with kernel calls timed inside", whole)
+        row("  ... its kernel calls, timed inside the chain", spent_ns[0] / 1e3 / max(calls[0], 1))
+        kernel_type.__call__ = skipped_call
+        row("  ... with kernel calls skipped (the rest)", per_call_us(lambda: eager_chain(x, 10), iters // 10) / 10)
+    finally:
+        kernel_type.__call__ = original
+
+
 def device_rows(device: str, iters: int, profile: bool) -> None:
     print(f"{device}:", flush=True)
     dev = get_device(device)
@@ -99,6 +134,7 @@ def device_rows(device: str, iters: int, profile: bool) -> None:
     row("kernel call (incl. GPU, synced)", per_call_us(lambda: kernel(*handles), iters, dev.synchronize))
     x = bg.Tensor(np.ones(16, np.float32), device=device)
     row("eager op x * 1.0001 + 0.5", per_call_us(lambda: eager_chain(x, 10), iters // 10, dev.synchronize) / 10)
+    in_chain_rows(kernel, x, iters)
     if profile:
         prof = cProfile.Profile()
         prof.enable()

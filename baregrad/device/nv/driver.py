@@ -17,7 +17,7 @@ from .commands import Commands
 from .eager import EagerLaunch
 from .gpu import DevicePaths, GpuContext
 from .kernel_iface import KernelInterface, RealKernel, traced
-from .memory import Allocation, MemKind
+from .memory import Allocation, MemKind, command_memory
 from .program import NVProgram
 from .qmd import QMD_SLOT_BYTES
 from .ring import RingSpace
@@ -120,7 +120,7 @@ class NVDriver:
         self.staging = mem.alloc(STAGING_BYTES, MemKind.HOST)
         self.staging_view = self.staging.view()
         self.staging_busy = [0, 0]
-        self.kernargs = mem.alloc(KERNARGS_BYTES, MemKind.VIDMEM_CPU)
+        self.kernargs = mem.alloc(KERNARGS_BYTES, command_memory())
         self.kernargs_view = self.kernargs.view()
         self.kernargs_space = RingSpace(KERNARGS_BYTES, self.timeline.wait)
         self.cache = BufferCache(cache_bytes)

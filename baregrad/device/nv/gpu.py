@@ -16,7 +16,7 @@ from . import methods as m
 from .channel import Channel, ChannelRings
 from .classes import ClassChoice, choose_classes
 from .kernel_iface import KernelInterface
-from .memory import DeviceHandles, GpuMemory, MemKind
+from .memory import DeviceHandles, GpuMemory, MemKind, command_memory
 from .rm import ResourceManager
 from .uvm import Uvm
 from .va_plan import PAGE, PROCESS_VA_PLAN
@@ -191,9 +191,9 @@ class GpuContext:
         return group, ctxshare
 
     def _channel(self, name: str, engine_class: int) -> Channel:
-        area = self.memory.alloc(GPFIFO_ENTRIES * m.GP_ENTRY_BYTES + m.USERD_BYTES, MemKind.VIDMEM_CPU)
-        rings = ChannelRings(area=area, entries=GPFIFO_ENTRIES,
-                             pushbuf=self.memory.alloc(PUSHBUFFER_BYTES, MemKind.VIDMEM_CPU))
+        kind = command_memory()
+        area = self.memory.alloc(GPFIFO_ENTRIES * m.GP_ENTRY_BYTES + m.USERD_BYTES, kind)
+        rings = ChannelRings(area=area, entries=GPFIFO_ENTRIES, pushbuf=self.memory.alloc(PUSHBUFFER_BYTES, kind))
         notifier = self.memory.alloc(PAGE, MemKind.SYSMEM)
         params = r.NV_CHANNEL_ALLOC_PARAMS(hObjectError=notifier.handle, hObjectBuffer=area.handle,
                                            gpFifoOffset=area.va, gpFifoEntries=GPFIFO_ENTRIES,

@@ -9,6 +9,7 @@ Three kinds, chosen by what the memory is for:
 from __future__ import annotations
 
 import ctypes
+import os
 from dataclasses import dataclass
 from enum import Enum
 
@@ -30,6 +31,21 @@ class MemKind(Enum):
     @property
     def cpu_visible(self) -> bool:
         return self is not MemKind.VIDMEM
+
+
+COMMAND_MEMORY_ENV = "BAREGRAD_NV_COMMAND_MEMORY"
+_COMMAND_KINDS = {"vidmem": MemKind.VIDMEM_CPU, "sysmem": MemKind.SYSMEM}
+
+
+def command_memory() -> MemKind:
+    """Where the CPU writes what the GPU fetches to run work (GPFIFO ring and USERD, pushbuffer, kernel arguments):
+    video memory through a write-combined BAR mapping (the default: the GPU's fetches stay on the card), or with
+    BAREGRAD_NV_COMMAND_MEMORY=sysmem system memory, as libcuda places its command rings. A diagnostic switch,
+    so that bench/nv_launch_parts.py can compare the two placements' cost to the CPU on a real GPU."""
+    name = os.environ.get(COMMAND_MEMORY_ENV, "vidmem")
+    if name not in _COMMAND_KINDS:
+        raise DeviceError(f"NV: {COMMAND_MEMORY_ENV}={name!r}: expected one of {', '.join(_COMMAND_KINDS)}")
+    return _COMMAND_KINDS[name]
 
 
 @dataclass

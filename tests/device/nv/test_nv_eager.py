@@ -1,5 +1,5 @@
 """Eager launches from prebuilt bytes (nv/eager.py): the bytes equal the general path's, and launches run right
-on the mock, around copies and after local memory grows."""
+on the mock, around copies and after local memory grows, with the command memory in video or system memory."""
 from __future__ import annotations
 
 import struct
@@ -9,8 +9,10 @@ import pytest
 
 from baregrad.device.nv import NVDriver
 from baregrad.device.nv.commands import launch_then_release
+from baregrad.device.nv.memory import COMMAND_MEMORY_ENV, MemKind
 from baregrad.device.nv.mock import register_twin, twin_key
 from baregrad.device.nv.qmd import decode_launch
+from baregrad.errors import DeviceError
 
 RNG = np.random.default_rng(7)
 
@@ -78,3 +80,29 @@ def test_launches_around_copies_and_local_memory_growth(drv, cubin_sm90):
     eager.write(blob, 0, 0, [0, 0], 1)
     qmd = decode_launch(bytes(blob[eager.cb_size:eager.words_at]))
     assert qmd.local_bytes_per_thread == drv.local_bytes_per_thread
+
+
+@pytest.mark.parametrize("placement,kind", [("vidmem", MemKind.VIDMEM_CPU), ("sysmem", MemKind.SYSMEM)])
+def test_command_memory_placement(monkeypatch, cubin_sm90, placement, kind):
+    """BAREGRAD_NV_COMMAND_MEMORY moves the rings, pushbuffers and kernel arguments; launches still run right."""
+    monkeypatch.setenv(COMMAND_MEMORY_ENV, placement)
+    register_twin(twin_key(cubin_sm90, "neg"), neg_twin)
+    with NVDriver(mock=True, timeout_s=2.0) as d:
+        ch = d.gpu.compute
+        assert {ch.rings.area.kind, ch.rings.pushbuf.kind, d.kernargs.kind} == {kind}
+        x = RNG.random(256, dtype=np.float32)
+        buf_x, buf_y = d.alloc(x.nbytes), d.alloc(x.nbytes)
+        d.copyin(buf_x, memoryview(x))
+        prg = d.load_program("neg", cubin_sm90)
+        for _ in range(3):
+            prg.launch([buf_y, buf_x], (2,), (128,))
+            prg.launch([buf_x, buf_y], (2,), (128,))
+        out = np.empty_like(x)
+        d.copyout(memoryview(out), buf_x)
+        np.testing.assert_array_equal(out, x)
+
+
+def test_unknown_command_memory_is_named(monkeypatch):
+    monkeypatch.setenv(COMMAND_MEMORY_ENV, "l2")
+    with pytest.raises(DeviceError, match="BAREGRAD_NV_COMMAND_MEMORY='l2'"):
+        NVDriver(mock=True)
