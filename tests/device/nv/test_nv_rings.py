@@ -27,6 +27,26 @@ def test_ring_space_waits_for_what_it_overwrites():
         ring.take(600)
 
 
+@pytest.mark.parametrize("size", [1024, 4096, 1000])
+def test_ring_space_never_hands_out_bytes_in_flight(size):
+    """Random takes against a list of every range handed out: a range is reused only once the timeline value
+    of each earlier range it overlaps has been waited for (the GPU may still read the rest)."""
+    rng = np.random.default_rng(size)
+    waited = [0]
+    ring = RingSpace(size, lambda value: waited.append(max(waited[-1], value)))
+    handed: list[tuple[int, int, int]] = []
+    for value in range(1, 3000):
+        nbytes = int(rng.integers(1, size // 2 + 1)) if rng.random() < 0.02 else int(rng.integers(1, size // 64))
+        align = int(rng.choice([4, 16]))
+        start = ring.take(nbytes, align=align, busy_until=value)
+        assert start % align == 0 and start + nbytes <= size
+        for s, e, v in handed:
+            if s < start + nbytes and start < e:
+                assert v <= waited[-1], f"[{start}, {start + nbytes}) reused while value {v} may still read it"
+        handed = [(s, e, v) for s, e, v in handed if v > waited[-1]] + [(start, start + nbytes, value)]
+    assert len(waited) < 3000 // 4  # waits come once per part entered, not once per take
+
+
 def test_small_rings_wrap_under_load(monkeypatch, cubin_sm90):
     monkeypatch.setattr(gpu, "GPFIFO_ENTRIES", 8)
     monkeypatch.setattr(gpu, "PUSHBUFFER_BYTES", 0x1000)
