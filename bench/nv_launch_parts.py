@@ -65,7 +65,7 @@ def driver_rows(dev: Any, iters: int) -> None:
     """NV only: the pieces of an eager launch (NVDriver.launch_eager), each alone."""
     from baregrad.device.nv.memory import MemKind
     drv = dev.drv
-    payload = bytes(768)  # constant bank (256) + QMD slot (384) + launch words, as one eager launch writes
+    payload = bytes(768)  # constant bank + QMD + launch words: what a launch writes when nothing is prebuilt
     views = {"VIDMEM_CPU (kernel args)": drv.kernargs_view}
     extra = {kind: drv.gpu.memory.alloc(1 << 16, kind) for kind in (MemKind.SYSMEM, MemKind.HOST)}
     views.update({f"{kind.name}": a.view() for kind, a in extra.items()})

@@ -70,10 +70,14 @@ class Channel:
 
     def submit_at(self, va: int, n_words: int, value: int) -> None:
         """Queue `n_words` dwords already written at GPU address `va` (ending by releasing timeline `value`)."""
+        self.submit_entry(m.gp_entry(va, n_words), value)
+
+    def submit_entry(self, entry: int, value: int) -> None:
+        """Queue one GPFIFO entry (m.gp_entry) whose dwords end by releasing timeline `value`; ring the doorbell."""
         # GPGet lives in GPU memory: reading it crosses the bus, so it is read only when the ring may be full
         if self.put - self.known_consumed >= self.entries - 1:
             self._wait_for_ring_slot()
-        self.ring[self.put % self.entries] = m.gp_entry(va, n_words)
+        self.ring[self.put % self.entries] = entry
         self.put += 1
         self.last_value = value
         self.gp_put_word.value = self.put % self.entries

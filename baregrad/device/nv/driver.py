@@ -125,6 +125,8 @@ class NVDriver:
         self.kernargs_space = RingSpace(KERNARGS_BYTES, self.timeline.wait)
         self.cache = BufferCache(cache_bytes)
         self.slabs = SlabAllocator(mem)
+        self.launch_slots = SlabAllocator(mem, command_memory())  # EagerLaunch slots
+        self.retired_slots: list[tuple[SlabBlock, int]] = []
 
     # --- facts ---------------------------------------------------------------------------------------------
     @property
@@ -200,20 +202,34 @@ class NVDriver:
         return (self.stamp_end.timestamp_ns - self.stamp_start.timestamp_ns) / 1e9
 
     def launch_eager(self, launch: EagerLaunch, pointers: list[int]) -> None:
-        """Queue `launch` with these buffer addresses (the common eager op: no timing, nothing to wait for); the
-        launch, its constant bank and QMD go in one piece of kernel-argument memory, and the GPFIFO entry points
-        at its dwords there (no pushbuffer ring, no Commands object)."""
+        """Queue `launch` with these buffer addresses (the common eager op: no timing, nothing to wait for) from
+        the next of its prebuilt slots: the GPFIFO entry points at the slot's dwords (no pushbuffer ring, no
+        Commands object)."""
         if self.last_channel is not self.gpu.compute:  # the compute channel must first wait for the copy channel
             prg = launch.program
             cb0 = prg.constant_bank0(pointers, (), launch.grid, launch.block)
             self.submit_launch(prg, cb0, launch.grid, launch.block, False)
             return
-        value = self.timeline.last + 1  # Timeline.next(), inlined (every eager op comes here), once space is had
-        start = self.kernargs_space.take(launch.size, busy_until=value)
+        slot = launch.next_slot(self.timeline)
+        value = self.timeline.last + 1  # Timeline.next(), inlined (every eager op comes here), once the slot is had
         self.timeline.last = value
-        base = self.kernargs.va + start
-        launch.write(self.kernargs_view, start, base, pointers, value)
-        self.gpu.compute.submit_at(base + launch.words_at, launch.n_words, value)
+        launch.fill(slot, pointers, value)
+        self.gpu.compute.submit_entry(launch.entries[slot], value)
+
+    def take_launch_slots(self, nbytes: int) -> SlabBlock:
+        """Command memory for an EagerLaunch's slots (ones retired since are reused once the GPU is done)."""
+        if self.retired_slots:
+            reached = self.timeline.sem.value
+            done = [block for block, value in self.retired_slots if value <= reached]
+            self.retired_slots = [(block, value) for block, value in self.retired_slots if value > reached]
+            for block in done:
+                self.launch_slots.give(block)
+        return self.launch_slots.take(nbytes)
+
+    def retire_launch_slots(self, block: SlabBlock, busy_until: int) -> None:
+        """An EagerLaunch's slots are no longer used; the GPU may read them until the timeline reaches busy_until."""
+        if not self.closed:
+            self.retired_slots.append((block, busy_until))
 
     # --- public API ----------------------------------------------------------------------------------------
     def alloc(self, nbytes: int, host_visible: bool = False) -> NVBuffer:

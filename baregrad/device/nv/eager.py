@@ -1,26 +1,34 @@
-"""Eager launches from prebuilt bytes: constant bank 0, QMD and launch dwords of one (program, grid, block).
+"""Eager launches from prebuilt slots: constant bank 0, QMD and launch dwords of one (program, grid, block), built
+once in GPU-readable memory and reused in turn.
 
 An eager op is one small launch, and its CPU cost is the op's latency. Everything in a launch is fixed by the
-program and its shape except five things: the buffer addresses in the constant bank, the constant bank's address
-in the QMD (two words), the QMD's address in the launch dwords, and the timeline value they release. So the bytes
-are built once per shape (`EagerLaunch`), and a launch packs them with those five into kernel-argument memory
--- one C call instead of building a constant bank, a QMD and a command list in Python.
+program, its shape and where the launch lies in memory, except the buffer addresses in the constant bank and the
+timeline value the launch releases. So each (program, grid, block) gets SLOTS complete launches at fixed
+addresses in command memory, written once (`EagerLaunch`); a launch takes the next slot, waits (rarely) until the
+GPU finished the slot's previous launch, stores the addresses (only when they changed) and the release value, and
+queues the slot's GPFIFO entry, which is also precomputed. About thirty bytes are written where a whole
+launch (a kilobyte and more) used to be. The GPU reads constant bank and QMD afresh at each launch: the QMD
+invalidates the constant caches, as the JIT replay's patched launches rely on too (nv/replay.py).
 """
 from __future__ import annotations
 
+import ctypes
 import struct
 from array import array
 from typing import TYPE_CHECKING
 
 from .commands import launch_then_release
+from .methods import gp_entry
 from .qmd import QMD_SLOT_BYTES
 
 if TYPE_CHECKING:
     from .program import NVProgram
+    from .timeline import Timeline
 
 CB_ALIGN = 256
 WORDS_BYTES = 64                      # room for the launch and release dwords after the QMD
 QMD_ADDRESS_WORD, VALUE_WORD = 1, 7   # in launch_then_release: SEND_PCAS_A's data, then the release payload
+SLOTS = 8                             # launches of one shape in flight before the CPU waits for the oldest
 
 
 def pointers_contiguous(program: NVProgram) -> bool:
@@ -30,18 +38,28 @@ def pointers_contiguous(program: NVProgram) -> bool:
 
 
 class EagerLaunch:
-    """One program launched with one grid and block: the bytes of a launch as one struct whose fixed stretches
-    are constant strings, so a launch is one Struct.pack_into (a pack_into per field costs more than the whole
-    struct: each call acquires the destination's buffer anew)."""
+    """One program launched with one grid and block, as SLOTS prebuilt launches in the driver's command memory.
+
+    `write` lays out the bytes of one launch for given addresses (as one struct whose fixed stretches are constant
+    strings); the slots are written with it once, and `fill` then changes only what differs between launches."""
 
     def __init__(self, program: NVProgram, grid: tuple[int, int, int], block: tuple[int, int, int], sem_va: int):
         self.program, self.grid, self.block = program, grid, block
-        self.local_bytes = program.driver.local_bytes_per_thread  # baked into the QMD: a change means rebuild
+        driver = program.driver
+        self.local_bytes = driver.local_bytes_per_thread  # baked into the QMD: a change means rebuild
         n = program.n_pointers
         cb0 = program.constant_bank0([0] * n, (), grid, block)
         self.cb_size = (len(cb0) + CB_ALIGN - 1) // CB_ALIGN * CB_ALIGN
         self.words_at = self.cb_size + QMD_SLOT_BYTES
         self.size = self.words_at + WORDS_BYTES
+        self.stride = (self.size + CB_ALIGN - 1) // CB_ALIGN * CB_ALIGN  # slots start 256-byte aligned, as QMDs must
+        self._build_struct(program, grid, block, cb0, sem_va)
+        self.slots = driver.take_launch_slots(SLOTS * self.stride)
+        self.driver = driver
+        self._write_slots(n)
+
+    def _build_struct(self, program: NVProgram, grid: tuple[int, int, int], block: tuple[int, int, int],
+                      cb0: bytes, sem_va: int) -> None:
         template = program.qmd_template()
         qmd = template.shaped(grid, block, len(cb0))
         (lo, _), (hi, self.hi_shift) = template.cb0_address_slots
@@ -54,7 +72,7 @@ class EagerLaunch:
         blob[self.words_at:self.words_at + len(words)] = words
         self.n_words = len(words) // 4
         # the variable fields in address order: pointers, the two QMD words, the QMD address, the release value
-        params = program.kernel.param_base
+        params, n = program.kernel.param_base, program.n_pointers
         first, second = self.cb_size + 4 * min(lo, hi), self.cb_size + 4 * max(lo, hi)
         qmd_address, value = self.words_at + 4 * QMD_ADDRESS_WORD, self.words_at + 4 * VALUE_WORD
         fields = [(params, 8 * n), (first, 4), (second, 4), (qmd_address, 4), (value, 8)]
@@ -64,12 +82,50 @@ class EagerLaunch:
             f"{len(c)}s{'Q' if size == 8 else 'I'}" for c, (_, size) in zip(self.chunks[1:], fields[1:]))
             + f"{len(self.chunks[-1])}s")
 
+    def _write_slots(self, n_pointers: int) -> None:
+        """Each slot a complete launch at its own address; per slot, handles on what a launch changes."""
+        base = self.slots.va
+        view = memoryview((ctypes.c_char * (SLOTS * self.stride)).from_address(base)).cast("B")
+        params = self.program.kernel.param_base
+        self.pointer_words, self.value_words, self.entries = [], [], []
+        for i in range(SLOTS):
+            at = base + i * self.stride
+            self.write(view, i * self.stride, at, [0] * n_pointers, 0)
+            self.pointer_words.append((ctypes.c_uint64 * n_pointers).from_address(at + params))
+            self.value_words.append(ctypes.c_uint64.from_address(at + self.words_at + 4 * VALUE_WORD))
+            self.entries.append(gp_entry(at + self.words_at, self.n_words))
+        self.busy = [0] * SLOTS  # per slot: the timeline value its last launch releases
+        self.written: list[list[int] | None] = [None] * SLOTS  # per slot: the addresses its constant bank holds
+        self.turn = 0
+
     def write(self, view: memoryview, start: int, base_va: int, pointers: list[int], value: int) -> None:
-        """Write the launch at view[start:], which the GPU sees at `base_va` (256-byte aligned). One pack_into
-        straight into the mapping: packing to bytes first and copying those costs twice as much."""
+        """Write the launch at view[start:], which the GPU sees at `base_va` (256-byte aligned)."""
         addr = base_va >> self.addr_shift
         lo, hi = self.lo_bits | (addr & 0xFFFFFFFF), self.hi_bits | (addr >> 32) << self.hi_shift
         c = self.chunks
         first, second = (lo, hi) if self.lo_first else (hi, lo)
         self.struct.pack_into(view, start, c[0], *pointers, c[1], first, c[2], second, c[3],
                               (base_va + self.cb_size) >> 8, c[4], value, c[5])
+
+    def next_slot(self, timeline: Timeline) -> int:
+        """The slot to launch from next, once the GPU is done with its previous launch."""
+        slot = self.turn
+        self.turn = (slot + 1) % SLOTS
+        busy = self.busy[slot]
+        if busy > timeline.reached:
+            timeline.wait(busy)
+        return slot
+
+    def fill(self, slot: int, pointers: list[int], value: int) -> None:
+        """Make `slot` launch with these buffer addresses and release timeline `value`."""
+        if self.written[slot] != pointers:
+            self.pointer_words[slot][:] = pointers
+            self.written[slot] = pointers
+        self.value_words[slot].value = value
+        self.busy[slot] = value
+
+    def __del__(self) -> None:
+        try:
+            self.driver.retire_launch_slots(self.slots, max(self.busy))
+        except Exception:  # noqa: BLE001 - never raise from a finalizer (e.g. a driver closed at exit)
+            pass

@@ -22,17 +22,14 @@ class RingSpace:
         self.cursor = 0
         self.clear_until = size  # a fresh ring is clear throughout
 
-    def take(self, nbytes: int, align: int = 256, busy_until: int = 0) -> int:
-        """Bytes [start, start + nbytes); with `busy_until`, also marked busy until the timeline reaches it (as
-        used_until does, in the same call: an eager launch makes one)."""
+    def take(self, nbytes: int, align: int = 256) -> int:
+        """Bytes [start, start + nbytes), free of work in flight (mark them with used_until once submitted)."""
         if nbytes > self.size // 2:
             raise ValueError(f"{nbytes} bytes is more than half of a {self.size}-byte ring")
         start = (self.cursor + align - 1) // align * align
         if start + nbytes > self.clear_until:
             start = self._clear_for(start, nbytes)
         self.cursor = start + nbytes
-        if busy_until:
-            self.busy[start // self.part_bytes] = busy_until
         return start
 
     def _clear_for(self, start: int, nbytes: int) -> int:

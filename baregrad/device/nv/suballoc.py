@@ -6,6 +6,9 @@ a power-of-two size class and taken from that class's free list, or carved from 
 memory. Freed blocks go back to their list at once: all work runs in issue order on one timeline, so a block
 reused by later work is only written after earlier work that read it. Slabs are returned to the kernel driver
 when the GPU context closes.
+
+The same allocator, over CPU-visible command memory, holds the prebuilt launches of nv/eager.py; those blocks
+are written by the CPU, not by queued work, so the driver hands them back only once the GPU is done with them.
 """
 from __future__ import annotations
 
@@ -30,10 +33,10 @@ def size_class(nbytes: int) -> int:
 
 
 class SlabAllocator:
-    """Per-size-class free lists over bump-allocated slabs of video memory."""
+    """Per-size-class free lists over bump-allocated slabs of memory of one kind (video memory for buffers)."""
 
-    def __init__(self, memory: GpuMemory):
-        self.memory = memory
+    def __init__(self, memory: GpuMemory, kind: MemKind = MemKind.VIDMEM):
+        self.memory, self.kind = memory, kind
         self.slabs: list[Allocation] = []
         self.free: dict[int, list[SlabBlock]] = {}
         self.bump = SLAB_BYTES  # offset of the next unused byte in the newest slab; full until one exists
@@ -44,7 +47,7 @@ class SlabAllocator:
         if blocks:
             return blocks.pop()
         if self.bump + size > SLAB_BYTES:
-            self.slabs.append(self.memory.alloc(SLAB_BYTES, MemKind.VIDMEM))
+            self.slabs.append(self.memory.alloc(SLAB_BYTES, self.kind))
             self.bump = 0
         block = SlabBlock(self.slabs[-1].va + self.bump, size)
         self.bump += size

@@ -38,7 +38,8 @@ def test_ring_space_never_hands_out_bytes_in_flight(size):
     for value in range(1, 3000):
         nbytes = int(rng.integers(1, size // 2 + 1)) if rng.random() < 0.02 else int(rng.integers(1, size // 64))
         align = int(rng.choice([4, 16]))
-        start = ring.take(nbytes, align=align, busy_until=value)
+        start = ring.take(nbytes, align=align)
+        ring.used_until(start, nbytes, value)
         assert start % align == 0 and start + nbytes <= size
         for s, e, v in handed:
             if s < start + nbytes and start < e:
