@@ -31,3 +31,7 @@ class ArgumentError(Error, ValueError):
 
 class BoundsError(Error, IndexError):
     """An index outside the dimension it indexes (the message names both)."""
+
+
+class StaleReadError(Error, RuntimeError):
+    """A lazy tensor read after a buffer it is computed from was written in place (the message names both)."""

@@ -123,7 +123,7 @@ def train_step(model: nn.Module, opt: optim.Optimizer, x: bg.Tensor, y: bg.Tenso
     logits = model(x)
     loss = F.cross_entropy(logits, y)
     correct = (logits.detach().argmax(-1) == y).float().mean()
-    # before step(): graphs still lazy then would read the weights after step() wrote them in place
+    # before step(): read after it, these lazy graphs would need the weights step() overwrote (StaleReadError)
     bg.realize_all([loss, correct])
     loss.backward()
     opt.step()

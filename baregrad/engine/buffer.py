@@ -9,7 +9,7 @@ from baregrad.device import Device
 
 
 class Buffer:
-    __slots__ = ("device", "dtype", "shape", "size", "nbytes", "_handle", "shared", "__weakref__")
+    __slots__ = ("device", "dtype", "shape", "size", "nbytes", "_handle", "shared", "written_at", "__weakref__")
 
     def __init__(self, device: Device, d: dt.DType, shape: tuple[int, ...], handle: Any = None):
         self.device, self.dtype, self.shape = device, d, tuple(shape)
@@ -17,6 +17,7 @@ class Buffer:
         self.nbytes = self.size * d.itemsize
         self._handle = handle
         self.shared = False  # handed to a second owner by the engine's memo: copy before writing in place
+        self.written_at = 0  # write-clock tick of its last write in place (ir.node.tick_write_clock); 0: never
 
     @property
     def handle(self) -> Any:

@@ -25,6 +25,7 @@ class RandomDraw:
 class Recording:
     launches: list[Launch] = field(default_factory=list)
     draws: list[RandomDraw] = field(default_factory=list)
+    written: list[Any] = field(default_factory=list)  # engine Buffers written in place (assign targets)
 
 
 _ACTIVE: list[Recording] = []
@@ -37,6 +38,11 @@ def active() -> Recording | None:
 def record_launch(program: Callable[..., Any], buffers: list[Any], device: Any) -> None:
     if _ACTIVE:
         _ACTIVE[-1].launches.append(Launch(program, buffers, device))
+
+
+def record_writes(buffers: list[Any]) -> None:
+    if _ACTIVE:
+        _ACTIVE[-1].written.extend(buffers)
 
 
 def record_random_draw(buffer: Any, count: int) -> None:

@@ -35,7 +35,7 @@ from baregrad.engine import capture
 from baregrad.engine.buffer import Buffer
 from baregrad.engine.realize import bump_epoch
 from baregrad.errors import ArgumentError, DeviceError
-from baregrad.ir.node import Node
+from baregrad.ir.node import Node, tick_write_clock
 from baregrad.ir.ops import Op
 
 
@@ -90,6 +90,14 @@ class _Replay:
     variable: list[tuple[int, int, _Param]] = field(default_factory=list)  # (launch, argument, source) to patch
     device_graph: _DeviceGraph | None = None  # all launches as one device graph (batch), over staging buffers
     returned_inputs: dict[int, int] = field(default_factory=dict)  # output position -> the argument it is
+    written: list[Buffer | int] = field(default_factory=list)  # written in place: a Buffer, or an input index
+
+    def mark_writes(self, inputs: list[Buffer]) -> None:
+        """The replay wrote these buffers in place, as the captured call's assigns did (see check_stale_reads)."""
+        if self.written:
+            tick = tick_write_clock()
+            for w in self.written:
+                (inputs[w] if isinstance(w, int) else w).written_at = tick
 
     def run(self, inputs: list[Buffer]) -> Any:
         from baregrad.random import draw_words
@@ -112,6 +120,7 @@ class _Replay:
             for program, params in self.launches:
                 program(*[handle(p) for p in params])
         stats.bump("kernels", len(self.launches))
+        self.mark_writes(inputs)
         bump_epoch()
         tensors = [Tensor.from_node(Node(Op.BUFFER, b.dtype, (), b), name) for b, name in zip(outs, self.devices)]
         return _unflatten(self.skeleton, tensors)
@@ -209,6 +218,7 @@ def _build_replay(rec: capture.Recording, inputs: list[Buffer], out: Any) -> _Re
     alive = [launch.buffers for launch in rec.launches]
     replay = _Replay(launches, rec.draws, outputs, out_buffers, skeleton, [t.device for t in produced], alive)
     replay.returned_inputs = {j: input_pos[id(b)] for j, b in enumerate(out_buffers) if id(b) in input_pos}
+    replay.written = list({id(b): input_pos.get(id(b), b) for b in rec.written}.values())
     _prebuild(replay, rec, inputs)
     return replay
 

@@ -10,8 +10,9 @@ from baregrad.device import Device
 from baregrad.engine import capture
 from baregrad.engine.buffer import Buffer
 from baregrad.engine.schedule import KernelStep, ScheduleTemplate, Slot, build_schedule, slot_node
-from baregrad.ir.node import Node
-from baregrad.ir.ops import Op
+from baregrad.errors import StaleReadError
+from baregrad.ir.node import Node, tick_write_clock, write_clock
+from baregrad.ir.ops import MOVEMENT, Op
 
 _SCHEDULES: dict[tuple, ScheduleTemplate] = {}
 _PROGRAMS: dict[tuple[str, Node], tuple[Any, str]] = {}
@@ -75,10 +76,13 @@ def canonicalize(targets: list[Node], assigns: list[Node] | None = None,
     slot_index: dict[int, int] = {}
     stack: list[Any] = list(targets)
     stack.reverse()
+    clock, set_up_before_a_write = write_clock(), []
     while stack:
         node = stack.pop()
         if node is _POST:  # everything below the node under this marker is canonical: rebuild it over that
             node = stack.pop()
+            if node.stamp < clock:
+                set_up_before_a_write.append(node)
             src = node.src
             canonical_src = tuple(map(memo.__getitem__, src))  # map: a comprehension builds a function on 3.11
             memo[node] = node if canonical_src == src else Node(node.op, node.dtype, canonical_src, node.arg)
@@ -108,7 +112,29 @@ def canonicalize(targets: list[Node], assigns: list[Node] | None = None,
                         memo[s] = s
                     else:
                         stack.append(s)
+    if set_up_before_a_write:
+        check_stale_reads(set_up_before_a_write)
     return tuple(map(memo.__getitem__, targets)), inputs
+
+
+def check_stale_reads(nodes: list[Node]) -> None:
+    """Raise if one of `nodes` computes from a buffer (directly or through views of it) that was written in place
+    after the node was set up: the values it stands for are gone. torch computes such a tensor at once and keeps
+    the old result; a lazy graph would silently use the new values. A view alone follows its buffer, as in torch."""
+    for node in nodes:
+        if node.op in MOVEMENT or node.op is _ASSIGN:
+            continue  # a view sees writes to its base; an ASSIGN is itself the write
+        for src in node.src:
+            leaf = src
+            while leaf.op in MOVEMENT:
+                leaf = leaf.src[0]
+            if leaf.op is _BUFFER and leaf.arg.written_at > node.stamp:
+                buf = leaf.arg
+                raise StaleReadError(
+                    f"a lazy tensor ({node.op.name} {node.dtype.name}{list(node.shape or ())}) reads a "
+                    f"{buf.dtype.name}{list(buf.shape)} buffer that was written in place (assign, an optimizer "
+                    "step) after the tensor was set up, so the values it was computed from are gone. Realize it "
+                    "before the write (e.g. logits.realize() before optimizer.step()), or compute it again after.")
 
 
 def realize(targets: list[Node], device: Device) -> list[Buffer]:
@@ -126,9 +152,12 @@ def realize(targets: list[Node], device: Device) -> list[Buffer]:
             if canon.op is _BUFFER:  # served from the memo: another tensor already holds this buffer
                 buf.shared = True
             node.buffer, node.memo_epoch = weakref.ref(buf), _EPOCH[0]
-    for node in assigns:
-        node.buffer = weakref.ref(node.src[0].arg)
     if assigns:
+        tick, written = tick_write_clock(), [node.src[0].arg for node in assigns]
+        for node, buf in zip(assigns, written):
+            node.buffer = weakref.ref(buf)
+            buf.written_at = tick
+        capture.record_writes(written)  # a JIT replay writes them again
         bump_epoch()  # after the targets: they may have been computed before the writes
     return outputs
 

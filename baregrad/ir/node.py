@@ -22,6 +22,21 @@ _SWEEP_AT = [100_000]
 _YOUNG: list[tuple] = []  # keys of the nodes made since the last sweep, oldest first
 _SURVIVORS: list[tuple] = []  # keys of the nodes the last young sweep kept: looked at once more by the next
 YOUNG_SWEEP_EVERY = 256
+# The write clock: advanced each time buffers are written in place (assign). A node is stamped with it when made or
+# handed out again, and a written buffer with the tick of its write, so the engine can tell a node set up before
+# a write to a buffer it reads (the values it was built from are gone: engine.realize.check_stale_reads).
+_write_clock = 0  # a plain int global: Node() reads it on every call, and a list item costs two bytecodes more
+
+
+def write_clock() -> int:
+    return _write_clock
+
+
+def tick_write_clock() -> int:
+    """A write in place is about to be recorded: the tick that marks it (newer than every node's stamp)."""
+    global _write_clock
+    _write_clock += 1
+    return _write_clock
 
 
 def sweep() -> None:
@@ -61,7 +76,8 @@ def _sweep_young() -> None:
 
 
 class Node:
-    __slots__ = ("op", "dtype", "src", "arg", "shape", "_range", "buffer", "memo_epoch", "leafless", "__weakref__")
+    __slots__ = ("op", "dtype", "src", "arg", "shape", "_range", "buffer", "memo_epoch", "leafless", "stamp",
+                 "__weakref__")
     op: Op
     dtype: DType
     src: tuple["Node", ...]
@@ -74,8 +90,10 @@ class Node:
         key = (op, dtype, src, ("f", repr(arg)) if isinstance(arg, float) else arg)
         node = _CONSED.get(key)
         if node is not None:
+            node.stamp = _write_clock  # asked for again now: it stands for what its buffers hold now
             return node
         node = object.__new__(cls)
+        node.stamp = _write_clock
         node.op, node.dtype, node.src, node.arg = op, dtype, src, arg
         node.shape = _infer_shape(op, src, arg)
         node._range = None
