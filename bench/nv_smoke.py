@@ -4,7 +4,8 @@ Run on a machine with an NVIDIA GPU (H100/H200 tested target; open kernel module
     python bench/nv_smoke.py                 # real GPU 0
     python bench/nv_smoke.py --mock          # dry run against the in-process mock driver (no GPU needed)
 It opens the driver, prints the classes found, allocates, copies, launches an nvcc-compiled add kernel, checks the
-result, and times launch latency (microseconds per kernel over --launches launches). Every step prints what it did;
+result, times launch latency (microseconds per kernel over --launches launches), and checks a chain of eager
+launches that reuses every prebuilt launch slot with new buffer addresses. Every step prints what it did;
 the first failure prints its step, the error and a traceback, and the script exits 1.
 """
 from __future__ import annotations
@@ -29,7 +30,12 @@ extern "C" __global__ void add(float* out, const float* a, const float* b, int n
   int i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i < n) out[i] = a[i] + b[i];
 }
+extern "C" __global__ void inc(float* out, const float* a) {  // pointers only: launched from prebuilt slots
+  int i = blockIdx.x * blockDim.x + threadIdx.x;
+  out[i] = a[i] + 1.0f;
+}
 '''
+SLOT_LAUNCHES = 48  # a multiple of 3 buffers and of nv/eager.py's 8 slots: every slot is reused with new addresses
 
 
 class StepFailed(Exception):
@@ -88,6 +94,13 @@ def register_mock_twin(cubin: bytes) -> None:
         for i in range(n):
             o[i] = x[i] + y[i]
     register_twin(twin_key(cubin, "add"), add)
+
+    def inc(args, grid, block):
+        out, a = args
+        o, x = out.cast("f"), a.cast("f")
+        for i in range(grid[0] * block[0]):
+            o[i] = x[i] + 1.0
+    register_twin(twin_key(cubin, "inc"), inc)
 
 
 def run(args: argparse.Namespace) -> None:
@@ -149,6 +162,18 @@ def run(args: argparse.Namespace) -> None:
             for _ in range(min(args.launches, 200)):
                 prg.launch([bo, ba, bb], grid, block, [n], wait=True)
             print(f"  launch + wait round trip: {(time.perf_counter() - t) / min(args.launches, 200) * 1e6:.2f} us")
+        with step(f"eager launches from prebuilt slots ({SLOT_LAUNCHES} launches over 3 buffers)"):
+            inc, bufs = drv.load_program("inc", cubin), [ba, bb, bo]
+            drv.copyin(ba, memoryview(a))
+            for i in range(SLOT_LAUNCHES):  # launch i writes buffer i % 3 plus one into buffer (i + 1) % 3
+                inc.launch([bufs[(i + 1) % 3], bufs[i % 3]], (n // 256,), (256,))
+            out = array("f", bytes(4 * n))
+            drv.copyout(memoryview(out), bufs[SLOT_LAUNCHES % 3])
+            bad = [i for i in range(n) if out[i] != a[i] + SLOT_LAUNCHES]
+            if bad:
+                i = bad[0]
+                raise AssertionError(f"{len(bad)} wrong values; first at {i}: got {out[i]}, want {a[i] + SLOT_LAUNCHES}")
+            print(f"  all {n} values correct")
         with step("free"):
             for buf in (ba, bb, bo):
                 drv.free(buf)
