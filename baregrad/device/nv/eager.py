@@ -117,7 +117,8 @@ class EagerLaunch:
         return slot
 
     def fill(self, slot: int, pointers: list[int], value: int) -> None:
-        """Make `slot` launch with these buffer addresses and release timeline `value`."""
+        """Make `slot` launch with these buffer addresses and release timeline `value` (the list is kept, to skip
+        the store when the slot's next launch has the same addresses: callers pass a list they do not change)."""
         if self.written[slot] != pointers:
             self.pointer_words[slot][:] = pointers
             self.written[slot] = pointers
