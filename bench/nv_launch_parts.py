@@ -1,6 +1,6 @@
 """Where one small eager launch spends its CPU time, on NV (our driver) beside CUDA (libcuda), in one process.
 
-    python bench/nv_launch_parts.py [--iters 5000] [--devices CUDA,NV] [--profile]
+    python bench/nv_launch_parts.py [--iters 5000] [--devices CUDA,NV] [--profile] [--bytecodes]
 
 Times, in microseconds per call: writes of a launch's bytes into each kind of CPU-visible GPU memory (a BAR
 mapping of video memory may be uncached rather than write-combined in a VM), the doorbell, the QMD and constant
@@ -9,8 +9,10 @@ then that op split in two inside the chain: the time its kernel calls take there
 perf_counter_ns) and the op with its kernel calls skipped (everything but the launch). A tight loop of launches
 can hide costs the chain pays (cache and store-buffer effects of the stores into GPU memory), so the split says
 whether a device's slower op is its launch or the rest.
---profile adds cProfile's top entries for the eager op on each device. Runs on the mock too (BAREGRAD_NV_MOCK=1),
-where the memory rows mean nothing but every code path is exercised.
+--profile adds cProfile's top entries for the eager op on each device. --bytecodes counts the Python bytecodes of a
+kernel call and of an eager op (sys.settrace): a figure that does not move with the machine's load, for comparing
+code paths on a busy machine; on the mock the fake GPU is switched off for the count (it would be counted too).
+Runs on the mock too (BAREGRAD_NV_MOCK=1), where the memory rows mean nothing but every code path is exercised.
 """
 from __future__ import annotations
 
@@ -51,8 +53,8 @@ def eager_chain(x: bg.Tensor, ops: int) -> bg.Tensor:
     return x
 
 
-def row(name: str, us: float) -> None:
-    print(f"  {name:<44} {us:9.2f} us", flush=True)
+def row(name: str, value: float, unit: str = "us") -> None:
+    print(f"  {name:<44} {value:9.2f} {unit}", flush=True)
 
 
 def the_kernel(device: str) -> Any:
@@ -123,7 +125,43 @@ def in_chain_rows(kernel: Any, x: bg.Tensor, iters: int) -> None:
         kernel_type.__call__ = original
 
 
-def device_rows(device: str, iters: int, profile: bool) -> None:
+def bytecodes(fn: Callable[[], Any], calls: int) -> float:
+    """Python bytecodes executed per call of fn."""
+    count = [0]
+
+    def trace(frame: Any, event: str, arg: Any) -> Any:
+        frame.f_trace_opcodes = True
+        if event == "opcode":
+            count[0] += 1
+        return trace
+    sys.settrace(trace)
+    try:
+        for _ in range(calls):
+            fn()
+    finally:
+        sys.settrace(None)
+    return count[0] / calls
+
+
+class _NoDoorbell:
+    value = 0
+
+
+def bytecode_rows(dev: Any, kernel: Any, handles: list, x: bg.Tensor) -> None:
+    """Bytecodes of a kernel call and of an eager op. On the mock, the doorbell stops reaching the fake GPU and
+    waits return at once, so only the driver's own code is counted: the device is of no further use after."""
+    if getattr(dev, "mock", False):
+        drv = dev.drv
+        ch = drv.gpu.compute
+        ch.doorbell = _NoDoorbell()
+        ch._wait_for_ring_slot = lambda: setattr(ch, "known_consumed", ch.put)  # noqa: SLF001
+        drv.timeline.reached = 1 << 62
+        kernel.twins = []  # the mock's CPU twins are registered on every call; a real GPU has none
+    row("kernel call", bytecodes(lambda: kernel(*handles), 2000), "bytecodes")
+    row("eager op x * 1.0001 + 0.5", bytecodes(lambda: eager_chain(x, 10), 100) / 10, "bytecodes")
+
+
+def device_rows(device: str, iters: int, profile: bool, count_bytecodes: bool) -> None:
     print(f"{device}:", flush=True)
     dev = get_device(device)
     if device == "NV":
@@ -142,6 +180,8 @@ def device_rows(device: str, iters: int, profile: bool) -> None:
         dev.synchronize()
         prof.disable()
         pstats.Stats(prof).sort_stats("tottime").print_stats(18)
+    if count_bytecodes:
+        bytecode_rows(dev, kernel, handles, x)
 
 
 def main() -> None:
@@ -149,10 +189,11 @@ def main() -> None:
     p.add_argument("--iters", type=int, default=5000)
     p.add_argument("--devices", default="CUDA,NV")
     p.add_argument("--profile", action="store_true")
+    p.add_argument("--bytecodes", action="store_true", help="count Python bytecodes per kernel call and eager op")
     args = p.parse_args()
     for device in [d.strip().upper() for d in args.devices.split(",") if d.strip()]:
         try:
-            device_rows(device, args.iters, args.profile)
+            device_rows(device, args.iters, args.profile, args.bytecodes)
         except Exception as e:  # noqa: BLE001 - report and go on with the next device
             print(f"  {device}: failed ({type(e).__name__}: {str(e)[:300]})")
 
