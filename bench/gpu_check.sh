@@ -76,7 +76,7 @@ if [ "$NV_OK" = 0 ]; then
   # default) and in system memory, alternated so that drift on the machine hits both placements alike.
   for placement in vidmem sysmem vidmem sysmem; do
     step "launch parts $placement" 30 env BAREGRAD_NV_COMMAND_MEMORY=$placement $PY bench/nv_launch_parts.py \
-      --iters 3000
+      --iters 3000 --bytecodes
   done
   step "latency NV sysmem" 30 env BAREGRAD_NV_COMMAND_MEMORY=sysmem $PY bench/gpu.py --devices CUDA,NV \
     --rows eager_us,jit_us --no-torch
