@@ -19,6 +19,7 @@ import json
 import math
 import os
 from dataclasses import asdict, dataclass, field
+from typing import Iterator
 
 from baregrad import dtype as dt
 from baregrad.codegen.linear import L, LinearProgram, LoopKind
@@ -117,30 +118,33 @@ def render(prog: LinearProgram, target: GPUTarget, dialect: Dialect = CUDA_DIALE
     if matmul is not None:
         return gpu_matmul.render(prog, matmul, target, dialect)
     tree = loop_tree(prog)
-    reduces = [x for x in _walk_loops(tree) if _kind(prog, x) is LoopKind.REDUCE]
+    reduces = [x for x in walk_loops(tree) if loop_kind(prog, x) is LoopKind.REDUCE]
     if not reduces:
-        vec = _vector_candidate(prog, tree)
+        vec = vector_candidate(prog, tree)
         if vec is not None:
             return _VectorWriter(prog, dialect, vec).source()
         return _flat(prog, dialect)
-    outer = _outer_globals(prog, tree)
-    block = _BlockWriter(prog, dialect, outer)
+    outer = outer_globals(prog, tree)
+    block = BlockWriter(prog, dialect, outer)
     if block.worthwhile():
         return block.source()
     return _flat(prog, dialect)
 
 
-def _walk_loops(items: list):
+def walk_loops(items: list) -> Iterator[LoopNode]:
+    """Every loop of a loop tree, each before the loops inside it."""
     for x in loops_in(items):
         yield x
-        yield from _walk_loops(x.body)
+        yield from walk_loops(x.body)
 
 
-def _kind(prog: LinearProgram, loop: LoopNode) -> LoopKind:
+def loop_kind(prog: LinearProgram, loop: LoopNode) -> LoopKind:
+    """Global, local or reduce: the kind its LOOP instruction declares."""
     return prog.instrs[loop.start].arg.kind
 
 
-def _size(prog: LinearProgram, loop: LoopNode) -> int:
+def loop_size(prog: LinearProgram, loop: LoopNode) -> int:
+    """The loop's trip count."""
     return prog.instrs[loop.start].arg.size
 
 
@@ -195,16 +199,18 @@ _VEC_TYPES = {4: "uint4", 2: "uint2", 1: "unsigned int"}  # by element size: the
 
 
 @dataclass(frozen=True)
-class _VectorPlan:
+class VectorPlan:
+    """A single elementwise loop whose loads and store can move 4 values at a time."""
     tree: list
     loop: LoopNode
     loads: frozenset[int]     # LOAD instructions read 4-wide
     store: int | None         # the STORE written 4-wide, if its index allows
 
 
-def _vector_candidate(prog: LinearProgram, tree: list) -> _VectorPlan | None:
+def vector_candidate(prog: LinearProgram, tree: list) -> VectorPlan | None:
+    """The 4-wide plan for a program that is one elementwise loop (None when it is not, or indexes allow no vector)."""
     loops = loops_in(tree)
-    if len(loops) != 1 or loops_in(loops[0].body) or _size(prog, loops[0]) % VECTOR_LANES:
+    if len(loops) != 1 or loops_in(loops[0].body) or loop_size(prog, loops[0]) % VECTOR_LANES:
         return None
     loop = loops[0]
     loads, store = set(), None
@@ -218,7 +224,7 @@ def _vector_candidate(prog: LinearProgram, tree: list) -> _VectorPlan | None:
             loads.add(i)
     if not loads and store is None:
         return None
-    return _VectorPlan(tree, loop, frozenset(loads), store)
+    return VectorPlan(tree, loop, frozenset(loads), store)
 
 
 def _is_true(prog: LinearProgram, i: int) -> bool:
@@ -227,13 +233,13 @@ def _is_true(prog: LinearProgram, i: int) -> bool:
 
 
 class _VectorWriter(_Writer):
-    def __init__(self, prog: LinearProgram, dialect: Dialect, plan: _VectorPlan):
+    def __init__(self, prog: LinearProgram, dialect: Dialect, plan: VectorPlan):
         super().__init__(prog, dialect)
         self.plan = plan
 
     def source(self) -> str:
         prog, plan = self.prog, self.plan
-        n = _size(prog, plan.loop) // VECTOR_LANES
+        n = loop_size(prog, plan.loop) // VECTOR_LANES
         threads, unroll = FLAT_THREADS, _vector_unroll()
         # each thread moves `unroll` 4-element chunks, one block-width apart (coalesced), all loads issued first
         self.put(f"const int t0 = blockIdx.x * {threads * unroll} + threadIdx.x;")
@@ -271,7 +277,7 @@ class _VectorWriter(_Writer):
     def vector_load(self, i: int, unroll: int, threads: int) -> None:
         ins = self.prog.instrs[i]
         st, vt = self.r.storage_type(ins.dtype), _VEC_TYPES[ins.dtype.itemsize]
-        n = _size(self.prog, self.plan.loop) // VECTOR_LANES
+        n = loop_size(self.prog, self.plan.loop) // VECTOR_LANES
         self.put(f"__align__(16) {st} lv{i}[{unroll}][{VECTOR_LANES}];")
         src = f"{self.r.names[ins.src[0]]} + {VECTOR_LANES} * (t0 + u * {threads})"
         self.put(f"#pragma unroll\n  for (int u = 0; u < {unroll}; u++) if (t0 + u * {threads} < {n}) "
@@ -298,11 +304,11 @@ class _VectorWriter(_Writer):
 
 
 # ---- BLOCK: a thread block per outer iteration, cooperative reduces ----
-def _outer_globals(prog: LinearProgram, tree: list) -> list[LoopNode]:
+def outer_globals(prog: LinearProgram, tree: list) -> list[LoopNode]:
     """The global loops enclosing the first reduce that sits directly inside global loops."""
     def search(items: list, chain: list[LoopNode]) -> list[LoopNode] | None:
         for x in loops_in(items):
-            if _kind(prog, x) is LoopKind.REDUCE:
+            if loop_kind(prog, x) is LoopKind.REDUCE:
                 return chain
             found = search(x.body, chain + [x])
             if found is not None:
@@ -311,13 +317,13 @@ def _outer_globals(prog: LinearProgram, tree: list) -> list[LoopNode]:
     return search(tree, []) or []
 
 
-def _flatten(prog: LinearProgram, loop: LoopNode) -> tuple[list[LoopNode], list[int], list]:
+def nested_chain(prog: LinearProgram, loop: LoopNode) -> tuple[list[LoopNode], list[int], list]:
     """A perfectly nested chain of same-kind loops from `loop` (pure instructions between levels allowed)."""
     chain, between = [loop], []
     cur = loop
     while True:
         inner = loops_in(cur.body)
-        if len(inner) != 1 or cur.body[-1] is not inner[0] or _kind(prog, inner[0]) is not _kind(prog, loop):
+        if len(inner) != 1 or cur.body[-1] is not inner[0] or loop_kind(prog, inner[0]) is not loop_kind(prog, loop):
             break
         others = [i for i in cur.body[:-1]]
         if any(prog.instrs[i].op in (L.ACC, L.STORE, L.UPDATE) for i in others):
@@ -328,15 +334,17 @@ def _flatten(prog: LinearProgram, loop: LoopNode) -> tuple[list[LoopNode], list[
     return chain, between, cur.body
 
 
-class _BlockWriter(_Writer):
+class BlockWriter(_Writer):
+    """A kernel with a block per iteration of the outer global loops and its threads sharing the inner work."""
+
     def __init__(self, prog: LinearProgram, dialect: Dialect, outer: list[LoopNode]):
         super().__init__(prog, dialect)
         self.outer = outer
         self.outer_starts = {x.start for x in outer}
-        self.blocks = math.prod(_size(prog, x) for x in outer)
+        self.blocks = math.prod(loop_size(prog, x) for x in outer)
         self.tree = loop_tree(prog)
         self.block_loops = self.collect_block_level(self.tree)
-        extents = [math.prod(_size(prog, x) for x in _flatten(prog, loop)[0]) for loop in self.block_loops]
+        extents = [math.prod(loop_size(prog, x) for x in nested_chain(prog, loop)[0]) for loop in self.block_loops]
         self.max_extent = max(extents, default=1)
         self.threads = min(256, max(32, 1 << (self.max_extent - 1).bit_length()))
         self.n_flat = 0
@@ -348,7 +356,7 @@ class _BlockWriter(_Writer):
         return out
 
     def worthwhile(self) -> bool:
-        inner_global = any(_kind(self.prog, x) is LoopKind.GLOBAL for x in self.block_loops)
+        inner_global = any(loop_kind(self.prog, x) is LoopKind.GLOBAL for x in self.block_loops)
         return inner_global or self.max_extent >= 64 or self.blocks < 2048
 
     def source(self) -> str:
@@ -382,8 +390,8 @@ class _BlockWriter(_Writer):
 
     def shared_loop(self, loop: LoopNode) -> None:
         """The block's threads take the iterations of a (flattened) loop nest in turn."""
-        chain, between, body = _flatten(self.prog, loop)
-        total = math.prod(_size(self.prog, x) for x in chain)
+        chain, between, body = nested_chain(self.prog, loop)
+        total = math.prod(loop_size(self.prog, x) for x in chain)
         f = f"f{self.n_flat}"
         self.n_flat += 1
         self.put(f"for (int {f} = threadIdx.x; {f} < {total}; {f} += {self.threads}) {{")
@@ -400,7 +408,7 @@ class _BlockWriter(_Writer):
         self.walk(body, owned=True)
         self.depth -= 1
         self.put("}")
-        if _kind(self.prog, loop) is LoopKind.REDUCE:
+        if loop_kind(self.prog, loop) is LoopKind.REDUCE:
             for acc, op in self.accs_updated(loop):
                 self.combine(acc, op)
 

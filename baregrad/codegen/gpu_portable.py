@@ -39,13 +39,13 @@ def render(prog: LinearProgram, target: GPUTarget, lang: KernelLanguage,
         if source is not None:
             return source
     tree = loop_tree(prog)
-    reduces = [x for x in gpu._walk_loops(tree) if gpu._kind(prog, x) is LoopKind.REDUCE]
+    reduces = [x for x in gpu.walk_loops(tree) if gpu.loop_kind(prog, x) is LoopKind.REDUCE]
     if not reduces:
-        vec = gpu._vector_candidate(prog, tree)
+        vec = gpu.vector_candidate(prog, tree)
         if vec is not None:
             return _VectorWriter(prog, lang, vec).source(target)
         return _flat(prog, flat)
-    block = _BlockWriter(prog, lang, gpu._outer_globals(prog, tree), target)
+    block = BlockWriter(prog, lang, gpu.outer_globals(prog, tree), target)
     past_limit = target.loop_limit and thread_iterations(prog, tree, {}, 1) > target.loop_limit
     if block.fits() and (block.worthwhile() or past_limit):
         return block.source()
@@ -76,10 +76,10 @@ def thread_iterations(prog: LinearProgram, items: list, shared: dict[int, int], 
     total = 0
     for x in loops_in(items):
         if x.start in shared:
-            body = gpu._flatten(prog, x)[2]
+            body = gpu.nested_chain(prog, x)[2]
             n = -(-shared[x.start] // threads)
         else:
-            body, n = x.body, gpu._size(prog, x)
+            body, n = x.body, gpu.loop_size(prog, x)
         total += n * (1 + thread_iterations(prog, body, shared, threads))
     return total
 
@@ -125,7 +125,7 @@ class _VectorWriter(_Writer):
 
     def source(self, target: GPUTarget) -> str:
         prog, plan = self.prog, self.plan
-        n = gpu._size(prog, plan.loop) // VECTOR_LANES
+        n = gpu.loop_size(prog, plan.loop) // VECTOR_LANES
         threads = min(gpu.FLAT_THREADS, _pow2_floor(target.max_threads))
         self.put(self.lang.let_int("t", f"{GROUP_ID} * {threads} + {LOCAL_ID}"))
         self.put(self.lang.if_open(f"t >= {n}") + " return; }")
@@ -168,10 +168,10 @@ class _VectorWriter(_Writer):
 
 
 # ---- BLOCK: a work-group per outer iteration, cooperative reduces ----
-class _BlockWriter(_Writer):
+class BlockWriter(_Writer):
     def __init__(self, prog: LinearProgram, lang: KernelLanguage, outer: list[LoopNode], target: GPUTarget):
         super().__init__(prog, lang)
-        shape = gpu._BlockWriter(prog, CUDA_DIALECT, outer)  # gpu.py's heuristics decide the shape
+        shape = gpu.BlockWriter(prog, CUDA_DIALECT, outer)  # gpu.py's heuristics decide the shape
         self.shape, self.target = shape, target
         self.outer, self.outer_starts, self.blocks = outer, shape.outer_starts, shape.blocks
         self.tree = loop_tree(prog)
@@ -186,7 +186,7 @@ class _BlockWriter(_Writer):
         dtypes = {self.prog.instrs[i].dtype for i in range(len(self.prog.instrs))
                   if self.prog.instrs[i].op is L.ACC}
         scratch = sum(self.lang.local_type(d)[1] for d in dtypes) * self.threads
-        shared = {x.start: math.prod(gpu._size(self.prog, y) for y in gpu._flatten(self.prog, x)[0])
+        shared = {x.start: math.prod(gpu.loop_size(self.prog, y) for y in gpu.nested_chain(self.prog, x)[0])
                   for x in self.shape.block_loops}
         iterations = thread_iterations(self.prog, self.tree, shared, self.threads)
         within_limit = not self.target.loop_limit or iterations <= self.target.loop_limit
@@ -231,8 +231,8 @@ class _BlockWriter(_Writer):
 
     def shared_loop(self, loop: LoopNode) -> None:
         """The group's work-items take the iterations of a (flattened) loop nest in turn."""
-        chain, between, body = gpu._flatten(self.prog, loop)
-        total = math.prod(gpu._size(self.prog, x) for x in chain)
+        chain, between, body = gpu.nested_chain(self.prog, loop)
+        total = math.prod(gpu.loop_size(self.prog, x) for x in chain)
         f = f"f{self.n_flat}"
         self.n_flat += 1
         self.open(self.lang.loop(f, LOCAL_ID, total, self.threads))
@@ -247,7 +247,7 @@ class _BlockWriter(_Writer):
             self.instr(i)
         self.walk(body, owned=True)
         self.close()
-        if gpu._kind(self.prog, loop) is LoopKind.REDUCE:
+        if gpu.loop_kind(self.prog, loop) is LoopKind.REDUCE:
             for acc, op in self.shape.accs_updated(loop):
                 self.combine(acc, op)
 
