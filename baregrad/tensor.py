@@ -19,7 +19,7 @@ from baregrad.ir.ops import Op, ReduceOp
 from baregrad.tensor_extra import TensorExtras
 
 Scalar = int | float | bool
-_BUFFER = Op.BUFFER  # bound once: Op.X is slow on Python 3.11 (see ir/ops.py)
+_BUFFER, _ASSIGN = Op.BUFFER, Op.ASSIGN  # bound once: Op.X is slow on Python 3.11 (see ir/ops.py)
 _FLOAT_KIND = dt.Kind.FLOAT
 ShapeLike = int | Sequence[int]
 
@@ -206,6 +206,9 @@ class Tensor(TensorExtras):
     def realize(self) -> "Tensor":
         node = self.node
         if node.op is not _BUFFER:  # realize_all for one tensor, without its grouping (every eager op comes here)
+            if node.op is _ASSIGN:
+                _run_earlier_writes([self])
+                PENDING_ASSIGNS.pop(id(self), None)
             (buf,) = _engine_realize()([node], get_device(self.device))
             self.node = Node(_BUFFER, node.dtype, (), buf)
         return self
@@ -1495,8 +1498,18 @@ class Tensor(TensorExtras):
         setitem(self, index, value)
 
 
-# tensors whose latest assign has not run yet; the JIT realizes them before a call ends
+# tensors whose latest assign has not run yet (dropped once it ran); the JIT realizes them before a call ends
 PENDING_ASSIGNS: "weakref.WeakValueDictionary[int, Tensor]" = weakref.WeakValueDictionary()
+
+
+def _run_earlier_writes(writes: list[Tensor]) -> None:
+    """Before `writes` run, the assigns still pending besides them: they were issued first (a batch norm's running
+    statistics in the forward pass, before optimizer.step() writes the weights those statistics were taken with),
+    and run later they would read what the new writes overwrite."""
+    ids = {id(t) for t in writes}
+    earlier = [t for t in list(PENDING_ASSIGNS.values()) if t.node.op is _ASSIGN and id(t) not in ids]
+    if earlier:
+        _realize_together(earlier)
 
 
 class _MinMax(tuple):
@@ -1675,6 +1688,13 @@ def _engine_realize() -> Callable[..., Any]:
 
 def realize_all(tensors: Iterable[Tensor]) -> None:
     """Realize several tensors in one schedule (shared work is computed once), grouped by device."""
+    tensors = list(tensors)
+    if any(t.node.op is _ASSIGN for t in tensors):
+        _run_earlier_writes(tensors)
+    _realize_together(tensors)
+
+
+def _realize_together(tensors: list[Tensor]) -> None:
     realize = _engine_realize()
     by_device: dict[str, list[Tensor]] = {}
     for t in tensors:
@@ -1687,6 +1707,8 @@ def realize_all(tensors: Iterable[Tensor]) -> None:
         for t in group:
             buf = done.get(t.node)
             if buf is not None:  # None: the same tensor was listed twice and is already done
+                if t.node.op is _ASSIGN:
+                    PENDING_ASSIGNS.pop(id(t), None)
                 t.node = Node(_BUFFER, t.dtype, (), buf)
 
 

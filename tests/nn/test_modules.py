@@ -71,6 +71,28 @@ def test_batchnorm2d_train_then_eval(device):
     run_pair(ours, theirs, [x], device)
 
 
+def test_batchnorm_running_stats_across_optimizer_steps(device):
+    """The running statistics are taken in the forward pass, before optimizer.step() writes the weights: they
+    used to be computed later, with the updated weights."""
+    import baregrad.nn.functional as F
+    import baregrad.optim as optim
+    theirs = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.BatchNorm1d(6))
+    ours = nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6))
+    ours.load_state_dict(theirs.state_dict())
+    ours.to(device)
+    topt, bopt = torch.optim.SGD(theirs.parameters(), lr=0.5), optim.SGD(ours.parameters(), lr=0.5)
+    for _ in range(3):
+        x, y = randn(8, 4), RNG.integers(0, 6, 8)
+        topt.zero_grad()
+        torch.nn.functional.cross_entropy(theirs(torch.tensor(x)), torch.tensor(y)).backward()
+        topt.step()
+        bopt.zero_grad()
+        F.cross_entropy(ours(bg.Tensor(x, device=device)), bg.Tensor(y, device=device)).backward()
+        bopt.step()
+    for name, buf in theirs[1].named_buffers():
+        compare(getattr(ours[1], name).numpy(), buf.numpy(), scale=10, what=name)
+
+
 def test_norm_modules(device):
     run_pair(nn.LayerNorm(5), torch.nn.LayerNorm(5), [randn(3, 5)], device)
     run_pair(nn.GroupNorm(2, 4), torch.nn.GroupNorm(2, 4), [randn(2, 4, 3)], device)
