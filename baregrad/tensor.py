@@ -1081,7 +1081,8 @@ class Tensor(TensorExtras):
         axes = self._reduce_axes(dim)
         return tuple(1 if i in axes else s for i, s in enumerate(self.shape) if keepdim or i not in axes)
 
-    def var(self, dim: Any = None, keepdim: bool = False, correction: int = 1, unbiased: bool | None = None) -> "Tensor":
+    def var(self, dim: Any = None, keepdim: bool = False, correction: int = 1,
+            unbiased: bool | None = None) -> "Tensor":
         if unbiased is not None:
             correction = 1 if unbiased else 0
         x = self._float_input()
@@ -1089,7 +1090,8 @@ class Tensor(TensorExtras):
         centered = x - x.mean(dim, keepdim=True)
         return (centered * centered).sum(dim, keepdim) / max(n - correction, 0)
 
-    def std(self, dim: Any = None, keepdim: bool = False, correction: int = 1, unbiased: bool | None = None) -> "Tensor":
+    def std(self, dim: Any = None, keepdim: bool = False, correction: int = 1,
+            unbiased: bool | None = None) -> "Tensor":
         return self.var(dim, keepdim, correction, unbiased).sqrt()
 
     def var_mean(self, dim: Any = None, keepdim: bool = False, correction: int = 1) -> tuple["Tensor", "Tensor"]:

@@ -172,7 +172,8 @@ def run(args: argparse.Namespace) -> None:
             bad = [i for i in range(n) if out[i] != a[i] + SLOT_LAUNCHES]
             if bad:
                 i = bad[0]
-                raise AssertionError(f"{len(bad)} wrong values; first at {i}: got {out[i]}, want {a[i] + SLOT_LAUNCHES}")
+                want = a[i] + SLOT_LAUNCHES
+                raise AssertionError(f"{len(bad)} wrong values; first at {i}: got {out[i]}, want {want}")
             print(f"  all {n} values correct")
         with step("free"):
             for buf in (ba, bb, bo):
