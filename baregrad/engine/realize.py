@@ -134,7 +134,8 @@ def check_stale_reads(nodes: list[Node]) -> None:
                     f"a lazy tensor ({node.op.name} {node.dtype.name}{list(node.shape or ())}) reads a "
                     f"{buf.dtype.name}{list(buf.shape)} buffer that was written in place (assign, an optimizer "
                     "step) after the tensor was set up, so the values it was computed from are gone. Realize it "
-                    "before the write (e.g. logits.realize() before optimizer.step()), or compute it again after.")
+                    "before the write (e.g. logits.realize(), or a hidden state carried to the next step, before "
+                    "optimizer.step()), or compute it again after.")
 
 
 def realize(targets: list[Node], device: Device) -> list[Buffer]:
