@@ -74,13 +74,15 @@ class Channel:
 
     def submit_entry(self, entry: int, value: int) -> None:
         """Queue one GPFIFO entry (m.gp_entry) whose dwords end by releasing timeline `value`; ring the doorbell."""
+        put, entries = self.put, self.entries
         # GPGet lives in GPU memory: reading it crosses the bus, so it is read only when the ring may be full
-        if self.put - self.known_consumed >= self.entries - 1:
+        if put - self.known_consumed >= entries - 1:
             self._wait_for_ring_slot()
-        self.ring[self.put % self.entries] = entry
-        self.put += 1
+        self.ring[put % entries] = entry
+        put += 1
+        self.put = put
         self.last_value = value
-        self.gp_put_word.value = self.put % self.entries
+        self.gp_put_word.value = put % entries
         self.doorbell.value = self.token
 
     def _wait_for_ring_slot(self) -> None:

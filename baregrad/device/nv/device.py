@@ -185,9 +185,10 @@ class NVKernel:
             self.register_twins()
         drv = self.device.drv
         pointers = [h.va for h in handles]
-        for i, (program, grid, block) in enumerate(self.launches):
-            eager = self.eager[i]
-            if eager is None or eager.local_bytes != drv.local_bytes_per_thread:
+        local_bytes = drv.local_bytes_per_thread
+        for i, eager in enumerate(self.eager):
+            if eager is None or eager.local_bytes != local_bytes:
+                program, grid, block = self.launches[i]
                 eager = self.eager[i] = program.eager_launch(grid, block)
                 if eager is None:  # parameters the prebuilt bytes do not cover
                     program.enqueue(handles, grid, block)

@@ -112,7 +112,8 @@ class NVDriver:
         self.timeline = Timeline(Semaphore(signals, 0), self._check_faults, self._describe, timeout_s)
         self.sem_va = self.timeline.sem.va
         self.stamp_start, self.stamp_end = Semaphore(signals, 16), Semaphore(signals, 32)
-        self.channels = (self.gpu.compute, self.gpu.copy)
+        self.compute = self.gpu.compute
+        self.channels = (self.compute, self.gpu.copy)
         for ch in self.channels:
             ch.wait_value = self.timeline.wait
         self.last_channel: Channel | None = None
@@ -205,16 +206,16 @@ class NVDriver:
         """Queue `launch` with these buffer addresses (the common eager op: no timing, nothing to wait for) from
         the next of its prebuilt slots: the GPFIFO entry points at the slot's dwords (no pushbuffer ring, no
         Commands object)."""
-        if self.last_channel is not self.gpu.compute:  # the compute channel must first wait for the copy channel
+        if self.last_channel is not self.compute:  # the compute channel must first wait for the copy channel
             prg = launch.program
             cb0 = prg.constant_bank0(pointers, (), launch.grid, launch.block)
             self.submit_launch(prg, cb0, launch.grid, launch.block, False)
             return
-        slot = launch.next_slot(self.timeline)
-        value = self.timeline.last + 1  # Timeline.next(), inlined (every eager op comes here), once the slot is had
-        self.timeline.last = value
-        launch.fill(slot, pointers, value)
-        self.gpu.compute.submit_entry(launch.entries[slot], value)
+        timeline = self.timeline
+        value = timeline.last + 1  # Timeline.next(), inlined (every eager op comes here), once the slot is had
+        entry = launch.prepare(pointers, value, timeline)
+        timeline.last = value
+        self.compute.submit_entry(entry, value)
 
     def take_launch_slots(self, nbytes: int) -> SlabBlock:
         """Command memory for an EagerLaunch's slots (ones retired since are reused once the GPU is done)."""

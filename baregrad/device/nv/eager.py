@@ -41,7 +41,7 @@ class EagerLaunch:
     """One program launched with one grid and block, as SLOTS prebuilt launches in the driver's command memory.
 
     `write` lays out the bytes of one launch for given addresses (as one struct whose fixed stretches are constant
-    strings); the slots are written with it once, and `fill` then changes only what differs between launches."""
+    strings); the slots are written with it once, and `prepare` then changes only what differs between launches."""
 
     def __init__(self, program: NVProgram, grid: tuple[int, int, int], block: tuple[int, int, int], sem_va: int):
         self.program, self.grid, self.block = program, grid, block
@@ -107,23 +107,21 @@ class EagerLaunch:
         self.struct.pack_into(view, start, c[0], *pointers, c[1], first, c[2], second, c[3],
                               (base_va + self.cb_size) >> 8, c[4], value, c[5])
 
-    def next_slot(self, timeline: Timeline) -> int:
-        """The slot to launch from next, once the GPU is done with its previous launch."""
+    def prepare(self, pointers: list[int], value: int, timeline: Timeline) -> int:
+        """Make the next slot launch with these buffer addresses and release timeline `value`, once the GPU is done
+        with the slot's previous launch; returns the slot's GPFIFO entry. The list is kept, to skip the store when
+        the slot's next launch has the same addresses: callers pass a list they do not change afterwards."""
         slot = self.turn
         self.turn = (slot + 1) % SLOTS
-        busy = self.busy[slot]
-        if busy > timeline.reached:
-            timeline.wait(busy)
-        return slot
-
-    def fill(self, slot: int, pointers: list[int], value: int) -> None:
-        """Make `slot` launch with these buffer addresses and release timeline `value` (the list is kept, to skip
-        the store when the slot's next launch has the same addresses: callers pass a list they do not change)."""
+        busy = self.busy
+        if busy[slot] > timeline.reached:
+            timeline.wait(busy[slot])
         if self.written[slot] != pointers:
             self.pointer_words[slot][:] = pointers
             self.written[slot] = pointers
         self.value_words[slot].value = value
-        self.busy[slot] = value
+        busy[slot] = value
+        return self.entries[slot]
 
     def __del__(self) -> None:
         try:

@@ -21,15 +21,11 @@ MIN_BLOCK = 256          # also the alignment every block keeps (vector loads wa
 MAX_BLOCK = 256 << 10
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class SlabBlock:
     """A block of `size` bytes at `va` inside one slab."""
     va: int
     size: int
-
-
-def size_class(nbytes: int) -> int:
-    return max(MIN_BLOCK, 1 << (nbytes - 1).bit_length())
 
 
 class SlabAllocator:
@@ -42,7 +38,7 @@ class SlabAllocator:
         self.bump = SLAB_BYTES  # offset of the next unused byte in the newest slab; full until one exists
 
     def take(self, nbytes: int) -> SlabBlock:
-        size = size_class(nbytes)
+        size = 1 << (nbytes - 1).bit_length() if nbytes > MIN_BLOCK else MIN_BLOCK  # its size class
         blocks = self.free.get(size)
         if blocks:
             return blocks.pop()

@@ -54,7 +54,7 @@ def test_bytes_match_the_general_path(drv, cubin_sm90, grid, block):
 
 
 def test_a_filled_slot_holds_the_whole_launch(drv, cubin_sm90):
-    """fill() changes only addresses and release value: the slot then holds what write() lays out whole."""
+    """prepare() changes only addresses and release value: the slot then holds what write() lays out whole."""
     register_twin(twin_key(cubin_sm90, "neg"), neg_twin)
     prg = drv.load_program("neg", cubin_sm90)
     eager = prg.eager_launch((2, 1, 1), (128, 1, 1))
