@@ -221,10 +221,13 @@ class NVDriver:
         """Command memory for an EagerLaunch's slots (ones retired since are reused once the GPU is done)."""
         if self.retired_slots:
             reached = self.timeline.sem.value
-            done = [block for block, value in self.retired_slots if value <= reached]
-            self.retired_slots = [(block, value) for block, value in self.retired_slots if value > reached]
-            for block in done:
-                self.launch_slots.give(block)
+            still_read = []
+            for block, value in self.retired_slots:
+                if value <= reached:
+                    self.launch_slots.give(block)
+                else:
+                    still_read.append((block, value))
+            self.retired_slots = still_read
         return self.launch_slots.take(nbytes)
 
     def retire_launch_slots(self, block: SlabBlock, busy_until: int) -> None:
