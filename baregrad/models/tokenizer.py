@@ -167,11 +167,14 @@ class BPEVocab:
         model = _as_str(_meta(metadata, "tokenizer.ggml.model", ""))
         if model != "gpt2":
             raise FormatError(f"tokenizer.ggml.model={model!r}: only byte-level BPE ('gpt2') is supported")
-        tokens = [_as_str(t) for t in _meta(metadata, "tokenizer.ggml.tokens", [])]
-        merges = [_as_str(m) for m in _meta(metadata, "tokenizer.ggml.merges", [])]
+        tokens = [_as_str(t) for t in _meta_array(metadata, "tokenizer.ggml.tokens", (str, bytes), [])]
+        merges = [_as_str(m) for m in _meta_array(metadata, "tokenizer.ggml.merges", (str, bytes), [])]
         if not tokens or not merges:
             raise FormatError("GGUF metadata lacks tokenizer.ggml.tokens or tokenizer.ggml.merges")
-        types = [int(t) for t in _meta(metadata, "tokenizer.ggml.token_type", [TokenType.NORMAL] * len(tokens))]
+        for k, merge in enumerate(merges):
+            if len(merge.split(" ")) != 2:  # both engines need exactly "left right"
+                raise FormatError(f"tokenizer.ggml.merges[{k}] = {merge[:50]!r} is not two tokens joined by a space")
+        types = _meta_array(metadata, "tokenizer.ggml.token_type", int, [TokenType.NORMAL] * len(tokens))
         if len(types) != len(tokens):
             raise FormatError(f"tokenizer.ggml.token_type has {len(types)} entries for {len(tokens)} tokens")
         template = _meta(metadata, "tokenizer.chat_template")
@@ -183,12 +186,23 @@ class BPEVocab:
                    add_bos=bool(_meta(metadata, "tokenizer.ggml.add_bos_token", False)))
 
 
+def _meta_array(metadata: dict, key: str, kinds: type | tuple[type, ...], default: list) -> list:
+    """A metadata array whose elements are all of `kinds`; the file decides the types, so check them here
+    rather than failing with a TypeError deep inside an engine."""
+    value = _meta(metadata, key, default)
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, kinds) for v in value):
+        names = kinds.__name__ if isinstance(kinds, type) else " or ".join(k.__name__ for k in kinds)
+        raise FormatError(f"GGUF metadata {key} must be an array of {names}, got {type(value).__name__} "
+                          f"{str(value)[:50]!r}")
+    return list(value)
+
+
 def _optional_id(value: Any, vocab_size: int) -> int | None:
     if value is None:
         return None
-    if not 0 <= int(value) < vocab_size:
-        raise FormatError(f"token id {value} is outside the vocabulary of {vocab_size} tokens")
-    return int(value)
+    if not isinstance(value, int) or not 0 <= value < vocab_size:
+        raise FormatError(f"token id {str(value)[:50]} is not an int inside the vocabulary of {vocab_size} tokens")
+    return value
 
 
 class BPETokenizer:
@@ -330,7 +344,11 @@ class _HFBPE:
     def __init__(self, tok: BPETokenizer):
         from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
         merges = [tuple(m.split(" ", 1)) for m in tok.vocab.merges]
-        hf = Tokenizer(models.BPE(vocab=dict(tok.token_to_id), merges=merges, fuse_unk=False))
+        try:
+            hf = Tokenizer(models.BPE(vocab=dict(tok.token_to_id), merges=merges, fuse_unk=False))
+        # the library raises bare Exception / TypeError for merges of unknown tokens or undecodable tokens
+        except Exception as e:
+            raise FormatError(f"tokenizers cannot build a BPE model from this vocabulary: {str(e)[:200]}") from e
         byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
         if tok.vocab.pre in _DIGITS_PRE:
             hf.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True), byte_level])
@@ -380,24 +398,64 @@ class Encoding:
     type_ids: list[int]
 
 
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise FormatError(f"{path}: not UTF-8 (at byte {e.start})") from e
+
+
+def _read_json_object(path: Path) -> dict:
+    """A JSON file that must hold an object; every way it can be malformed is a FormatError naming the offset."""
+    text = _read_text(path)
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise FormatError(f"{path}: invalid JSON: {e.msg} (at character {e.pos})") from e
+    except (ValueError, RecursionError) as e:  # over-long integer literals, absurd nesting
+        raise FormatError(f"{path}: invalid JSON: {type(e).__name__}: {str(e)[:100]}") from e
+    if not isinstance(value, dict):
+        raise FormatError(f"{path}: holds a JSON {type(value).__name__}, not an object")
+    return value
+
+
+def _field(path: Path, table: dict, key: str, default: Any, kinds: type | tuple[type, ...]) -> Any:
+    """table[key] (or `default`) after checking its JSON type: bool is not accepted where an int is wanted."""
+    value = table.get(key, default)
+    if not isinstance(value, kinds) or (isinstance(value, bool) and kinds is int):
+        raise FormatError(f"{path}: {key} = {str(value)[:50]!r} has the wrong type")
+    return value
+
+
 def _read_wordpiece_config(folder: Path, max_length: int | None) -> WordPieceConfig:
     json_path, vocab_path = folder / "tokenizer.json", folder / "vocab.txt"
     if json_path.exists():
-        spec = json.loads(json_path.read_text(encoding="utf-8"))
-        model, norm = spec.get("model", {}), spec.get("normalizer") or {}
+        spec = _read_json_object(json_path)
+        model = _field(json_path, spec, "model", {}, dict)
+        norm = _field(json_path, spec, "normalizer", None, (dict, type(None))) or {}
         if model.get("type") != "WordPiece":
-            raise FormatError(f"{json_path}: model type {model.get('type')!r} is not WordPiece")
+            raise FormatError(f"{json_path}: model type {str(model.get('type'))[:50]!r} is not WordPiece")
+        vocab = _field(json_path, model, "vocab", None, dict)
+        if not all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in vocab.values()):
+            raise FormatError(f"{json_path}: model.vocab must map tokens to non-negative ints")
         config = WordPieceConfig(
-            vocab=dict(model["vocab"]), lowercase=norm.get("lowercase", True),
-            strip_accents=norm.get("strip_accents"), clean_text=norm.get("clean_text", True),
-            handle_chinese_chars=norm.get("handle_chinese_chars", True), unk_token=model.get("unk_token", "[UNK]"),
-            prefix=model.get("continuing_subword_prefix", "##"),
-            max_input_chars_per_word=model.get("max_input_chars_per_word", 100))
+            vocab=vocab, lowercase=_field(json_path, norm, "lowercase", True, bool),
+            strip_accents=_field(json_path, norm, "strip_accents", None, (bool, type(None))),
+            clean_text=_field(json_path, norm, "clean_text", True, bool),
+            handle_chinese_chars=_field(json_path, norm, "handle_chinese_chars", True, bool),
+            unk_token=_field(json_path, model, "unk_token", "[UNK]", str),
+            prefix=_field(json_path, model, "continuing_subword_prefix", "##", str),
+            max_input_chars_per_word=_field(json_path, model, "max_input_chars_per_word", 100, int))
     elif vocab_path.exists():
-        lines = vocab_path.read_text(encoding="utf-8").splitlines()
+        lines = _read_text(vocab_path).splitlines()
         config = WordPieceConfig(vocab={tok: i for i, tok in enumerate(lines)})
     else:
         raise FormatError(f"{folder} has neither tokenizer.json nor vocab.txt")
+    # encode() needs these ids; a vocabulary without them fails here rather than on the first text
+    missing = [t for t in (config.unk_token, config.cls_token, config.sep_token, config.pad_token)
+               if t not in config.vocab]
+    if missing:
+        raise FormatError(f"{json_path if json_path.exists() else vocab_path}: vocabulary lacks {missing}")
     return _with_max_length(config, folder, max_length)
 
 
@@ -406,7 +464,9 @@ def _with_max_length(config: WordPieceConfig, folder: Path, max_length: int | No
     if max_length is None:
         st_config = folder / "sentence_bert_config.json"
         if st_config.exists():
-            max_length = json.loads(st_config.read_text()).get("max_seq_length")
+            max_length = _field(st_config, _read_json_object(st_config), "max_seq_length", None, (int, type(None)))
+            if max_length is not None and max_length >= 1 << 31:  # the tokenizers library wants a usize
+                raise FormatError(f"{st_config}: max_seq_length {max_length} is absurd")
     if max_length is None or max_length < 2:
         max_length = 512
     return WordPieceConfig(**{**config.__dict__, "max_length": int(max_length)})
@@ -435,7 +495,10 @@ class WordPieceTokenizer:
         self._hf = None
         if self.backend == "tokenizers":
             from tokenizers import Tokenizer
-            self._hf = Tokenizer.from_str(hf_json)
+            try:
+                self._hf = Tokenizer.from_str(hf_json)
+            except Exception as e:  # the library raises a bare Exception for JSON it cannot use
+                raise FormatError(f"tokenizers cannot read this tokenizer.json: {str(e)[:200]}") from e
             self._hf.no_padding()
             self._hf.enable_truncation(config.max_length)
 
@@ -446,7 +509,7 @@ class WordPieceTokenizer:
         folder = Path(folder)
         config = _read_wordpiece_config(folder, max_length)
         json_path = folder / "tokenizer.json"
-        return cls(config, backend, json_path.read_text(encoding="utf-8") if json_path.exists() else None)
+        return cls(config, backend, _read_text(json_path) if json_path.exists() else None)
 
     def _special(self, token: str) -> int:
         return self.config.vocab[token]

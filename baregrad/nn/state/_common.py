@@ -66,18 +66,21 @@ class Reader:
         return self.unpack(fmt, what)[0]
 
 
-def checked_numel(shape: Sequence[int], where: str) -> int:
-    """The product of `shape`, refusing negative or non-integer dims and products beyond MAX_NUMEL
-    (Python ints never overflow, but a C consumer of the same numbers would)."""
+def checked_numel(shape: Sequence[int], where: str, itemsize: int = 1) -> int:
+    """The product of `shape`, refusing negative or non-integer dims and shapes of `itemsize`-byte elements
+    beyond MAX_NUMEL bytes (Python ints never overflow, but a C consumer of the same numbers would). The
+    nonzero dims are checked even when a zero dim empties the shape: numpy and C code multiply them too."""
     if len(shape) > MAX_DIMS:
         raise FormatError(f"{where}: {len(shape)} dims is more than the {MAX_DIMS} allowed")
-    numel = 1
+    numel, span = 1, itemsize
     for d in shape:
         if not isinstance(d, int) or isinstance(d, bool) or d < 0:
             raise FormatError(f"{where}: shape {list(shape)!r} has an invalid dim {d!r}")
         numel *= d
-        if numel > MAX_NUMEL:
-            raise FormatError(f"{where}: shape {list(shape)!r} has more than 2**63-1 elements")
+        span *= max(d, 1)
+        if span > MAX_NUMEL:
+            raise FormatError(f"{where}: shape {list(shape)!r} of {itemsize}-byte elements spans more than "
+                              "2**63-1 bytes")
     return numel
 
 

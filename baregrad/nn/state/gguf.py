@@ -241,7 +241,8 @@ def _tensor(r: Reader, info: _TensorInfo, data_offset: int, alignment: int) -> G
     lay = layout(info.type_id, f"{r.what}: {where} (info at byte {info.at}): ")
     if any(d > MAX_NUMEL for d in info.ne):
         raise r.fail(f"{where} has a dim above 2**63-1: {info.ne}", info.at)
-    numel = checked_numel(info.ne, f"{r.what}: {where} (info at byte {info.at})")
+    # a block type stores under one byte per element; round up so the byte bound stays an upper bound
+    numel = checked_numel(info.ne, f"{r.what}: {where} (info at byte {info.at})", -(-lay.type_size // lay.block_size))
     if (info.ne[0] if info.ne else 1) % lay.block_size:
         raise r.fail(f"{where}: row length {info.ne[0] if info.ne else 1} is not a multiple of the "
                      f"{lay.ggml_type.name} block size {lay.block_size}", info.at)

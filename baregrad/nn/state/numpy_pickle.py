@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import pickle
 import sys
 import zlib
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from baregrad import dtype as dt
 from baregrad.dtype import DType
 from baregrad.errors import FormatError
 from baregrad.nn.state._common import byteswap, checked_numel, contiguous_strides, gather_strided, map_file
-from baregrad.nn.state.safe_pickle import Marker, SafeCallable, run_unpickler
+from baregrad.nn.state.safe_pickle import Marker, SafeCallable, refuse_build, run_unpickler, short_repr
 
 # NumPy's dtype codes (kind + itemsize) that have a baregrad dtype.
 NUMPY_CODES: dict[str, DType] = {
@@ -36,6 +37,7 @@ class NpArray:
     dtype: DType
     shape: tuple[int, ...]
     data: bytes
+    __setstate__ = refuse_build  # _frombuffer and scalar hand these to the pickle, which could BUILD on them
 
     def to_tensor(self):
         from baregrad.tensor import Tensor
@@ -50,7 +52,7 @@ class _NpDType:
 
     def __setstate__(self, state: Any) -> None:
         if not isinstance(state, tuple) or len(state) not in (8, 9) or state[0] not in (3, 4):
-            raise FormatError(f"numpy dtype state {state!r:.100} is not a supported (version 3/4) state")
+            raise FormatError(f"numpy dtype state {short_repr(state)} is not a supported (version 3/4) state")
         order = _text(state[1])
         if order not in ("<", ">", "|", "=") or any(s is not None for s in state[2:5]):
             raise FormatError(f"numpy dtype {self.code}: structured or byte order {order!r} not supported")
@@ -68,7 +70,7 @@ class _NpArrayBuilder:
         if self.array is not None:
             raise FormatError("numpy array state set twice")
         if not isinstance(state, tuple) or len(state) not in (4, 5):
-            raise FormatError(f"numpy array state {state!r:.100} is not (version, shape, dtype, fortran, data)")
+            raise FormatError(f"numpy array state {short_repr(state)} is not (version, shape, dtype, fortran, data)")
         shape, dtype, fortran, raw = state[-4:]
         self.array = _make_array(raw, dtype, shape, bool(fortran))
 
@@ -81,19 +83,19 @@ def _text(x: Any) -> str:
 def _np_dtype(code: Any, align: Any = False, copy: Any = True) -> _NpDType:
     code = _text(code)
     if not isinstance(code, str) or code not in NUMPY_CODES:
-        raise FormatError(f"numpy dtype {code!r:.50} is not supported; supported: {', '.join(NUMPY_CODES)}")
+        raise FormatError(f"numpy dtype {short_repr(code)} is not supported; supported: {', '.join(NUMPY_CODES)}")
     return _NpDType(code, NUMPY_CODES[code], ["|" if NUMPY_CODES[code].itemsize == 1 else "<"])
 
 
 def _make_array(raw: Any, dtype: Any, shape: Any, fortran: bool) -> NpArray:
     if not isinstance(dtype, _NpDType):
-        raise FormatError(f"numpy array dtype {dtype!r:.100} was not built by numpy.dtype")
+        raise FormatError(f"numpy array dtype {short_repr(dtype)} was not built by numpy.dtype")
     if isinstance(raw, str):  # encoding="latin1" turns Python 2 byte strings into str
         raw = raw.encode("latin-1")
     if not isinstance(raw, (bytes, bytearray, memoryview)) or not isinstance(shape, tuple):
         raise FormatError(f"numpy array data of type {type(raw).__name__} (object arrays are not supported)")
     itemsize = dtype.dtype.itemsize
-    numel = checked_numel(shape, "numpy array")
+    numel = checked_numel(shape, "numpy array", itemsize)
     if len(raw) != numel * itemsize:
         raise FormatError(f"numpy array of shape {shape} {dtype.code} needs {numel * itemsize} bytes, has {len(raw)}")
     data = bytes(raw)
@@ -108,7 +110,7 @@ def _make_array(raw: Any, dtype: Any, shape: Any, fortran: bool) -> NpArray:
 
 def _reconstruct(subtype: Any, shape: Any, code: Any) -> _NpArrayBuilder:
     if not (isinstance(subtype, Marker) and subtype.qualname == "numpy.ndarray"):
-        raise FormatError(f"numpy _reconstruct of {subtype!r:.100} (only numpy.ndarray is allowed)")
+        raise FormatError(f"numpy _reconstruct of {short_repr(subtype)} (only numpy.ndarray is allowed)")
     return _NpArrayBuilder()
 
 
@@ -117,6 +119,9 @@ def _scalar(dtype: Any, raw: Any) -> NpArray:
 
 
 def _frombuffer(buf: Any, dtype: Any, shape: Any, order: Any) -> NpArray:
+    # bytes(n) of an int would allocate n zero bytes before any size check
+    if not isinstance(buf, (bytes, bytearray, memoryview, pickle.PickleBuffer)):
+        raise FormatError(f"numpy _frombuffer of a {type(buf).__name__}, not a buffer")
     return _make_array(bytes(buf), dtype, shape, _text(order) == "F")
 
 
@@ -151,12 +156,16 @@ def numpy_globals() -> dict[tuple[str, str], Any]:
 def load_numpy_pickle(data: bytes | memoryview, what: str = "pickle") -> Any:
     """Unpickle `data`, allowing only NumPy array globals; arrays come back as NpArray, containers as built."""
     tree = run_unpickler(data, numpy_globals(), encoding="bytes", what=what)
-    return _finish(tree, what, 0)
+    return _finish(tree, what, 0, {})
 
 
-def _finish(obj: Any, what: str, depth: int) -> Any:
+def _finish(obj: Any, what: str, depth: int, done: dict[int, Any]) -> Any:
+    """Replace array builders by their arrays. `done` maps id(container) to its result: memo references let a
+    pickle share one container from many places (2**n paths through n of them), and each is finished once."""
     if depth > 100:  # also stops self-referencing containers a hostile pickle can build
         raise FormatError(f"{what}: containers nested more than 100 deep")
+    if id(obj) in done:
+        return done[id(obj)]
     if isinstance(obj, _NpArrayBuilder):
         if obj.array is None:
             raise FormatError(f"{what}: a numpy array was created but never given its data")
@@ -164,10 +173,13 @@ def _finish(obj: Any, what: str, depth: int) -> Any:
     if isinstance(obj, (_NpDType, Marker, SafeCallable)):
         raise FormatError(f"{what}: the pickle returns a bare {obj!r:.80}, not array data")
     if isinstance(obj, (list, tuple)):
-        return type(obj)(_finish(x, what, depth + 1) for x in obj)
-    if isinstance(obj, dict):
-        return {_finish(k, what, depth + 1): _finish(v, what, depth + 1) for k, v in obj.items()}
-    return obj
+        out: Any = type(obj)(_finish(x, what, depth + 1, done) for x in obj)
+    elif isinstance(obj, dict):
+        out = {_finish(k, what, depth + 1, done): _finish(v, what, depth + 1, done) for k, v in obj.items()}
+    else:
+        return obj
+    done[id(obj)] = out  # `obj` stays alive in the tree, so its id is not reused while `done` lives
+    return out
 
 
 def load_mnist_pickle(path: str | os.PathLike) -> Any:
@@ -189,9 +201,11 @@ def _gunzip(raw: memoryview, what: str) -> bytes:
                 if total > MAX_DECOMPRESSED_BYTES:
                     raise FormatError(f"{what}: decompresses to more than {MAX_DECOMPRESSED_BYTES} bytes (at byte 0)")
                 chunks.append(chunk)
+        return b"".join(chunks)  # holds the data twice for a moment: a bomb is cut at the limit, or here
     except (OSError, EOFError, zlib.error) as e:
         raise FormatError(f"{what}: corrupt gzip stream after {total} decompressed bytes: {e}") from e
-    return b"".join(chunks)
+    except MemoryError:
+        raise FormatError(f"{what}: decompresses to {total} bytes or more, which do not fit in memory") from None
 
 
 class _ViewFile:

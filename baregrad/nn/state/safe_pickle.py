@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import pickle
 import pickletools
+import reprlib
 from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass
 from typing import Any
@@ -21,13 +22,34 @@ GlobalName = tuple[str, str]
 
 # Opcodes that fetch a global without going through find_class.
 _FORBIDDEN_OPCODES = {"EXT1", "EXT2", "EXT4"}
+# Opcodes that store into the memo at an explicit index (MEMOIZE uses the next free one).
+_MEMO_PUT_OPCODES = {"PUT", "BINPUT", "LONG_BINPUT"}
+
+# Memo references let a few bytes stand for 2**n shared objects, so a plain repr() in an error message could
+# run forever; this one stops at a few levels and items.
+_SHORT_REPR = reprlib.Repr()
+_SHORT_REPR.maxstring = _SHORT_REPR.maxother = 60
+
+
+def short_repr(obj: Any) -> str:
+    """A repr of untrusted data that is bounded in size and time, for error messages."""
+    return _SHORT_REPR.repr(obj)
+
+
+def refuse_build(self: Any, state: Any) -> None:
+    """`__setstate__` for read-only objects a pickle can reach. BUILD calls __setstate__ when there is one, and
+    the one dataclasses add to frozen slotted classes rewrites every field; without one, a dict state goes
+    straight into __dict__. Either way a checked object could be changed after its checks, so assign this in the
+    class body (dataclasses only keep a __setstate__ the class defines itself)."""
+    raise FormatError(f"BUILD on a {type(self).__name__} is not allowed; it is read-only")
 
 
 @dataclass(frozen=True, slots=True)
 class SafeCallable:
-    """A whitelisted global: frozen and slotted, so a pickle's BUILD opcode cannot set attributes on it."""
+    """A whitelisted global: frozen, slotted and refusing BUILD, so a pickle cannot change what it calls."""
     qualname: str
     fn: Callable[..., Any]
+    __setstate__ = refuse_build
 
     def __call__(self, *args: Any) -> Any:
         return self.fn(*args)
@@ -38,6 +60,7 @@ class Marker:
     """A whitelisted global that is only passed around as data (e.g. `torch.FloatStorage`), never called."""
     qualname: str
     value: Any = None
+    __setstate__ = refuse_build
 
 
 class SafeUnpickler(pickle.Unpickler):
@@ -65,17 +88,23 @@ class SafeUnpickler(pickle.Unpickler):
 
     def persistent_load(self, pid: Any) -> Any:
         if self._persistent is None:
-            raise FormatError(f"{self.where()}: persistent id {pid!r:.100} is not allowed here")
+            raise FormatError(f"{self.where()}: persistent id {short_repr(pid)} is not allowed here")
         return self._persistent(pid)
 
 
 def prescan(data: bytes | memoryview, what: str = "pickle") -> None:
-    """Walk the opcodes once: refuse truncated/invalid streams and opcodes that bypass find_class."""
+    """Walk the opcodes once: refuse truncated/invalid streams, opcodes that bypass find_class and memo indices
+    that no pickler writes."""
     pos = 0
     try:
-        for opcode, _arg, pos in pickletools.genops(io.BytesIO(data)):
+        for opcode, arg, pos in pickletools.genops(io.BytesIO(data)):
             if opcode.name in _FORBIDDEN_OPCODES:
                 raise FormatError(f"{what}: opcode {opcode.name} (copyreg extension) is not allowed (at byte {pos})")
+            # Picklers number memo entries 0, 1, 2, ..., so an index can never exceed the bytes before it;
+            # CPython's unpickler grows and zero-fills its memo array to twice the index it is given.
+            if opcode.name in _MEMO_PUT_OPCODES and arg > pos:
+                raise FormatError(f"{what}: {opcode.name} memo index {arg} is larger than any pickler writes "
+                                  f"(at byte {pos})")
     except FormatError:
         raise
     except Exception as e:  # genops reports bad streams with ValueError and friends; all mean "malformed"
@@ -91,8 +120,11 @@ def run_unpickler(data: bytes | memoryview, allowed: Mapping[GlobalName, Any] | 
     unpickler = SafeUnpickler(file, allowed, persistent_load, encoding, what)
     try:
         return unpickler.load()
-    except FormatError:
-        raise
+    except FormatError as e:
+        if "at byte" in str(e):
+            raise
+        # The stand-ins check their arguments without knowing where they are in the stream; say where.
+        raise FormatError(f"{unpickler.where()}: {e}") from e
     except Exception as e:  # a malformed stream or wrong arguments to a stand-in; never let it escape raw
         raise FormatError(f"{unpickler.where()}: malformed pickle: {type(e).__name__}: {e}") from e
 

@@ -118,7 +118,7 @@ def _entry(name: str, info: Any, data: memoryview, data_start: int, what: str) -
     shape = info["shape"]
     if not isinstance(shape, list):
         raise FormatError(f"{where}: shape {shape!r:.100} is not a list")
-    numel = checked_numel(shape, where)
+    numel = checked_numel(shape, where, dtype.itemsize)
     begin, end = _offsets(info["data_offsets"], len(data), where)
     if end - begin != numel * dtype.itemsize:
         raise FormatError(f"{where}: data_offsets [{begin}, {end}] hold {end - begin} bytes but shape {shape} of "

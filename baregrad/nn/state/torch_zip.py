@@ -13,9 +13,11 @@ Storage entries are stored uncompressed, so their bytes are views into the mappe
 from __future__ import annotations
 
 import collections
+import lzma
 import os
 import struct
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +25,7 @@ from baregrad import dtype as dt
 from baregrad.dtype import DType
 from baregrad.errors import FormatError
 from baregrad.nn.state._common import (byteswap, checked_numel, gather_strided, map_file, strided_extent)
-from baregrad.nn.state.safe_pickle import Marker, SafeCallable, run_unpickler
+from baregrad.nn.state.safe_pickle import Marker, SafeCallable, refuse_build, run_unpickler, short_repr
 
 STORAGE_DTYPES: dict[str, DType] = {
     "FloatStorage": dt.float32, "DoubleStorage": dt.float64, "HalfStorage": dt.float16,
@@ -34,6 +36,9 @@ STORAGE_DTYPES: dict[str, DType] = {
 MAX_PICKLE_BYTES = 1 << 30
 # Deflate cannot compress better than about 1032:1; a claimed size beyond that is a zip bomb.
 MAX_DEFLATE_RATIO = 1032
+# A view with more elements than its storage (zero or overlapping strides, e.g. torch.zeros(1).expand(n)) is
+# legal, but we materialize it; past this many elements a few bytes of pickle would ask for gigabytes.
+MAX_EXPANDED_NUMEL = 1 << 24
 _LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature, (version..sizes), name length, extra length
 _LOCAL_MAGIC = b"PK\x03\x04"
 
@@ -47,6 +52,7 @@ class StorageRecord:
     location: str
     data: memoryview | bytes
     big_endian: bool = False
+    __setstate__ = refuse_build  # the pickle holds these; BUILD must not change them after their checks
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,7 @@ class TensorRecord:
     shape: tuple[int, ...]
     stride: tuple[int, ...]
     requires_grad: bool = False
+    __setstate__ = refuse_build  # the pickle holds these; BUILD must not change them after their checks
 
     @property
     def dtype(self) -> DType:
@@ -85,10 +92,16 @@ class _Archive:
         self.buf = map_file(path)
         try:
             self.zip = zipfile.ZipFile(path)
-            self.infos = {info.filename: info for info in self.zip.infolist()}
+            infos = self.zip.infolist()
         except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError,
                 struct.error) as e:
             raise FormatError(f"{path}: not a readable zip archive (at byte 0): {e}") from e
+        self.infos: dict[str, zipfile.ZipInfo] = {}
+        for info in infos:
+            # zipfile keeps every entry of a name and we would silently use the last; the file is ambiguous
+            if info.filename in self.infos:
+                raise FormatError(f"{path}: entry {info.filename} appears twice (at byte {info.header_offset})")
+            self.infos[info.filename] = info
         self.prefix = self._find_prefix()
 
     def _find_prefix(self) -> str:
@@ -111,9 +124,10 @@ class _Archive:
                               f"(at byte {info.header_offset})")
         try:
             return self.zip.read(info)
-        # RuntimeError: zipfile's answer to an entry flagged as encrypted (a corrupt flag bit does it)
+        # RuntimeError: zipfile's answer to an entry flagged as encrypted (a corrupt flag bit does it);
+        # zlib.error and LZMAError: corrupt deflate or lzma data, which zipfile passes through as they are
         except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError,
-                struct.error) as e:
+                struct.error, zlib.error, lzma.LZMAError) as e:
             raise FormatError(f"{self.path}: cannot read {name}: {e} (at byte {info.header_offset})") from e
 
     def has(self, name: str) -> bool:
@@ -169,7 +183,7 @@ def parse_torch_zip(path: str | os.PathLike) -> TorchCheckpoint:
     what = f"{archive.path}:{archive.prefix}data.pkl"
     loader = _StorageLoader(archive, checkpoint, what)
     checkpoint.tree = run_unpickler(data, torch_globals(), loader, encoding="utf-8", what=what)
-    _check_tree(checkpoint.tree, what, 0)
+    _check_tree(checkpoint.tree, what, 0, set())
     return checkpoint
 
 
@@ -181,13 +195,14 @@ class _StorageLoader:
 
     def __call__(self, pid: Any) -> StorageRecord:
         if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"):
-            raise FormatError(f"{self.what}: persistent id {pid!r:.100} is not ('storage', type, key, location, n)")
+            raise FormatError(f"{self.what}: persistent id {short_repr(pid)} is not "
+                              "('storage', type, key, location, n)")
         _, storage_type, key, location, numel = pid
         valid = (isinstance(storage_type, Marker) and isinstance(storage_type.value, DType)
                  and isinstance(key, str) and key.isdigit() and isinstance(location, str)
                  and isinstance(numel, int) and not isinstance(numel, bool) and numel >= 0)
         if not valid:
-            raise FormatError(f"{self.what}: malformed storage id {pid!r:.100}")
+            raise FormatError(f"{self.what}: malformed storage id {short_repr(pid)}")
         dtype = storage_type.value
         cached = self.checkpoint.storages.get(key)
         if cached is not None:
@@ -208,15 +223,19 @@ def _rebuild_tensor_v2(storage: Any, offset: Any, size: Any, stride: Any, requir
         raise FormatError(f"_rebuild_tensor_v2 got {type(storage).__name__}, not a storage")
     where = f"tensor on storage {storage.key}"
     if not (_is_int_tuple(size) and _is_int_tuple(stride) and len(size) == len(stride)):
-        raise FormatError(f"{where}: size {size!r:.60} and stride {stride!r:.60} must be int tuples of one length")
+        raise FormatError(f"{where}: size {short_repr(size)} and stride {short_repr(stride)} must be int tuples of "
+                          "one length")
     if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
-        raise FormatError(f"{where}: storage offset {offset!r:.40} must be a non-negative int")
-    checked_numel(size, where)
+        raise FormatError(f"{where}: storage offset {short_repr(offset)} must be a non-negative int")
+    numel = checked_numel(size, where, storage.dtype.itemsize)
     if any(s < 0 for s in stride):
         raise FormatError(f"{where}: negative stride {stride}")
     if strided_extent(size, stride, offset) > storage.numel:
         raise FormatError(f"{where}: offset {offset}, size {size}, stride {stride} reach element "
                           f"{strided_extent(size, stride, offset) - 1} of a {storage.numel}-element storage")
+    if numel > max(storage.numel, MAX_EXPANDED_NUMEL):
+        raise FormatError(f"{where}: size {size} with stride {stride} is a view of {numel} elements on a "
+                          f"{storage.numel}-element storage, more than the {MAX_EXPANDED_NUMEL} we expand")
     return TensorRecord(storage, offset, tuple(size), tuple(stride), bool(requires_grad))
 
 
@@ -242,35 +261,49 @@ def torch_globals() -> dict[tuple[str, str], Any]:
     return table
 
 
-def _check_tree(obj: Any, what: str, depth: int) -> None:
-    """Refuse bare whitelisted objects at the leaves and cycles/absurd nesting before anyone walks the tree."""
+def _check_tree(obj: Any, what: str, depth: int, checked: set[int]) -> None:
+    """Refuse bare whitelisted objects at the leaves and cycles/absurd nesting before anyone walks the tree.
+    `checked` holds the ids of containers already passed: memo references can share one container from 2**n
+    paths, and each is checked once (an id joins only after its contents, so a cycle still hits the depth)."""
     if depth > 100:
         raise FormatError(f"{what}: containers nested more than 100 deep (or a reference cycle)")
     if isinstance(obj, (Marker, SafeCallable, StorageRecord)) or obj is collections.OrderedDict:
-        raise FormatError(f"{what}: the tree holds a bare {obj!r:.80}; only tensors and plain data are allowed")
+        raise FormatError(f"{what}: the tree holds a bare {short_repr(obj)}; only tensors and plain data are allowed")
+    if id(obj) in checked:
+        return
     if isinstance(obj, dict):
         for key, value in obj.items():
-            _check_tree(key, what, depth + 1)
-            _check_tree(value, what, depth + 1)
+            _check_tree(key, what, depth + 1, checked)
+            _check_tree(value, what, depth + 1, checked)
     elif isinstance(obj, (list, tuple, set, frozenset)):
         for item in obj:
-            _check_tree(item, what, depth + 1)
+            _check_tree(item, what, depth + 1, checked)
+    else:
+        return
+    checked.add(id(obj))  # the tree keeps obj alive, so its id is not reused during the walk
 
 
-def records_to_tensors(obj: Any) -> Any:
-    """Replace every TensorRecord in a checked tree by a Tensor; containers keep their types."""
+def records_to_tensors(obj: Any, done: dict[int, Any] | None = None) -> Any:
+    """Replace every TensorRecord in a checked tree by a Tensor; containers keep their types. `done` maps the id
+    of each record or container already converted to its result, so shared objects stay shared and are
+    converted once however many paths lead to them."""
     from baregrad.tensor import Tensor
+    done = {} if done is None else done
+    if id(obj) in done:
+        return done[id(obj)]
     if isinstance(obj, TensorRecord):
-        return Tensor.from_bytes(obj.contiguous_bytes(), obj.dtype, obj.shape)
-    if isinstance(obj, collections.OrderedDict):
-        out = collections.OrderedDict((k, records_to_tensors(v)) for k, v in obj.items())
+        out: Any = Tensor.from_bytes(obj.contiguous_bytes(), obj.dtype, obj.shape)
+    elif isinstance(obj, collections.OrderedDict):
+        out = collections.OrderedDict((k, records_to_tensors(v, done)) for k, v in obj.items())
         out.__dict__.update(obj.__dict__)  # keeps a state_dict's `_metadata` (module versions)
-        return out
-    if isinstance(obj, dict):
-        return {k: records_to_tensors(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(records_to_tensors(v) for v in obj)
-    return obj
+    elif isinstance(obj, dict):
+        out = {k: records_to_tensors(v, done) for k, v in obj.items()}
+    elif isinstance(obj, (list, tuple)):
+        out = type(obj)(records_to_tensors(v, done) for v in obj)
+    else:
+        return obj
+    done[id(obj)] = out  # the tree keeps obj alive, so its id is not reused during the walk
+    return out
 
 
 def torch_load(path: str | os.PathLike) -> Any:
