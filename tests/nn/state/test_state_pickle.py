@@ -140,6 +140,23 @@ def test_gzip_corruption_is_a_format_error(tmp_path):
         load_mnist_pickle(bad)
 
 
+def test_gzip_bomb_is_a_format_error(tmp_path, monkeypatch):
+    """A few MB of deflate can stand for gigabytes: past the limit, or past free memory, it is a FormatError."""
+    from baregrad.nn.state import numpy_pickle
+    bomb = tmp_path / "bomb.pkl.gz"
+    bomb.write_bytes(gzip.compress(bytes(3 << 20)))
+    monkeypatch.setattr(numpy_pickle, "MAX_DECOMPRESSED_BYTES", 2 << 20)
+    with pytest.raises(FormatError, match="decompresses to more than"):
+        load_mnist_pickle(bomb)
+    monkeypatch.setattr(numpy_pickle, "MAX_DECOMPRESSED_BYTES", 4 << 30)
+
+    def no_memory(self, n=-1):
+        raise MemoryError
+    monkeypatch.setattr(gzip.GzipFile, "read", no_memory)
+    with pytest.raises(FormatError, match="do not fit in memory"):
+        load_mnist_pickle(bomb)
+
+
 SAMPLE = pickle.dumps({"a": np.arange(6, dtype=np.float32).reshape(2, 3), "b": [1, (2.5, "x")]}, protocol=2)
 
 
