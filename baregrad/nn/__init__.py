@@ -11,7 +11,8 @@ from baregrad.nn.modules.attention import MultiheadAttention
 from baregrad.nn.modules.container import ModuleDict, ModuleList, Sequential
 from baregrad.nn.modules.conv import Conv1d, Conv2d, ConvTranspose2d
 from baregrad.nn.modules.linear import Embedding, Flatten, Identity, Linear, Unflatten
-from baregrad.nn.modules.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from baregrad.nn.modules.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss,
+                                      MSELoss, NLLLoss, SmoothL1Loss)
 from baregrad.nn.modules.norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, RMSNorm
 
 __all__ = ["functional", "init", "utils", "Module", "Parameter", "IncompatibleKeys", "Linear", "Identity", "Flatten",
@@ -19,4 +20,4 @@ __all__ = ["functional", "init", "utils", "Module", "Parameter", "IncompatibleKe
            "GroupNorm", "RMSNorm", "Dropout", "MultiheadAttention", "Sequential", "ModuleList", "ModuleDict",
            "ReLU", "GELU", "SiLU", "Tanh", "Sigmoid", "LeakyReLU", "ELU", "Hardswish", "Softmax", "LogSoftmax",
            "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss",
-           "BCELoss", "BCEWithLogitsLoss"]
+           "BCELoss", "BCEWithLogitsLoss", "SmoothL1Loss", "HuberLoss", "KLDivLoss"]

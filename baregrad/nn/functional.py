@@ -72,12 +72,17 @@ def tanh(x: Tensor) -> Tensor:
     return x.tanh()
 
 
-def softmax(x: Tensor, dim: int = -1, dtype: Any = None) -> Tensor:
-    return x.softmax(dim, dtype)
+def _implicit_softmax_dim(ndim: int) -> int:
+    """torch's (deprecated) choice when softmax gets no dim: 0 for 0-, 1- and 3-d input, else 1."""
+    return 0 if ndim in (0, 1, 3) else 1
 
 
-def log_softmax(x: Tensor, dim: int = -1, dtype: Any = None) -> Tensor:
-    return x.log_softmax(dim, dtype)
+def softmax(x: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
+    return x.softmax(_implicit_softmax_dim(x.ndim) if dim is None else dim, dtype)
+
+
+def log_softmax(x: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
+    return x.log_softmax(_implicit_softmax_dim(x.ndim) if dim is None else dim, dtype)
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
@@ -300,15 +305,20 @@ def max_pool2d(x: Tensor, kernel_size: IntOrTuple, stride: Any = None, padding: 
 def avg_pool2d(x: Tensor, kernel_size: IntOrTuple, stride: Any = None, padding: IntOrTuple = 0,
                ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
     k, s, p, _ = _pool_args(kernel_size, stride, padding)
-    if ceil_mode:
-        raise ArgumentError("avg_pool2d(ceil_mode=True) is not supported")
-    pads = [(0, 0)] * (x.ndim - 2) + [(p[0], p[0]), (p[1], p[1])]
-    total = _windows(x.pad(pads), k, s, (1, 1)).sum((-2, -1))
+    h, w = x.shape[-2:]
+    extra = [_ceil_extra(size, k[i], s[i], p[i], 1, ceil_mode) for i, size in enumerate((h, w))]
+    pairs = [(p[i], p[i] + extra[i]) for i in range(2)]
+    total = _windows(x.pad([(0, 0)] * (x.ndim - 2) + pairs), k, s, (1, 1)).sum((-2, -1))
     if divisor_override:
         return total / divisor_override
-    if count_include_pad or not any(p):
+    if not any(extra) and (count_include_pad or not any(p)):
         return total / (k[0] * k[1])
-    ones = Tensor.ones(*x.shape[-2:], device=x.device, dtype=x.dtype).pad([(p[0], p[0]), (p[1], p[1])])
+    # torch divides by the window's overlap with the padded input (count_include_pad) or with the input alone;
+    # a ceil_mode window hanging past the padded input counts neither part
+    if count_include_pad:
+        ones = Tensor.ones(h + 2 * p[0], w + 2 * p[1], device=x.device, dtype=x.dtype).pad([(0, e) for e in extra])
+    else:
+        ones = Tensor.ones(h, w, device=x.device, dtype=x.dtype).pad(pairs)
     return total / _windows(ones, k, s, (1, 1)).sum((-2, -1))
 
 
@@ -401,6 +411,14 @@ def _causal_mask(n_q: int, n_k: int, device: str) -> Tensor:
     return cols <= rows
 
 
+def masked_softmax(scores: Tensor) -> Tensor:
+    """softmax over the last dim, but 0 on rows that are entirely -inf, as torch's attention does: a query that
+    may attend to nothing (all padding) gives a zero output and zero gradients, not NaN. The -inf rows are
+    zeroed before the softmax too, or its backward would multiply by NaN."""
+    empty = scores.amax(-1, keepdim=True) == -math.inf
+    return empty.where(0.0, empty.where(0.0, scores).softmax(-1))
+
+
 def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, attn_mask: Tensor | None = None,
                                  dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None,
                                  enable_gqa: bool = False) -> Tensor:
@@ -417,7 +435,8 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, attn_mask: Ten
             scores = attn_mask.where(scores, -math.inf)
         else:
             scores = scores + attn_mask
-    weights = scores.softmax(-1)
+    # only a mask can empty a row: the causal one always keeps column 0
+    weights = masked_softmax(scores) if attn_mask is not None else scores.softmax(-1)
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p, True)
     return weights @ v
@@ -493,6 +512,32 @@ def mse_loss(x: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
 
 def l1_loss(x: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     return _reduce((x - target).abs(), reduction)
+
+
+def smooth_l1_loss(x: Tensor, target: Tensor, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """0.5 d^2 / beta below beta, |d| - 0.5 beta above; beta=0 is the L1 loss (torch's special case)."""
+    d = (x - target).abs()
+    if beta == 0:
+        return _reduce(d, reduction)
+    return _reduce((d < beta).where(d * d * (0.5 / beta), d - 0.5 * beta), reduction)
+
+
+def huber_loss(x: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    """0.5 d^2 below delta, delta (|d| - 0.5 delta) above: smooth_l1_loss scaled by delta."""
+    d = (x - target).abs()
+    return _reduce((d < delta).where(d * d * 0.5, (d - 0.5 * delta) * delta), reduction)
+
+
+def kl_div(x: Tensor, target: Tensor, reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """target * (log target - x) with x given as log-probabilities; 'batchmean' divides the sum by the batch
+    size (the true KL divergence), 'mean' by the number of elements (torch's default)."""
+    if log_target:
+        loss = target.exp() * (target - x)
+    else:
+        loss = target.xlogy(target) - target * x  # 0 where target is 0
+    if reduction == "batchmean":
+        return loss.sum() / (x.shape[0] if x.ndim else 1)
+    return _reduce(loss, reduction)
 
 
 def binary_cross_entropy(x: Tensor, target: Tensor, weight: Tensor | None = None, reduction: str = "mean") -> Tensor:

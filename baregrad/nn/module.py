@@ -3,18 +3,29 @@ state_dict keys match torch's (`features.0.weight`) and torch checkpoints load b
 """
 from __future__ import annotations
 
+import weakref
 from collections import OrderedDict
-from typing import Any, Iterator, NamedTuple
+from typing import Any, Callable, Iterator, NamedTuple
 
 from baregrad.errors import ShapeError
 from baregrad.tensor import Tensor, realize_all
 
+# Tensors made by Parameter(), by id: a frozen one (requires_grad=False) must still register as a parameter,
+# and Tensor has no room for a flag of its own
+_PARAMETERS: "weakref.WeakValueDictionary[int, Tensor]" = weakref.WeakValueDictionary()
+
 
 def Parameter(data: Tensor, requires_grad: bool = True) -> Tensor:  # noqa: N802 - torch's name
-    """A leaf tensor that a Module registers as a parameter (a Tensor with requires_grad)."""
+    """A leaf tensor that a Module registers as a parameter (so does any Tensor with requires_grad)."""
     t = _private(data.detach() if isinstance(data, Tensor) else Tensor(data))
     t.requires_grad = requires_grad
+    _PARAMETERS[id(t)] = t
     return t
+
+
+def is_parameter(value: Any) -> bool:
+    """A Tensor with requires_grad, or one made by Parameter() (frozen parameters included)."""
+    return isinstance(value, Tensor) and (value.requires_grad or _PARAMETERS.get(id(value)) is value)
 
 
 def _private(t: Tensor) -> Tensor:
@@ -51,7 +62,7 @@ class Module:
             table = self._modules
         elif name in self._buffers:
             table = self._buffers
-        elif name in self._parameters or (isinstance(value, Tensor) and value.requires_grad):
+        elif name in self._parameters or is_parameter(value):
             table = self._parameters
         else:
             for other in tables:
@@ -83,7 +94,9 @@ class Module:
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         self._buffers[name] = _private(tensor) if tensor is not None else None
-        if not persistent:
+        if persistent:
+            self._non_persistent.discard(name)  # registered again as persistent: back in state_dict, as in torch
+        else:
             self._non_persistent.add(name)
 
     def register_module(self, name: str, module: "Module | None") -> None:
@@ -113,25 +126,35 @@ class Module:
     def children(self) -> Iterator["Module"]:
         return (m for _, m in self.named_children())
 
-    def _named_tensors(self, table: str, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
+    def _named_tensors(self, table: str, prefix: str = "", recurse: bool = True,
+                       remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
         seen: set[int] = set()
-        for mod_name, m in self.named_modules(prefix):
+        for mod_name, m in (self.named_modules(prefix) if recurse else [(prefix, self)]):
             for k, t in getattr(m, table).items():
-                if t is not None and id(t) not in seen:
+                if t is not None and not (remove_duplicate and id(t) in seen):
                     seen.add(id(t))
                     yield (f"{mod_name}.{k}" if mod_name else k), t
 
-    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
-        return self._named_tensors("_parameters", prefix)
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+        return self._named_tensors("_parameters", prefix, recurse, remove_duplicate)
 
-    def parameters(self) -> Iterator[Tensor]:
-        return (p for _, p in self.named_parameters())
+    def parameters(self, recurse: bool = True) -> Iterator[Tensor]:
+        return (p for _, p in self.named_parameters(recurse=recurse))
 
-    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
-        return self._named_tensors("_buffers", prefix)
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+        return self._named_tensors("_buffers", prefix, recurse, remove_duplicate)
 
-    def buffers(self) -> Iterator[Tensor]:
-        return (b for _, b in self.named_buffers())
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        return (b for _, b in self.named_buffers(recurse=recurse))
+
+    def apply(self, fn: Callable[["Module"], Any]) -> "Module":
+        """Call fn on every submodule, children before their parent (torch's order), then return self."""
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
 
     # ---- state ----
     def state_dict(self, prefix: str = "") -> "OrderedDict[str, Tensor]":
@@ -243,4 +266,4 @@ def _device_only(t: Tensor, args: tuple, kwargs: dict) -> Tensor:
     return t.to(device) if device is not None else t
 
 
-__all__ = ["Module", "Parameter", "IncompatibleKeys"]
+__all__ = ["Module", "Parameter", "IncompatibleKeys", "is_parameter"]

@@ -12,9 +12,11 @@ def _grads(parameters: Iterable[Tensor] | Tensor) -> list[Tensor]:
     return [p for p in params if p.grad is not None]
 
 
-def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, norm_type: float = 2.0,
-                    error_if_nonfinite: bool = False) -> Tensor:
-    """Scale every gradient by min(1, max_norm / (total_norm + 1e-6)); returns the total norm (lazy)."""
+def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, norm_type: float | str = 2.0,
+                    error_if_nonfinite: bool = False, foreach: bool | None = None) -> Tensor:
+    """Scale every gradient by min(1, max_norm / (total_norm + 1e-6)); returns the total norm (lazy).
+    foreach is accepted for torch's signature: the update is one fused graph either way."""
+    norm_type = float(norm_type)  # torch also takes the string "inf"
     params = _grads(parameters)
     if not params:
         return Tensor(0.0)
@@ -31,6 +33,6 @@ def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, norm
     return total
 
 
-def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float) -> None:
+def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float, foreach: bool | None = None) -> None:
     for p in _grads(parameters):
         p.grad = p.grad.clamp(-clip_value, clip_value)

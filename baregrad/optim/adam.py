@@ -8,7 +8,7 @@ from typing import Any, Iterable
 
 from baregrad import dtype as dt
 from baregrad.errors import ArgumentError
-from baregrad.optim.optimizer import Optimizer, _StepState
+from baregrad.optim.optimizer import Optimizer, _StepState, check_torch_flags
 from baregrad.tensor import Tensor
 
 
@@ -16,11 +16,17 @@ class Adam(Optimizer):
     decoupled = False
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False, maximize: bool = False):
+                 eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False, maximize: bool = False, *,
+                 foreach: bool | None = None, capturable: bool = False, differentiable: bool = False,
+                 fused: bool | None = None, decoupled_weight_decay: bool = False):
+        check_torch_flags(differentiable)
         if lr < 0 or eps < 0 or not (0 <= betas[0] < 1 and 0 <= betas[1] < 1) or weight_decay < 0:
             raise ArgumentError(f"invalid Adam settings: lr={lr}, betas={betas}, eps={eps}, wd={weight_decay}")
+        # a group setting, as in torch: Adam(decoupled_weight_decay=True) is AdamW, and a loaded torch state
+        # carries it
         super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay,
-                                  "amsgrad": amsgrad, "maximize": maximize})
+                                  "amsgrad": amsgrad, "maximize": maximize,
+                                  "decoupled_weight_decay": decoupled_weight_decay or self.decoupled})
 
     def _update_group(self, index: int, group: dict[str, Any], params: list[Tensor], pending: _StepState) -> None:
         device = params[0].device
@@ -33,7 +39,7 @@ class Adam(Optimizer):
             v = self._state(p, "exp_avg_sq", lambda: p.detach().zeros_like())
             pending.targets.append(step.assign(step + 1))
             g, w = (-p.grad if group["maximize"] else p.grad), p.detach()
-            if wd and self.decoupled:
+            if wd and group.get("decoupled_weight_decay", self.decoupled):
                 w = w * (1 - lr.cast(p.dtype) * wd)
             elif wd:
                 g = g + w * wd
@@ -54,5 +60,7 @@ class AdamW(Adam):
     decoupled = True
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, maximize: bool = False):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize)
+                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, maximize: bool = False, *,
+                 foreach: bool | None = None, capturable: bool = False, differentiable: bool = False,
+                 fused: bool | None = None):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize, differentiable=differentiable)

@@ -31,7 +31,14 @@ class LRScheduler:
         return self._last_lr
 
     def state_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "optimizer" and not callable(v)}
+        """Everything but the optimizer and functions (LambdaLR's lambdas stay with the code, as in torch)."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas") and not callable(v)}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.__dict__.update({k: v for k, v in state_dict.items() if k != "lr_lambdas"})
+        # constructing this scheduler set each group's lr to the schedule's start; resume at the saved lr
+        for group, lr in zip(self.optimizer.param_groups, self._last_lr):
+            group["lr"] = lr
 
 
 class LambdaLR(LRScheduler):

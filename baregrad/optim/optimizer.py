@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterable
 from baregrad import dtype as dt
 from baregrad.autograd import no_grad
 from baregrad.errors import ArgumentError
+from baregrad.nn.module import is_parameter
 from baregrad.tensor import Tensor, realize_all
 
 
@@ -45,9 +46,14 @@ class Optimizer:
     def add_param_group(self, group: dict[str, Any]) -> None:
         group = {**self.defaults, **group}
         group["params"] = list(group["params"]) if not isinstance(group["params"], Tensor) else [group["params"]]
+        if group["params"] and all(isinstance(p, tuple) and len(p) == 2 for p in group["params"]):
+            # torch also takes named_parameters(): (name, tensor) pairs, the names kept as "param_names"
+            group["param_names"] = [name for name, _ in group["params"]]
+            group["params"] = [p for _, p in group["params"]]
         for p in group["params"]:
-            if not isinstance(p, Tensor) or not p.requires_grad:
-                raise ArgumentError("optimizer parameters must be Tensors that require grad")
+            # a frozen Parameter is welcome, as in torch: model.parameters() lists it, and it gets no grad
+            if not is_parameter(p):
+                raise ArgumentError("optimizer parameters must be Tensors that require grad, or Parameters")
         self.param_groups.append(group)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -87,9 +93,55 @@ class Optimizer:
         return st[name]
 
     def state_dict(self) -> dict[str, Any]:
+        """torch's layout: per-parameter state keyed by the parameter's position over all groups, and each
+        group's settings with the positions of its parameters under "params"."""
         index = {id(p): i for i, p in enumerate(p for g in self.param_groups for p in g["params"])}
-        return {"state": {index[id(p)]: dict(s) for p, s in self.state.items()},
-                "param_groups": [{k: v for k, v in g.items() if k != "params"} for g in self.param_groups]}
+        groups = [{**{k: v for k, v in g.items() if k != "params"}, "params": [index[id(p)] for p in g["params"]]}
+                  for g in self.param_groups]
+        return {"state": {index[id(p)]: dict(s) for p, s in self.state.items()}, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Resume from state_dict() (ours or torch.optim's): group settings and per-parameter state are copied
+        in, matched by position, so the next step continues the saved run."""
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ArgumentError(f"state_dict has {len(saved_groups)} parameter groups, optimizer has "
+                                f"{len(self.param_groups)}")
+        id_map: dict[Any, Tensor] = {}
+        start = 0
+        for saved, group in zip(saved_groups, self.param_groups):
+            n = len(group["params"])
+            # a state_dict without "params" numbers the parameters in group order
+            ids = saved.get("params", range(start, start + n))
+            if len(ids) != n:
+                raise ArgumentError(f"a saved parameter group has {len(ids)} parameters, the optimizer's has {n}")
+            id_map.update(zip(ids, group["params"]))
+            group.update({k: v for k, v in saved.items() if k != "params"})
+            start += n
+        self.state = {}
+        for key, saved_state in state_dict["state"].items():
+            p = id_map.get(key)
+            if p is None:
+                raise ArgumentError(f"state_dict has state for parameter {key!r}, which no parameter group lists")
+            self.state[p] = {name: _state_tensor(name, v, p) for name, v in saved_state.items() if v is not None}
+
+
+def _state_tensor(name: str, value: Any, param: Tensor) -> Tensor:
+    """A saved state value as a private tensor on the parameter's device; float state takes the parameter's
+    dtype except the step count, which stays float32 as torch keeps it."""
+    if type(value).__module__.startswith("torch"):
+        value = value.detach().cpu().numpy()
+    t = value if isinstance(value, Tensor) else Tensor(value)
+    if t.dtype.is_float or name == "step":
+        t = t.cast(dt.float32 if name == "step" else param.dtype)
+    return private_copy(t.to(param.device))
+
+
+def check_torch_flags(differentiable: bool = False) -> None:
+    """torch.optim's foreach/fused/capturable only pick a kernel strategy (ours is one fused graph either way),
+    so they are accepted and ignored; differentiable would change results, so it is refused."""
+    if differentiable:
+        raise ArgumentError("differentiable=True (autograd through optimizer steps) is not supported")
 
 
 def private_copy(t: Tensor) -> Tensor:
@@ -97,4 +149,4 @@ def private_copy(t: Tensor) -> Tensor:
     return Tensor.from_bytes(t.to_bytes(), t.dtype, t.shape, t.device)
 
 
-__all__ = ["Optimizer", "private_copy"]
+__all__ = ["Optimizer", "private_copy", "check_torch_flags"]

@@ -81,10 +81,10 @@ class ELU(Module):
 class Softmax(Module):
     def __init__(self, dim: int | None = None):
         super().__init__()
-        self.dim = -1 if dim is None else dim
+        self.dim = dim
 
     def forward(self, x: Tensor) -> Tensor:
-        return x.softmax(self.dim)
+        return F.softmax(x, self.dim)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
@@ -92,7 +92,7 @@ class Softmax(Module):
 
 class LogSoftmax(Softmax):
     def forward(self, x: Tensor) -> Tensor:
-        return x.log_softmax(self.dim)
+        return F.log_softmax(x, self.dim)
 
 
 class Dropout(Module):

@@ -68,7 +68,9 @@ class MultiheadAttention(Module):
         scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(self.head_dim))
         if mask is not None:
             scores = scores + mask
-        weights = scores.softmax(-1)
+        # torch's SDPA path (need_weights=False, its fast path) gives 0 for a fully masked query; its
+        # need_weights=True path gives NaN there: we give 0 either way
+        weights = F.masked_softmax(scores) if mask is not None else scores.softmax(-1)
         dropped = F.dropout(weights, self.dropout, self.training) if self.dropout else weights
         out = (dropped @ v).transpose(1, 2).reshape(n, q_len, e)
         out = self.out_proj(out)
@@ -78,5 +80,6 @@ class MultiheadAttention(Module):
             out = out.squeeze(1)
         if not need_weights:
             return out, None
-        weights = weights.mean(1) if average_attn_weights else weights
+        # torch returns the weights that were applied, after dropout
+        weights = dropped.mean(1) if average_attn_weights else dropped
         return out, weights.squeeze(0) if unbatched else weights

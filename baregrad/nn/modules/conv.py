@@ -41,9 +41,11 @@ class _ConvNd(Module):
 
     def _padded(self, x: Tensor) -> tuple[Tensor, Any]:
         """Non-zero padding modes pad here and hand the conv no padding."""
-        if self.padding_mode == "zeros" or isinstance(self.padding, str):
+        if self.padding_mode == "zeros":
             return x, self.padding
-        pads = [v for p in reversed(self.padding) for v in (p, p)]
+        # 'same' pads with the mode too (torch does); its odd total puts the extra element after
+        pairs = F._conv_padding(self.padding, self.kernel_size, self.dilation, self.stride)
+        pads = [v for before, after in reversed(pairs) for v in (before, after)]
         return F.pad(x, pads, self.padding_mode), 0
 
     def extra_repr(self) -> str:
@@ -83,6 +85,20 @@ class ConvTranspose2d(_ConvNd):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                          padding_mode, output_padding, device, dtype)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, self.output_padding,
+    def forward(self, x: Tensor, output_size: Any = None) -> Tensor:
+        output_padding = self.output_padding if output_size is None else self._output_padding(x, output_size)
+        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, output_padding,
                                   self.groups, self.dilation)
+
+    def _output_padding(self, x: Tensor, output_size: Any) -> tuple[int, ...]:
+        """torch's choice among the sizes a stride allows: output_size (spatial, or with N and C) picks it."""
+        sizes = tuple(output_size)[-self.n:]
+        pads = []
+        for d, size in enumerate(sizes):
+            smallest = ((x.shape[2 + d] - 1) * self.stride[d] - 2 * self.padding[d] +
+                        self.dilation[d] * (self.kernel_size[d] - 1) + 1)
+            if not smallest <= size < smallest + self.stride[d]:
+                raise ArgumentError(f"output_size {tuple(output_size)} is not reachable: dim {d} can be "
+                                    f"{smallest}..{smallest + self.stride[d] - 1}")
+            pads.append(size - smallest)
+        return tuple(pads)

@@ -70,6 +70,16 @@ class Embedding(Module):
         self.weight = Parameter(Tensor.empty(num_embeddings, embedding_dim, device=device, dtype=dtype))
         self.reset_parameters()
 
+    @classmethod
+    def from_pretrained(cls, embeddings: Tensor, freeze: bool = True,
+                        padding_idx: int | None = None) -> "Embedding":
+        """An Embedding holding a copy of `embeddings`; freeze=True keeps it out of training, as in torch."""
+        rows, dim = embeddings.shape
+        layer = cls(rows, dim, padding_idx, device=embeddings.device, dtype=embeddings.dtype)
+        init._set(layer.weight, embeddings)
+        layer.weight.requires_grad = not freeze
+        return layer
+
     def reset_parameters(self) -> None:
         init.normal_(self.weight)
         if self.padding_idx is not None:
