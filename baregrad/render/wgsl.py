@@ -77,6 +77,10 @@ def literal(value, d: dt.DType) -> str:
         if not math.isfinite(v):
             return f"bitcast<f32>({struct.unpack('<I', struct.pack('<f', v))[0]:#x}u)"
         return f"{v.hex()}f" if v != 0 or math.copysign(1, v) > 0 else "-0.0f"
+    if d is dt.int64 and int(value) in (-2**63, 2**63 - 1):
+        # int64's extremes are max/min reduction identities: in 32 bits they must stay extremes (wrapped, -2**63
+        # would become 0, and the max of negative numbers 0)
+        value = -2**31 if value < 0 else 2**31 - 1
     bits = min(d.bits, 32)
     v = int(value) & ((1 << bits) - 1)
     if d.is_unsigned:
