@@ -217,9 +217,10 @@ class Pow(Function):
     def backward(self, g):
         a, b = (p.detach() for p in self.parents)
         y = a.from_node(self.out, g.device)
-        grad_a = g * b * a.pow(b - 1) if self.needs_grad[0] else None
-        # d/db a**b = a**b * log(a); torch defines it as 0 where a == 0 and b >= 0
-        grad_b = g * (a == 0).where(0.0, y * a.log()) if self.needs_grad[1] else None
+        # torch's conventions: d/da is 0 where b == 0 (not 0 * a**-1 = NaN at a == 0), and d/db = a**b * log(a)
+        # is 0 where a == 0 and b >= 0 (for b < 0 it is inf * -inf)
+        grad_a = g * (b == 0).where(0.0, b * a.pow(b - 1)) if self.needs_grad[0] else None
+        grad_b = g * ((a == 0) & (b >= 0)).where(0.0, y * a.log()) if self.needs_grad[1] else None
         return (grad_a, grad_b)
 
 

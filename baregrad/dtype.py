@@ -154,6 +154,15 @@ def sum_dtype(d: DType) -> DType:
     return int64 if (d is bool_ or d.is_int) else d
 
 
+_FINITE_MAX = {float16: 65504.0, bfloat16: 3.3895313892515355e38, float32: 3.4028234663852886e38,
+               float64: 1.7976931348623157e308}
+
+
+def finite_max(d: DType) -> float:
+    """The largest finite value of a float dtype (torch.finfo(d).max)."""
+    return _FINITE_MAX[d.scalar]
+
+
 def min_max_values(d: DType) -> tuple[float, float]:
     if d is bool_:
         return (0, 1)

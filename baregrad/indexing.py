@@ -8,13 +8,15 @@ from typing import Any
 
 from baregrad import dtype as dt
 from baregrad.errors import BoundsError, DTypeError, ShapeError
-from baregrad.tensor import Tensor
+from baregrad.tensor import Tensor, _flatten_data
 
 
 def _normalize(t: Tensor, index: Any) -> list:
     items = list(index) if isinstance(index, tuple) else [index]
-    items = [Tensor(i, dtype=dt.int64 if not _is_bool_seq(i) else dt.bool_, device=t.device)
-             if isinstance(i, list) else i for i in items]
+    host: dict[int, list] = {}  # id(index tensor) -> its values, for index tensors made here from Python lists
+    for k, i in enumerate(items):
+        if isinstance(i, list):
+            items[k] = _list_index(i, t.device, host)
     used = sum(_dims_used(i) for i in items)
     if sum(1 for i in items if i is Ellipsis) > 1:
         raise ShapeError("an index can only have a single ellipsis")
@@ -27,7 +29,37 @@ def _normalize(t: Tensor, index: Any) -> list:
         items[k:k + 1] = [slice(None)] * (t.ndim - used)
     else:
         items += [slice(None)] * (t.ndim - used)
+    _check_indices(t, items, host)
     return items
+
+
+def _list_index(values: list, device: str, host: dict[int, list]) -> Tensor:
+    flat, _ = _flatten_data(values)
+    if any(isinstance(v, float) for v in flat):
+        raise DTypeError(f"lists used as indices must hold ints or bools, got float in {values!r}")
+    if _is_bool_seq(values):
+        return Tensor(values, dtype=dt.bool_, device=device)
+    out = Tensor(values, dtype=dt.int64, device=device)
+    host[id(out)] = flat
+    return out
+
+
+def _check_indices(t: Tensor, items: list, host: dict[int, list]) -> None:
+    """Bounds and mask shapes that are known on the host, checked at the call site as torch does. Values of index
+    tensors live on the device: an out-of-range one reads zero and writes nowhere (see _advanced)."""
+    dim = 0
+    for i in items:
+        if isinstance(i, Tensor) and i.dtype is dt.bool_ and i.ndim:
+            if i.shape != t.shape[dim:dim + i.ndim]:
+                raise BoundsError(f"boolean mask of shape {i.shape} does not match dims {dim}.. of the indexed tensor "
+                                  f"of shape {t.shape}")
+        elif isinstance(i, Tensor) and id(i) in host:
+            size = t.shape[dim]
+            bad = next((v for v in host[id(i)] if not -size <= v < size), None)
+            if bad is not None:
+                raise BoundsError(f"index {bad} is out of bounds for dimension {dim} with size {size} "
+                                  f"(tensor of shape {t.shape})")
+        dim += _dims_used(i)
 
 
 def _is_bool_seq(x: Any) -> bool:
@@ -37,10 +69,10 @@ def _is_bool_seq(x: Any) -> bool:
 
 
 def _dims_used(i: Any) -> int:
-    if i is None or i is Ellipsis:
+    if i is None or i is Ellipsis or isinstance(i, bool):
         return 0
     if isinstance(i, Tensor) and i.dtype is dt.bool_:
-        return max(i.ndim, 1)
+        return i.ndim  # a 0-d mask adds a dim of size 1 or 0, like a Python bool
     return 1
 
 
@@ -66,6 +98,10 @@ def getitem(t: Tensor, index: Any) -> Tensor:
             x = _slice(x, dim, item)
             dim += 1
         elif isinstance(item, Tensor):
+            if item.dtype is dt.bool_ and item.ndim == 0:
+                x = x.unsqueeze(dim) if item.item() else x.unsqueeze(dim).narrow(dim, 0, 0)
+                dim += 1
+                continue
             if item.dtype is dt.bool_:
                 for k, idx in enumerate(item.nonzero_tuple()):
                     tensor_dims.append((dim + k, idx))
@@ -82,9 +118,12 @@ def getitem(t: Tensor, index: Any) -> Tensor:
 
 def _slice(x: Tensor, dim: int, s: slice) -> Tensor:
     size = x.shape[dim]
-    start, stop, step = s.indices(size)
-    if step == 0:
-        raise ShapeError("slice step cannot be zero")
+    if s.step == 0:  # checked before s.indices, which raises a bare ValueError
+        raise ShapeError(f"slice step cannot be zero (dim {dim} of a view of shape {x.shape})")
+    try:
+        start, stop, step = s.indices(size)
+    except TypeError:
+        raise DTypeError(f"slice bounds must be integers or None, got {s} for dim {dim} of shape {x.shape}") from None
     if step < 0:
         # numpy semantics: walk backwards; flip, then take a forward slice
         count = len(range(start, stop, step))
@@ -115,19 +154,24 @@ def _advanced(x: Tensor, tensor_dims: list[tuple[int, Tensor]]) -> Tensor:
     rest = [d for d in range(x.ndim) if d not in dims]
     moved = x.permute(dims + rest)
     sizes = [x.shape[d] for d in dims]
-    flat = None
+    flat, valid = None, None
     stride = 1
     for size, idx in reversed(list(zip(sizes, indices))):
         idx = idx.cast(dt.int64).expand(shape) if idx.shape != shape else idx.cast(dt.int64)
         idx = (idx < 0).where(idx + size, idx)
+        # checked per dim: a bad index must not land on another element of the flattened source
+        ok = (idx >= 0) & (idx < size)
+        valid = ok if valid is None else valid & ok
         term = idx * stride
         flat = term if flat is None else flat + term
         stride *= size
     n_rest = [x.shape[d] for d in rest]
     source = moved.reshape(math.prod(sizes), *n_rest)
     count = math.prod(shape)
+    flat = valid.where(flat, 0)  # read a real element, then mask it: never memory outside the buffer
     index = flat.reshape(count, *([1] * len(rest))).expand(count, *n_rest)
     out = source.gather(0, index).reshape(*shape, *n_rest)
+    out = valid.reshape(*shape, *([1] * len(rest))).where(out, out.zeros_like())
     adjacent = dims == list(range(dims[0], dims[0] + len(dims)))
     if adjacent and dims[0] > 0:
         k = len(shape)
@@ -155,8 +199,7 @@ def setitem(t: Tensor, index: Any, value: Any) -> None:
         return
     probe = Tensor.zeros(t.shape, dtype=dt.float32, device=t.device, requires_grad=True)
     selected = getitem(probe, index)
-    value = value if isinstance(value, Tensor) else Tensor.full((), value, t.dtype, t.device)
-    value = value.to(t.device).cast(t.dtype).expand(selected.shape)
+    value = _value(t, value).to(t.device).cast(t.dtype).expand(selected.shape)
     mask = _pullback(selected, probe, Tensor.full(selected.shape, True, dt.bool_, t.device))
     placed = _pullback(selected, probe, value)
     t._inplace(mask.where(placed, t))
@@ -173,9 +216,23 @@ def _pullback(out: Tensor, root: Tensor, grad: Tensor) -> Tensor:
 
 
 def _setitem_advanced(t: Tensor, items: list, value: Any) -> None:
-    positions = Tensor.arange(t.numel(), dtype=dt.int64, device=t.device).reshape(t.shape)
-    flat_pos = getitem(positions, tuple(items)).reshape(-1)
-    value = value if isinstance(value, Tensor) else Tensor.full((), value, t.dtype, t.device)
-    vals = value.to(t.device).cast(t.dtype).expand(getitem(positions, tuple(items)).shape).reshape(-1)
+    n = t.numel()
+    # shifted by -n: an out-of-range index reads 0 (see _advanced) and so lands on n, a position the scatter
+    # matches nowhere, rather than on element 0
+    positions = Tensor.arange(n, dtype=dt.int64, device=t.device).reshape(t.shape) - n
+    picked = getitem(positions, tuple(items))
+    flat_pos = (picked + n).reshape(-1)
+    vals = _value(t, value).to(t.device).cast(t.dtype).expand(picked.shape).reshape(-1)
     flat = t.reshape(-1).scatter(0, flat_pos, vals)
     t._inplace(flat.reshape(t.shape))
+
+
+def _value(t: Tensor, value: Any) -> Tensor:
+    """The right-hand side of t[index] = value as a tensor of t's dtype."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, (list, tuple)) or type(value).__name__ == "ndarray":
+        return Tensor(value, dtype=t.dtype, device=t.device)
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__float__"):
+        raise DTypeError(f"cannot assign a {type(value).__name__} to a tensor of {t.dtype.name} and shape {t.shape}")
+    return Tensor.full((), value, t.dtype, t.device)

@@ -7,6 +7,7 @@ them differentiable. Shapes and dtypes are checked where the user calls, so erro
 from __future__ import annotations
 
 import math
+import operator
 import weakref
 from typing import Any, Callable, Iterable, Sequence
 
@@ -17,6 +18,7 @@ from baregrad.errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from baregrad.ir.node import Node
 from baregrad.ir.ops import Op, ReduceOp
 from baregrad.tensor_extra import TensorExtras
+from baregrad.tensor_ops.custom_grad import sqrt_zero_grad, with_grad
 
 Scalar = int | float | bool
 _BUFFER, _ASSIGN = Op.BUFFER, Op.ASSIGN  # bound once: Op.X is slow on Python 3.11 (see ir/ops.py)
@@ -29,8 +31,8 @@ def _shape_arg(shape: tuple) -> tuple[int, ...]:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     try:
-        out = tuple(int(s) for s in shape)
-    except (TypeError, ValueError):
+        out = tuple(operator.index(s) for s in shape)  # not int(): that turns 2.5 into 2 and "3" into 3
+    except TypeError:
         raise ShapeError(f"a shape must be integers, got {shape!r}") from None
     if any(s < 0 for s in out):
         raise ShapeError(f"negative dimension in shape {out}")
@@ -324,6 +326,9 @@ class Tensor(TensorExtras):
             if self.numel() != 1:
                 raise ShapeError(f"backward() without a gradient needs a scalar output, got shape {self.shape}")
             gradient = self.ones_like()
+        elif not isinstance(gradient, Tensor):
+            raise DTypeError(f"backward() gradient must be a Tensor of shape {self.shape}, "
+                             f"got {type(gradient).__name__}")
         elif gradient.shape != self.shape:
             raise ShapeError(f"gradient shape {gradient.shape} does not match tensor shape {self.shape}")
         leaves = _run_backward(self, gradient.detach().cast(self.dtype), retain_graph)
@@ -483,6 +488,8 @@ class Tensor(TensorExtras):
         return (b, a) if reverse else (a, b)
 
     def _binary(self, fn: type[F.Function], other: Any, reverse: bool = False) -> "Tensor":
+        if self.node.dtype in _HALF and fn is F.Mul and _inexact_in_half(other, self.dtype):
+            return self.float()._binary(fn, other, reverse).cast(self.dtype)
         a, b = self._coerce(other, reverse)
         return fn.apply(a, b)
 
@@ -507,6 +514,8 @@ class Tensor(TensorExtras):
         return self.float_div(other)
 
     def float_div(self, other: Any, reverse: bool = False) -> "Tensor":
+        if self.node.dtype in _HALF and not reverse and _inexact_in_half(other, self.dtype):
+            return self.float().float_div(other).cast(self.dtype)
         a, b = self._coerce(other, reverse)
         if not a.dtype.is_float:
             a, b = a.cast(dt.default_float), b.cast(dt.default_float)
@@ -536,7 +545,8 @@ class Tensor(TensorExtras):
         return _alu(Op.MOD, a, b)
 
     def pow(self, exponent: Any, reverse: bool = False) -> "Tensor":
-        if not reverse and isinstance(exponent, (int, float)) and not isinstance(exponent, bool):
+        if not reverse and isinstance(exponent, (int, float)) and not isinstance(exponent, bool) \
+                and self.dtype is not dt.bool_:  # bool ** 2 is int64 in torch, not bool * bool
             if exponent == 2:
                 return self * self
             if exponent == 1:
@@ -560,6 +570,8 @@ class Tensor(TensorExtras):
         a, b = self._coerce(other)
         if a.dtype is dt.bool_:
             return a & b
+        if not a.dtype.is_float:  # ~x = -x - 1 reverses the order without overflowing at the type's minimum
+            return ~F.Maximum.apply(~a, ~b)
         return -F.Maximum.apply(-a, -b)
 
     def where(self, x: Any, y: Any) -> "Tensor":
@@ -824,15 +836,22 @@ class Tensor(TensorExtras):
         return self.log() * (1 / math.log(10))
 
     def log1p(self) -> "Tensor":
-        x = self._float_input()
-        u = x + 1
-        # log(1+x) = log(u) * x / (u-1) corrects the rounding of u for small x
-        return ((u - 1) == 0).where(x, u.log() * x / (u - 1))
+        def value(x: "Tensor") -> "Tensor":
+            u = x + 1
+            # log(1+x) = log(u) * x / (u-1) corrects the rounding of u for small x; at u = inf it is inf/inf
+            return ((u - 1) == 0).where(x, (u == math.inf).where(u, u.log() * x / (u - 1)))
+
+        # a closed-form gradient: the branch not taken has 0/0 at x = 0, whose NaN would leak through `where`
+        return with_grad(value, lambda g, out, x: (g / (x + 1),), self._float_input())
 
     def expm1(self) -> "Tensor":
-        x = self._float_input()
-        u = x.exp()
-        return (u == 1).where(x, ((u - 1) == -1).where(-1.0, (u - 1) * x / u.log()))
+        def value(x: "Tensor") -> "Tensor":
+            u = x.exp()
+            exact = (u == math.inf).where(u, ((u - 1) == -1).where(-1.0, (u - 1) * x / u.log()))
+            return (u == 1).where(x, exact)
+
+        # closed form, as for log1p: d/dx expm1(x) = expm1(x) + 1
+        return with_grad(value, lambda g, out, x: (g * (out + 1),), self._float_input())
 
     def sqrt(self) -> "Tensor":
         return F.Sqrt.apply(self._float_input())
@@ -859,8 +878,9 @@ class Tensor(TensorExtras):
         return F.Erf.apply(self._float_input())
 
     def sigmoid(self) -> "Tensor":
-        x = self._float_input()
-        return (1 + (-x).exp()).reciprocal()
+        # closed-form gradient y * (1 - y): through the reciprocal it is 0 * inf = NaN once exp(-x) overflows
+        value = lambda x: (1 + (-x).exp()).reciprocal()  # noqa: E731
+        return with_grad(value, lambda g, out, x: (g * out * (1 - out),), self._float_input())
 
     def relu(self) -> "Tensor":
         return ((self > 0) | self.isnan()).where(self, self.zeros_like())
@@ -888,16 +908,18 @@ class Tensor(TensorExtras):
         return self * self.softplus().tanh()
 
     def hardswish(self) -> "Tensor":
-        return self * (self + 3).clamp(0, 6) / 6
+        return self * (self + 3).hardtanh(0, 6) / 6
 
     def hardsigmoid(self) -> "Tensor":
-        return (self + 3).clamp(0, 6) / 6
+        return (self + 3).hardtanh(0, 6) / 6
 
     def hardtanh(self, min_val: float = -1.0, max_val: float = 1.0) -> "Tensor":
-        return self.clamp(min_val, max_val)
+        # unlike clamp, torch's hardtanh (and relu6, hardsigmoid, hardswish) has gradient 0 at the bounds
+        inside = (self > min_val) & (self < max_val)
+        return inside.where(self, self.detach().clamp(min_val, max_val))
 
     def relu6(self) -> "Tensor":
-        return self.clamp(0, 6)
+        return self.hardtanh(0, 6)
 
     def abs(self) -> "Tensor":
         if self.dtype is dt.bool_ or self.dtype.is_unsigned:
@@ -909,8 +931,8 @@ class Tensor(TensorExtras):
         if self.dtype is dt.bool_:
             return self
         one = self.ones_like()
-        # x * 0 keeps NaN (and a zero gradient) without turning sign(inf) into NaN
-        return (self > 0).where(one, (self < 0).where(-one, self * 0))
+        # torch's sign(NaN) is 0; x * 0 (at +-0) keeps the result connected to autograd with a zero gradient
+        return (self > 0).where(one, (self < 0).where(-one, self.isnan().where(self.zeros_like(), self * 0)))
 
     def trunc(self) -> "Tensor":
         return F.Trunc.apply(self) if self.dtype.is_float else self
@@ -950,10 +972,10 @@ class Tensor(TensorExtras):
         # where, not maximum/minimum: torch passes the gradient at the bounds (min <= x <= max) and keeps NaN
         if min is not None:
             a, b = out._coerce(min)
-            out = (a < b).where(b, a)
+            out = ((a < b) | b.isnan() if _may_be_nan(min) else a < b).where(b, a)
         if max is not None:
             a, b = out._coerce(max)
-            out = (a > b).where(b, a)
+            out = ((a > b) | b.isnan() if _may_be_nan(max) else a > b).where(b, a)
         return out
 
     clip = clamp
@@ -968,7 +990,9 @@ class Tensor(TensorExtras):
         return ~(self.isnan() | self.isinf())
 
     def nan_to_num(self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> "Tensor":
-        hi, lo = (3.4028234663852886e38, -3.4028234663852886e38) if self.dtype is dt.float32 else (1.79e308, -1.79e308)
+        if not self.dtype.is_float:
+            return self.clone()
+        hi, lo = dt.finite_max(self.dtype), -dt.finite_max(self.dtype)
         out = self.isnan().where(nan, self)
         out = (out == math.inf).where(hi if posinf is None else posinf, out)
         return (out == -math.inf).where(lo if neginf is None else neginf, out).cast(self.dtype)
@@ -990,6 +1014,8 @@ class Tensor(TensorExtras):
         axes = self._reduce_axes(dim)
         if self.ndim == 0:
             return self
+        if any(self.shape[a] > 2**31 - 1 for a in axes):  # 32-bit loop counters: the kernel would not compile, or hang
+            raise ShapeError(f"cannot reduce dims {axes} of shape {self.shape}: a dim has more than 2**31-1 elements")
         out_shape = tuple(s for i, s in enumerate(self.shape) if i not in axes or keepdim) if not keepdim \
             else tuple(1 if i in axes else s for i, s in enumerate(self.shape))
         if any(self.shape[a] == 0 for a in axes):
@@ -1018,11 +1044,8 @@ class Tensor(TensorExtras):
         return self._reduce(ReduceOp.MAX, dim, keepdim)
 
     def amin(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
-        if self.dtype is dt.bool_:
+        if not self.dtype.is_float:  # ~x reverses bool, unsigned and signed order; -x overflows at int min
             return ~((~self)._reduce(ReduceOp.MAX, dim, keepdim))
-        if self.dtype.is_unsigned:
-            top = 2 ** self.dtype.bits - 1
-            return top - (top - self)._reduce(ReduceOp.MAX, dim, keepdim)
         return -((-self)._reduce(ReduceOp.MAX, dim, keepdim))
 
     def max(self, dim: Any = None, keepdim: bool = False) -> Any:
@@ -1065,10 +1088,9 @@ class Tensor(TensorExtras):
         return (n - first).cast(dt.int64)
 
     def argmin(self, dim: int | None = None, keepdim: bool = False) -> "Tensor":
-        if self.dtype is dt.bool_:
-            return (~self).argmax(dim, keepdim)
-        return (-self.detach() if not self.dtype.is_unsigned else
-                (2 ** self.dtype.bits - 1) - self.detach()).argmax(dim, keepdim)
+        x = self.detach()
+        # ~x reverses the order of bool and integer types; -x would overflow at a signed type's minimum
+        return (-x if x.dtype.is_float else ~x).argmax(dim, keepdim)
 
     def any(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
         return (self != 0)._reduce(ReduceOp.MAX, dim, keepdim) if self.numel() else \
@@ -1092,7 +1114,7 @@ class Tensor(TensorExtras):
 
     def std(self, dim: Any = None, keepdim: bool = False, correction: int = 1,
             unbiased: bool | None = None) -> "Tensor":
-        return self.var(dim, keepdim, correction, unbiased).sqrt()
+        return sqrt_zero_grad(self.var(dim, keepdim, correction, unbiased))
 
     def var_mean(self, dim: Any = None, keepdim: bool = False, correction: int = 1) -> tuple["Tensor", "Tensor"]:
         return self.var(dim, keepdim, correction), self.mean(dim, keepdim)
@@ -1224,6 +1246,8 @@ class Tensor(TensorExtras):
         if self.ndim == 0:
             return self.reshape(1)
         a, b = self._axis(start_dim), self._axis(end_dim)
+        if a > b:
+            raise ShapeError(f"flatten start_dim {start_dim} comes after end_dim {end_dim} for shape {self.shape}")
         return self.reshape(self.shape[:a] + (math.prod(self.shape[a:b + 1]),) + self.shape[b + 1:])
 
     def unflatten(self, dim: int, sizes: Sequence[int]) -> "Tensor":
@@ -1328,6 +1352,10 @@ class Tensor(TensorExtras):
     def split(self, split_size: Any, dim: int = 0) -> tuple["Tensor", ...]:
         axis = self._axis(dim)
         n = self.shape[axis]
+        if isinstance(split_size, int) and split_size <= 0:
+            if split_size < 0 or n:  # torch allows 0 only for an empty dim: one empty piece
+                raise ArgumentError(f"split size must be positive, got {split_size} for dim {dim} of {self.shape}")
+            return (self,)
         sizes = [split_size] * (n // split_size) + ([n % split_size] if n % split_size else []) \
             if isinstance(split_size, int) else list(split_size)
         if sum(sizes) != n:
@@ -1339,6 +1367,8 @@ class Tensor(TensorExtras):
         return tuple(out)
 
     def chunk(self, chunks: int, dim: int = 0) -> tuple["Tensor", ...]:
+        if chunks <= 0:
+            raise ArgumentError(f"chunk needs a positive number of chunks, got {chunks} for shape {self.shape}")
         n = self.shape[self._axis(dim)]
         return self.split(max(1, math.ceil(n / chunks)), dim)
 
@@ -1532,6 +1562,27 @@ class _MinMax(tuple):
 def _row_max(x: Tensor, dim: int) -> Any:
     """The max that keeps softmax's exp in range (constant for autograd); 0 for an empty x, which torch allows."""
     return x.detach().amax(dim, keepdim=True) if x.numel() else 0.0
+
+
+_HALF = (dt.float16, dt.bfloat16)
+
+
+def _inexact_in_half(other: Any, d: dt.DType) -> bool:
+    """True for a Python number that float16/bfloat16 `d` cannot hold (70000.0 in float16, 1.01 in bfloat16).
+    torch computes `half_tensor * number` and `half_tensor / number` in float32 and rounds once (add and sub
+    round the number to `d` first), so for those two such a number must not be rounded to `d` first; a number
+    that `d` holds exactly gives the same result either way, and keeps the half kernel."""
+    if type(other) not in (int, float):
+        return False
+    from baregrad.render.python import bf16, f16
+    return (f16 if d is dt.float16 else bf16)(float(other)) != other
+
+
+def _may_be_nan(bound: Any) -> bool:
+    """Whether a clamp bound can be NaN (torch's clamp then gives NaN), so that the compare must test for it."""
+    if isinstance(bound, Tensor):
+        return bound.dtype.is_float
+    return isinstance(bound, float) and math.isnan(bound)
 
 
 def _category(d: dt.DType) -> int:

@@ -33,3 +33,11 @@ class _Composite(F.Function):
 def with_grad(fn: Callable, grad_fn: Callable, *inputs: "Tensor") -> "Tensor":
     """fn(*inputs), differentiated as grad_fn(g, out, *inputs) -> one gradient per input (same shapes)."""
     return _Composite.apply(*inputs, fn=fn, grad_fn=grad_fn)
+
+
+def sqrt_zero_grad(x: "Tensor") -> "Tensor":
+    """sqrt(x) whose gradient is 0 where the result is 0 rather than inf * 0 = NaN: torch's rule for std and the
+    2-norm (a constant row, a zero vector), though not for sqrt itself."""
+    def grad(g: "Tensor", out: "Tensor", v: "Tensor") -> tuple:
+        return ((out == 0).where(0.0, g / (out * 2)),)
+    return with_grad(lambda v: v.sqrt(), grad, x)

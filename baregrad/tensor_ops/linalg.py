@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from baregrad import dtype as dt
 from baregrad.errors import ArgumentError, ShapeError
+from baregrad.tensor_ops.custom_grad import sqrt_zero_grad
 
 if TYPE_CHECKING:
     from baregrad.tensor import Tensor
@@ -140,7 +141,7 @@ def vector_norm(x: "Tensor", ord: Any = 2, dim: Any = None, keepdim: bool = Fals
     if ord == 1:
         return a.sum(dim, keepdim)
     if ord == 2:
-        return (x._float_input().square()).sum(dim, keepdim).sqrt()
+        return sqrt_zero_grad(x._float_input().square().sum(dim, keepdim))
     return a.pow(ord).sum(dim, keepdim).pow(1.0 / ord)
 
 

@@ -168,8 +168,11 @@ class MathOps:
             out = (x == 0).where(0.0, x * y.log()).cast(x.dtype)
             return y.isnan().where(math.nan, out).cast(x.dtype)
 
-        # torch's gradient: log(y) for x even where x == 0, and x / y for y
-        return with_grad(value, lambda g, out, x, y: (g * y.log(), g * x / y), x, y)
+        # torch's gradient: xlogy(g, y) for x, but 0 where x == 0 and y <= 0 (not -inf or NaN); x / y for y
+        def grad(g: "Tensor", out: "Tensor", x: "Tensor", y: "Tensor") -> tuple:
+            return ((x == 0) & (y <= 0)).where(0.0, g * y.log()), g * x / y
+
+        return with_grad(value, grad, x, y)
 
     def copysign(self: "Tensor", other: Any) -> "Tensor":
         a, b = self._float_input()._coerce(other)

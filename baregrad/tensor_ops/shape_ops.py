@@ -56,6 +56,8 @@ class ShapeOps:
 
     def diff(self: "Tensor", n: int = 1, dim: int = -1, prepend: "Tensor | None" = None,
              append: "Tensor | None" = None) -> "Tensor":
+        if n < 0:
+            raise ArgumentError(f"diff needs n >= 0, got {n} for shape {self.shape}")
         axis = self._axis(dim)
         x = self
         if prepend is not None or append is not None:

@@ -166,12 +166,9 @@ def _sorted_distinct(flat: list) -> list:
 
 
 def _negate_order(x: "Tensor") -> "Tensor":
-    """A key whose max order is x's min order (for cummin): -x, or the complement for unsigned and bool."""
-    if x.dtype is dt.bool_:
-        return ~x
-    if x.dtype.is_unsigned:
-        return (2 ** x.dtype.bits - 1) - x
-    return -x
+    """A key whose max order is x's min order (for cummin): -x for floats, else ~x (= -x - 1 for signed
+    integers, which unlike -x does not overflow at the type's minimum)."""
+    return -x if x.dtype.is_float else ~x
 
 
 def _max_op() -> Any:
