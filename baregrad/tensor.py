@@ -84,6 +84,32 @@ def pack_values(values: list, d: dt.DType) -> bytes:
     return pack([wrap(int(v), d.bits, not d.is_unsigned) for v in values], d)
 
 
+# A Python int operand must fit in 64 bits (torch converts it to int64 or uint64 and raises beyond), then wraps
+_I64_MIN, _U64_END = -2**63, 2**64
+_FIT_RANGE: dict[dt.DType, tuple[int, int]] = {}
+
+
+def _fit_range(d: dt.DType) -> tuple[int, int]:
+    """The numbers torch converts into integer dtype d without raising: its range, and for an unsigned type the
+    negatives down to -max as well (they wrap, as in C)."""
+    out = _FIT_RANGE.get(d)
+    if out is None:
+        lo, hi = dt.min_max_values(d)
+        out = _FIT_RANGE[d] = ((max(-hi, _I64_MIN) if d.is_unsigned else lo), hi)
+    return out
+
+
+def _check_fits(values: Iterable, d: dt.DType) -> None:
+    """Raise where torch raises for a user value an integer dtype cannot hold (tensor data, fill values). Only
+    user entry points check: internal constants (masks, ~x, 0xFFFFFFFF on int32) rely on wrapping."""
+    lo, hi = _fit_range(d)
+    for v in values:
+        if not lo <= v <= hi:  # NaN fails this too
+            lo_d, hi_d = dt.min_max_values(d)
+            raise DTypeError(f"value {v!r} cannot be converted to {d.name} without overflow ({d.name} holds "
+                             f"{lo_d}..{hi_d})")
+
+
 def _numpy_dtype_name(d: dt.DType) -> str:
     return {"bool": "bool", "bfloat16": "float32"}.get(d.name, d.name)
 
@@ -112,6 +138,8 @@ class Tensor(TensorExtras):
             return
         values, shape = _flatten_data(data)
         d = d or _infer_dtype(values)
+        if d.is_int:  # floats round to inf and any number is a bool, as in torch; integers must fit
+            _check_fits(values, d)
         self._init(_buffer_node(pack_values(values, d), d, shape, device_name), device_name, requires_grad)
 
     def _init(self, node: Node, device: str, requires_grad: bool) -> None:
@@ -269,6 +297,40 @@ class Tensor(TensorExtras):
     def clone(self) -> "Tensor":
         return _Contiguous.apply(self)
 
+    # ---- copy and pickle ----
+    def __copy__(self) -> "Tensor":
+        """copy.copy, as torch: a new leaf on the same buffer, so it follows in-place writes as detach() does."""
+        t = Tensor.from_node(self.node, self.device)
+        t.requires_grad = self.requires_grad
+        return t
+
+    def __deepcopy__(self, memo: dict) -> "Tensor":
+        """copy.deepcopy (a model, a state_dict, EMA weights): a leaf with a buffer of its own holding the same
+        values, dtype, device and requires_grad; its grad is deep-copied too, as torch does."""
+        if id(self) in memo:
+            return memo[id(self)]
+        if self._ctx is not None:  # torch refuses too: the copy could not carry the graph
+            raise ArgumentError(f"deepcopy of a tensor of shape {self.shape} computed by an op that records a "
+                                "gradient: only leaf tensors can be deep-copied (detach() it first)")
+        from baregrad.nn.module import _PARAMETERS, Parameter
+        if self.node.op is _ASSIGN:
+            self.realize()  # finish a pending write (an optimizer step) so the copy holds its result
+        t = Tensor.from_node(_private_copy(self.node, self.device), self.device)
+        if _PARAMETERS.get(id(self)) is self:
+            t = Parameter(t, self.requires_grad)  # a frozen Parameter stays one: optimizers accept it
+        t.requires_grad = self.requires_grad
+        memo[id(self)] = t
+        if self.grad is not None:
+            t.grad = self.grad.__deepcopy__(memo)
+        return t
+
+    def __reduce__(self) -> tuple:
+        """pickle: the values as raw bytes with dtype, shape, device and requires_grad (not the graph or grad),
+        as torch tensors pickle. Only plain values and baregrad's own rebuild function are referenced; loading a
+        pickle runs code, so baregrad's checkpoint loaders never unpickle this way."""
+        return (_unpickle_tensor, (self.detach().to_bytes(), self.dtype.name, self.shape, self.device,
+                                   self.requires_grad))
+
     def float(self) -> "Tensor":
         return self.cast(dt.float32)
 
@@ -346,6 +408,11 @@ class Tensor(TensorExtras):
                                                                else dt.default_float)
         else:
             d = dt.to_dtype(dtype)
+        if d.kind is not _FLOAT_KIND and d is not dt.bool_ and isinstance(fill_value, (int, float)):
+            # zeros/ones/full_like/fill_/setitem values come through here: tested inline, it is the eager path
+            lo, hi = _FIT_RANGE.get(d) or _fit_range(d)
+            if not lo <= fill_value <= hi:
+                _check_fits((fill_value,), d)
         t = Tensor.from_node(const_node(fill_value, d, shape), _device_name(device))
         return t.requires_grad_() if requires_grad else t
 
@@ -481,6 +548,10 @@ class Tensor(TensorExtras):
         else:
             # a Python scalar: a constant already broadcast to the tensor's shape (the nodes _broadcast would build)
             d = dt.python_scalar_dtype(other, self.dtype)
+            if type(other) is int and not _I64_MIN <= other < _U64_END and d.kind is not _FLOAT_KIND:
+                # within 64 bits an int operand wraps into an integer dtype as in torch (x + 2**40 on int32)
+                raise DTypeError(f"value {other} cannot be converted to {d.name} without overflow: a Python int "
+                                 f"operand of a {self.dtype.name} tensor must fit in 64 bits")
             a = self.cast(d)
             b = Tensor.from_node(const_node(other, d, a.shape), self.device)
             return (b, a) if reverse else (a, b)
@@ -523,8 +594,8 @@ class Tensor(TensorExtras):
 
     def floor_divide(self, other: Any, reverse: bool = False) -> "Tensor":
         a, b = self._coerce(other, reverse)
-        if a.dtype.is_float:
-            return (a / b).floor()
+        if a.dtype.is_float:  # torch has no derivative for floor_divide: the result is not differentiable
+            return _in_float32(_float_floor_divide, a.detach(), b.detach())
         q = _alu(Op.IDIV, a, b)
         r = _alu(Op.MOD, a, b)
         adjust = (r != 0) & ((r < 0) != (b < 0))
@@ -533,15 +604,15 @@ class Tensor(TensorExtras):
     def remainder(self, other: Any, reverse: bool = False) -> "Tensor":
         a, b = self._coerce(other, reverse)
         if a.dtype.is_float:
-            return a - (a / b).floor() * b
+            return _in_float32(_float_remainder, a, b)
         r = _alu(Op.MOD, a, b)
         adjust = (r != 0) & ((r < 0) != (b < 0))
         return adjust.where(r + b, r)
 
     def fmod(self, other: Any) -> "Tensor":
         a, b = self._coerce(other)
-        if a.dtype.is_float:  # written with trunc so that it is differentiable, like remainder
-            return a - (a / b).trunc() * b
+        if a.dtype.is_float:
+            return _in_float32(_float_fmod, a, b)
         return _alu(Op.MOD, a, b)
 
     def pow(self, exponent: Any, reverse: bool = False) -> "Tensor":
@@ -1578,6 +1649,42 @@ def _inexact_in_half(other: Any, d: dt.DType) -> bool:
     return (f16 if d is dt.float16 else bf16)(float(other)) != other
 
 
+def _in_float32(fn: Callable[[Tensor, Tensor], Tensor], a: Tensor, b: Tensor) -> Tensor:
+    """fn on float16/bfloat16 computed in float32 and rounded once, as torch's CPU kernels do (opmath)."""
+    if a.dtype in _HALF:
+        return fn(a.float(), b.float()).cast(a.dtype)
+    return fn(a, b)
+
+
+# Float fmod, remainder and floor_divide follow torch's kernels (c10 div_floor_floating, remainder_kernel): all
+# three start from Op.MOD, C's exact fmod; a - floor(a / b) * b rounds a / b first (1.0 % 0.1 gave 0, not 0.1)
+def _float_fmod(a: Tensor, b: Tensor) -> Tensor:
+    return with_grad(lambda x, y: _alu(Op.MOD, x, y), lambda g, out, x, y: (g, -g * (x / y).trunc()), a, b)
+
+
+def _remainder_value(a: Tensor, b: Tensor) -> Tensor:
+    r = _alu(Op.MOD, a, b)
+    return ((r != 0) & ((b < 0) != (r < 0))).where(r + b, r)  # fmod keeps a's sign; remainder takes b's
+
+
+def _float_remainder(a: Tensor, b: Tensor) -> Tensor:
+    return with_grad(_remainder_value, lambda g, out, x, y: (g, -g * _float_floor_divide(x, y)), a, b)
+
+
+def _float_floor_divide(a: Tensor, b: Tensor) -> Tensor:
+    """(a - fmod(a, b)) / b is an exact integer before rounding, so floor(a / b) rounding up (1.0 // 0.1 = 10)
+    cannot happen; what rounding is left is corrected toward the nearest integer."""
+    a, b = a.detach(), b.detach()
+    quotient = a / b
+    r = _alu(Op.MOD, a, b)
+    div = (a - r) / b
+    div = ((r != 0) & ((b < 0) != (r < 0))).where(div - 1, div)
+    floored = div.floor()
+    floored = (div - floored > 0.5).where(floored + 1, floored)
+    floored = (div != 0).where(floored, quotient * 0)  # a zero takes the sign of a / b
+    return (b == 0).where(quotient, floored)  # division by zero: IEEE's a / b (inf, -inf or nan)
+
+
 def _may_be_nan(bound: Any) -> bool:
     """Whether a clamp bound can be NaN (torch's clamp then gives NaN), so that the compare must test for it."""
     if isinstance(bound, Tensor):
@@ -1697,6 +1804,12 @@ def _private_copy(node: Node, device: str) -> Node:
     copy.buffer = None
     buf.shared = False
     return Node(Op.BUFFER, node.dtype, (), buf)
+
+
+def _unpickle_tensor(data: bytes, dtype: str, shape: tuple[int, ...], device: str, requires_grad: bool) -> Tensor:
+    t = Tensor.from_bytes(data, dtype, shape, device)
+    t.requires_grad = requires_grad
+    return t
 
 
 def _buffer_node(data: bytes | memoryview, d: dt.DType, shape: tuple[int, ...], device: str) -> Node:

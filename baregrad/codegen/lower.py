@@ -17,6 +17,7 @@ from baregrad.ir.node import Node
 from baregrad.ir.ops import ALU, Op, ReduceOp
 
 MAX_INDEX = 2**31 - 1
+INDEX_BYTES = sym.INDEX.itemsize
 
 
 @dataclass(frozen=True)
@@ -190,12 +191,26 @@ def _lower_gather(state: _Lowering, node: Node, idx: tuple[Node, ...], valid: No
     src, index_tensor = node.src
     axis = node.arg
     size = src.shape[axis]
-    raw = _cast(_lower(state, index_tensor, idx, valid), sym.INDEX)
+    raw = _lower(state, index_tensor, idx, valid)
+    # the range check runs in the index's own dtype when INDEX cannot hold all its values: narrowing first would
+    # turn 2**32 + 1 into 1 (int64) or 2**32 - 1 into -1 (uint32), both in range
+    d = raw.dtype if raw.dtype.itemsize > INDEX_BYTES or raw.dtype is dt.uint32 else sym.INDEX
+    raw = _cast(raw, d)
     # negative indices count from the end, as in torch; anything still out of range reads zero, never memory
-    wrapped = Node(Op.WHERE, sym.INDEX, (Node(Op.CMPLT, dt.bool_, (raw, sym.const(0))),
-                                         Node(Op.ADD, sym.INDEX, (raw, sym.const(size))), raw))
-    in_range = Node(Op.AND, dt.bool_, (Node(Op.CMPLT, dt.bool_, (wrapped, sym.const(size))),
-                                       Node(Op.CMPLT, dt.bool_, (sym.const(-1), wrapped))))
+    if d.is_unsigned:
+        wrapped = raw
+        in_range = Node(Op.CMPLT, dt.bool_, (raw, sym.const(size, d)))
+    else:
+        wrapped = Node(Op.WHERE, d, (Node(Op.CMPLT, dt.bool_, (raw, sym.const(0, d))),
+                                     Node(Op.ADD, d, (raw, sym.const(size, d))), raw))
+        in_range = Node(Op.AND, dt.bool_, (Node(Op.CMPLT, dt.bool_, (wrapped, sym.const(size, d))),
+                                           Node(Op.CMPLT, dt.bool_, (sym.const(-1, d), wrapped))))
+    wrapped = _cast(wrapped, sym.INDEX)  # exact wherever in_range holds, and unused where it does not
     src_idx = tuple(wrapped if i == axis else (sym.const(0) if src.shape[i] == 1 else j)
                     for i, j in enumerate(idx))
-    return _lower(state, src, src_idx, sym.and_(valid, in_range))
+    value = _lower(state, src, src_idx, sym.and_(valid, in_range))
+    if value.op is Op.LOAD or sym.is_const(value, _zero(node.dtype)):
+        return value  # a load masked by in_range already reads zero there: no select needed
+    # a computed source (arange, a constant, an expand of one, arithmetic on loads) has a value even where the
+    # index is out of range: mask it like padding
+    return Node(Op.WHERE, node.dtype, (in_range, value, Node(Op.CONST, node.dtype, (), _zero(node.dtype))))
