@@ -273,6 +273,17 @@ def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stri
     return conv2d(x, w, bias, 1, 0, dilation, groups)
 
 
+def conv_transpose1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrTuple = 1,
+                     padding: IntOrTuple = 0, output_padding: IntOrTuple = 0, groups: int = 1,
+                     dilation: IntOrTuple = 1) -> Tensor:
+    """conv_transpose2d over a unit height: (N, C, L) is (N, C, 1, L) with a (1, k) kernel."""
+    if x.ndim != 3 or weight.ndim != 3:
+        raise ShapeError(f"conv_transpose1d needs 3-d input and weight, got {x.shape} and {weight.shape}")
+    s, p, op, d = (_tuple(v, 1)[0] for v in (stride, padding, output_padding, dilation))
+    out = conv_transpose2d(x.unsqueeze(2), weight.unsqueeze(2), bias, (1, s), (0, p), (0, op), groups, (1, d))
+    return out.squeeze(2)
+
+
 # ---- pooling ----
 def _pool_args(kernel_size: IntOrTuple, stride: Any, padding: IntOrTuple, dilation: IntOrTuple = 1):
     k = _tuple(kernel_size, 2)
@@ -320,6 +331,29 @@ def avg_pool2d(x: Tensor, kernel_size: IntOrTuple, stride: Any = None, padding: 
     else:
         ones = Tensor.ones(h, w, device=x.device, dtype=x.dtype).pad(pairs)
     return total / _windows(ones, k, s, (1, 1)).sum((-2, -1))
+
+
+def _unit_height(v: Any, fill: int) -> tuple[int, int] | None:
+    """A 1-d pooling argument as its 2-d form over a unit height: (fill, v)."""
+    return None if v is None or v == [] or v == () else (fill, *_tuple(v, 1))
+
+
+def max_pool1d(x: Tensor, kernel_size: IntOrTuple, stride: Any = None, padding: IntOrTuple = 0,
+               dilation: IntOrTuple = 1, ceil_mode: bool = False, return_indices: bool = False) -> Tensor:
+    """max_pool2d over a unit height: (..., L) is (..., 1, L) with a (1, k) window."""
+    if return_indices:
+        raise ArgumentError("max_pool1d(return_indices=True) is not supported")
+    out = max_pool2d(x.unsqueeze(-2), _unit_height(kernel_size, 1), _unit_height(stride, 1),
+                     _unit_height(padding, 0), _unit_height(dilation, 1), ceil_mode)
+    return out.squeeze(-2)
+
+
+def avg_pool1d(x: Tensor, kernel_size: IntOrTuple, stride: Any = None, padding: IntOrTuple = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
+    """avg_pool2d over a unit height: (..., L) is (..., 1, L) with a (1, k) window."""
+    out = avg_pool2d(x.unsqueeze(-2), _unit_height(kernel_size, 1), _unit_height(stride, 1),
+                     _unit_height(padding, 0), ceil_mode, count_include_pad)
+    return out.squeeze(-2)
 
 
 def _adaptive_matrix(n_in: int, n_out: int, device: str, d: dt.DType) -> Tensor:

@@ -149,6 +149,30 @@ class Module:
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         return (b for _, b in self.named_buffers(recurse=recurse))
 
+    def get_submodule(self, target: str) -> "Module":
+        """The module at a dotted path ("features.0"); "" is this module."""
+        m: Module = self
+        for i, name in enumerate(target.split(".") if target else []):
+            child = m._modules.get(name)
+            if not isinstance(child, Module):
+                where = ".".join(target.split(".")[:i]) or type(self).__name__
+                raise AttributeError(f"{where} has no submodule {name!r} (looking up {target!r})")
+            m = child
+        return m
+
+    def _get_tensor(self, target: str, table: str, kind: str) -> Tensor:
+        module_path, _, name = target.rpartition(".")
+        t = getattr(self.get_submodule(module_path), table).get(name)
+        if t is None:
+            raise AttributeError(f"{target!r} is no {kind}")
+        return t
+
+    def get_parameter(self, target: str) -> Tensor:
+        return self._get_tensor(target, "_parameters", "parameter")
+
+    def get_buffer(self, target: str) -> Tensor:
+        return self._get_tensor(target, "_buffers", "buffer")
+
     def apply(self, fn: Callable[["Module"], Any]) -> "Module":
         """Call fn on every submodule, children before their parent (torch's order), then return self."""
         for m in self.children():
@@ -157,7 +181,10 @@ class Module:
         return self
 
     # ---- state ----
-    def state_dict(self, prefix: str = "") -> "OrderedDict[str, Tensor]":
+    def state_dict(self, prefix: str = "", *, destination: dict | None = None,
+                   keep_vars: bool = False) -> "OrderedDict[str, Tensor]":
+        """Parameters and persistent buffers by name. As in torch the values are detached (they share the
+        buffers, so they follow later updates) unless keep_vars, which hands back the tensors themselves."""
         out: OrderedDict[str, Tensor] = OrderedDict()
         for mod_name, m in self.named_modules(prefix.rstrip(".")):
             items = list(m._parameters.items()) + [(k, b) for k, b in m._buffers.items()
@@ -166,11 +193,16 @@ class Module:
                 if t is not None:
                     out[f"{mod_name}.{k}" if mod_name else k] = t
         realize_all(list(out.values()))
+        if not keep_vars:
+            out = OrderedDict((k, t.detach()) for k, t in out.items())
+        if destination is not None:
+            destination.update(out)
+            return destination  # type: ignore[return-value]
         return out
 
     def load_state_dict(self, state_dict: dict, strict: bool = True) -> IncompatibleKeys:
         """Copy values in by name. strict: every key must match, and a shape mismatch is always an error."""
-        own = self.state_dict()
+        own = self.state_dict(keep_vars=True)  # the tensors themselves: they are written in place
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         mismatched = [f"{k}: checkpoint {tuple(_shape(v))} vs model {own[k].shape}" for k, v in state_dict.items()

@@ -34,9 +34,60 @@ class Sequential(Module):
     def __iter__(self) -> Iterator[Module]:
         return iter(self._modules.values())
 
+    def __setitem__(self, i: int, m: Module) -> None:
+        self.register_module(_key_at(self._modules, i), m)
+
+    def __delitem__(self, i: int | slice) -> None:
+        _delete_and_renumber(self, i)
+
     def append(self, m: Module) -> "Sequential":
         self.register_module(str(len(self._modules)), m)
         return self
+
+    def extend(self, mods: Iterable[Module]) -> "Sequential":
+        for m in mods:
+            self.append(m)
+        return self
+
+    def insert(self, index: int, m: Module) -> "Sequential":
+        _insert(self, index, m)
+        return self
+
+    def pop(self, i: int | slice) -> Any:
+        v = self[i]
+        del self[i]
+        return v
+
+
+def _key_at(mods: "OrderedDict[str, Module]", i: int) -> str:
+    """The name of the i-th child (negative counts from the end), as torch's _get_item_by_idx finds it."""
+    n = len(mods)
+    if not -n <= i < n:
+        raise IndexError(f"index {i} is out of range for {n} modules")
+    return list(mods)[i % n]
+
+
+def _delete_and_renumber(container: Module, i: int | slice) -> None:
+    """Delete child i (or a slice of them); the rest are renamed "0", "1", ... as torch renames them."""
+    keys = list(container._modules)[i] if isinstance(i, slice) else [_key_at(container._modules, i)]
+    for k in keys:
+        del container._modules[k]
+    kept = list(container._modules.items())
+    container._modules.clear()
+    container._modules.update((str(j), m) for j, (_, m) in enumerate(kept))
+
+
+def _insert(container: Module, index: int, m: Module) -> None:
+    """Put m at position index (negative counts from the end), shifting the children after it up by one."""
+    if not isinstance(m, Module):
+        raise TypeError(f"{type(container).__name__}.insert takes a Module, not {type(m).__name__}")
+    mods = list(container._modules.values())
+    n = len(mods)
+    if not -n <= index <= n:
+        raise IndexError(f"index {index} is out of range for inserting into {n} modules")
+    mods.insert(index + n if index < 0 else index, m)
+    container._modules.clear()
+    container._modules.update((str(j), c) for j, c in enumerate(mods))
 
 
 class ModuleList(Module):
@@ -57,6 +108,20 @@ class ModuleList(Module):
     def __getitem__(self, i: int | slice) -> Any:
         mods = list(self._modules.values())
         return ModuleList(mods[i]) if isinstance(i, slice) else mods[i]
+
+    def __setitem__(self, i: int, m: Module) -> None:
+        self.register_module(_key_at(self._modules, i), m)
+
+    def __delitem__(self, i: int | slice) -> None:
+        _delete_and_renumber(self, i)
+
+    def insert(self, index: int, m: Module) -> None:
+        _insert(self, index, m)
+
+    def pop(self, i: int | slice) -> Any:
+        v = self[i]
+        del self[i]
+        return v
 
     def __len__(self) -> int:
         return len(self._modules)

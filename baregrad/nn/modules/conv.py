@@ -1,4 +1,5 @@
-"""Convolutions: Conv1d, Conv2d, ConvTranspose2d (weights laid out and initialized as torch does)."""
+"""Convolutions: Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d (weights laid out and initialized as torch
+does)."""
 from __future__ import annotations
 
 from typing import Any
@@ -75,8 +76,7 @@ class Conv2d(_ConvNd):
         return F.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
 
-class ConvTranspose2d(_ConvNd):
-    n = 2
+class _ConvTransposeNd(_ConvNd):
     transposed = True
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
@@ -87,8 +87,8 @@ class ConvTranspose2d(_ConvNd):
 
     def forward(self, x: Tensor, output_size: Any = None) -> Tensor:
         output_padding = self.output_padding if output_size is None else self._output_padding(x, output_size)
-        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, output_padding,
-                                  self.groups, self.dilation)
+        fn = F.conv_transpose1d if self.n == 1 else F.conv_transpose2d
+        return fn(x, self.weight, self.bias, self.stride, self.padding, output_padding, self.groups, self.dilation)
 
     def _output_padding(self, x: Tensor, output_size: Any) -> tuple[int, ...]:
         """torch's choice among the sizes a stride allows: output_size (spatial, or with N and C) picks it."""
@@ -102,3 +102,11 @@ class ConvTranspose2d(_ConvNd):
                                     f"{smallest}..{smallest + self.stride[d] - 1}")
             pads.append(size - smallest)
         return tuple(pads)
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    n = 1
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    n = 2

@@ -2,6 +2,7 @@
 step stays one graph; eval uses them."""
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 from baregrad import dtype as dt
@@ -38,6 +39,10 @@ class _BatchNorm(Module):
             from baregrad.errors import ShapeError
             raise ShapeError(f"{type(self).__name__} expects {self.expected_dims}-d input, got shape {x.shape}")
         use_batch = self.training or self.running_mean is None
+        if use_batch and math.prod(x.shape[:1] + x.shape[2:]) == 1:  # its batch variance would be 0 / 0
+            from baregrad.errors import ShapeError
+            raise ShapeError(f"{type(self).__name__}: expected more than 1 value per channel when training, got "
+                             f"input of shape {x.shape}")
         momentum: Any = self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked.assign(self.num_batches_tracked + 1)

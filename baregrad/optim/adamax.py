@@ -1,0 +1,38 @@
+"""Adamax: Adam with an infinity-norm second moment (torch.optim.Adamax's update rule)."""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from baregrad import dtype as dt
+from baregrad.errors import ArgumentError
+from baregrad.optim.optimizer import Optimizer, _StepState, check_torch_flags
+from baregrad.tensor import Tensor
+
+
+class Adamax(Optimizer):
+    def __init__(self, params: Iterable[Any], lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0, foreach: bool | None = None, *, maximize: bool = False,
+                 differentiable: bool = False, capturable: bool = False):
+        check_torch_flags(differentiable)
+        if lr < 0 or eps < 0 or not (0 <= betas[0] < 1 and 0 <= betas[1] < 1) or weight_decay < 0:
+            raise ArgumentError(f"invalid Adamax settings: lr={lr}, betas={betas}, eps={eps}, wd={weight_decay}")
+        super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay,
+                                  "maximize": maximize})
+
+    def _update_group(self, index: int, group: dict[str, Any], params: list[Tensor], pending: _StepState) -> None:
+        device = params[0].device
+        lr = self.scalar(index, "lr", group["lr"], device, pending)
+        beta1 = self.scalar(index, "beta1", group["betas"][0], device, pending)
+        beta2, eps, wd = group["betas"][1], group["eps"], group["weight_decay"]
+        for p in params:
+            step = self._state(p, "step", lambda: Tensor(0.0, dtype=dt.float32, device=device))
+            m = self._state(p, "exp_avg", lambda: p.detach().zeros_like())
+            u = self._state(p, "exp_inf", lambda: p.detach().zeros_like())
+            pending.targets.append(step.assign(step + 1))
+            g, w = (-p.grad if group["maximize"] else p.grad), p.detach()
+            if wd:
+                g = g + w * wd
+            b1 = beta1.cast(p.dtype)
+            pending.targets += [m.assign(m + (g - m) * (1 - b1)), u.assign((u * beta2).maximum(g.abs() + eps))]
+            clr = lr / (1 - beta1 ** step)
+            pending.targets.append(p.assign(w - m / u * clr.cast(p.dtype)))
