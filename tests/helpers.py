@@ -135,3 +135,21 @@ def away_from_zero(shape: Sequence[int], low: float = 0.5, high: float = 2.0, se
     mag = rand(shape, low, high, seed=seed)
     sign = np.where(rand(shape, 0, 1, seed=(seed or 0) + 7) < 0.5, -1, 1).astype(np.float32)
     return np.asarray(mag * sign, dtype=np.float32)
+
+
+def check_module(ours, theirs, x: np.ndarray, device: str, rng: np.random.Generator, **call) -> None:
+    """torch module `theirs`'s weights loaded into baregrad module `ours`; the forward, the input gradient and every
+    parameter gradient compared (the backward seeds a random output gradient from `rng`)."""
+    import torch
+    ours.load_state_dict(theirs.state_dict())
+    ours.to(device)
+    tx, bx = torch.tensor(x, requires_grad=True), bg.Tensor(x, device=device, requires_grad=True)
+    expected, actual = theirs(tx, **call), ours(bx, **call)
+    compare(actual.numpy(), expected.detach().numpy(), scale=10, what="forward")
+    w = rng.standard_normal(expected.shape).astype(np.float32)
+    (expected * torch.tensor(w)).sum().backward()
+    (actual * bg.Tensor(w, device=device)).sum().backward()
+    compare(bx.grad.numpy(), tx.grad.numpy(), scale=100, what="input grad")
+    theirs_params = dict(theirs.named_parameters())
+    for name, p in ours.named_parameters():
+        compare(p.grad.numpy(), theirs_params[name].grad.numpy(), scale=100, what=f"grad of {name}")

@@ -39,9 +39,7 @@ class Adagrad(Optimizer):
         for p in params:
             step, acc = self._init_state(p, group)
             pending.targets.append(step.assign(step + 1))
-            g, w = (-p.grad if group["maximize"] else p.grad), p.detach()
-            if group["weight_decay"]:
-                g = g + w * group["weight_decay"]
+            g, w = self._gradient_and_weight(p, group, lr)
             clr = lr / (1 + (step - 1) * group["lr_decay"])
             pending.targets.append(acc.assign(acc + g * g))
             pending.targets.append(p.assign(w - g / (acc.sqrt() + group["eps"]) * clr.cast(p.dtype)))

@@ -32,17 +32,13 @@ class Adam(Optimizer):
         device = params[0].device
         lr = self.scalar(index, "lr", group["lr"], device, pending)
         beta1 = self.scalar(index, "beta1", group["betas"][0], device, pending)
-        beta2, eps, wd = group["betas"][1], group["eps"], group["weight_decay"]
+        beta2, eps = group["betas"][1], group["eps"]
         for p in params:
             step = self._state(p, "step", lambda: Tensor(0.0, dtype=dt.float32, device=device))
             m = self._state(p, "exp_avg", lambda: p.detach().zeros_like())
             v = self._state(p, "exp_avg_sq", lambda: p.detach().zeros_like())
             pending.targets.append(step.assign(step + 1))
-            g, w = (-p.grad if group["maximize"] else p.grad), p.detach()
-            if wd and group.get("decoupled_weight_decay", self.decoupled):
-                w = w * (1 - lr.cast(p.dtype) * wd)
-            elif wd:
-                g = g + w * wd
+            g, w = self._gradient_and_weight(p, group, lr)
             b1 = beta1.cast(p.dtype)
             pending.targets += [m.assign(m + (g - m) * (1 - b1)), v.assign(v * beta2 + g * g * (1 - beta2))]
             bias1 = 1 - beta1 ** step

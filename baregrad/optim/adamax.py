@@ -23,15 +23,13 @@ class Adamax(Optimizer):
         device = params[0].device
         lr = self.scalar(index, "lr", group["lr"], device, pending)
         beta1 = self.scalar(index, "beta1", group["betas"][0], device, pending)
-        beta2, eps, wd = group["betas"][1], group["eps"], group["weight_decay"]
+        beta2, eps = group["betas"][1], group["eps"]
         for p in params:
             step = self._state(p, "step", lambda: Tensor(0.0, dtype=dt.float32, device=device))
             m = self._state(p, "exp_avg", lambda: p.detach().zeros_like())
             u = self._state(p, "exp_inf", lambda: p.detach().zeros_like())
             pending.targets.append(step.assign(step + 1))
-            g, w = (-p.grad if group["maximize"] else p.grad), p.detach()
-            if wd:
-                g = g + w * wd
+            g, w = self._gradient_and_weight(p, group, lr)
             b1 = beta1.cast(p.dtype)
             pending.targets += [m.assign(m + (g - m) * (1 - b1)), u.assign((u * beta2).maximum(g.abs() + eps))]
             clr = lr / (1 - beta1 ** step)

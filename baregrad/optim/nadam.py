@@ -31,18 +31,14 @@ class NAdam(Optimizer):
         device = params[0].device
         lr = self.scalar(index, "lr", group["lr"], device, pending)
         beta1 = self.scalar(index, "beta1", group["betas"][0], device, pending)
-        beta2, eps, wd, decay = group["betas"][1], group["eps"], group["weight_decay"], group["momentum_decay"]
+        beta2, eps, decay = group["betas"][1], group["eps"], group["momentum_decay"]
         for p in params:
             step = self._state(p, "step", lambda: Tensor(0.0, dtype=dt.float32, device=device))
             mu_product = self._state(p, "mu_product", lambda: Tensor(1.0, dtype=dt.float32, device=device))
             m = self._state(p, "exp_avg", lambda: p.detach().zeros_like())
             v = self._state(p, "exp_avg_sq", lambda: p.detach().zeros_like())
             pending.targets.append(step.assign(step + 1))
-            g, w = (-p.grad if group["maximize"] else p.grad), p.detach()
-            if wd and group["decoupled_weight_decay"]:
-                w = w * (1 - lr.cast(p.dtype) * wd)
-            elif wd:
-                g = g + w * wd
+            g, w = self._gradient_and_weight(p, group, lr)
             mu = beta1 * (1 - 0.5 * 0.96 ** (step * decay))
             mu_next = beta1 * (1 - 0.5 * 0.96 ** ((step + 1) * decay))
             pending.targets.append(mu_product.assign(mu_product * mu))

@@ -86,6 +86,18 @@ class Optimizer:
     def _update_group(self, index: int, group: dict[str, Any], params: list[Tensor], pending: _StepState) -> None:
         raise NotImplementedError
 
+    @staticmethod
+    def _gradient_and_weight(p: Tensor, group: dict[str, Any], lr: Tensor) -> tuple[Tensor, Tensor]:
+        """The gradient to descend (negated for maximize) and the weight to update, after weight decay: L2 (added
+        to the gradient), or, where the group says decoupled_weight_decay (AdamW), the weight shrunk by lr * wd."""
+        g, w = (-p.grad if group["maximize"] else p.grad), p.detach()
+        wd = group["weight_decay"]
+        if wd and group.get("decoupled_weight_decay"):
+            w = w * (1 - lr.cast(p.dtype) * wd)
+        elif wd:
+            g = g + w * wd
+        return g, w
+
     def _state(self, p: Tensor, name: str, init: Callable[[], Tensor]) -> Tensor:
         st = self.state.setdefault(p, {})
         if name not in st:

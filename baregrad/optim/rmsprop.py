@@ -25,14 +25,12 @@ class RMSprop(Optimizer):
         lr = self.scalar(index, "lr", group["lr"], device, pending)
         # a scheduler (OneCycleLR) may cycle momentum: a device copy keeps the step one compiled graph
         mom = self.scalar(index, "momentum", group["momentum"], device, pending) if group["momentum"] > 0 else None
-        alpha, eps, wd = group["alpha"], group["eps"], group["weight_decay"]
+        alpha, eps = group["alpha"], group["eps"]
         for p in params:
             step = self._state(p, "step", lambda: Tensor(0.0, dtype=dt.float32, device=device))
             sq = self._state(p, "square_avg", lambda: p.detach().zeros_like())
             pending.targets.append(step.assign(step + 1))
-            g, w = (-p.grad if group["maximize"] else p.grad), p.detach()
-            if wd:
-                g = g + w * wd
+            g, w = self._gradient_and_weight(p, group, lr)
             pending.targets.append(sq.assign(sq * alpha + g * g * (1 - alpha)))
             if group["centered"]:
                 avg_g = self._state(p, "grad_avg", lambda: p.detach().zeros_like())

@@ -11,7 +11,7 @@ import baregrad as bg
 import baregrad.nn as nn
 import baregrad.nn.functional as F
 import baregrad.optim as optim
-from tests.helpers import check, compare
+from tests.helpers import check, check_module, compare
 
 RNG = np.random.default_rng(11)
 
@@ -21,19 +21,7 @@ def randn(*shape):
 
 
 def run_pair(ours, theirs, x, device, **call):
-    """torch's weights in ours; compare the forward, the input gradient and every parameter gradient."""
-    ours.load_state_dict(theirs.state_dict())
-    ours.to(device)
-    tx, bx = torch.tensor(x, requires_grad=True), bg.Tensor(x, device=device, requires_grad=True)
-    expected, actual = theirs(tx, **call), ours(bx, **call)
-    compare(actual.numpy(), expected.detach().numpy(), scale=10, what="forward")
-    w = randn(*expected.shape)
-    (expected * torch.tensor(w)).sum().backward()
-    (actual * bg.Tensor(w, device=device)).sum().backward()
-    compare(bx.grad.numpy(), tx.grad.numpy(), scale=100, what="input grad")
-    theirs_params = dict(theirs.named_parameters())
-    for name, p in ours.named_parameters():
-        compare(p.grad.numpy(), theirs_params[name].grad.numpy(), scale=100, what=f"grad of {name}")
+    check_module(ours, theirs, x, device, RNG, **call)
 
 
 @pytest.mark.parametrize("kw,shape", [({"kernel_size": 3}, (2, 3, 9)),
