@@ -110,6 +110,14 @@ def _check_fits(values: Iterable, d: dt.DType) -> None:
                              f"{lo_d}..{hi_d})")
 
 
+def _fitting_const(value: Any, d: dt.DType) -> Node:
+    """A 0-d constant of a Python scalar for where/masked_fill: as in torch, an int that integer dtype d cannot
+    hold raises there (binary arithmetic wraps instead, as torch's does)."""
+    if type(value) is int and d.is_int:
+        _check_fits((value,), d)
+    return const_node(value, d, ())
+
+
 def _numpy_dtype_name(d: dt.DType) -> str:
     return {"bool": "bool", "bfloat16": "float32"}.get(d.name, d.name)
 
@@ -653,9 +661,9 @@ class Tensor(TensorExtras):
                 dt.default_float if isinstance(x, float) or isinstance(y, float) else dt.default_int)
             x = Tensor.from_node(const_node(x, d, ()), self.device)
         if not isinstance(x, Tensor):
-            x = Tensor.from_node(const_node(x, dt.python_scalar_dtype(x, y.dtype), ()), self.device)
+            x = Tensor.from_node(_fitting_const(x, dt.python_scalar_dtype(x, y.dtype)), self.device)
         if not isinstance(y, Tensor):
-            y = Tensor.from_node(const_node(y, dt.python_scalar_dtype(y, x.dtype), ()), self.device)
+            y = Tensor.from_node(_fitting_const(y, dt.python_scalar_dtype(y, x.dtype)), self.device)
         x, y = x._coerce(y)
         cond, x = _broadcast(cond, x)
         cond, y = _broadcast(cond, y)
@@ -1040,6 +1048,9 @@ class Tensor(TensorExtras):
         if min is None and max is None:
             raise ArgumentError("clamp needs at least one of min and max")
         out = self
+        for bound in (min, max):
+            if type(bound) is int and self.dtype.is_int:  # as in torch: a bound the dtype cannot hold raises
+                _check_fits((bound,), self.dtype)
         # where, not maximum/minimum: torch passes the gradient at the bounds (min <= x <= max) and keeps NaN
         if min is not None:
             a, b = out._coerce(min)

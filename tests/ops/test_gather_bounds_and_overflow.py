@@ -109,3 +109,17 @@ def test_python_int_operand_wraps_like_torch_within_64_bits_and_raises_beyond(de
     _overflows(lambda: x < -2**63 - 1, "int32")
     _overflows(lambda: bg.zeros(2, dtype=bg.bool, device=device) * 2**70, "bool")
     assert (bg.zeros(2, device=device) + 2**64).numpy().tolist() == [2.0**64, 2.0**64]  # float: representable
+
+
+def test_where_masked_fill_and_clamp_values_out_of_dtype_range_raise(device):
+    """Unlike arithmetic, torch's where, masked_fill and clamp refuse a Python int the integer dtype cannot hold
+    (clamp(max=2**40) on int32 used to wrap the bound to 0 and return zeros)."""
+    x = bg.ones(2, dtype=bg.int32, device=device)
+    _overflows(lambda: x.clamp(max=2**40), "1099511627776", "int32")
+    _overflows(lambda: x.clamp(min=-2**40), "int32")
+    _overflows(lambda: (x > 0).where(x, 2**40), "int32")
+    _overflows(lambda: x.masked_fill(x > 0, 2**40), "int32")
+    _overflows(lambda: bg.ones(2, dtype=bg.uint8, device=device).clamp(max=300), "uint8")
+    assert x.clamp(max=2**31 - 1).numpy().tolist() == [1, 1]
+    assert x.masked_fill(x > 0, -2**31).numpy().tolist() == [-2**31, -2**31]
+    assert x.clamp(max=0.5).numpy().tolist() == [0.5, 0.5]  # a float bound promotes, as in torch
