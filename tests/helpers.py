@@ -153,3 +153,13 @@ def check_module(ours, theirs, x: np.ndarray, device: str, rng: np.random.Genera
     theirs_params = dict(theirs.named_parameters())
     for name, p in ours.named_parameters():
         compare(p.grad.numpy(), theirs_params[name].grad.numpy(), scale=100, what=f"grad of {name}")
+
+
+def raises_baregrad(kind: type, builtin: type, match: str, fn: Callable) -> BaseException:
+    """fn() must raise baregrad's `kind` matching `match`, which must also be a baregrad Error and the Python
+    exception class `builtin` (ShapeError is a ValueError) so that torch-style except clauses catch it."""
+    import pytest
+    with pytest.raises(kind, match=match) as info:
+        fn()
+    assert isinstance(info.value, bg.Error) and isinstance(info.value, builtin), type(info.value).__mro__
+    return info.value

@@ -8,71 +8,65 @@ import sys
 import pytest
 
 import baregrad as bg
-
-
-def _raises(kind, builtin, match, fn):
-    with pytest.raises(kind, match=match) as info:
-        fn()
-    assert isinstance(info.value, bg.Error) and isinstance(info.value, builtin), type(info.value).__mro__
-    return info.value
+from tests.helpers import raises_baregrad
 
 
 def test_shape_errors(device):
     a, b = bg.zeros(2, 3, device=device), bg.zeros(4, 5, device=device)
-    _raises(bg.ShapeError, ValueError, r"\(2, 3\).*\(4, 5\)", lambda: a + b)
-    _raises(bg.ShapeError, ValueError, r"\(2, 3\) @ \(4, 5\)", lambda: a @ b)
-    _raises(bg.ShapeError, ValueError, r"\(2, 3\).*\(4,\)", lambda: a.reshape(4))
-    _raises(bg.ShapeError, ValueError, r"\(2, 3\).*\(4, 5\)", lambda: a.expand(4, 5))
-    _raises(bg.ShapeError, ValueError, r"dimension 2 .*\(2, 3\)", lambda: a.sum(2))
-    _raises(bg.ShapeError, ValueError, r"\(2, 3\)", lambda: a.permute(0, 0))
-    _raises(bg.ShapeError, ValueError, r"\(2, 3\).*\(4, 5\)", lambda: bg.cat([a, b], 0))
-    _raises(bg.ShapeError, ValueError, r"\(2, 3\).*\(4, 5\)", lambda: bg.stack([a, b]))
-    _raises(bg.ShapeError, ValueError, r"\(2, 3\)", lambda: a.item())
-    _raises(bg.ShapeError, ValueError, r"\(2, 3\)", lambda: bool(a))
-    _raises(bg.ShapeError, ValueError, r"ragged", lambda: bg.tensor([[1, 2], [3]], device=device))
-    _raises(bg.ShapeError, ValueError, r"negative", lambda: bg.zeros(2, -1, device=device))
-    _raises(bg.ShapeError, ValueError, r"\[2, 2\].*3", lambda: a.split([2, 2], 1))
+    raises_baregrad(bg.ShapeError, ValueError, r"\(2, 3\).*\(4, 5\)", lambda: a + b)
+    raises_baregrad(bg.ShapeError, ValueError, r"\(2, 3\) @ \(4, 5\)", lambda: a @ b)
+    raises_baregrad(bg.ShapeError, ValueError, r"\(2, 3\).*\(4,\)", lambda: a.reshape(4))
+    raises_baregrad(bg.ShapeError, ValueError, r"\(2, 3\).*\(4, 5\)", lambda: a.expand(4, 5))
+    raises_baregrad(bg.ShapeError, ValueError, r"dimension 2 .*\(2, 3\)", lambda: a.sum(2))
+    raises_baregrad(bg.ShapeError, ValueError, r"\(2, 3\)", lambda: a.permute(0, 0))
+    raises_baregrad(bg.ShapeError, ValueError, r"\(2, 3\).*\(4, 5\)", lambda: bg.cat([a, b], 0))
+    raises_baregrad(bg.ShapeError, ValueError, r"\(2, 3\).*\(4, 5\)", lambda: bg.stack([a, b]))
+    raises_baregrad(bg.ShapeError, ValueError, r"\(2, 3\)", lambda: a.item())
+    raises_baregrad(bg.ShapeError, ValueError, r"\(2, 3\)", lambda: bool(a))
+    raises_baregrad(bg.ShapeError, ValueError, r"ragged", lambda: bg.tensor([[1, 2], [3]], device=device))
+    raises_baregrad(bg.ShapeError, ValueError, r"negative", lambda: bg.zeros(2, -1, device=device))
+    raises_baregrad(bg.ShapeError, ValueError, r"\[2, 2\].*3", lambda: a.split([2, 2], 1))
 
 
 def test_index_errors(device):
     a = bg.zeros(2, 3, device=device)
-    _raises(bg.BoundsError, IndexError, r"index 5 .* dimension 1 with size 3", lambda: a[0, 5])
-    _raises(bg.BoundsError, IndexError, r"index -3 .* size 2", lambda: a[-3])
-    _raises(bg.BoundsError, IndexError, r"too many indices .*\(2, 3\)", lambda: a[0, 0, 0])
-    _raises(bg.DTypeError, TypeError, r"float32", lambda: a[bg.tensor([0.5], device=device)])
+    raises_baregrad(bg.BoundsError, IndexError, r"index 5 .* dimension 1 with size 3", lambda: a[0, 5])
+    raises_baregrad(bg.BoundsError, IndexError, r"index -3 .* size 2", lambda: a[-3])
+    raises_baregrad(bg.BoundsError, IndexError, r"too many indices .*\(2, 3\)", lambda: a[0, 0, 0])
+    raises_baregrad(bg.DTypeError, TypeError, r"float32", lambda: a[bg.tensor([0.5], device=device)])
 
 
 def test_dtype_errors(device):
     f, i = bg.zeros(3, device=device), bg.zeros(3, dtype=bg.int32, device=device)
-    _raises(bg.DTypeError, TypeError, r"float32", lambda: f & i)
-    _raises(bg.DTypeError, TypeError, r"float32", lambda: ~f)
-    _raises(bg.DTypeError, TypeError, r"bool", lambda: -bg.tensor([True], device=device))
-    _raises(bg.DTypeError, TypeError, r"int32", lambda: i.requires_grad_())
-    _raises(bg.DTypeError, TypeError, r"float32 to int16", lambda: f.bitcast(bg.int16))
-    _raises(bg.DTypeError, TypeError, r"'complex64'", lambda: bg.zeros(2, dtype="complex64", device=device))
-    _raises(bg.DTypeError, TypeError, r"str", lambda: f + "x")
+    raises_baregrad(bg.DTypeError, TypeError, r"float32", lambda: f & i)
+    raises_baregrad(bg.DTypeError, TypeError, r"float32", lambda: ~f)
+    raises_baregrad(bg.DTypeError, TypeError, r"bool", lambda: -bg.tensor([True], device=device))
+    raises_baregrad(bg.DTypeError, TypeError, r"int32", lambda: i.requires_grad_())
+    raises_baregrad(bg.DTypeError, TypeError, r"float32 to int16", lambda: f.bitcast(bg.int16))
+    raises_baregrad(bg.DTypeError, TypeError, r"'complex64'", lambda: bg.zeros(2, dtype="complex64", device=device))
+    raises_baregrad(bg.DTypeError, TypeError, r"str", lambda: f + "x")
 
 
 def test_device_errors(device):
-    _raises(bg.DeviceError, RuntimeError, r"'TPU'.*known devices", lambda: bg.zeros(2, device="TPU"))
+    raises_baregrad(bg.DeviceError, RuntimeError, r"'TPU'.*known devices", lambda: bg.zeros(2, device="TPU"))
     others = [s.name for s in bg.devices() if s.works and s.name != device]
     if others:
         a, b = bg.zeros(2, device=device), bg.zeros(2, device=others[0])
-        _raises(bg.DeviceError, RuntimeError, f"{device}.*{others[0]}", lambda: a + b)
+        raises_baregrad(bg.DeviceError, RuntimeError, f"{device}.*{others[0]}", lambda: a + b)
 
 
 def test_argument_errors(device):
     a = bg.zeros(2, 3, device=device)
-    _raises(bg.ArgumentError, ValueError, r"clamp", lambda: a.clamp())
-    _raises(bg.ArgumentError, ValueError, r"rounding_mode", lambda: a.div(2, rounding_mode="up"))
-    _raises(bg.ArgumentError, ValueError, r"step", lambda: bg.arange(0, 3, 0, device=device))
-    _raises(bg.ArgumentError, ValueError, r"\[3, 3\)", lambda: bg.randint(3, 3, (2,), device=device))
-    _raises(bg.ArgumentError, ValueError, r"requires grad|grad_fn", lambda: a.sum().backward())
+    raises_baregrad(bg.ArgumentError, ValueError, r"clamp", lambda: a.clamp())
+    raises_baregrad(bg.ArgumentError, ValueError, r"rounding_mode", lambda: a.div(2, rounding_mode="up"))
+    raises_baregrad(bg.ArgumentError, ValueError, r"step", lambda: bg.arange(0, 3, 0, device=device))
+    raises_baregrad(bg.ArgumentError, ValueError, r"\[3, 3\)", lambda: bg.randint(3, 3, (2,), device=device))
+    raises_baregrad(bg.ArgumentError, ValueError, r"requires grad|grad_fn", lambda: a.sum().backward())
     leaf = bg.zeros(2, device=device, requires_grad=True)
 
     def inplace():
         leaf.add_(1)
-    _raises(bg.ArgumentError, ValueError, r"leaf", inplace)
+    raises_baregrad(bg.ArgumentError, ValueError, r"leaf", inplace)
 
 
 def test_errors_raise_at_call_site_not_at_realize(device):

@@ -34,10 +34,9 @@ class Adam(Optimizer):
         beta1 = self.scalar(index, "beta1", group["betas"][0], device, pending)
         beta2, eps = group["betas"][1], group["eps"]
         for p in params:
-            step = self._state(p, "step", lambda: Tensor(0.0, dtype=dt.float32, device=device))
+            step = self._next_step(p, pending)
             m = self._state(p, "exp_avg", lambda: p.detach().zeros_like())
             v = self._state(p, "exp_avg_sq", lambda: p.detach().zeros_like())
-            pending.targets.append(step.assign(step + 1))
             g, w = self._gradient_and_weight(p, group, lr)
             b1 = beta1.cast(p.dtype)
             pending.targets += [m.assign(m + (g - m) * (1 - b1)), v.assign(v * beta2 + g * g * (1 - beta2))]

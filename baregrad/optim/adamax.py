@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from baregrad import dtype as dt
 from baregrad.errors import ArgumentError
 from baregrad.optim.optimizer import Optimizer, _StepState, check_torch_flags
 from baregrad.tensor import Tensor
@@ -25,10 +24,9 @@ class Adamax(Optimizer):
         beta1 = self.scalar(index, "beta1", group["betas"][0], device, pending)
         beta2, eps = group["betas"][1], group["eps"]
         for p in params:
-            step = self._state(p, "step", lambda: Tensor(0.0, dtype=dt.float32, device=device))
+            step = self._next_step(p, pending)
             m = self._state(p, "exp_avg", lambda: p.detach().zeros_like())
             u = self._state(p, "exp_inf", lambda: p.detach().zeros_like())
-            pending.targets.append(step.assign(step + 1))
             g, w = self._gradient_and_weight(p, group, lr)
             b1 = beta1.cast(p.dtype)
             pending.targets += [m.assign(m + (g - m) * (1 - b1)), u.assign((u * beta2).maximum(g.abs() + eps))]

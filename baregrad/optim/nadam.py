@@ -33,11 +33,10 @@ class NAdam(Optimizer):
         beta1 = self.scalar(index, "beta1", group["betas"][0], device, pending)
         beta2, eps, decay = group["betas"][1], group["eps"], group["momentum_decay"]
         for p in params:
-            step = self._state(p, "step", lambda: Tensor(0.0, dtype=dt.float32, device=device))
+            step = self._next_step(p, pending)
             mu_product = self._state(p, "mu_product", lambda: Tensor(1.0, dtype=dt.float32, device=device))
             m = self._state(p, "exp_avg", lambda: p.detach().zeros_like())
             v = self._state(p, "exp_avg_sq", lambda: p.detach().zeros_like())
-            pending.targets.append(step.assign(step + 1))
             g, w = self._gradient_and_weight(p, group, lr)
             mu = beta1 * (1 - 0.5 * 0.96 ** (step * decay))
             mu_next = beta1 * (1 - 0.5 * 0.96 ** ((step + 1) * decay))

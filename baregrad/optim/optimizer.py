@@ -98,6 +98,12 @@ class Optimizer:
             g = g + w * wd
         return g, w
 
+    def _next_step(self, p: Tensor, pending: _StepState) -> Tensor:
+        """p's step count (float32 state "step", as torch keeps it), counted up by this step."""
+        step = self._state(p, "step", lambda: Tensor(0.0, dtype=dt.float32, device=p.device))
+        pending.targets.append(step.assign(step + 1))
+        return step
+
     def _state(self, p: Tensor, name: str, init: Callable[[], Tensor]) -> Tensor:
         st = self.state.setdefault(p, {})
         if name not in st:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable
 
-from baregrad import dtype as dt
 from baregrad.errors import ArgumentError
 from baregrad.optim.optimizer import Optimizer, _StepState, check_torch_flags
 from baregrad.tensor import Tensor
@@ -39,10 +38,9 @@ class RAdam(Optimizer):
         rect_const = rho_inf / ((rho_inf - 4) * (rho_inf - 2)) if rho_inf > 5 else 0.0
         first_rectified = _first_rectified_step(beta2, rho_inf)
         for p in params:
-            step = self._state(p, "step", lambda: Tensor(0.0, dtype=dt.float32, device=device))
+            step = self._next_step(p, pending)
             m = self._state(p, "exp_avg", lambda: p.detach().zeros_like())
             v = self._state(p, "exp_avg_sq", lambda: p.detach().zeros_like())
-            pending.targets.append(step.assign(step + 1))
             g, w = self._gradient_and_weight(p, group, lr)
             b1 = beta1.cast(p.dtype)
             pending.targets += [m.assign(m + (g - m) * (1 - b1)), v.assign(v * beta2 + g * g * (1 - beta2))]

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from baregrad import dtype as dt
 from baregrad.errors import ArgumentError
 from baregrad.optim.optimizer import Optimizer, _StepState, check_torch_flags
 from baregrad.tensor import Tensor
@@ -27,9 +26,8 @@ class RMSprop(Optimizer):
         mom = self.scalar(index, "momentum", group["momentum"], device, pending) if group["momentum"] > 0 else None
         alpha, eps = group["alpha"], group["eps"]
         for p in params:
-            step = self._state(p, "step", lambda: Tensor(0.0, dtype=dt.float32, device=device))
+            self._next_step(p, pending)  # torch counts steps here too (its state has "step")
             sq = self._state(p, "square_avg", lambda: p.detach().zeros_like())
-            pending.targets.append(step.assign(step + 1))
             g, w = self._gradient_and_weight(p, group, lr)
             pending.targets.append(sq.assign(sq * alpha + g * g * (1 - alpha)))
             if group["centered"]:
