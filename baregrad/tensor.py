@@ -1087,7 +1087,8 @@ class Tensor(TensorExtras):
 
     # ---- reductions ----
     def _reduce_axes(self, dim: Any) -> tuple[int, ...]:
-        if dim is None:
+        # an empty dim list reduces every dim, as torch's sum/mean/amax/var/norm do (any/all keep them: see any)
+        if dim is None or (isinstance(dim, (tuple, list)) and not dim):
             return tuple(range(self.ndim))
         dims = (dim,) if isinstance(dim, int) else tuple(dim)
         return tuple(sorted({self._axis(d) for d in dims}))
@@ -1175,11 +1176,17 @@ class Tensor(TensorExtras):
         return (-x if x.dtype.is_float else ~x).argmax(dim, keepdim)
 
     def any(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
-        return (self != 0)._reduce(ReduceOp.MAX, dim, keepdim) if self.numel() else \
-            Tensor.full(self._empty_reduce_shape(dim, keepdim), False, dt.bool_, self.device)
+        if isinstance(dim, (tuple, list)) and not dim:  # torch's any/all reduce nothing over an empty dim list
+            found = self != 0
+        elif self.numel():
+            found = (self != 0)._reduce(ReduceOp.MAX, dim, keepdim)
+        else:
+            found = Tensor.full(self._empty_reduce_shape(dim, keepdim), False, dt.bool_, self.device)
+        return found.cast(dt.uint8) if self.dtype is dt.uint8 else found  # torch keeps uint8 for uint8 input
 
     def all(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
-        return ~((self == 0).any(dim, keepdim))
+        every = ~((self == 0).any(dim, keepdim))
+        return every.cast(dt.uint8) if self.dtype is dt.uint8 else every
 
     def _empty_reduce_shape(self, dim: Any, keepdim: bool) -> tuple[int, ...]:
         axes = self._reduce_axes(dim)

@@ -1,7 +1,8 @@
 """Edge cases where baregrad once disagreed with torch: integer types' minimum value under min/argmin, the max
 of negative integers, dtype limits in nan_to_num, half-precision tensors times a Python number, NaN clamp bounds,
 sign(NaN), and the gradients torch defines at awkward points (saturated sigmoid, log1p/expm1 at 0, x**0 at 0, std
-and norm of a constant, the bounds of hardtanh and friends, xlogy at x = 0)."""
+and norm of a constant, the bounds of hardtanh and friends, xlogy at x = 0), reductions over an empty dim list, and
+any/all of uint8."""
 import math
 
 import numpy as np
@@ -141,3 +142,29 @@ def test_bool_power_is_int64(device):
     assert (bg.Tensor(x, device=device) ** 2).dtype is bg.int64  # check compares values, not integer dtypes
     check(lambda t: t ** 2, lambda t: t ** 2, [x], device)
     check(lambda t: t ** 1, lambda t: t ** 1, [x], device)
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "amax", "amin", "nansum", "var", "std", "norm"])
+def test_empty_dim_list_reduces_every_dim(device, name):
+    """torch's sum/mean/amax/var/norm read dim=() (or []) as 'every dim', not as 'none'."""
+    x = np.random.default_rng(5).standard_normal((3, 4)).astype(np.float32)
+    grad = name not in ("var", "std")  # torch 2.13's var/std backward over dim=() divides by 0 (infs); ours is finite
+    check(lambda a: getattr(a, name)(dim=()), lambda a: getattr(a, name)(dim=()), [x], device, grad=grad)
+    check(lambda a: getattr(a, name)(dim=[]), lambda a: getattr(a, name)(dim=[]), [x], device, grad=grad)
+    if not grad:  # the gradient still equals the one over every dim named
+        every = tuple(range(x.ndim))
+        check(lambda a: getattr(a, name)(dim=()), lambda a: getattr(a, name)(dim=every), [x], device)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "bool", "float32"])
+@pytest.mark.parametrize("dim", [None, 1, ()])
+def test_any_all_dtype_and_empty_dim_list(device, dtype, dim):
+    """any/all keep uint8 for uint8 input (bool otherwise), and reduce nothing over dim=(), as torch's do."""
+    skip_unsupported(device, dtype)
+    x = np.array([[1, 0, 2], [3, 3, 3]]).astype(dtype)
+    call = {} if dim is None else {"dim": dim}
+    for name in ("any", "all"):
+        ours = getattr(bg.Tensor(x, device=device), name)(**call)
+        theirs = getattr(torch.tensor(x), name)(**call)
+        assert ours.dtype.name == str(theirs.dtype).removeprefix("torch."), (name, ours.dtype, theirs.dtype)
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
