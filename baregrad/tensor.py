@@ -336,8 +336,10 @@ class Tensor(TensorExtras):
         """pickle: the values as raw bytes with dtype, shape, device and requires_grad (not the graph or grad),
         as torch tensors pickle. Only plain values and baregrad's own rebuild function are referenced; loading a
         pickle runs code, so baregrad's checkpoint loaders never unpickle this way."""
+        from baregrad.nn.module import _PARAMETERS
+        frozen_parameter = not self.requires_grad and _PARAMETERS.get(id(self)) is self
         return (_unpickle_tensor, (self.detach().to_bytes(), self.dtype.name, self.shape, self.device,
-                                   self.requires_grad))
+                                   self.requires_grad, frozen_parameter))
 
     def float(self) -> "Tensor":
         return self.cast(dt.float32)
@@ -1824,8 +1826,12 @@ def _private_copy(node: Node, device: str) -> Node:
     return Node(Op.BUFFER, node.dtype, (), buf)
 
 
-def _unpickle_tensor(data: bytes, dtype: str, shape: tuple[int, ...], device: str, requires_grad: bool) -> Tensor:
+def _unpickle_tensor(data: bytes, dtype: str, shape: tuple[int, ...], device: str, requires_grad: bool,
+                     frozen_parameter: bool = False) -> Tensor:
     t = Tensor.from_bytes(data, dtype, shape, device)
+    if frozen_parameter:  # still a Parameter once loaded: a Module lists it and an optimizer accepts it
+        from baregrad.nn.module import Parameter
+        return Parameter(t, requires_grad=False)
     t.requires_grad = requires_grad
     return t
 

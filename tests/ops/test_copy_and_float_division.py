@@ -126,6 +126,16 @@ def test_deepcopy_state_dict(device):
     assert np.abs(sd_copy["0.weight"].numpy()).sum() > 0
 
 
+def test_pickled_module_keeps_its_frozen_parameter(device):
+    """A frozen Parameter (requires_grad=False) is still a Parameter after pickle, as after deepcopy: an
+    optimizer given it directly accepts it, as torch's does."""
+    twin = pickle.loads(pickle.dumps(_model(device)))
+    assert twin[3].bias.requires_grad is False
+    assert [n for n, _ in twin.named_parameters()] == [n for n, _ in _model(device).named_parameters()]
+    optim.SGD([twin[3].bias, twin[0].weight], lr=0.1)  # raised "not a parameter" for the frozen bias before
+    assert pickle.loads(pickle.dumps(bg.Tensor([1.0], device=device))).requires_grad is False
+
+
 # ---- exact float floor_divide / remainder / fmod ----
 def test_float_division_is_exact_on_finite_values(device):
     a = np.array([1.0, -1.0, 1.0, 0.3, -0.3, 7.5, -7.5, 1e30, -1e30, 5.0, 0.0, 2.0], np.float32)
