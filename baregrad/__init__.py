@@ -85,6 +85,26 @@ __all__ = ["Tensor", "tensor", "dtypes", "DType", "no_grad", "set_grad_enabled",
            "reset_counters", "Error", "ShapeError", "DTypeError", "DeviceError", "FormatError", "CompileError",
            "ArgumentError", "BoundsError", "StaleReadError", "realize_all", "devices", "default_device", "jit"]
 
+# checkpoints: torch.save / torch.load's zip format (baregrad.nn.state, imported on first use)
+from os import PathLike as _PathLike  # noqa: E402
+from typing import Any as _Any  # noqa: E402
+
+
+def save(obj: _Any, path: str | _PathLike) -> None:
+    """torch.save: write Tensors and None/bool/int/float/str, lists, tuples and dicts of them (state_dicts,
+    optimizer state, epoch numbers) as a zip checkpoint torch.load(weights_only=True) reads; atomic."""
+    from baregrad.nn.state.torch_save import save_torch_zip
+    save_torch_zip(obj, path)
+
+
+def load(path: str | _PathLike, device: _Any = None) -> _Any:
+    """torch.load: read a torch.save zip checkpoint (whitelisted unpickling only), tensors on `device`."""
+    from baregrad.nn.state.torch_zip import torch_load
+    return torch_load(path, device=device)
+
+
+__all__ += ["save", "load"]
+
 # torch-style free functions (torch.einsum, torch.sort, torch.tril, ...) and baregrad.linalg
 from baregrad.tensor_ops.functions import linalg, tensor_functions  # noqa: E402
 

@@ -11,12 +11,13 @@ from baregrad.nn.state.quant import LAYOUTS, BlockField, BlockLayout, GGMLType, 
 from baregrad.nn.state.safe_pickle import SafeUnpickler, safe_unpickle
 from baregrad.nn.state.safetensors import (SafetensorsEntry, SafetensorsFile, SafetensorsHeader, parse_safetensors,
                                            safe_load, safe_load_metadata, safe_save)
+from baregrad.nn.state.torch_save import save_torch_zip
 from baregrad.nn.state.torch_zip import StorageRecord, TensorRecord, TorchCheckpoint, parse_torch_zip, torch_load
 
 __all__ = [
     "safe_load", "safe_load_metadata", "safe_save", "parse_safetensors", "SafetensorsFile", "SafetensorsHeader",
     "SafetensorsEntry",
-    "torch_load", "parse_torch_zip", "TorchCheckpoint", "TensorRecord", "StorageRecord",
+    "torch_load", "save_torch_zip", "parse_torch_zip", "TorchCheckpoint", "TensorRecord", "StorageRecord",
     "safe_unpickle", "SafeUnpickler", "load_numpy_pickle", "load_mnist_pickle", "NpArray",
     "gguf_load", "parse_gguf", "gguf_tensor", "GGUFFile", "GGUFTensor", "GGUFValueType", "MetadataType",
     "GGMLType", "BlockLayout", "BlockField", "LAYOUTS", "dequantize_reference",

@@ -3,7 +3,9 @@
 Archive layout: every entry sits under one folder `<prefix>/`:
     <prefix>/data.pkl      the pickled object tree (protocol 2); tensors pickle as
                            torch._utils._rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad,
-                           backward_hooks[, metadata]), parameters wrap that in _rebuild_parameter(tensor, ...)
+                           backward_hooks[, metadata]), parameters wrap that in _rebuild_parameter(tensor, ...);
+                           uint16/32/64 tensors use _rebuild_tensor_v3(..., backward_hooks, torch.<dtype>[, metadata])
+                           on a torch.storage.UntypedStorage, whose numel counts bytes
     <prefix>/data/<key>    raw bytes of one storage, referenced from the pickle by the persistent id
                            ('storage', torch.<Type>Storage, '<key>', '<location>', numel)
     <prefix>/byteorder     'little' or 'big' (absent in old files: little)
@@ -32,6 +34,8 @@ STORAGE_DTYPES: dict[str, DType] = {
     "BFloat16Storage": dt.bfloat16, "LongStorage": dt.int64, "IntStorage": dt.int32, "ShortStorage": dt.int16,
     "CharStorage": dt.int8, "ByteStorage": dt.uint8, "BoolStorage": dt.bool_,
 }
+# dtypes torch has no typed storage class for: their tensors name the dtype (torch.uint16) and use an UntypedStorage
+V3_DTYPES: dict[str, DType] = {"uint16": dt.uint16, "uint32": dt.uint32, "uint64": dt.uint64}
 # Largest pickle we accept; real data.pkl files are kilobytes, the weights live in the storages.
 MAX_PICKLE_BYTES = 1 << 30
 # Deflate cannot compress better than about 1032:1; a claimed size beyond that is a zip bomb.
@@ -243,6 +247,29 @@ def _is_int_tuple(x: Any) -> bool:
     return isinstance(x, tuple) and all(isinstance(i, int) and not isinstance(i, bool) for i in x)
 
 
+@dataclass(frozen=True)
+class _DTypeName:
+    """The value of a whitelisted dtype global (torch.uint16): only _rebuild_tensor_v3 takes one."""
+    dtype: DType
+    __setstate__ = refuse_build
+
+
+def _rebuild_tensor_v3(storage: Any, offset: Any, size: Any, stride: Any, requires_grad: Any, backward_hooks: Any,
+                       dtype: Any, metadata: Any = None) -> TensorRecord:
+    """A tensor on an untyped (byte) storage: the storage is read as `dtype`, offset and strides in its elements."""
+    if not (isinstance(storage, StorageRecord) and storage.dtype is dt.uint8):
+        raise FormatError(f"_rebuild_tensor_v3 got {short_repr(storage)}, not an untyped storage")
+    if not (isinstance(dtype, Marker) and isinstance(dtype.value, _DTypeName)):
+        raise FormatError(f"_rebuild_tensor_v3 got dtype {short_repr(dtype)}, not a torch dtype")
+    d = dtype.value.dtype
+    if storage.numel % d.itemsize:
+        raise FormatError(f"tensor on storage {storage.key}: {storage.numel} bytes are not whole {d.name} elements")
+    numel = storage.numel // d.itemsize
+    typed = StorageRecord(storage.key, d, numel, storage.location, storage.data[:numel * d.itemsize],
+                          storage.big_endian)
+    return _rebuild_tensor_v2(typed, offset, size, stride, requires_grad)
+
+
 def _rebuild_parameter(data: Any, requires_grad: Any = True, backward_hooks: Any = None) -> TensorRecord:
     if not isinstance(data, TensorRecord):
         raise FormatError(f"_rebuild_parameter got {type(data).__name__}, not a tensor")
@@ -258,6 +285,10 @@ def torch_globals() -> dict[tuple[str, str], Any]:
     }
     for name, dtype in STORAGE_DTYPES.items():
         table[("torch", name)] = Marker(f"torch.{name}", dtype)
+    table[("torch._utils", "_rebuild_tensor_v3")] = SafeCallable("torch._utils._rebuild_tensor_v3", _rebuild_tensor_v3)
+    table[("torch.storage", "UntypedStorage")] = Marker("torch.storage.UntypedStorage", dt.uint8)  # numel in bytes
+    for name, dtype in V3_DTYPES.items():
+        table[("torch", name)] = Marker(f"torch.{name}", _DTypeName(dtype))
     return table
 
 
@@ -283,30 +314,31 @@ def _check_tree(obj: Any, what: str, depth: int, checked: set[int]) -> None:
     checked.add(id(obj))  # the tree keeps obj alive, so its id is not reused during the walk
 
 
-def records_to_tensors(obj: Any, done: dict[int, Any] | None = None) -> Any:
-    """Replace every TensorRecord in a checked tree by a Tensor; containers keep their types. `done` maps the id
-    of each record or container already converted to its result, so shared objects stay shared and are
-    converted once however many paths lead to them."""
+def records_to_tensors(obj: Any, done: dict[int, Any] | None = None, device: Any = None) -> Any:
+    """Replace every TensorRecord in a checked tree by a Tensor on `device` (None: the default device); containers
+    keep their types. `done` maps the id of each record or container already converted to its result, so shared
+    objects stay shared and are converted once however many paths lead to them."""
     from baregrad.tensor import Tensor
     done = {} if done is None else done
     if id(obj) in done:
         return done[id(obj)]
     if isinstance(obj, TensorRecord):
-        out: Any = Tensor.from_bytes(obj.contiguous_bytes(), obj.dtype, obj.shape)
+        out: Any = Tensor.from_bytes(obj.contiguous_bytes(), obj.dtype, obj.shape, device)
     elif isinstance(obj, collections.OrderedDict):
-        out = collections.OrderedDict((k, records_to_tensors(v, done)) for k, v in obj.items())
+        out = collections.OrderedDict((k, records_to_tensors(v, done, device)) for k, v in obj.items())
         out.__dict__.update(obj.__dict__)  # keeps a state_dict's `_metadata` (module versions)
     elif isinstance(obj, dict):
-        out = {k: records_to_tensors(v, done) for k, v in obj.items()}
+        out = {k: records_to_tensors(v, done, device) for k, v in obj.items()}
     elif isinstance(obj, (list, tuple)):
-        out = type(obj)(records_to_tensors(v, done) for v in obj)
+        out = type(obj)(records_to_tensors(v, done, device) for v in obj)
     else:
         return obj
     done[id(obj)] = out  # the tree keeps obj alive, so its id is not reused during the walk
     return out
 
 
-def torch_load(path: str | os.PathLike) -> Any:
-    """Load a torch.save checkpoint without torch: the pickled tree, with Tensors in place of torch tensors.
-    Only whitelisted globals are resolved (see torch_globals); anything else raises FormatError."""
-    return records_to_tensors(parse_torch_zip(path).tree)
+def torch_load(path: str | os.PathLike, device: Any = None) -> Any:
+    """Load a torch.save checkpoint without torch: the pickled tree, with Tensors on `device` (None: the default
+    device) in place of torch tensors. Only whitelisted globals are resolved (see torch_globals); anything else
+    raises FormatError."""
+    return records_to_tensors(parse_torch_zip(path).tree, device=device)
