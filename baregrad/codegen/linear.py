@@ -141,19 +141,37 @@ def _loop_iterations(instrs: list[Instr]) -> int:
     return max(total, 1)
 
 
+def _free_variables(state: _Linearizer) -> None:
+    """state.free[node]: the loop variables a node's value depends on (a reduce's own variables excluded).
+
+    Reduces over the same variables share one loop, so each member of such a group takes the free variables of
+    them all: a member whose own body does not use an outer loop variable must still wait until that loop is open
+    for the others (otherwise the shared loop opens outside it). Sets only grow, so the repetition ends."""
+    group_free: dict[tuple[Node, ...], frozenset[Node]] = {}
+    while True:
+        for node in state.nodes:
+            if node.op is Op.VAR:
+                state.free[node] = frozenset({node})
+            elif node.op is Op.LOOP_REDUCE:
+                vars_ = _reduce_vars(node)
+                state.free[node] = state.free[node.src[0]].difference(vars_) | group_free.get(vars_, frozenset())
+            else:
+                acc: set[Node] = set()
+                for s in node.src:
+                    acc |= state.free[s]
+                state.free[node] = frozenset(acc)
+        merged: dict[tuple[Node, ...], frozenset[Node]] = {}
+        for node in state.nodes:
+            if node.op is Op.LOOP_REDUCE:
+                vars_ = _reduce_vars(node)
+                merged[vars_] = merged.get(vars_, frozenset()) | state.free[node]
+        if merged == group_free:
+            return
+        group_free = merged
+
+
 def _analyse(state: _Linearizer, global_vars: list[Node]) -> None:
-    for node in state.nodes:
-        if node.op is Op.VAR:
-            state.free[node] = frozenset({node})
-        elif node.op is Op.LOOP_REDUCE:
-            inner = set(state.free[node.src[0]])
-            inner.difference_update(_reduce_vars(node))
-            state.free[node] = frozenset(inner)
-        else:
-            acc: set[Node] = set()
-            for s in node.src:
-                acc |= state.free[s]
-            state.free[node] = frozenset(acc)
+    _free_variables(state)
     for i, v in enumerate(global_vars):
         state.var_depth[v] = i + 1
     # outer reduces first, so an inner reduce's loop depth sees its enclosing loops
