@@ -8,6 +8,7 @@ milestone), which is what lets SequentialLR and ChainedScheduler compose them; a
 from __future__ import annotations
 
 import math
+import types
 from bisect import bisect_right
 from collections import Counter
 from typing import Any, Callable, Iterable, Sequence
@@ -188,6 +189,186 @@ class OneCycleLR(LRScheduler):
                     break
                 start = end
         return lrs
+
+
+def _per_group(name: str, optimizer: Optimizer, value: float | Sequence[float]) -> list[float]:
+    """One value per parameter group: a list or tuple as given (its length checked), a scalar repeated."""
+    n = len(optimizer.param_groups)
+    if not isinstance(value, (list, tuple)):
+        return [value] * n
+    if len(value) != n:
+        raise ArgumentError(f"{name} must have the same length as optimizer.param_groups. {name} has {len(value)} "
+                            f"values, param_groups has {n}.")
+    return list(value)
+
+
+# the built-in CyclicLR modes and the argument their scale is a function of
+_CYCLIC_SCALE_MODES = {"triangular": "cycle", "triangular2": "cycle", "exp_range": "iterations"}
+
+
+class CyclicLR(LRScheduler):
+    """Cycle the lr between base_lr and max_lr: up over step_size_up steps, down over step_size_down. The amplitude
+    is scaled by the mode's function (or scale_fn) of the cycle number or of the step; with cycle_momentum the
+    momentum (Adam's beta1) cycles the other way, between max_momentum and base_momentum."""
+
+    def __init__(self, optimizer: Optimizer, base_lr: float | Sequence[float], max_lr: float | Sequence[float],
+                 step_size_up: int = 2000, step_size_down: int | None = None, mode: str = "triangular",
+                 gamma: float = 1.0, scale_fn: Callable[[float], float] | None = None, scale_mode: str = "cycle",
+                 cycle_momentum: bool = True, base_momentum: float | Sequence[float] = 0.8,
+                 max_momentum: float | Sequence[float] = 0.9, last_epoch: int = -1):
+        base_lrs = _per_group("base_lr", optimizer, base_lr)
+        if last_epoch == -1:
+            for group, lr in zip(optimizer.param_groups, base_lrs):
+                group["lr"] = lr
+        self.max_lrs = _per_group("max_lr", optimizer, max_lr)
+        up = float(step_size_up)
+        down = float(step_size_down) if step_size_down is not None else up
+        self.total_size = up + down
+        self.step_ratio = up / self.total_size
+        if mode not in _CYCLIC_SCALE_MODES and scale_fn is None:
+            raise ArgumentError(f"CyclicLR mode {mode!r} is invalid and scale_fn is None: mode must be one of "
+                                f"{sorted(_CYCLIC_SCALE_MODES)}")
+        self.mode, self.gamma, self._scale_fn_custom, self.scale_mode = mode, gamma, scale_fn, scale_mode
+        self._init_scale_mode()
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            self._init_momentum(optimizer, base_momentum, max_momentum, last_epoch)
+        super().__init__(optimizer, last_epoch)
+        # as in torch, the constructor's step above started from each group's initial_lr (base_lr, unless an
+        # earlier scheduler set initial_lr); the cycle runs from base_lr from here on
+        self.base_lrs = base_lrs
+
+    def _init_scale_mode(self) -> None:
+        """A built-in mode decides what its scale is a function of; scale_mode only applies to a custom scale_fn."""
+        if self._scale_fn_custom is None:
+            self.scale_mode = _CYCLIC_SCALE_MODES[self.mode]
+
+    def _init_momentum(self, optimizer: Optimizer, base_momentum: float | Sequence[float],
+                       max_momentum: float | Sequence[float], last_epoch: int) -> None:
+        if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+            raise ArgumentError("optimizer must support momentum or beta1 with `cycle_momentum` option enabled")
+        self.use_beta1 = "betas" in optimizer.defaults
+        self.base_momentums = _per_group("base_momentum", optimizer, base_momentum)
+        self.max_momentums = _per_group("max_momentum", optimizer, max_momentum)
+        if last_epoch == -1:
+            for group, top, bottom in zip(optimizer.param_groups, self.max_momentums, self.base_momentums):
+                self._set_momentum(group, top)
+                group["max_momentum"], group["base_momentum"] = top, bottom
+
+    def _set_momentum(self, group: dict[str, Any], value: float) -> None:
+        if self.use_beta1:
+            group["betas"] = (value, *group["betas"][1:])
+        else:
+            group["momentum"] = value
+
+    def scale_fn(self, x: float) -> float:
+        """The amplitude's scale at cycle (or step) x: the custom scale_fn, else the mode's."""
+        if self._scale_fn_custom is not None:
+            return self._scale_fn_custom(x)
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (x - 1))
+        if self.mode == "exp_range":
+            return self.gamma ** x
+        return 1.0
+
+    def _position(self) -> tuple[int, float]:
+        """The cycle number (from 1) and the fraction of the amplitude last_epoch is at (0 at base_lr, 1 at the
+        peak), computed as torch does so the floats agree bit for bit."""
+        cycle = math.floor(1 + self.last_epoch / self.total_size)
+        x = 1.0 + self.last_epoch / self.total_size - cycle
+        height = x / self.step_ratio if x <= self.step_ratio else (x - 1) / (self.step_ratio - 1)
+        return cycle, height
+
+    def _scale(self, cycle: int) -> float:
+        return self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
+
+    def get_lr(self) -> list[float]:
+        cycle, height = self._position()
+        lrs = [base + (top - base) * height * self._scale(cycle) for base, top in zip(self.base_lrs, self.max_lrs)]
+        if self.cycle_momentum:
+            self._apply_momentums(cycle, height)
+        return lrs
+
+    def _apply_momentums(self, cycle: int, height: float) -> None:
+        for group, bottom, top in zip(self.optimizer.param_groups, self.base_momentums, self.max_momentums):
+            self._set_momentum(group, top - (top - bottom) * height * self._scale(cycle))
+
+    def state_dict(self) -> dict[str, Any]:
+        """As torch's: a custom scale_fn is saved as its attributes when it is a callable object, else as None."""
+        state = super().state_dict()
+        fn = self._scale_fn_custom
+        keep = fn is not None and not isinstance(fn, types.FunctionType)
+        state["_scale_fn_custom"] = fn.__dict__.copy() if keep else None
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        state_dict = dict(state_dict)
+        saved_fn = state_dict.pop("_scale_fn_custom", None)
+        super().load_state_dict(state_dict)
+        if saved_fn is not None:
+            self._scale_fn_custom.__dict__.update(saved_fn)
+        self._init_scale_mode()
+        if self.cycle_momentum:
+            # like the lr, the momentum resumes where the saved schedule was, not at the constructor's start
+            self._apply_momentums(*self._position())
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """Cosine annealing from the initial lr to eta_min over T_i epochs, then a restart at the initial lr; T_i starts
+    at T_0 and grows T_mult times at each restart (SGDR). step(epoch) takes a float epoch, e.g. epoch + i / batches."""
+
+    def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,  # noqa: N803
+                 last_epoch: int = -1):
+        if not isinstance(T_0, int) or T_0 <= 0:
+            raise ArgumentError(f"Expected positive integer T_0, but got {T_0}")
+        if not isinstance(T_mult, int) or T_mult < 1:
+            raise ArgumentError(f"Expected integer T_mult >= 1, but got {T_mult}")
+        if not isinstance(eta_min, (float, int)):
+            raise ArgumentError(f"Expected float or int eta_min, but got {eta_min} of type {type(eta_min)}")
+        self.T_0 = self.T_i = T_0
+        self.T_mult, self.eta_min, self.T_cur = T_mult, eta_min, last_epoch
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        cos = 1 + math.cos(math.pi * self.T_cur / self.T_i)
+        return [self.eta_min + (base - self.eta_min) * cos / 2 for base in self.base_lrs]
+
+    def step(self, epoch: float | None = None) -> None:
+        """One epoch on, or straight to `epoch` (a float allowed). As torch's, it does not count _step_count."""
+        self._update_lr(epoch)
+
+    def _update_lr(self, epoch: float | None = None) -> None:
+        # SequentialLR switches to this scheduler with _update_lr(0): the same as step(0), as in torch
+        if epoch is None and self.last_epoch < 0:
+            epoch = 0  # the constructor's step
+        if epoch is None:
+            epoch = self.last_epoch + 1
+            self._advance()
+        else:
+            self._jump_to(epoch)
+        self.last_epoch = math.floor(epoch)
+        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+            group["lr"] = lr
+        self._last_lr = self._group_lrs()
+
+    def _advance(self) -> None:
+        self.T_cur = self.T_cur + 1
+        if self.T_cur >= self.T_i:
+            self.T_cur = self.T_cur % self.T_i
+            self.T_i = self.T_i * self.T_mult
+
+    def _jump_to(self, epoch: float) -> None:
+        if epoch < 0:
+            raise ArgumentError(f"Expected non-negative epoch, but got {epoch}")
+        if epoch < self.T_0:
+            self.T_i, self.T_cur = self.T_0, epoch
+        elif self.T_mult == 1:
+            self.T_cur = epoch % self.T_0
+        else:
+            # n restarts happened by `epoch`: the periods before it sum to T_0 (T_mult^n - 1) / (T_mult - 1)
+            n = int(math.log((epoch / self.T_0 * (self.T_mult - 1) + 1), self.T_mult))
+            self.T_cur = epoch - self.T_0 * (self.T_mult ** n - 1) / (self.T_mult - 1)
+            self.T_i = self.T_0 * self.T_mult ** n
 
 
 class MultiplicativeLR(LRScheduler):
@@ -452,5 +633,5 @@ class ReduceLROnPlateau(LRScheduler):
 
 
 __all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR",
-           "ExponentialLR", "PolynomialLR", "CosineAnnealingLR", "OneCycleLR", "SequentialLR", "ChainedScheduler",
-           "ReduceLROnPlateau"]
+           "ExponentialLR", "PolynomialLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "CyclicLR",
+           "OneCycleLR", "SequentialLR", "ChainedScheduler", "ReduceLROnPlateau"]

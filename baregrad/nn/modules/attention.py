@@ -1,4 +1,5 @@
-"""MultiheadAttention with torch's parameter names (in_proj_weight, in_proj_bias, out_proj) and masks."""
+"""MultiheadAttention with torch's parameter names (in_proj_weight, or q/k/v_proj_weight when kdim or vdim differ;
+in_proj_bias, out_proj) and masks."""
 from __future__ import annotations
 
 import math
@@ -14,19 +15,56 @@ from baregrad.tensor import Tensor
 
 
 class MultiheadAttention(Module):
+    """torch's MultiheadAttention. Keys and values of other widths (kdim, vdim) get torch's separate
+    q_proj_weight, k_proj_weight and v_proj_weight instead of the packed in_proj_weight (then None)."""
+
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
-                 batch_first: bool = False, device: Any = None, dtype: Any = None):
+                 batch_first: bool = False, device: Any = None, dtype: Any = None, kdim: int | None = None,
+                 vdim: int | None = None):
         super().__init__()
+        if embed_dim <= 0 or num_heads <= 0:
+            raise ArgumentError(f"embed_dim and num_heads must be greater than 0, got embed_dim={embed_dim} and "
+                                f"num_heads={num_heads} instead")
         if embed_dim % num_heads:
             raise ArgumentError(f"embed_dim {embed_dim} must divide by num_heads {num_heads}")
         self.embed_dim, self.num_heads, self.head_dim = embed_dim, num_heads, embed_dim // num_heads
+        self.kdim = kdim if kdim is not None else embed_dim
+        self.vdim = vdim if vdim is not None else embed_dim
+        self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
         self.dropout, self.batch_first = dropout, batch_first
-        self.in_proj_weight = Parameter(Tensor.empty(3 * embed_dim, embed_dim, device=device, dtype=dtype))
+        self._register_in_proj_weights(device, dtype)
         self.in_proj_bias = Parameter(Tensor.zeros(3 * embed_dim, device=device, dtype=dtype)) if bias else None
         self.out_proj = Linear(embed_dim, embed_dim, bias, device, dtype)
-        init.xavier_uniform_(self.in_proj_weight)
+        # initialized after out_proj, as torch does: a seeded model draws its numbers in the same order
+        for w in (self.in_proj_weight, self.q_proj_weight, self.k_proj_weight, self.v_proj_weight):
+            if w is not None:
+                init.xavier_uniform_(w)
         if bias:
             init.zeros_(self.out_proj.bias)
+
+    def _register_in_proj_weights(self, device: Any, dtype: Any) -> None:
+        """Registered in torch's order, the unused ones as None, so state_dict keys and order are torch's."""
+        e = self.embed_dim
+        if self._qkv_same_embed_dim:
+            self.in_proj_weight = Parameter(Tensor.empty(3 * e, e, device=device, dtype=dtype))
+            for name in ("q_proj_weight", "k_proj_weight", "v_proj_weight"):
+                self.register_parameter(name, None)
+            return
+        for name, width in (("q_proj_weight", e), ("k_proj_weight", self.kdim), ("v_proj_weight", self.vdim)):
+            self.register_parameter(name, Parameter(Tensor.empty(e, width, device=device, dtype=dtype)))
+        self.register_parameter("in_proj_weight", None)
+
+    def _in_projection(self, query: Tensor, key: Tensor, value: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """q, k and v before the split into heads; each takes its third of in_proj_bias, as in torch."""
+        e, b = self.embed_dim, self.in_proj_bias
+        biases = (b[:e], b[e:2 * e], b[2 * e:]) if b is not None else (None, None, None)
+        if self._qkv_same_embed_dim:
+            w = self.in_proj_weight
+            weights = (w[:e], w[e:2 * e], w[2 * e:])
+        else:
+            weights = (self.q_proj_weight, self.k_proj_weight, self.v_proj_weight)
+        q, k, v = (F.linear(x, w, bias) for x, w, bias in zip((query, key, value), weights, biases))
+        return q, k, v
 
     def _heads(self, x: Tensor) -> Tensor:
         n, length = x.shape[0], x.shape[1]
@@ -56,11 +94,7 @@ class MultiheadAttention(Module):
         if not self.batch_first or unbatched:
             query, key, value = query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1)
         e = self.embed_dim
-        w, b = self.in_proj_weight, self.in_proj_bias
-        bq, bk, bv = (b[:e], b[e:2 * e], b[2 * e:]) if b is not None else (None, None, None)
-        q = self._heads(F.linear(query, w[:e], bq))
-        k = self._heads(F.linear(key, w[e:2 * e], bk))
-        v = self._heads(F.linear(value, w[2 * e:], bv))
+        q, k, v = (self._heads(x) for x in self._in_projection(query, key, value))
         n, q_len, k_len = q.shape[0], q.shape[2], k.shape[2]
         if is_causal and attn_mask is None:
             attn_mask = ~F._causal_mask(q_len, k_len, q.device)
