@@ -5,6 +5,7 @@ here as a free function because torch has it only as torch.nn.functional.one_hot
 """
 from __future__ import annotations
 
+from baregrad.tensor_ops.alias_ops import AliasOps
 from baregrad.tensor_ops.linalg import LinalgOps
 from baregrad.tensor_ops.math_ops import MathOps
 from baregrad.tensor_ops.reduce_ops import ReduceOps
@@ -12,7 +13,7 @@ from baregrad.tensor_ops.shape_ops import ShapeOps, one_hot
 from baregrad.tensor_ops.sort_ops import SortOps
 
 
-class TensorExtras(MathOps, ReduceOps, SortOps, ShapeOps, LinalgOps):
+class TensorExtras(MathOps, ReduceOps, SortOps, ShapeOps, LinalgOps, AliasOps):
     """Methods beyond the core set. Each decomposes into core Tensor methods."""
     __slots__ = ()
 

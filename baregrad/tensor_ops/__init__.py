@@ -6,4 +6,6 @@ with existing Tensor methods, so it stays lazy, fuses with its neighbours, and i
 - sort_ops:   sort/argsort/topk/median/cummax by comparison counting (no data-dependent sync)
 - shape_ops:  movement-only helpers (roll, movedim, tile, diff, meshgrid, ...)
 - linalg:     einsum, tril/triu, diagonal, norms, cross, addmm; also the `baregrad.linalg` namespace
+- alias_ops:  torch's other names (greater, divide, swapdims, ...), metadata, new_*, and shape helpers
+              (rot90, tensor_split, hsplit, take, unfold, sum_to_size, kron, ...)
 """
