@@ -229,8 +229,9 @@ def _emit(state: _Linearizer, node: Node) -> int:
 def _emit_group(state: _Linearizer, group: list[Node]) -> None:
     scope = state.scope[group[0]]
     # everything the bodies need from this scope or outside must exist before the loop opens
+    walked: set[Node] = set()
     for member in group:
-        _emit_frontier(state, member.src[0], set(_reduce_vars(group[0])), scope)
+        _emit_frontier(state, member.src[0], set(_reduce_vars(group[0])), scope, walked)
     accs = []
     for member in group:
         arg: LoopReduceArg = member.arg
@@ -240,14 +241,18 @@ def _emit_group(state: _Linearizer, group: list[Node]) -> None:
     _emit_loop_chain(state, _reduce_vars(group[0]), group, accs)
 
 
-def _emit_frontier(state: _Linearizer, node: Node, inner_vars: set[Node], scope: Node | None) -> None:
-    if node in state.emitted:
+def _emit_frontier(state: _Linearizer, node: Node, inner_vars: set[Node], scope: Node | None,
+                   walked: set[Node]) -> None:
+    """Emit the loop-invariant parts of a reduce body (before its loop opens). `walked` holds the body nodes already
+    looked through: bodies share subexpressions, and walking each path again is exponential in the sharing."""
+    if node in state.emitted or node in walked:
         return
     if state.free[node] & inner_vars:
+        walked.add(node)
         if node.op is Op.LOOP_REDUCE:
             return  # a nested reduce hoists its own invariants when its loop is emitted; its vars are not open yet
         for s in node.src:
-            _emit_frontier(state, s, inner_vars, scope)
+            _emit_frontier(state, s, inner_vars, scope, walked)
         return
     _emit(state, node)
 

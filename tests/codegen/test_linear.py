@@ -23,3 +23,22 @@ def test_reduces_sharing_a_loop_with_different_outer_variables(device):
         .backward()
     (_heads(torch.tensor(q)) @ _heads(torch.tensor(k) @ theirs.T).transpose(-2, -1)).sum().backward()
     compare(ours.grad.numpy(), theirs.grad.numpy(), scale=10)
+
+
+def test_shared_subexpressions_in_a_reduce_body_are_walked_once(device, monkeypatch):
+    """Each level of y = y * 0.5 + y * y * 0.25 uses y three times; hoisting the loop invariants out of the sum's
+    body walked every path through that graph (3**depth visits: grid_sample's backward took minutes)."""
+    from baregrad.codegen import linear
+    calls = [0]
+    original = linear._emit_frontier
+
+    def counted(*args):
+        calls[0] += 1
+        return original(*args)
+    monkeypatch.setattr(linear, "_emit_frontier", counted)
+    x = np.linspace(-1, 1, 64, dtype=np.float32).reshape(8, 8)
+    ours, theirs = bg.Tensor(x, device=device), x.astype(np.float64)
+    for _ in range(12):
+        ours, theirs = ours * 0.5 + ours * ours * 0.25, theirs * 0.5 + theirs * theirs * 0.25
+    compare(ours.sum(1).numpy(), theirs.sum(1).astype(np.float32), scale=10)
+    assert calls[0] < 2000, f"{calls[0]} frontier visits for a body of about 50 nodes"
