@@ -8,6 +8,7 @@ from baregrad.nn.module import IncompatibleKeys, Module, Parameter
 from baregrad.nn.modules.activation import (ELU, GELU, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, Dropout, Hardswish,
                                             LeakyReLU, LogSoftmax, MaxPool1d, MaxPool2d, ReLU, Sigmoid, SiLU, Softmax,
                                             Tanh)
+from baregrad.nn.modules.activation import MaxUnpool1d, MaxUnpool2d
 from baregrad.nn.modules.attention import MultiheadAttention
 from baregrad.nn.modules.container import ModuleDict, ModuleList, Sequential
 from baregrad.nn.modules.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
@@ -23,3 +24,4 @@ __all__ = ["functional", "init", "utils", "Module", "Parameter", "IncompatibleKe
            "Softmax", "LogSoftmax", "MaxPool1d", "AvgPool1d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
            "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss", "SmoothL1Loss",
            "HuberLoss", "KLDivLoss"]
+__all__ += ["MaxUnpool1d", "MaxUnpool2d"]

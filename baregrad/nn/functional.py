@@ -10,8 +10,9 @@ import math
 from typing import Any, Sequence
 
 from baregrad import dtype as dt
-from baregrad.errors import ArgumentError, ShapeError
-from baregrad.tensor import Tensor
+from baregrad.errors import ArgumentError, BoundsError, DTypeError, ShapeError
+from baregrad.tensor import Tensor, _flatten_data
+from baregrad.tensor_ops.custom_grad import with_grad
 
 IntOrTuple = int | Sequence[int]
 
@@ -302,15 +303,59 @@ def _ceil_extra(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> i
     return max(0, (out - 1) * s + d * (k - 1) + 1 - (size + 2 * p))
 
 
+def _check_max_pool_padding(k: tuple[int, ...], p: tuple[int, ...], d: tuple[int, ...]) -> None:
+    for ki, pi, di in zip(k, p, d):
+        if pi > ((ki - 1) * di + 1) // 2:
+            raise ArgumentError(f"pad should be at most half of effective kernel size, but got pad={pi}, "
+                                f"kernel_size={ki} and dilation={di}")
+
+
 def max_pool2d(x: Tensor, kernel_size: IntOrTuple, stride: Any = None, padding: IntOrTuple = 0,
-               dilation: IntOrTuple = 1, ceil_mode: bool = False, return_indices: bool = False) -> Tensor:
-    if return_indices:
-        raise ArgumentError("max_pool2d(return_indices=True) is not supported")
+               dilation: IntOrTuple = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+    """torch's max_pool2d; return_indices adds, for each maximum, its int64 flat index h * W + w in its input plane."""
     k, s, p, d = _pool_args(kernel_size, stride, padding, dilation)
+    _check_max_pool_padding(k, p, d)
     extra = [_ceil_extra(x.shape[-2 + i], k[i], s[i], p[i], d[i], ceil_mode) for i in range(2)]
-    pads = [(0, 0)] * (x.ndim - 2) + [(p[i], p[i] + extra[i]) for i in range(2)]
-    x = x.pad(pads, -math.inf)
-    return _windows(x, k, s, d).amax((-2, -1))
+    pads = [(p[i], p[i] + extra[i]) for i in range(2)]
+    windows = _windows(x.pad([(0, 0)] * (x.ndim - 2) + pads, -math.inf), k, s, d)
+    if not return_indices:
+        return windows.amax((-2, -1))
+    cells = _window_cells(x.shape[-2:], pads, k, s, d, x.device)
+    return _max_with_index(windows.flatten(-2), *cells)
+
+
+def _window_cells(size: Sequence[int], pads: list[tuple[int, int]], k: tuple[int, ...], s: tuple[int, ...],
+                  d: tuple[int, ...], device: str) -> tuple[Tensor, Tensor, Tensor, int]:
+    """For each cell of each window, (oh, ow, kh * kw): its flat index h * W + w in the input plane (h, w counted
+    from the plane's corner, so a padding cell has one outside it), whether it is inside the plane, and whether
+    h >= 0 and w >= 0; and an int above every cell's index."""
+    (h, w), ((top, bottom), (left, right)) = size, pads
+    rows = Tensor.arange(-top, h + bottom, dtype=dt.int64, device=device).reshape(-1, 1)
+    cols = Tensor.arange(-left, w + right, dtype=dt.int64, device=device).reshape(1, -1)
+
+    def cells(plane: Tensor) -> Tensor:
+        return _windows(plane, k, s, d).flatten(-2)
+    return (cells(rows * w + cols), cells((rows >= 0) & (rows < h) & (cols >= 0) & (cols < w)),
+            cells((rows >= 0) & (cols >= 0)), (h + bottom) * w + w + right)
+
+
+def _max_with_index(windows: Tensor, position: Tensor, inside: Tensor, nonneg: Tensor,
+                    beyond: int) -> tuple[Tensor, Tensor]:
+    """(values, indices) over the last dim of windows (..., K), picked as torch's CPU kernel picks: the first maximum
+    in scan order, or the last NaN. Scan order is the order of flat positions, so the first is the least position.
+    A window with no cell inside the plane (dilation can skip it) gives -inf at torch's start cell, the first cell
+    with h >= 0 and w >= 0. The values are the picked cells, so the gradient goes to the picked cell alone."""
+    has_inside = inside.any(-1)
+    best = inside.where(windows, -math.inf).amax(-1, keepdim=True)
+    candidate = (inside & (windows == best)) | (nonneg & ~has_inside.unsqueeze(-1))
+    first = candidate.where(position, beyond).amin(-1)  # beyond, not a huge sentinel: WEBGPU's int64 is 32-bit
+    nan = windows.isnan()
+    last_nan = nan.where(position, -1).amax(-1)
+    index = nan.any(-1).where(last_nan, first).contiguous()  # one kernel, read by the values and the backward
+    picked = inside & (position == index.unsqueeze(-1))
+    values = picked.where(windows, 0).sum(-1)
+    return has_inside.where(values, -math.inf).cast(windows.dtype), index
 
 
 def avg_pool2d(x: Tensor, kernel_size: IntOrTuple, stride: Any = None, padding: IntOrTuple = 0,
@@ -339,12 +384,13 @@ def _unit_height(v: Any, fill: int) -> tuple[int, int] | None:
 
 
 def max_pool1d(x: Tensor, kernel_size: IntOrTuple, stride: Any = None, padding: IntOrTuple = 0,
-               dilation: IntOrTuple = 1, ceil_mode: bool = False, return_indices: bool = False) -> Tensor:
-    """max_pool2d over a unit height: (..., L) is (..., 1, L) with a (1, k) window."""
-    if return_indices:
-        raise ArgumentError("max_pool1d(return_indices=True) is not supported")
+               dilation: IntOrTuple = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+    """max_pool2d over a unit height: (..., L) is (..., 1, L) with a (1, k) window (the flat index h * L + w is w)."""
     out = max_pool2d(x.unsqueeze(-2), _unit_height(kernel_size, 1), _unit_height(stride, 1),
-                     _unit_height(padding, 0), _unit_height(dilation, 1), ceil_mode)
+                     _unit_height(padding, 0), _unit_height(dilation, 1), ceil_mode, return_indices)
+    if return_indices:
+        return out[0].squeeze(-2), out[1].squeeze(-2)
     return out.squeeze(-2)
 
 
@@ -374,6 +420,106 @@ def adaptive_avg_pool2d(x: Tensor, output_size: IntOrTuple) -> Tensor:
         return avg_pool2d(x, k, k)
     rows, cols = _adaptive_matrix(h, out[0], x.device, x.dtype), _adaptive_matrix(w, out[1], x.device, x.dtype)
     return rows @ x @ cols.T
+
+
+# ---- max unpooling ----
+def max_unpool1d(x: Tensor, indices: Any, kernel_size: IntOrTuple, stride: Any = None, padding: IntOrTuple = 0,
+                 output_size: Sequence[int] | None = None) -> Tensor:
+    """torch's max_unpool1d: (N, C, L) or (C, L) values written at their indices into zero rows of the output
+    length, (L - 1) * stride - 2 * padding + kernel_size unless output_size says otherwise."""
+    k = _tuple(kernel_size, 1)
+    s = k if stride is None or stride == [] or stride == () else _tuple(stride, 1)
+    return _max_unpool(x, indices, k, s, _tuple(padding, 1), output_size, "max_unpool1d")
+
+
+def max_unpool2d(x: Tensor, indices: Any, kernel_size: IntOrTuple, stride: Any = None, padding: IntOrTuple = 0,
+                 output_size: Sequence[int] | None = None) -> Tensor:
+    """torch's max_unpool2d: (N, C, H, W) or (C, H, W) values written at their flat indices h * W_out + w into
+    zero planes of the output size, (H - 1) * stride - 2 * padding + kernel_size per dim unless output_size says
+    otherwise. Where indices repeat, the last value in order is written (torch's CPU order); each value's gradient
+    is the output gradient at its index, as in torch."""
+    k, s, p, _ = _pool_args(kernel_size, stride, padding)
+    return _max_unpool(x, indices, k, s, p, output_size, "max_unpool2d")
+
+
+def _max_unpool(x: Tensor, indices: Any, k: tuple[int, ...], s: tuple[int, ...], p: tuple[int, ...],
+                output_size: Sequence[int] | None, op: str) -> Tensor:
+    """Indices known on the host (a list or an array) are checked against the output size here, as torch checks
+    them; the values of an index tensor stay on the device, where one out of range writes nowhere and reads a zero
+    gradient (see README)."""
+    index, host_values = _unpool_index(indices, x, op)
+    _check_unpool_input(x, index, len(k), op)
+    size = _unpool_output_size(x.shape, k, s, p, output_size)
+    plane = math.prod(size)
+    if host_values is not None:
+        bad = next((v for v in host_values if not 0 <= v < plane), None)
+        if bad is not None:
+            raise BoundsError(f"{op}: found an invalid max index {bad} (output planes are of size "
+                              f"{'x'.join(map(str, size))})")
+    start = x.ndim - len(k)
+    out = with_grad(lambda v, i: _write_last(v, i, plane), _unpool_grad, x.flatten(start), index.flatten(start))
+    return out.reshape(*x.shape[:start], *size)
+
+
+def _unpool_index(indices: Any, x: Tensor, op: str) -> tuple[Tensor, list[int] | None]:
+    """indices as an int64 tensor on x's device, and their values when they came from the host."""
+    if isinstance(indices, Tensor):
+        if indices.dtype is not dt.int64:
+            raise DTypeError(f"{op}: indices must be int64, got {indices.dtype.name}")
+        return indices.to(x.device), None
+    nested = indices.tolist() if hasattr(indices, "tolist") else indices
+    values, _ = _flatten_data(nested)
+    if any(isinstance(v, bool) or not isinstance(v, int) for v in values):
+        raise DTypeError(f"{op}: indices must be integers, got {indices!r}")
+    return Tensor(nested, dtype=dt.int64, device=x.device), values
+
+
+def _check_unpool_input(x: Tensor, index: Tensor, n: int, op: str) -> None:
+    if x.ndim not in (n + 1, n + 2):
+        raise ShapeError(f"{op} needs a {n + 1}-d or {n + 2}-d input, got shape {x.shape}")
+    if index.shape != x.shape:
+        raise ShapeError(f"{op}: indices of shape {index.shape} must have the input's shape {x.shape}")
+    if 0 in x.shape[x.ndim - n - 1:]:
+        raise ShapeError(f"{op}: the input's non-batch dims must not be empty, got shape {x.shape}")
+
+
+def _unpool_output_size(in_shape: Sequence[int], k: tuple[int, ...], s: tuple[int, ...], p: tuple[int, ...],
+                        output_size: Sequence[int] | None) -> tuple[int, ...]:
+    """torch's _unpool_output_size: the default, or output_size (its last n entries may follow N and C) within a
+    stride of it."""
+    n = len(k)
+    default = [(in_shape[-n + i] - 1) * s[i] + k[i] - 2 * p[i] for i in range(n)]
+    size = default if output_size is None else [int(v) for v in output_size]
+    if len(size) == n + 2:
+        size = size[2:]
+    if len(size) != n:
+        raise ArgumentError(f"output_size should be a sequence containing {n} or {n + 2} elements, but it has a "
+                            f"length of '{len(size)}'")
+    for i, (want, base) in enumerate(zip(size, default)):
+        if output_size is not None and not base - s[i] < want < base + s[i]:
+            raise ArgumentError(f'invalid output_size "{tuple(output_size)}" (dim {i} must be between '
+                                f"{base - s[i]} and {base + s[i]})")
+        if want < 0:
+            raise ArgumentError(f"max_unpooling: output_size must contain non-negative spatial dimensions, but got "
+                                f"output_size[{i}]={want}")
+    return tuple(size)
+
+
+def _write_last(values: Tensor, index: Tensor, n_out: int) -> Tensor:
+    """(..., n_out): out[..., j] = values[..., i] for the last i with index[..., i] == j, else 0. An index outside
+    [0, n_out) writes nowhere (no wrap of negatives)."""
+    n_in = values.shape[-1]
+    targets = Tensor.arange(n_out, dtype=dt.int64, device=values.device)
+    order = Tensor.arange(n_in, dtype=dt.int64, device=values.device).reshape(n_in, 1)
+    writer = (index.unsqueeze(-1) == targets).where(order, -1).amax(-2)
+    picked = values.gather(-1, writer.clamp(0, None))
+    return (writer >= 0).where(picked, 0).cast(values.dtype)
+
+
+def _unpool_grad(g: Tensor, out: Tensor, values: Tensor, index: Tensor) -> tuple[Tensor, None]:
+    """torch's rule: each value's gradient is the output gradient at its index (zero for an index out of range)."""
+    inside = (index >= 0) & (index < g.shape[-1])
+    return inside.where(g.gather(-1, inside.where(index, 0)), 0).cast(g.dtype), None
 
 
 # ---- normalization ----
