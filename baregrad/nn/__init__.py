@@ -16,6 +16,21 @@ from baregrad.nn.modules.linear import Embedding, Flatten, Identity, Linear, Unf
 from baregrad.nn.modules.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss,
                                       MSELoss, NLLLoss, SmoothL1Loss)
 from baregrad.nn.modules.norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, RMSNorm
+from baregrad.nn.modules.bilinear import Bilinear
+from baregrad.nn.modules.norm import BatchNorm3d, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, LocalResponseNorm
+from baregrad.nn.modules.padding import *  # noqa: F401,F403 - ZeroPad1d ... CircularPad3d (padding.__all__)
+from baregrad.nn.modules.padding import __all__ as _padding_names
+from baregrad.nn.modules.param_container import ParameterDict, ParameterList
+from baregrad.nn.modules.spatial import (AdaptiveAvgPool1d, AdaptiveAvgPool3d, AdaptiveMaxPool1d, AdaptiveMaxPool2d,
+                                         AdaptiveMaxPool3d, AvgPool3d, ChannelShuffle, Conv3d, Fold, MaxPool3d,
+                                         PixelShuffle, PixelUnshuffle, Unfold, Upsample, UpsamplingBilinear2d,
+                                         UpsamplingNearest2d)
+from baregrad.nn.modules.pointwise import *  # noqa: F401,F403 - CELU ... Dropout3d (pointwise.__all__)
+from baregrad.nn.modules.pointwise import __all__ as _pointwise_names
+from baregrad.nn.modules.loss import (CosineEmbeddingLoss, CTCLoss, GaussianNLLLoss, HingeEmbeddingLoss,
+                                      MarginRankingLoss, MultiLabelMarginLoss, MultiLabelSoftMarginLoss,
+                                      MultiMarginLoss, PoissonNLLLoss, SoftMarginLoss, TripletMarginLoss,
+                                      TripletMarginWithDistanceLoss)
 
 __all__ = ["functional", "init", "utils", "Module", "Parameter", "IncompatibleKeys", "Linear", "Identity", "Flatten",
            "Unflatten", "Embedding", "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "BatchNorm1d",
@@ -25,3 +40,11 @@ __all__ = ["functional", "init", "utils", "Module", "Parameter", "IncompatibleKe
            "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss", "SmoothL1Loss",
            "HuberLoss", "KLDivLoss"]
 __all__ += ["MaxUnpool1d", "MaxUnpool2d"]
+__all__ += ["Bilinear", "BatchNorm3d", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LocalResponseNorm",
+            "ParameterList", "ParameterDict", "PixelShuffle", "PixelUnshuffle", "ChannelShuffle", "Fold", "Unfold",
+            "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool3d",
+            "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "Conv3d", "MaxPool3d", "AvgPool3d",
+            *_padding_names]
+__all__ += [*_pointwise_names, "PoissonNLLLoss", "GaussianNLLLoss", "MarginRankingLoss", "HingeEmbeddingLoss",
+            "CosineEmbeddingLoss", "TripletMarginLoss", "TripletMarginWithDistanceLoss", "MultiLabelMarginLoss",
+            "MultiLabelSoftMarginLoss", "MultiMarginLoss", "SoftMarginLoss", "CTCLoss"]
