@@ -120,3 +120,10 @@ from baregrad.functions_api import BUILTIN_NAMES, api_functions  # noqa: E402
 _API_FUNCTIONS = {k: v for k, v in api_functions().items() if k not in globals()}  # never replace a name above
 globals().update(_API_FUNCTIONS)
 __all__ += [k for k in _API_FUNCTIONS if k not in BUILTIN_NAMES]
+
+# math, statistics, indexed writes and sampling (torch.lgamma, torch.quantile, torch.multinomial, torch.normal, ...)
+from baregrad.tensor_ops.more_functions import more_functions  # noqa: E402
+
+_MORE_FUNCTIONS = {k: v for k, v in more_functions().items() if k not in globals()}  # never replace a name above
+globals().update(_MORE_FUNCTIONS)
+__all__ += list(_MORE_FUNCTIONS)

@@ -19,6 +19,7 @@ from baregrad.ir.node import Node
 from baregrad.ir.ops import Op, ReduceOp
 from baregrad.tensor_extra import TensorExtras
 from baregrad.tensor_ops.custom_grad import sqrt_zero_grad, with_grad
+from baregrad.tensor_ops.hooks import HOOKS, RETAINED, run_hooks
 
 Scalar = int | float | bool
 _BUFFER, _ASSIGN = Op.BUFFER, Op.ASSIGN  # bound once: Op.X is slow on Python 3.11 (see ir/ops.py)
@@ -1521,7 +1522,9 @@ class Tensor(TensorExtras):
         src = self.shrink([(0, s) if d == axis else (0, i) for d, (i, s) in enumerate(zip(index.shape, self.shape))])
         return F.Gather.apply(src, index.to(self.device), axis=axis)
 
-    def take_along_dim(self, indices: "Tensor", dim: int) -> "Tensor":
+    def take_along_dim(self, indices: "Tensor", dim: int | None = None) -> "Tensor":
+        if dim is None:  # torch: both flattened
+            return self.reshape(-1).take_along_dim(indices.reshape(-1), 0)
         target = tuple(s if d == self._axis(dim) else max(s, i) for d, (s, i) in enumerate(zip(indices.shape,
                                                                                               self.shape)))
         return self.expand(tuple(i if d != self._axis(dim) else s for d, (i, s) in
@@ -1924,6 +1927,10 @@ def _run_backward(root: Tensor, gradient: Tensor, retain_graph: bool) -> list[Te
             g = grads.pop(id(t), None)
             if g is None:
                 continue
+            if id(t) in HOOKS or id(t) in RETAINED:  # register_hook / retain_grad (tensor_ops/hooks.py)
+                g = run_hooks(t, g)
+                if t._ctx is not None and id(t) in RETAINED:
+                    leaves.append(t)  # a retained .grad is realized with the leaves' grads
             if t._ctx is None:
                 # a fresh Tensor per leaf: x + x hands the same g to both parents, and grads must not alias
                 t.grad = Tensor.from_node(g.node, g.device) if t.grad is None else t.grad + g
