@@ -16,6 +16,7 @@ from baregrad.nn.modules.linear import Embedding, Flatten, Identity, Linear, Unf
 from baregrad.nn.modules.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss,
                                       MSELoss, NLLLoss, SmoothL1Loss)
 from baregrad.nn.modules.norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, RMSNorm
+from baregrad.nn.modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from baregrad.nn.modules.bilinear import Bilinear
 from baregrad.nn.modules.norm import BatchNorm3d, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, LocalResponseNorm
 from baregrad.nn.modules.padding import *  # noqa: F401,F403 - ZeroPad1d ... CircularPad3d (padding.__all__)
@@ -48,3 +49,4 @@ __all__ += ["Bilinear", "BatchNorm3d", "InstanceNorm1d", "InstanceNorm2d", "Inst
 __all__ += [*_pointwise_names, "PoissonNLLLoss", "GaussianNLLLoss", "MarginRankingLoss", "HingeEmbeddingLoss",
             "CosineEmbeddingLoss", "TripletMarginLoss", "TripletMarginWithDistanceLoss", "MultiLabelMarginLoss",
             "MultiLabelSoftMarginLoss", "MultiMarginLoss", "SoftMarginLoss", "CTCLoss"]
+__all__ += ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"]
