@@ -163,3 +163,26 @@ def raises_baregrad(kind: type, builtin: type, match: str, fn: Callable) -> Base
         fn()
     assert isinstance(info.value, bg.Error) and isinstance(info.value, builtin), type(info.value).__mro__
     return info.value
+
+
+def train_like_torch(bopt, topt, bsched, tsched, steps: int, seed: int, what: str) -> list[int]:
+    """Step our optimizer and scheduler beside torch's with the same random gradients, compare the parameters at
+    the end, and return how many kernels each of our optimizer steps compiled."""
+    import torch
+    rng = np.random.default_rng(seed)
+    bparams = [p for g in bopt.param_groups for p in g["params"]]
+    tparams = [p for g in topt.param_groups for p in g["params"]]
+    compiles = []
+    for _ in range(steps):
+        for b, t in zip(bparams, tparams):
+            g = rng.standard_normal(b.shape).astype(np.float32)
+            b.grad, t.grad = bg.Tensor(g), torch.tensor(g)
+        bg.counters(reset=True)
+        bopt.step()
+        compiles.append(bg.counters()["compiles"])
+        topt.step()
+        bsched.step()
+        tsched.step()
+    for b, t in zip(bparams, tparams):
+        compare(b.numpy(), t.detach().numpy(), scale=10, what=f"params {what}")
+    return compiles

@@ -9,7 +9,7 @@ import torch
 
 import baregrad as bg
 import baregrad.optim as optim
-from tests.helpers import compare, raises_baregrad
+from tests.helpers import raises_baregrad, train_like_torch
 
 START = [np.linspace(-1, 1, 6, dtype=np.float32).reshape(2, 3), np.ones(3, np.float32)]
 OPTIMIZERS = {"SGD": {"momentum": 0.9}, "Adam": {}, "RMSprop": {"momentum": 0.5}, "Adagrad": {}}
@@ -201,22 +201,7 @@ def test_cycled_momentum_drives_training_like_torch(name):
     bopt, topt = _optimizers(name)
     bsched, tsched = (lib.CyclicLR(opt, 0.01, 0.1, step_size_up=2, base_momentum=0.5, max_momentum=0.9)
                       for lib, opt in ((optim.lr_scheduler, bopt), (torch.optim.lr_scheduler, topt)))
-    rng = np.random.default_rng(5)
-    bparams = [p for g in bopt.param_groups for p in g["params"]]
-    tparams = [p for g in topt.param_groups for p in g["params"]]
-    compiles = []
-    for _ in range(6):
-        for b, t in zip(bparams, tparams):
-            g = rng.standard_normal(b.shape).astype(np.float32)
-            b.grad, t.grad = bg.Tensor(g), torch.tensor(g)
-        bg.counters(reset=True)
-        bopt.step()
-        compiles.append(bg.counters()["compiles"])
-        topt.step()
-        bsched.step()
-        tsched.step()
-    for b, t in zip(bparams, tparams):
-        compare(b.numpy(), t.detach().numpy(), scale=10, what=f"params of {name} under CyclicLR")
+    compiles = train_like_torch(bopt, topt, bsched, tsched, 6, 5, f"of {name} under CyclicLR")
     assert compiles[2:] == [0] * 4, compiles
 
 

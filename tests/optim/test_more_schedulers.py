@@ -10,7 +10,7 @@ import torch
 
 import baregrad as bg
 import baregrad.optim as optim
-from tests.helpers import compare
+from tests.helpers import train_like_torch
 
 START = [np.linspace(-1, 1, 6, dtype=np.float32).reshape(2, 3), np.ones(3, np.float32)]
 
@@ -154,22 +154,7 @@ def test_schedules_drive_training_like_torch():
     changing lr compiles nothing."""
     bopt, topt = _optimizers("Adam")
     bsched, tsched = _sequential(optim.lr_scheduler, bopt), _sequential(torch.optim.lr_scheduler, topt)
-    rng = np.random.default_rng(3)
-    bparams = [p for g in bopt.param_groups for p in g["params"]]
-    tparams = [p for g in topt.param_groups for p in g["params"]]
-    compiles = []
-    for _ in range(7):
-        for b, t in zip(bparams, tparams):
-            g = rng.standard_normal(b.shape).astype(np.float32)
-            b.grad, t.grad = bg.Tensor(g), torch.tensor(g)
-        bg.counters(reset=True)
-        bopt.step()
-        compiles.append(bg.counters()["compiles"])
-        topt.step()
-        bsched.step()
-        tsched.step()
-    for b, t in zip(bparams, tparams):
-        compare(b.numpy(), t.detach().numpy(), scale=10, what="params under SequentialLR")
+    compiles = train_like_torch(bopt, topt, bsched, tsched, 7, 3, "under SequentialLR")
     assert compiles[2:] == [0] * 5, compiles
 
 
