@@ -28,6 +28,7 @@ CB0_SHARED_WINDOW = 0x18  # u64, generic address of shared memory (sm_8x)
 CB0_LOCAL_WINDOW = 0x20   # u64, generic address of local memory
 CB0_STACK_TOP = 0x28      # u32, initial stack pointer inside the local window
 STACK_TOP = 0xFFFDC0
+STACK_WINDOW_BYTES = 1 << 24  # each thread's local window; the kernel's stack sits at its top
 CB0_DIMS = struct.Struct("<6I")
 
 
@@ -61,7 +62,10 @@ class NVProgram:
         self.n_values = sum(1 for p in self.kernel.params if p.size == 4)
         if any(p.size not in (4, 8) for p in self.kernel.params):
             raise DeviceError(f"NV: kernel {name} has a parameter that is neither a pointer nor a 32-bit value")
-        driver.ensure_local_memory(self.kernel.local_bytes)
+        if self.kernel.local_bytes:
+            # the stack starts at STACK_TOP and grows down, and local memory is backed from the top of the 16 MiB
+            # per-thread window: the bytes above STACK_TOP must be covered too, or the first push faults
+            driver.ensure_local_memory(self.kernel.local_bytes + STACK_WINDOW_BYTES - STACK_TOP)
         self._template: QmdTemplate | None = None
         self._template_local = -1
         self._eager: dict[tuple, EagerLaunch | None] = {}  # (grid, block) -> its prebuilt launch
