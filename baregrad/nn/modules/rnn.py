@@ -19,14 +19,12 @@ import warnings
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from baregrad import autograd
 from baregrad.errors import ArgumentError, DTypeError
-from baregrad.ir.node import Node
-from baregrad.ir.ops import Op
 from baregrad.nn import functional as F
 from baregrad.nn import init
+from baregrad.nn.materialize import materialize
 from baregrad.nn.module import Module, Parameter
-from baregrad.tensor import Tensor, realize_all
+from baregrad.tensor import Tensor
 
 # the recurrent state of one direction of one layer: (h,) for RNN and GRU, (h, c) for LSTM
 State = tuple[Tensor, ...]
@@ -41,27 +39,6 @@ class Weights(NamedTuple):
     b_ih: Tensor | None
     b_hh: Tensor | None
     w_hr: Tensor | None = None
-
-
-class _Materialize(autograd.Function):
-    """Identity that computes its value into a buffer, and its gradient likewise in the backward pass.
-
-    Without it the lazy graph of an unrolled recurrence fuses into a few huge kernels (each step's gradient is
-    inlined into every later consumer), whose scheduling time grows steeply with the sequence length; with it each
-    timestep is the same few small kernels, whose schedules are cached by structure and reused step after step."""
-
-    def forward(self, x: Node) -> Node:
-        return Node(Op.CONTIGUOUS, x.dtype, (x,))
-
-    def backward(self, grad: Tensor) -> tuple[Tensor]:
-        return (grad.contiguous().realize(),)
-
-
-def _materialize(*xs: Tensor) -> tuple[Tensor, ...]:
-    """Each of xs computed into a buffer of its own now (in one schedule), and its gradient likewise later."""
-    out = tuple(_Materialize.apply(x) for x in xs)
-    realize_all(out)
-    return out
 
 
 # ---- one timestep: gi and gh are the input's and the hidden state's shares of the gates (x W_ih^T + b_ih and
@@ -96,8 +73,8 @@ STEPS: dict[str, Step] = {"RNN_TANH": _rnn_step(Tensor.tanh), "RNN_RELU": _rnn_s
 
 def _step(mode: str, gi: Tensor, state: State, w: Weights) -> State:
     """One timestep of `mode` from the input's share of the gates gi (N, gates * hidden) and the state."""
-    (gh,) = _materialize(F.linear(state[0], w.w_hh, w.b_hh))
-    return _materialize(*STEPS[mode](gi, gh, state, w))
+    (gh,) = materialize(F.linear(state[0], w.w_hh, w.b_hh))
+    return materialize(*STEPS[mode](gi, gh, state, w))
 
 
 def _run_direction(mode: str, x: Tensor, state: State, w: Weights, reverse: bool) -> tuple[Tensor, State]:
@@ -105,12 +82,12 @@ def _run_direction(mode: str, x: Tensor, state: State, w: Weights, reverse: bool
     for either direction, and the final state."""
     # one matmul for every timestep, then each step's slice in a buffer of its own (the step kernels and their
     # gradients then do not depend on t, and their cached schedules serve every step)
-    (gates_in,) = _materialize(F.linear(x, w.w_ih, w.b_ih))
-    gates_in = _materialize(*gates_in.unbind(0))
+    (gates_in,) = materialize(F.linear(x, w.w_ih, w.b_ih))
+    gates_in = materialize(*gates_in.unbind(0))
     outputs: list[Tensor] = [None] * len(gates_in)  # type: ignore[list-item]
     for t in (reversed(range(len(gates_in))) if reverse else range(len(gates_in))):
         state = _step(mode, gates_in[t], state, w)
-        (outputs[t],) = _materialize(state[0])
+        (outputs[t],) = materialize(state[0])
     return Tensor.stack(outputs, 0), state
 
 
