@@ -17,6 +17,9 @@ from baregrad.nn.modules.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLo
                                       MSELoss, NLLLoss, SmoothL1Loss)
 from baregrad.nn.modules.norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, RMSNorm
 from baregrad.nn.modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from baregrad.nn.modules.transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer,
+                                             TransformerEncoder, TransformerEncoderLayer)
+from baregrad.nn.modules.embedding_bag import EmbeddingBag
 from baregrad.nn.modules.bilinear import Bilinear
 from baregrad.nn.modules.norm import BatchNorm3d, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, LocalResponseNorm
 from baregrad.nn.modules.padding import *  # noqa: F401,F403 - ZeroPad1d ... CircularPad3d (padding.__all__)
@@ -40,7 +43,10 @@ __all__ = ["functional", "init", "utils", "Module", "Parameter", "IncompatibleKe
            "Softmax", "LogSoftmax", "MaxPool1d", "AvgPool1d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
            "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCELoss", "BCEWithLogitsLoss", "SmoothL1Loss",
            "HuberLoss", "KLDivLoss"]
+__all__ += ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"]
 __all__ += ["MaxUnpool1d", "MaxUnpool2d"]
+__all__ += ["Transformer", "TransformerEncoder", "TransformerDecoder", "TransformerEncoderLayer",
+            "TransformerDecoderLayer", "EmbeddingBag"]
 __all__ += ["Bilinear", "BatchNorm3d", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LocalResponseNorm",
             "ParameterList", "ParameterDict", "PixelShuffle", "PixelUnshuffle", "ChannelShuffle", "Fold", "Unfold",
             "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool3d",
@@ -49,4 +55,3 @@ __all__ += ["Bilinear", "BatchNorm3d", "InstanceNorm1d", "InstanceNorm2d", "Inst
 __all__ += [*_pointwise_names, "PoissonNLLLoss", "GaussianNLLLoss", "MarginRankingLoss", "HingeEmbeddingLoss",
             "CosineEmbeddingLoss", "TripletMarginLoss", "TripletMarginWithDistanceLoss", "MultiLabelMarginLoss",
             "MultiLabelSoftMarginLoss", "MultiMarginLoss", "SoftMarginLoss", "CTCLoss"]
-__all__ += ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"]
