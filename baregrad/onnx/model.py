@@ -167,6 +167,9 @@ class SparseTensorData:
             raise FormatError(f"sparse tensor at byte {self.offset}: indices of shape {self.indices.dims} for "
                               f"{nnz} values")
         itemsize = self.values.dtype.itemsize
+        if total * itemsize > MAX_FILE_BYTES:
+            raise FormatError(f"sparse tensor at byte {self.offset}: dense shape {self.dims} is over "
+                              f"{MAX_FILE_BYTES} bytes")
         src = bytes(self.values.to_bytes())
         out = bytearray(total * itemsize)
         for k, pos in enumerate(linear):

@@ -73,6 +73,8 @@ class OnnxModel:
         self._plans: dict[int, _Plan] = {}
         self._jit = None
         self._no_replay: set[Any] = set()
+        known = init_names | {v.name for v in self.graph.inputs}
+        self._plans[id(self.graph)] = plan_graph(self.graph, known, {v.name for v in self.graph.inputs})
         if jit:
             from baregrad import jit as make_jit
             self._jit = make_jit(self._run_tensors)
@@ -270,6 +272,14 @@ def plan_graph(graph: Graph, known: set[str], shape_fixed_inputs: set[str]) -> _
         raise FormatError(f"graph '{graph.name}' has a cycle or reads values nothing produces (at nodes "
                           f"{[n.name or n.op_type for n in stuck]})")
     nodes = [graph.nodes[i] for i in order]
+    defined = set(known) | set(producers)
+    for n in nodes:
+        for name in [i for i in n.inputs if i] + [x for sub in _subgraphs(n) for x in _free_names(sub)]:
+            if name not in defined:
+                raise FormatError(f"node '{n.name or n.op_type}' reads '{name}', which nothing defines")
+    for o in graph.outputs:
+        if o.name not in defined:
+            raise FormatError(f"graph '{graph.name}': output '{o.name}' is produced by no node")
     foldable = set(graph.initializers) | set(graph.sparse_initializers)
     shape_fixed = set(foldable) | set(shape_fixed_inputs)
     for n in nodes:
