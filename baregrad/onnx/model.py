@@ -145,8 +145,13 @@ class SparseTensorData:
     def to_dense(self) -> TensorData:
         """The dense TensorData (zeros except the listed positions); indices are checked against the dims."""
         nnz = self.values.numel
-        idx = list(array("q", self.indices.to_bytes())) if self.indices.data_type == DataType.INT64 else \
-            [int(v) for v in self.indices.to_numpy().reshape(-1)]
+        if self.indices.data_type not in (DataType.INT64, DataType.INT32):
+            raise FormatError(f"sparse tensor at byte {self.offset}: indices of type "
+                              f"{type_name(self.indices.data_type)}, not int64")
+        idx = array("q" if self.indices.data_type == DataType.INT64 else "i")
+        idx.frombytes(bytes(self.indices.to_bytes()))
+        if sys.byteorder == "big":
+            idx.byteswap()
         total = math.prod(self.dims)
         if len(self.indices.dims) == 2:
             rank = self.indices.dims[1]
