@@ -88,6 +88,11 @@ class OnnxModel:
     def output_names(self) -> list[str]:
         return [v.name for v in self.outputs]
 
+    @property
+    def nodes_in_order(self) -> list[Node]:
+        """The top graph's nodes in the order they run (topological, computed once at load)."""
+        return list(self._plans[id(self.graph)].order)
+
     def __call__(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         if len(args) > len(self.inputs):
             raise ArgumentError(f"the model takes {len(self.inputs)} inputs ({self.input_names}), got {len(args)}")
