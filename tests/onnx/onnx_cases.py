@@ -2,13 +2,14 @@
 baregrad's outputs with onnxruntime's on the same inputs."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pytest
 
 onnx = pytest.importorskip("onnx", reason="the onnx package is a test extra (make test installs it)")
-from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+from onnx import TensorProto, helper, numpy_helper
 
 NP_TO_ONNX = {np.dtype(k): v for k, v in {np.float32: TensorProto.FLOAT, np.float64: TensorProto.DOUBLE,
                                            np.int8: TensorProto.INT8, np.uint8: TensorProto.UINT8,

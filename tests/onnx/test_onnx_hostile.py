@@ -165,9 +165,8 @@ CASES: dict[str, bytes] = {
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_hostile_bytes_raise_format_error(name: str) -> None:
-    with deadline():
-        with pytest.raises(FormatError):
-            bg.onnx.load(CASES[name], device="PYTHON")
+    with deadline(), pytest.raises(FormatError):
+        bg.onnx.load(CASES[name], device="PYTHON")
 
 
 def _external(location: str, offset: int | None = None, length: int | None = None) -> bytes:
@@ -200,9 +199,8 @@ def test_hostile_external_data(tmp_path, name: str) -> None:
     (folder / "w.bin").write_bytes(b"\x00" * 8)
     os.symlink(tmp_path / "secret.bin", folder / "link.bin")
     (folder / "m.onnx").write_bytes(_external(*EXTERNAL[name]))
-    with deadline():
-        with pytest.raises(FormatError):
-            read_model(folder / "m.onnx")
+    with deadline(), pytest.raises(FormatError):
+        read_model(folder / "m.onnx")
 
 
 def test_external_data_inside_the_folder_loads(tmp_path) -> None:

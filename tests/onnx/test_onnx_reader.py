@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.onnx.onnx_cases import helper, numpy_helper, onnx
-
 from baregrad.onnx.model import parse_model, parse_tensor, parse_value, read_model
+from tests.onnx.onnx_cases import helper, numpy_helper, onnx
 
 TYPED = {  # numpy dtype -> how onnx.helper.make_tensor stores it when raw=False
     np.float32: "float_data", np.float64: "double_data", np.int64: "int64_data", np.int32: "int32_data",

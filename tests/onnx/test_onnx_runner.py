@@ -8,10 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-from tests.onnx.onnx_cases import assert_close, helper, numpy_helper, onnx, run_ort
-
 import baregrad as bg
 from baregrad.errors import ArgumentError, DTypeError, ShapeError
+from tests.onnx.onnx_cases import assert_close, helper, numpy_helper, onnx, run_ort
 
 TP = onnx.TensorProto
 DEV = "CPU"
@@ -142,5 +141,5 @@ def test_long_chain_plans_without_recursion() -> None:
 
 def test_import_baregrad_does_not_load_onnx() -> None:
     code = "import sys, baregrad as bg; assert 'baregrad.onnx' not in sys.modules; bg.onnx.load; print('ok')"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert out.stdout.strip() == "ok", out.stderr
