@@ -173,10 +173,27 @@ class OnnxModel:
         env.update({n: v for n, v in zip(self.input_names, values) if v is not None})
         outs = run_graph(self.model, self.graph, env, call, self.device, top=True)
         if call.record is not None:
-            pending = [v for v in call.record.values() if v is not None and not isinstance(v, list)]
+            pending = [v for v in call.record.values()
+                       if v is not None and not isinstance(v, list) and (v.numel() <= _HOST_ELEMENTS or _reads_memory(v))]
             realize_all(pending)
             self._folded[key] = {k: _host_backed(v) for k, v in call.record.items()}
         return dict(zip(self.output_names, outs))
+
+
+def _reads_memory(t: Any) -> bool:
+    """Whether a lazy tensor reads any buffer: a constant broadcast (ConstantOfShape, a folded Range) is left
+    lazy, since recomputing it is free and it fuses into its consumer, where a realized copy would cost memory."""
+    from baregrad.ir.ops import Op
+    stack, seen = [t.node], set()
+    while stack:
+        n = stack.pop()
+        if n.op is Op.BUFFER:
+            return True
+        for s in n.src:
+            if id(s) not in seen:
+                seen.add(id(s))
+                stack.append(s)
+    return False
 
 
 _KNOWN_CODES = {1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 16}
