@@ -35,7 +35,7 @@ def to_baregrad(value: Any, device: str) -> Any:
     if array.dtype == object or array.dtype.kind in "USc" or array.dtype.name.startswith(("float8", "int4", "uint4",
                                                                                            "float4", "int2", "uint2")):
         raise NotImplementedError(f"baregrad has no dtype for {array.dtype}")
-    return bg.tensor(np.ascontiguousarray(array), device=device)
+    return bg.tensor(array.copy(order="C"), device=device)
 
 
 def to_numpy(value: Any) -> Any:
