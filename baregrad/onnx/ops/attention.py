@@ -151,3 +151,88 @@ def rotary_embedding(ctx: OpContext, inputs: list, attrs: dict[str, Any]) -> Ten
     if len(original) == 4:
         return out.permute(0, 2, 1, 3).cast(x.dtype)
     return out.reshape(original).cast(x.dtype)
+
+
+@register("LinearAttention")
+def linear_attention(ctx: OpContext, inputs: list, attrs: dict[str, Any]) -> tuple[Tensor, Tensor]:
+    """Recurrent linear attention over a (B, H_kv, d_k, d_v) state: linear, gated (decay), delta (beta) rules,
+    computed in float32 and unrolled over the sequence."""
+    q, k, v = inputs[:3]
+    past, decay, beta = input_at(inputs, 3), input_at(inputs, 4), input_at(inputs, 5)
+    qh, kvh = attrs["q_num_heads"], attrs["kv_num_heads"]
+    rule = attrs.get("update_rule", "gated_delta")
+    b, t, _ = q.shape
+    dk, dv = q.shape[-1] // qh, v.shape[-1] // kvh
+    group = qh // kvh
+    q4, k4, v4 = (heads_first(x, h).float() for x, h in ((q, qh), (k, kvh), (v, kvh)))
+    if decay is not None:
+        decay4 = (decay.reshape(b, t, kvh, 1).permute(0, 2, 1, 3) if decay.shape[-1] == kvh
+                  else heads_first(decay, kvh)).float()
+    if beta is not None:
+        beta4 = beta.reshape(b, t, beta.shape[-1], 1).permute(0, 2, 1, 3).float()
+    state = past.float() if past is not None else Tensor.zeros(b, kvh, dk, dv, device=q.device)
+    scale = attrs.get("scale") or 1 / math.sqrt(dk)
+    outs = []
+    for i in range(t):
+        k_t, v_t = k4[:, :, i, :], v4[:, :, i, :]
+        if rule in ("gated", "gated_delta"):
+            state = state * decay4[:, :, i, :].exp().unsqueeze(-1)
+        if rule in ("delta", "gated_delta"):
+            retrieved = (state * k_t.unsqueeze(-1)).sum(2)
+            v_t = beta4[:, :, i, :] * (v_t - retrieved)
+        state = state + k_t.unsqueeze(-1) * v_t.unsqueeze(-2)
+        read = state.repeat_interleave(group, 1) if group > 1 else state
+        outs.append((q4[:, :, i, :].unsqueeze(-1) * read).sum(2) * scale)
+    out = Tensor.stack(outs, 2).permute(0, 2, 1, 3).reshape(b, t, qh * dv).cast(q.dtype)
+    return out, state.cast(past.dtype if past is not None else q.dtype)
+
+
+@register("SwiGLU")
+def swiglu(ctx: OpContext, inputs: list, attrs: dict[str, Any]) -> Tensor:
+    a, b = inputs
+    alpha = attrs.get("alpha", 1.0)
+    return (a * (a * alpha).sigmoid().cast(a.dtype) * b).cast(a.dtype)
+
+
+@register("CausalConvWithState")
+def causal_conv_with_state(ctx: OpContext, inputs: list, attrs: dict[str, Any]) -> tuple[Tensor, Tensor]:
+    """Depthwise causal 1-d conv whose left context is the carried state; returns the output and the new state."""
+    import baregrad.nn.functional as F
+    x, weight, bias, past = inputs[0], inputs[1], input_at(inputs, 2), input_at(inputs, 3)
+    b, c, _ = x.shape
+    k = weight.shape[2]
+    pad = past if past is not None else Tensor.zeros(b, c, k - 1, dtype=x.dtype, device=x.device)
+    padded = Tensor.cat([pad, x], 2) if k > 1 else x
+    out = F.conv1d(padded, weight, bias, groups=c).cast(x.dtype)
+    if attrs.get("activation", "none") in ("silu", "swish"):
+        wide = out.float()
+        out = (wide * wide.sigmoid()).cast(x.dtype)
+    state = padded.narrow(2, padded.shape[2] - (k - 1), k - 1)
+    return out, state
+
+
+@register("FlexAttention", "ai.onnx.preview")
+def flex_attention(ctx: OpContext, inputs: list, attrs: dict[str, Any]) -> Tensor:
+    """Attention whose scores and probabilities pass through user subgraphs (score_mod, prob_mod)."""
+    q, k, v = inputs[:3]
+    scale = attrs.get("scale")
+    if scale is None:
+        scale = 1 / math.sqrt(q.shape[3])
+    if q.shape[1] != k.shape[1]:
+        k = k.repeat_interleave(q.shape[1] // k.shape[1], 1)
+        v = v.repeat_interleave(q.shape[1] // v.shape[1], 1)
+    root = Tensor.full((), math.sqrt(float(Tensor.full((), scale, dtype=dt.float32).item())), dtype=q.dtype,
+                       device=q.device)
+    scores = (q * root) @ (k * root).transpose(-1, -2)
+    precision = attrs.get("softmax_precision")
+    if precision is not None:
+        work = onnx_dtype(precision)
+    else:
+        work = dt.float64 if q.dtype is dt.float64 else dt.float32
+    scores = scores.cast(work)
+    if "score_mod" in attrs:
+        scores = ctx.run_graph(attrs["score_mod"], [scores])[0].cast(work)
+    probs = scores.softmax(-1)
+    if "prob_mod" in attrs:
+        probs = ctx.run_graph(attrs["prob_mod"], [probs])[0].cast(work)
+    return (probs @ v.cast(work)).cast(v.dtype)
