@@ -303,7 +303,10 @@ def depth_to_space(ctx: OpContext, inputs: list, attrs: dict[str, Any]) -> Tenso
 def space_to_depth(ctx: OpContext, inputs: list, attrs: dict[str, Any]) -> Tensor:
     x, b = inputs[0], attrs["blocksize"]
     n, c, h, w = x.shape
-    y = x.reshape(n, c, h // b, b, w // b, b).permute(0, 3, 5, 1, 2, 4)
+    if attrs.get("mode", "DCR") == "CRD":
+        y = x.reshape(n, c, h // b, b, w // b, b).permute(0, 1, 3, 5, 2, 4)
+    else:
+        y = x.reshape(n, c, h // b, b, w // b, b).permute(0, 3, 5, 1, 2, 4)
     return y.reshape(n, c * b * b, h // b, w // b)
 
 
