@@ -485,3 +485,52 @@ def _iou(a: tuple, b: tuple) -> float:
     inter = ih * iw
     union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
     return inter / union if union > 0 else 0.0
+
+
+# ---- DeformConv ----
+@register("DeformConv")
+def deform_conv(ctx: OpContext, inputs: list, attrs: dict[str, Any]) -> Tensor:
+    """2-d deformable conv: each kernel tap reads the input bilinearly at its offset position (zeros outside),
+    scaled by the optional mask, then the taps contract with the weights as a grouped matmul."""
+    x, weight, offset = inputs[:3]
+    bias, mask = input_at(inputs, 3), input_at(inputs, 4)
+    if x.ndim != 4:
+        raise ShapeError(f"ONNX DeformConv supports 2-d inputs (N, C, H, W), got shape {x.shape}")
+    n, ic, ih, iw = x.shape
+    oc = weight.shape[0]
+    kh, kw = attrs.get("kernel_shape", weight.shape[2:])
+    sh, sw = attrs.get("strides", [1, 1])
+    dh, dw = attrs.get("dilations", [1, 1])
+    pads = attrs.get("pads", [0, 0, 0, 0])
+    group, og = attrs.get("group", 1), attrs.get("offset_group", 1)
+    oh, ow = offset.shape[2:]
+    k, m = kh * kw, oh * ow
+    work = dt.float64 if x.dtype is dt.float64 else dt.float32
+    off = offset.cast(work).reshape(n, og, kh, kw, 2, oh, ow)
+    base_h = (Tensor.arange(oh, dtype=work, device=x.device) * sh - pads[0]).reshape(1, 1, 1, 1, oh, 1) + \
+        (Tensor.arange(kh, dtype=work, device=x.device) * dh).reshape(1, 1, kh, 1, 1, 1)
+    base_w = (Tensor.arange(ow, dtype=work, device=x.device) * sw - pads[1]).reshape(1, 1, 1, 1, 1, ow) + \
+        (Tensor.arange(kw, dtype=work, device=x.device) * dw).reshape(1, 1, 1, kw, 1, 1)
+    hs = (base_h + off[:, :, :, :, 0]).reshape(n, og, 1, k * m)
+    ws = (base_w + off[:, :, :, :, 1]).reshape(n, og, 1, k * m)
+    h0, w0 = hs.floor(), ws.floor()
+    th, tw = hs - h0, ws - w0
+    per_group = ic // og
+    flat = x.cast(work).reshape(n, og, per_group, ih * iw)
+    sampled = None
+    for dy, wy in ((0, 1 - th), (1, th)):
+        for dx, wx in ((0, 1 - tw), (1, tw)):
+            yy, xx = h0 + dy, w0 + dx
+            inside = (yy >= 0) & (yy <= ih - 1) & (xx >= 0) & (xx <= iw - 1)
+            index = (yy.clamp(0, ih - 1) * iw + xx.clamp(0, iw - 1)).cast(dt.int64)
+            picked = flat.gather(3, index.expand(n, og, per_group, k * m))
+            term = inside.where(picked * (wy * wx), 0.0).cast(work)
+            sampled = term if sampled is None else sampled + term
+    if mask is not None:
+        sampled = sampled * mask.cast(work).reshape(n, og, 1, k * m)
+    cols = sampled.reshape(n, group, (ic // group) * k, m)
+    w = weight.cast(work).reshape(group, oc // group, (ic // group) * k)
+    out = (w.unsqueeze(0) @ cols).reshape(n, oc, oh, ow)
+    if bias is not None:
+        out = out + bias.cast(work).reshape(1, oc, 1, 1)
+    return out.cast(x.dtype)
