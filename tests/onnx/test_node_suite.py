@@ -15,8 +15,8 @@ import pytest
 
 onnx = pytest.importorskip("onnx", reason="the onnx package (a test extra) is not installed")
 
-import baregrad as bg  # noqa: E402
-from tests.helpers import devices_under_test  # noqa: E402
+import baregrad as bg
+from tests.helpers import devices_under_test
 
 EXCLUSIONS = Path(__file__).with_name("node_exclusions.txt")
 DEFAULT_RTOL, DEFAULT_ATOL = 1e-3, 1e-5

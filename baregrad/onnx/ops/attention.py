@@ -71,7 +71,7 @@ def attention(ctx: OpContext, inputs: list, attrs: dict[str, Any]) -> tuple:
     left, right = attrs.get("left_window_size", -1), attrs.get("right_window_size", -1)
     if left >= 0 or right >= 0:
         def inside(diff: Tensor) -> Tensor:
-            ok = diff == diff
+            ok = diff.full_like(True, dt.bool_)
             if left >= 0:
                 ok = ok & (diff <= left)
             if right >= 0:

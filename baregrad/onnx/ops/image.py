@@ -39,7 +39,7 @@ def _cubic(ratio: float, a: float) -> list[float]:
 def _antialias(ratio: float, scale: float, support: float, kernel: Any) -> list[float]:
     """The tap kernel stretched by 1/scale when downsampling, normalized to sum 1."""
     scale = min(scale, 1.0)
-    start = int(math.floor(-support / scale) + 1)
+    start = math.floor(-support / scale) + 1
     end = 2 - start
     coeffs = [kernel(scale * (i - ratio)) for i in range(start, end)]
     total = sum(coeffs)
@@ -373,8 +373,8 @@ def roi_align(ctx: OpContext, inputs: list, attrs: dict[str, Any]) -> Tensor:
         if not half:
             rw, rh = max(rw, 1.0), max(rh, 1.0)
         bh, bw = rh / out_h, rw / out_w
-        gh = ratio if ratio > 0 else int(math.ceil(rh / out_h))
-        gw = ratio if ratio > 0 else int(math.ceil(rw / out_w))
+        gh = ratio if ratio > 0 else math.ceil(rh / out_h)
+        gw = ratio if ratio > 0 else math.ceil(rw / out_w)
         samples_per_bin.append(max(gh * gw, 1))
         for ph in range(out_h):
             for pw in range(out_w):

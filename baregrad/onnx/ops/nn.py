@@ -6,7 +6,6 @@ and pooling's ceil_mode adds windows that start inside the padded input.
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass
 from typing import Any
 

@@ -2,7 +2,8 @@
 named activations with their alpha/beta), unrolled over the (static) sequence length."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from baregrad.onnx.ops.common import input_at
 from baregrad.onnx.ops.registry import OpContext, register

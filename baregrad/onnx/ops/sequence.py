@@ -10,7 +10,6 @@ from typing import Any
 import baregrad.dtype as dt
 from baregrad.onnx.ops.common import host_ints, host_scalar, input_at, norm_axis
 from baregrad.onnx.ops.registry import OpContext, register
-from baregrad.onnx.ops.shape import split_sizes
 from baregrad.tensor import Tensor
 
 

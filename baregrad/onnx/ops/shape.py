@@ -5,6 +5,7 @@ Shapes, axes, pads and slice bounds are host values in ONNX's semantics: they ar
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import baregrad.dtype as dt
@@ -263,8 +264,7 @@ def constant(ctx: OpContext, inputs: list, attrs: dict[str, Any]) -> Tensor:
 def range_op(ctx: OpContext, inputs: list, attrs: dict[str, Any]) -> Tensor:
     start, limit, delta = (t.reshape(()).tolist() for t in inputs)
     d = inputs[0].dtype
-    import math
-    n = max(int(math.ceil((limit - start) / delta)), 0)
+    n = max(math.ceil((limit - start) / delta), 0)
     return (Tensor.arange(n, dtype=d if not d.is_float else dt.float64, device=ctx.device) * delta
             + start).cast(d) if n else Tensor.zeros(0, dtype=d, device=ctx.device)
 

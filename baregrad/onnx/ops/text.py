@@ -3,6 +3,7 @@
 The matching is data-dependent work on short token rows, done on the host; the result is a float32 tensor."""
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import baregrad.dtype as dt
@@ -16,7 +17,7 @@ def _ngram_table(attrs: dict[str, Any]) -> dict[tuple[int, ...], int]:
     starts = list(attrs["ngram_counts"]) + [len(pool)]
     columns = list(attrs["ngram_indexes"])
     table, j = {}, 0
-    for size_minus_one, (lo, hi) in enumerate(zip(starts, starts[1:])):
+    for size_minus_one, (lo, hi) in enumerate(itertools.pairwise(starts)):
         n = size_minus_one + 1
         for at in range(lo, hi, n):
             table[tuple(pool[at:at + n])] = columns[j]
