@@ -1,0 +1,3 @@
+"""placeholder"""
+class MultiTensor: pass
+def shard(*a): pass
