@@ -280,9 +280,12 @@ class Tensor(TensorExtras):
             raise ShapeError(f"item() needs a tensor of one element, got shape {self.shape}")
         return self.reshape(()).tolist()
 
-    def to(self, *args: Any, **kwargs: Any) -> "Tensor":
-        """to(device), to(dtype), to(device, dtype), to(other_tensor), with keyword forms too."""
+    def to(self, *args: Any, **kwargs: Any) -> Any:
+        """to(device), to(dtype), to(device, dtype), to(other_tensor), with keyword forms too; to([devices]) gives
+        a MultiTensor with a copy on each device."""
         device, d = kwargs.get("device"), kwargs.get("dtype")
+        if args and isinstance(args[0], (list, tuple)):  # several devices: a copy on each (tensor_ops/multi.py)
+            return self.shard(args[0], axis=None)
         for a in args:
             if isinstance(a, Tensor):
                 device, d = a.device, a.dtype

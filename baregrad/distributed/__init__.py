@@ -13,7 +13,7 @@ from baregrad.distributed.collectives import (ReduceOp, Work, all_gather, all_ga
                                               reduce_scatter_tensor, send)
 from baregrad.distributed.group import (ProcessGroup, destroy_process_group, get_backend, get_rank, get_world_size,
                                         init_process_group, is_available, is_initialized)
-from baregrad.distributed.multi import MultiTensor, shard
+from baregrad.tensor_ops.multi import MultiTensor, shard
 from baregrad.errors import DistributedError
 
 __all__ = ["ReduceOp", "Work", "ProcessGroup", "DistributedError", "init_process_group", "destroy_process_group",

@@ -1,3 +1,0 @@
-"""placeholder"""
-class MultiTensor: pass
-def shard(*a): pass
