@@ -17,7 +17,7 @@ def _cpu():
         pytest.skip("CPU device not available here (no C compiler)")
 
 
-def _pair(x_layout, w_layout, REDUCE[reduce]):
+def _pair(x_layout, w_layout, reduce):
     rng = np.random.default_rng(0)
     xv, wv = rng.standard_normal((6, 5)).astype(np.float32), rng.standard_normal((5, 4)).astype(np.float32)
     results = []
@@ -38,7 +38,7 @@ def _pair(x_layout, w_layout, REDUCE[reduce]):
     return results
 
 
-REDUCE = {"sum0": lambda t: t.sum(0), "sum1": lambda t: t.sum(1), "mean": lambda t: t.mean(), "scale": lambda t: t * 2.0}
+REDUCE = {"sum0": lambda t: t.sum(0), "sum1": lambda t: t.sum(1), "mean": lambda t: t.mean(), "scale": lambda t: t * 2.0}  # noqa: E501
 
 
 @pytest.mark.parametrize("x_layout,w_layout,reduce", [(0, None, "sum1"), (0, None, "mean"), (None, 1, "sum0"),
