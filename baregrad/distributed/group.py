@@ -76,7 +76,11 @@ def init_process_group(backend: str = "mpi", init_method: str | None = None, tim
     group = ProcessGroup(backend, transport.rank, transport.size, seconds, transport)
     if backend == "nccl":
         from baregrad.distributed.nccl import NCCLCommunicator
-        group.nccl = NCCLCommunicator.create(transport)
+        try:
+            group.nccl = NCCLCommunicator.create(transport)
+        except BaseException:
+            transport.close()
+            raise
     _GROUP.append(group)
 
 
