@@ -8,15 +8,57 @@ between NVIDIA GPUs; plus tensors split over several devices of one process (mul
 mpi4py and an MPI library are an optional extra (`pip install baregrad[distributed] mpich`); `import
 baregrad.distributed` works without them, and init_process_group says what is missing.
 """
-from baregrad.distributed.collectives import (ReduceOp, Work, all_gather, all_gather_into_tensor, all_reduce,
-                                              barrier, broadcast, irecv, isend, recv, reduce_scatter,
-                                              reduce_scatter_tensor, send)
-from baregrad.distributed.group import (ProcessGroup, destroy_process_group, get_backend, get_rank, get_world_size,
-                                        init_process_group, is_available, is_initialized)
-from baregrad.tensor_ops.multi import MultiTensor, shard
+from baregrad.distributed.collectives import (
+                                              ReduceOp,
+                                              Work,
+                                              all_gather,
+                                              all_gather_into_tensor,
+                                              all_reduce,
+                                              barrier,
+                                              broadcast,
+                                              irecv,
+                                              isend,
+                                              recv,
+                                              reduce_scatter,
+                                              reduce_scatter_tensor,
+                                              send,
+)
+from baregrad.distributed.group import (
+                                              ProcessGroup,
+                                              destroy_process_group,
+                                              get_backend,
+                                              get_rank,
+                                              get_world_size,
+                                              init_process_group,
+                                              is_available,
+                                              is_initialized,
+)
 from baregrad.errors import DistributedError
+from baregrad.tensor_ops.multi import MultiTensor, shard
 
-__all__ = ["ReduceOp", "Work", "ProcessGroup", "DistributedError", "init_process_group", "destroy_process_group",
-           "is_initialized", "is_available", "get_rank", "get_world_size", "get_backend", "barrier", "all_reduce",
-           "broadcast", "all_gather", "all_gather_into_tensor", "reduce_scatter", "reduce_scatter_tensor", "send",
-           "recv", "isend", "irecv", "MultiTensor", "shard"]
+__all__ = [
+                                              "DistributedError",
+                                              "MultiTensor",
+                                              "ProcessGroup",
+                                              "ReduceOp",
+                                              "Work",
+                                              "all_gather",
+                                              "all_gather_into_tensor",
+                                              "all_reduce",
+                                              "barrier",
+                                              "broadcast",
+                                              "destroy_process_group",
+                                              "get_backend",
+                                              "get_rank",
+                                              "get_world_size",
+                                              "init_process_group",
+                                              "irecv",
+                                              "is_available",
+                                              "is_initialized",
+                                              "isend",
+                                              "recv",
+                                              "reduce_scatter",
+                                              "reduce_scatter_tensor",
+                                              "send",
+                                              "shard",
+]

@@ -9,11 +9,13 @@ everything else moves over MPI through host memory (staging.py).
 from __future__ import annotations
 
 import array
+from collections.abc import Callable, Sequence
 from enum import Enum
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from baregrad import dtype as dt
-from baregrad.distributed.group import ProcessGroup, group as default_group
+from baregrad.distributed.group import ProcessGroup
+from baregrad.distributed.group import group as default_group
 from baregrad.distributed.staging import HostStage, read_bytes, stage
 from baregrad.errors import ArgumentError, DistributedError, DTypeError, ShapeError
 from baregrad.tensor import Tensor
@@ -258,7 +260,11 @@ def isend(tensor: Tensor, dst: int, group: ProcessGroup | None = None, tag: int 
     header = _header("send", t)
     payload = read_bytes(t)
     requests = [g.mpi.isend(memoryview(header).cast("B"), dst, head_tag), g.mpi.isend(payload, dst, data_tag)]
-    return Work(g, requests, f"send to rank {dst}", lambda: (header, payload) and None)
+    keep = [header, payload]  # the send buffers must live until the requests complete
+
+    def finish() -> None:
+        del keep[:]
+    return Work(g, requests, f"send to rank {dst}", finish)
 
 
 def irecv(tensor: Tensor, src: int, group: ProcessGroup | None = None, tag: int = 0) -> Work:

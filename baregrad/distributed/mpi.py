@@ -15,8 +15,8 @@ from typing import Any
 
 from baregrad.errors import DistributedError
 
-_POLL_SPINS = 200        # Test() calls before the first sleep: short collectives finish within these
-_POLL_MAX_SLEEP = 1e-3   # seconds between polls of a long wait: fine for a dead peer, cheap on a shared machine
+_BUSY_SECONDS = 2.0      # poll without sleeping this long: MPI progresses a non-blocking call only inside Test()
+_POLL_MAX_SLEEP = 1e-3   # then seconds between polls: a wait this long is likely a dead or hung peer
 _STATE = {"finalizer": False, "failed": False}  # atexit finalizer registered; a peer failed in this process
 
 
@@ -72,14 +72,18 @@ class MPITransport:
     def wait(self, request: Any, what: str, timeout: float | None = None) -> None:
         """Poll request until done; DistributedError after the timeout or when MPI reports a failure."""
         limit = self.timeout if timeout is None else timeout
-        deadline = time.monotonic() + limit
+        start = time.monotonic()
+        deadline, busy_until = start + limit, start + _BUSY_SECONDS
         spins, pause = 0, 1e-5
         try:
             while not request.Test():
                 spins += 1
-                if spins < _POLL_SPINS:
+                if spins & 1023:
                     continue
-                if time.monotonic() > deadline:
+                now = time.monotonic()
+                if now < busy_until:
+                    continue
+                if now > deadline:
                     self.mark_broken()
                     raise DistributedError(
                         f"{what} on rank {self.rank} of {self.size} timed out after {limit:g} s: another rank "

@@ -65,7 +65,7 @@ class NCCLCommunicator:
         self.lib.ncclGetErrorString.restype = ctypes.c_char_p
 
     @classmethod
-    def create(cls, transport: Any) -> "NCCLCommunicator":
+    def create(cls, transport: Any) -> NCCLCommunicator:
         lib = load_library()
         from baregrad.device import get_device
         try:

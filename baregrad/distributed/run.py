@@ -27,7 +27,7 @@ def find_mpiexec() -> str | None:
 def launcher_flavor(mpiexec: str) -> str:
     """'mpich' (hydra), 'openmpi' or 'unknown', from `mpiexec --version`."""
     try:
-        out = subprocess.run([mpiexec, "--version"], capture_output=True, text=True, timeout=30)
+        out = subprocess.run([mpiexec, "--version"], capture_output=True, text=True, timeout=30, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return "unknown"
     text = (out.stdout + out.stderr).lower()

@@ -8,7 +8,8 @@ so gradients flow back to the tensor that was sharded, and `gather()` brings the
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from baregrad.errors import ArgumentError, DeviceError, ShapeError
 
@@ -27,7 +28,7 @@ def _tensor_class() -> type:
 class MultiTensor:
     """One tensor per device; `axis` is the dimension it is split along (None: every device holds all of it)."""
 
-    def __init__(self, shards: Sequence["Tensor"], axis: int | None) -> None:
+    def __init__(self, shards: Sequence[Tensor], axis: int | None) -> None:
         if not shards:
             raise ArgumentError("a MultiTensor needs at least one shard")
         self.shards, self.axis = list(shards), axis
@@ -48,7 +49,7 @@ class MultiTensor:
         return (*first[:self.axis], sum(s.shape[self.axis] for s in self.shards), *first[self.axis + 1:])
 
     @property
-    def grad(self) -> "MultiTensor | None":
+    def grad(self) -> MultiTensor | None:
         grads = [s.grad for s in self.shards]
         return None if any(g is None for g in grads) else MultiTensor(grads, self.axis)
 
@@ -56,7 +57,7 @@ class MultiTensor:
         return f"<MultiTensor {self.dtype.name}{list(self.shape)} axis={self.axis} on {', '.join(self.devices)}>"
 
     # ---- moving ----
-    def gather(self, device: str | None = None) -> "Tensor":
+    def gather(self, device: str | None = None) -> Tensor:
         """The whole value as one Tensor on `device` (default: the first shard's), differentiable."""
         target = device or self.devices[0]
         moved = [s.to(target) for s in self.shards]
@@ -67,7 +68,7 @@ class MultiTensor:
     def numpy(self) -> Any:
         return self.gather().numpy()
 
-    def all_reduce(self) -> "MultiTensor":
+    def all_reduce(self) -> MultiTensor:
         """Every device gets the sum of all shards (each a partial sum of the same shape): copies, then adds."""
         out = []
         for device in self.devices:
@@ -79,10 +80,10 @@ class MultiTensor:
         return MultiTensor(out, None)
 
     # ---- ops ----
-    def _map(self, fn: Callable[["Tensor"], "Tensor"]) -> "MultiTensor":
+    def _map(self, fn: Callable[[Tensor], Tensor]) -> MultiTensor:
         return MultiTensor([fn(s) for s in self.shards], self.axis)
 
-    def _zip(self, other: Any, fn: Callable[["Tensor", Any], "Tensor"]) -> "MultiTensor":
+    def _zip(self, other: Any, fn: Callable[[Tensor, Any], Tensor]) -> MultiTensor:
         if not isinstance(other, MultiTensor):
             if isinstance(other, _tensor_class()):
                 raise DeviceError(f"cannot combine a MultiTensor on {self.devices} with a Tensor on {other.device}: "
@@ -94,7 +95,7 @@ class MultiTensor:
             other = other._resharded(self.axis)
         return MultiTensor([fn(a, b) for a, b in zip(self.shards, other.shards)], self.axis)
 
-    def _resharded(self, axis: int | None) -> "MultiTensor":
+    def _resharded(self, axis: int | None) -> MultiTensor:
         """The same value laid out along axis (from replicated: each device keeps its own slice)."""
         if self.axis is not None:
             whole = [self.gather(d) for d in self.devices]
@@ -105,16 +106,16 @@ class MultiTensor:
         starts = [sum(sizes[:i]) for i in range(len(sizes))]
         return MultiTensor([s.narrow(axis, a, n) for s, a, n in zip(self.shards, starts, sizes)], axis)
 
-    def __add__(self, other: Any) -> "MultiTensor":
+    def __add__(self, other: Any) -> MultiTensor:
         return self._zip(other, lambda a, b: a + b)
 
-    def __sub__(self, other: Any) -> "MultiTensor":
+    def __sub__(self, other: Any) -> MultiTensor:
         return self._zip(other, lambda a, b: a - b)
 
-    def __mul__(self, other: Any) -> "MultiTensor":
+    def __mul__(self, other: Any) -> MultiTensor:
         return self._zip(other, lambda a, b: a * b)
 
-    def __truediv__(self, other: Any) -> "MultiTensor":
+    def __truediv__(self, other: Any) -> MultiTensor:
         return self._zip(other, lambda a, b: a / b)
 
     __radd__, __rmul__ = __add__, __mul__
@@ -125,7 +126,7 @@ class MultiTensor:
         raise AttributeError(f"MultiTensor has no method {name!r} (elementwise: {', '.join(_ELEMENTWISE)}; also "
                              "matmul, sum, mean, gather, all_reduce)")
 
-    def matmul(self, other: "MultiTensor") -> "MultiTensor":
+    def matmul(self, other: MultiTensor) -> MultiTensor:
         """x @ w for the layouts of data and tensor parallelism; anything else is gathered and replicated first."""
         if not isinstance(other, MultiTensor) or other.devices != self.devices:
             raise DeviceError("matmul of a MultiTensor needs another MultiTensor on the same devices")
@@ -141,7 +142,7 @@ class MultiTensor:
 
     __matmul__ = matmul
 
-    def sum(self, dim: int | None = None, keepdim: bool = False) -> "MultiTensor":
+    def sum(self, dim: int | None = None, keepdim: bool = False) -> MultiTensor:
         if self.axis is None:
             return self._map(lambda s: s.sum(dim, keepdim))
         ndim = len(self.shape)
@@ -151,7 +152,7 @@ class MultiTensor:
             return MultiTensor([s.sum(dim, keepdim) for s in self.shards], axis)
         return MultiTensor([s.sum(dim, keepdim) for s in self.shards], None).all_reduce()
 
-    def mean(self, dim: int | None = None, keepdim: bool = False) -> "MultiTensor":
+    def mean(self, dim: int | None = None, keepdim: bool = False) -> MultiTensor:
         total = self.sum(dim, keepdim)
         ndim = len(self.shape)
         dims = range(ndim) if dim is None else [d % ndim for d in ((dim,) if isinstance(dim, int) else dim)]
@@ -168,7 +169,7 @@ def _split_sizes(n: int, parts: int, axis: int) -> list[int]:
     return [base + (1 if i < extra else 0) for i in range(parts)]
 
 
-def shard(t: "Tensor", devices: Sequence[str], axis: int | None = 0) -> MultiTensor:
+def shard(t: Tensor, devices: Sequence[str], axis: int | None = 0) -> MultiTensor:
     """t split along axis over devices (axis None: a full copy on each), each piece moved by Tensor.to."""
     devices = list(devices)
     if not devices:
@@ -187,5 +188,5 @@ class ShardOps:
     """The Tensor side: `t.shard(devices, axis)`; `t.to([devices])` replicates (tensor.py's to)."""
     __slots__ = ()
 
-    def shard(self: "Tensor", devices: Sequence[str], axis: int | None = 0) -> MultiTensor:
+    def shard(self: Tensor, devices: Sequence[str], axis: int | None = 0) -> MultiTensor:
         return shard(self, devices, axis)

@@ -6,8 +6,7 @@ import numpy as np
 
 import baregrad as bg
 import baregrad.distributed as dist
-import baregrad.nn as nn
-import baregrad.optim as optim
+from baregrad import nn, optim
 from baregrad.nn.parallel import DistributedDataParallel, DistributedSampler, load_checkpoint, save_checkpoint
 
 

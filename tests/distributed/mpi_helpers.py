@@ -34,4 +34,4 @@ def run_ranks(n: int, script: str, *args: str, timeout: float = 120, dist_timeou
     if dist_timeout is not None:
         cmd += ["--timeout", str(dist_timeout)]
     cmd += [os.path.join(HERE, script), *args]
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    return subprocess.run(cmd, check=False, env=env, capture_output=True, text=True, timeout=timeout, cwd=ROOT)

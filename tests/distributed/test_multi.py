@@ -38,7 +38,8 @@ def _pair(x_layout, w_layout, reduce):
     return results
 
 
-REDUCE = {"sum0": lambda t: t.sum(0), "sum1": lambda t: t.sum(1), "mean": lambda t: t.mean(), "scale": lambda t: t * 2.0}  # noqa: E501
+REDUCE = {"sum0": lambda t: t.sum(0), "sum1": lambda t: t.sum(1), "mean": lambda t: t.mean(),
+          "scale": lambda t: t * 2.0}
 
 
 @pytest.mark.parametrize("x_layout,w_layout,reduce", [(0, None, "sum1"), (0, None, "mean"), (None, 1, "sum0"),

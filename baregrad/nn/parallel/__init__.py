@@ -3,4 +3,4 @@ from baregrad.nn.parallel.checkpoint import load_checkpoint, save_checkpoint
 from baregrad.nn.parallel.distributed import DistributedDataParallel
 from baregrad.nn.parallel.sampler import DistributedSampler
 
-__all__ = ["DistributedDataParallel", "DistributedSampler", "save_checkpoint", "load_checkpoint"]
+__all__ = ["DistributedDataParallel", "DistributedSampler", "load_checkpoint", "save_checkpoint"]

@@ -17,7 +17,8 @@ statistics) to the other ranks, as torch does.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from baregrad import distributed as dist
 from baregrad.nn.module import Module

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Iterator, Sized
+from collections.abc import Iterator, Sized
 
 from baregrad.errors import ArgumentError
 
