@@ -1,0 +1,298 @@
+"""The profiler: `with bg.profile() as prof:` records what each realize did and how long it took.
+
+Engine and device call the hooks below through one guarded call each (`if profiler.ACTIVE is not None:`), so
+with profiling off they cost one global lookup and nothing is allocated. While a Profiler is active it records,
+per realize: scheduling (cache hit or miss), compiles (in-memory, disk-cache hit or miss), every kernel launch
+with its time, FLOPs and bytes, buffer allocations and frees with the live total, and host-device copies.
+
+Kernel time: the wall time of the call after a synchronize (CPU, LLVM, OpenCL, WebGPU); on devices that offer
+device timestamps (CUDA events via `time_ms`, NV semaphore timestamps) those are used instead (see device_seconds).
+This module imports nothing above `device`: engine objects (KernelStep, Buffer) are read by their attributes.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from baregrad import stats
+
+ACTIVE: "Profiler | None" = None  # the recording profiler; engine/device hooks test this before calling in
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@dataclass(frozen=True)
+class KernelCost:
+    """What a kernel does, estimated from its linear program: FLOPs (inner-loop iterations) and bytes its
+    parameters span (each buffer read or written once). DEBUG=2 prints the same figures."""
+    flops: int
+    nbytes: int
+
+
+def kernel_cost(prog: Any) -> KernelCost:
+    """The FLOP and byte estimate of a codegen LinearProgram (its `work` and its params' sizes)."""
+    return KernelCost(int(prog.work), sum(p.size * p.dtype.itemsize for p in prog.params))
+
+
+@dataclass
+class Event:
+    """One span or instant on a track. ts/dur in microseconds since the profiler started."""
+    name: str
+    cat: str              # realize | schedule | compile | kernel | copy | alloc | free | jit
+    ts: float
+    dur: float = 0.0
+    track: str = "host"   # host, or the device's name for device-side spans
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class KernelRecord:
+    """A kernel as the viz shows it: names, program text, generated source and the node it computes."""
+    name: str
+    source_hash: str
+    program: str
+    source: str
+    reason: str
+
+
+@dataclass
+class ScheduleRecord:
+    """A schedule (one per distinct graph): its kernels and the tensor graph it was cut from."""
+    sid: int
+    device: str
+    kernels: list[KernelRecord]
+    nodes: list[dict[str, Any]]  # {id, op, dtype, shape, kernel (index or -1), src: [ids]}
+
+
+class Profiler:
+    """Context manager collecting events; see prof.table(), prof.export_chrome_trace(path), prof.viz_data()."""
+
+    def __init__(self, graphs: bool = True, record_shapes: bool = True) -> None:
+        self.graphs = graphs  # also keep each schedule's tensor graph and kernel sources (for the viz page)
+        self.record_shapes = record_shapes
+        self.events: list[Event] = []
+        self.schedules: dict[int, ScheduleRecord] = {}  # id(template) -> record
+        self._templates: list[Any] = []  # keeps recorded templates alive so their ids stay unique
+        self.live: dict[str, int] = {}
+        self.peak: dict[str, int] = {}
+        self.origin = time.perf_counter()
+        self._device_clock: dict[str, float] = {}  # device -> end of its last span (device spans never overlap)
+        self._realize_stack: list[tuple[float, Any]] = []
+        self.current_kernel = ""
+        self._previous: Profiler | None = None
+        self.stopped = False
+
+    # ---- lifetime ----
+    def __enter__(self) -> "Profiler":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def start(self) -> "Profiler":
+        global ACTIVE
+        self._previous, ACTIVE = ACTIVE, self
+        self.stopped = False
+        return self
+
+    def stop(self) -> None:
+        global ACTIVE
+        if ACTIVE is self:
+            ACTIVE = self._previous
+        self.stopped = True
+
+    def now(self) -> float:
+        """Microseconds since the profiler started."""
+        return (time.perf_counter() - self.origin) * 1e6
+
+    # ---- hooks (called by engine/realize.py, engine/buffer.py, engine/jit.py) ----
+    def realize_begin(self, device: Any) -> None:
+        self._realize_stack.append((self.now(), device))
+
+    def realize_end(self, template: Any, n_inputs: int) -> None:
+        t0, device = self._realize_stack.pop()
+        sid = self.record_schedule(template, device.name)
+        self.events.append(Event("realize", "realize", t0, self.now() - t0,
+                                 args={"kernels": len(template.steps), "schedule": sid, "inputs": n_inputs,
+                                       "caller": _user_frame()}))
+
+    def scheduled(self, cached: bool, n_kernels: int) -> None:
+        """Canonicalizing and scheduling done (from the start of the realize): a fresh schedule or a cached one."""
+        t0 = self._realize_stack[-1][0] if self._realize_stack else self.now()
+        self.events.append(Event("schedule (cached)" if cached else "schedule", "schedule", t0, self.now() - t0,
+                                 args={"cache_hit": cached, "kernels": n_kernels}))
+
+    def compile_begin(self) -> tuple[float, int]:
+        """When a render + compile starts, and the disk cache's compile count then (it grows on a miss)."""
+        return self.now(), stats.counters().get("compiles", 0)
+
+    def compiled(self, name: str, started: tuple[float, int], source: str) -> None:
+        t0, disk_compiles_before = started
+        miss = stats.counters().get("compiles", 0) > disk_compiles_before
+        self.events.append(Event(f"compile {name}", "compile", t0, self.now() - t0,
+                                 args={"kernel": name, "disk_cache": "miss" if miss else "hit",
+                                       "source_hash": source_hash(source)}))
+
+    def launch(self, step: Any, program: Callable[..., Any], args: list[Any], device: Any) -> None:
+        """Run one kernel and record it: host span of the call, device span of its execution."""
+        self.current_kernel = step.name
+        handles = [b.handle for b in args]
+        t0 = self.now()
+        seconds = device_seconds(device, program, handles)
+        t1 = self.now()
+        cost = kernel_cost(step.prog)
+        info: dict[str, Any] = {"flops": cost.flops, "bytes": cost.nbytes,
+                                "GFLOP/s": round(cost.flops / seconds / 1e9, 3) if seconds > 0 else 0.0,
+                                "GB/s": round(cost.nbytes / seconds / 1e9, 3) if seconds > 0 else 0.0,
+                                "source_hash": source_hash(step.source), "timing": TIMING.get(device.name, "wall")}
+        if self.record_shapes:
+            info["shapes"] = [list(b.shape) for b in args]
+            info["dtypes"] = [b.dtype.name for b in args]
+            info["launch"] = launch_dims(program)
+        self.events.append(Event(step.name, "kernel", t0, t1 - t0, "host", {"seconds": seconds, **info}))
+        start = max(t0, self._device_clock.get(device.name, 0.0))
+        self._device_clock[device.name] = start + seconds * 1e6
+        self.events.append(Event(step.name, "kernel", start, seconds * 1e6, device.name, info))
+        self.current_kernel = ""
+
+    def replayed(self, n_kernels: int, t0: float, device_name: str) -> None:
+        """A JIT replay: its kernels run as one batch, so they are one span (their count in args)."""
+        self.events.append(Event("jit replay", "jit", t0, self.now() - t0, args={"kernels": n_kernels,
+                                                                                 "device": device_name}))
+
+    def allocated(self, buf: Any) -> None:
+        self._memory(buf, buf.nbytes, "alloc")
+
+    def freed(self, buf: Any) -> None:
+        self._memory(buf, -buf.nbytes, "free")
+
+    def _memory(self, buf: Any, delta: int, what: str) -> None:
+        name = buf.device.name
+        live = self.live[name] = self.live.get(name, 0) + delta
+        if live > self.peak.get(name, 0):
+            self.peak[name] = live
+        self.events.append(Event(what, what, self.now(), track=name,
+                                 args={"bytes": buf.nbytes, "live": live, "dtype": buf.dtype.name,
+                                       "shape": list(buf.shape), "kernel": self.current_kernel}))
+
+    def current_origin(self) -> str:
+        """Who is making a buffer now: the kernel being launched and the user's line that asked for it."""
+        caller = _user_frame()
+        return f"{self.current_kernel} ({caller})" if self.current_kernel else caller
+
+    def copy(self, buf: Any, direction: str, run: Callable[[], Any]) -> Any:
+        """Run a host-device copy of buf and record it ("to device" or "to host")."""
+        t0 = self.now()
+        result = run()
+        self.copied(buf, direction, t0)
+        return result
+
+    def copied(self, buf: Any, direction: str, t0: float) -> None:
+        """A host->device ("to device") or device->host ("to host") copy of buf, begun at t0."""
+        self.events.append(Event(f"copy {direction}", "copy", t0, self.now() - t0, track=buf.device.name,
+                                 args={"bytes": buf.nbytes, "shape": list(buf.shape), "dtype": buf.dtype.name}))
+
+    # ---- schedules for the viz page ----
+    def record_schedule(self, template: Any, device: str) -> int:
+        key = id(template)
+        if key in self.schedules:
+            return self.schedules[key].sid
+        sid = len(self.schedules)
+        kernels, nodes = ([], []) if not self.graphs else describe_schedule(template)
+        self.schedules[key] = ScheduleRecord(sid, device, kernels, nodes)
+        self._templates.append(template)
+        return sid
+
+    # ---- results ----
+    def kernel_events(self) -> list[Event]:
+        return [e for e in self.events if e.cat == "kernel" and e.track != "host"]
+
+    def key_averages(self) -> list["Row"]:
+        from baregrad.profile.table import key_averages
+        return key_averages(self)
+
+    def table(self, sort_by: str = "total", row_limit: int = 30) -> str:
+        from baregrad.profile.table import format_table
+        return format_table(self, sort_by, row_limit)
+
+    def export_chrome_trace(self, path: str) -> None:
+        from baregrad.profile.trace import write_chrome_trace
+        write_chrome_trace(self, path)
+
+    def viz_data(self) -> dict[str, Any]:
+        from baregrad.profile.trace import viz_data
+        return viz_data(self)
+
+
+TIMING: dict[str, str] = {"CUDA": "cuda events", "NV": "semaphore timestamps"}
+
+
+def device_seconds(device: Any, program: Callable[..., Any], handles: list[Any]) -> float:
+    """Run program(*handles) and return how long it ran on the device, in seconds.
+
+    CUDA: CUDA events around the launch on the device's stream (CUDADevice.time_ms). NV: the driver's timed
+    submit, which brackets each launch with semaphore releases that write GPU nanosecond timestamps. Elsewhere:
+    the wall time of the call followed by a synchronize (a CPU kernel is a blocking call). The CUDA and NV paths
+    follow those backends' Program APIs but have not been measured on a GPU in this change."""
+    if device.name == "NV" and hasattr(program, "launches") and hasattr(device, "drv"):
+        return _nv_seconds(device, program, handles)
+    time_ms = getattr(device, "time_ms", None)
+    if time_ms is not None:
+        return time_ms(lambda: program(*handles)) / 1e3
+    t0 = time.perf_counter()
+    program(*handles)
+    device.synchronize()
+    return time.perf_counter() - t0
+
+
+def _nv_seconds(device: Any, kernel: Any, handles: list[Any]) -> float:
+    """Each of an NVKernel's launches through NVDriver.submit_launch(wait=True): GPU time between the timestamps
+    of a semaphore release before and after the launch."""
+    kernel.register_twins()
+    pointers = [h.va for h in handles]
+    total = 0.0
+    for program, grid, block in kernel.launches:
+        cb0 = program.constant_bank0(pointers, (), grid, block)
+        total += device.drv.submit_launch(program, cb0, grid, block, True) or 0.0
+    return total
+
+
+def launch_dims(program: Any) -> list[dict[str, Any]]:
+    """Grid and block of each launch of a GPU program; [] on devices without launch dimensions (CPU)."""
+    if isinstance(getattr(program, "launches", None), list):  # NVKernel: (NVProgram, grid, block)
+        return [{"grid": list(grid), "block": list(block)} for _, grid, block in program.launches]
+    if isinstance(getattr(program, "kernels", None), list):  # CUDAProgram: (function, codegen.gpu.Launch)
+        return [{"grid": list(launch.grid), "block": list(launch.block)} for _, launch in program.kernels]
+    if hasattr(program, "global_"):  # OpenCL: one 1-D NDRange
+        return [{"grid": [program.global_ // max(program.local, 1)], "block": [program.local]}]
+    return []
+
+
+def source_hash(source: str) -> str:
+    return hashlib.sha256(source.encode()).hexdigest()[:12] if source else ""
+
+
+def _user_frame() -> str:
+    """file:line of the first caller outside the baregrad package (who asked for this realize)."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+    return f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}" if frame is not None else "?"
+
+
+def describe_schedule(template: Any) -> tuple[list[KernelRecord], list[dict[str, Any]]]:
+    """The kernels of a schedule and the graph they were cut from, for the viz page (see profile/graph.py)."""
+    from baregrad.profile.graph import describe
+    return describe(template)
+
+
+def profile(graphs: bool = True, record_shapes: bool = True) -> Profiler:
+    """`with bg.profile() as prof:` records what runs inside; then prof.table(), prof.export_chrome_trace(path)."""
+    return Profiler(graphs=graphs, record_shapes=record_shapes)
+
+
+Row = Any  # defined in profile/table.py (kept out of this module so the hot hooks stay small)
