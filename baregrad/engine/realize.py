@@ -13,7 +13,7 @@ from baregrad.engine.schedule import KernelStep, ScheduleTemplate, Slot, build_s
 from baregrad.errors import StaleReadError
 from baregrad.ir.node import Node, tick_write_clock, write_clock
 from baregrad.ir.ops import MOVEMENT, Op
-from baregrad.profile import profiler
+from baregrad.profile import profiler, progress
 from baregrad.profile.profiler import kernel_cost
 
 _SCHEDULES: dict[tuple, ScheduleTemplate] = {}
@@ -151,6 +151,7 @@ def realize(targets: list[Node], device: Device) -> list[Buffer]:
     if template is None:
         template = build_schedule(canonical, len(inputs), device.kernel_options)
         _SCHEDULES[key] = template
+        progress.precompile(template.steps, lambda step: compiled(step, device))
         if profiler.ACTIVE is not None:
             profiler.ACTIVE.scheduled(cached=False, n_kernels=len(template.steps))
     elif profiler.ACTIVE is not None:

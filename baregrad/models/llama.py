@@ -44,6 +44,7 @@ from baregrad.models import quant_matmul as qm
 from baregrad.models.quant_matmul import QuantWeight
 from baregrad.models.tokenizer import BPETokenizer
 from baregrad.nn.state.gguf import GGUFFile, gguf_load, gguf_tensor
+from baregrad.profile.progress import tracked
 from baregrad.tensor import Tensor
 
 CHUNK = 128          # KV-cache positions per chunk buffer
@@ -228,7 +229,10 @@ class LlamaModel:
         output = t.get("output.weight")
         self.output = qm.from_gguf(output, self.device) if output is not None else self.token_embd
         self.output_norm = self._plain(t["output_norm.weight"])
-        self.layers = [self._layer(t, i) for i in range(cfg.n_layers)]
+        layer_bytes = [sum(x.nbytes for name, x in t.items() if name.startswith(f"blk.{i}.")) for i in
+                       range(cfg.n_layers)]
+        self.layers = [self._layer(t, i) for i in tracked(range(cfg.n_layers), sum(layer_bytes), "loading model",
+                                                          "B", size=layer_bytes.__getitem__)]
         self.rope_cos, self.rope_sin = self._rope_tables()
         n_chunks = math.ceil(self.max_context / CHUNK)
         shape = (CHUNK, cfg.n_kv_heads, cfg.head_dim)

@@ -22,4 +22,4 @@ class CallableModule(types.ModuleType):
 
 sys.modules[__name__].__class__ = CallableModule
 
-__all__ = ["Profiler", "profile", "memory_summary"]
+__all__ = ["Profiler", "memory_summary", "profile"]

@@ -16,7 +16,7 @@ from baregrad.profile import profiler
 
 LIVE: dict[str, int] = {}
 PEAK: dict[str, int] = {}
-_ORIGIN: "weakref.WeakKeyDictionary[Any, str]" = weakref.WeakKeyDictionary()
+_ORIGIN: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 
 
 def on_alloc(buf: Any) -> None:
@@ -91,8 +91,9 @@ def oom_message(device: str, asked: int, cause: BaseException | None = None, top
     """The message of an out-of-memory error: what was asked, what is live, and the largest live buffers."""
     buffers = live_buffers(device)
     live = sum(b.nbytes for b in buffers)
-    lines = [f"out of memory on {device}: asked for {format_bytes(asked)} ({asked} bytes) with "
-             f"{format_bytes(live)} live in {len(buffers)} buffers (peak {format_bytes(PEAK.get(device, 0))})"]
+    head = (f"out of memory on {device}: asked for {format_bytes(asked)} ({asked} bytes) with "
+            f"{format_bytes(live)} live in {len(buffers)} buffers (peak {format_bytes(PEAK.get(device, 0))})")
+    lines = [head]
     if cause is not None:
         lines.append(f"the device said: {cause}")
     if buffers:

@@ -15,12 +15,13 @@ import hashlib
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Self
 
 from baregrad import stats
 
-ACTIVE: "Profiler | None" = None  # the recording profiler; engine/device hooks test this before calling in
+ACTIVE: Profiler | None = None  # the recording profiler; engine/device hooks test this before calling in
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -87,13 +88,13 @@ class Profiler:
         self.stopped = False
 
     # ---- lifetime ----
-    def __enter__(self) -> "Profiler":
+    def __enter__(self) -> Self:
         return self.start()
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def start(self) -> "Profiler":
+    def start(self) -> Self:
         global ACTIVE
         self._previous, ACTIVE = ACTIVE, self
         self.stopped = False
@@ -211,7 +212,7 @@ class Profiler:
     def kernel_events(self) -> list[Event]:
         return [e for e in self.events if e.cat == "kernel" and e.track != "host"]
 
-    def key_averages(self) -> list["Row"]:
+    def key_averages(self) -> list[Row]:
         from baregrad.profile.table import key_averages
         return key_averages(self)
 

@@ -74,24 +74,24 @@ def format_table(prof: Any, sort_by: str = "total", row_limit: int = 30) -> str:
         share = f"{100 * r.total_us / kernel_total:5.1f}%" if r.kind == "kernel" and kernel_total else ""
         rates = (f"{r.gflops:9.2f} {r.gbps:9.2f}" if r.kind == "kernel"
                  else f"{'':>9} {r.gbps:9.2f}" if r.kind == "copy" else f"{'':>9} {'':>9}")
-        lines.append(f"{r.name[:width]:<{width}} {r.kind:<8} {r.calls:>6} {_time(r.total_us):>11} {share:>6} "
-                     f"{_time(r.avg_us):>10} {_time(r.min_us):>10} {_time(r.max_us):>10} {rates}")
+        lines.append(f"{r.name[:width]:<{width}} {r.kind:<8} {r.calls:>6} {format_time(r.total_us):>11} {share:>6} "
+                     f"{format_time(r.avg_us):>10} {format_time(r.min_us):>10} {format_time(r.max_us):>10} {rates}")
     if len(rows) > row_limit:
         lines.append(f"... {len(rows) - row_limit} more rows")
     lines.append(rule)
     n_launches = sum(r.calls for r in rows if r.kind == "kernel")
-    lines.append(f"Kernel time total: {_time(kernel_total)} in {n_launches} launches")
+    lines.append(f"Kernel time total: {format_time(kernel_total)} in {n_launches} launches")
     for phase in PHASES:
         total = sum(r.total_us for r in rows if r.kind == phase)
         if total:
-            lines.append(f"{phase.capitalize()} time total: {_time(total)}")
+            lines.append(f"{phase.capitalize()} time total: {format_time(total)}")
     peaks = ", ".join(f"{d} {_bytes(p)}" for d, p in prof.peak.items())
     if peaks:
         lines.append(f"Peak memory while profiling: {peaks}")
     return "\n".join(lines)
 
 
-def _time(us: float) -> str:
+def format_time(us: float) -> str:
     if us == float("inf"):
         return "-"
     if us >= 1e6:
