@@ -51,7 +51,8 @@ def _nodes(steps: list[Any], points: dict[Any, int]) -> list[dict[str, Any]]:
         if node not in ids:
             ids[node] = len(nodes)
             nodes.append({"id": len(nodes), "op": node.op.name, "dtype": node.dtype.name,
-                          "shape": list(node.shape or ()), "kernel": kernel, "src": [], "arg": _arg(node)})
+                          "shape": list(node.shape or ()), "kernel": kernel, "src": [], "arg": _arg(node),
+                          "point": node in points})
         return ids[node]
 
     for i, step in enumerate(steps):

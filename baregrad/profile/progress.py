@@ -117,9 +117,9 @@ COMPILE_BAR_MIN = 16  # fewer uncompiled kernels than this compile fast enough t
 
 
 def tracked(items: Iterable[T], total: int, desc: str, unit: str = "it",
-            size: Callable[[T], int] = lambda item: 1) -> Iterator[T]:
+            size: Callable[[T], int] = lambda item: 1, stream: TextIO | None = None) -> Iterator[T]:
     """Yield items, advancing a bar by size(item) after each (total: the sum of the sizes)."""
-    with progress(total, desc, unit) as bar:
+    with progress(total, desc, unit, stream) as bar:
         for item in items:
             yield item
             bar.update(size(item))

@@ -71,3 +71,19 @@ def test_saved_trace_round_trip(profiled, tmp_path) -> None:
     (tmp_path / "other.json").write_text('{"traceEvents": []}')
     with pytest.raises(FormatError, match="not a baregrad profile"):
         server.load_trace(str(tmp_path / "other.json"))
+
+
+def test_cli_viz_runs_a_script_under_the_profiler(prof_device: str, tmp_path) -> None:
+    from baregrad.profile.viz.command import profile_script
+    script = tmp_path / "tiny.py"
+    script.write_text("import sys, numpy as np, baregrad as bg\n"
+                      f"x = bg.Tensor(np.full(5, float(sys.argv[1]), np.float32), device='{prof_device}')\n"
+                      "assert (x * x).sum().item() == 5 * float(sys.argv[1]) ** 2\n")
+    data = profile_script(str(script), ["3"])
+    names = [k["name"] for s in data["schedules"] for k in s["kernels"]]
+    assert names and sum(1 for e in data["events"] if e["cat"] == "kernel" and e["track"] != "host") >= 1
+
+
+def test_cli_viz_rejects_other_files(tmp_path) -> None:
+    from baregrad.cli import main
+    assert main(["viz", str(tmp_path / "notes.txt")]) == 1

@@ -116,7 +116,7 @@ function layout(nodes, edges) {
 
 function graphModel(s) {
   if (!state.collapsed) {
-    const nodes = s.nodes.map(n => ({ id: n.id, kernel: n.kernel, label: n.op,
+    const nodes = s.nodes.map(n => ({ id: n.id, kernel: n.kernel, label: n.op, point: n.point,
       sub: `${n.dtype}[${n.shape.join(",")}]`, title: `${n.op} ${n.dtype}[${n.shape}] ${n.arg}` }));
     const edges = [];
     for (const n of s.nodes) for (const src of n.src) edges.push([src, n.id]);
@@ -149,12 +149,14 @@ function renderGraph() {
   const { nodes, edges } = graphModel(s);
   const pos = layout(nodes, edges);
   const kernelOf = new Map(nodes.map(n => [n.id, n.kernel]));
+  // an edge out of another kernel's output is a cut; out of a node two kernels share, it is recomputation
+  const isOutput = new Map(nodes.map(n => [n.id, state.collapsed || n.point]));
   const edgeLayer = el("svg:g"), nodeLayer = el("svg:g");
   for (const [a, b] of edges) {
     const p = pos.get(a), q = pos.get(b);
     if (!p || !q) continue;
     const ka = kernelOf.get(a), kb = kernelOf.get(b);
-    const boundary = ka !== kb && ka >= 0;
+    const boundary = ka !== kb && ka >= 0 && isOutput.get(a);
     const x1 = p.x + NODE_W, y1 = p.y + NODE_H / 2, x2 = q.x, y2 = q.y + NODE_H / 2;
     const path = el("svg:path", { class: "edge" + (boundary ? " boundary" : ""),
       d: `M${x1},${y1} C${x1 + GAP_Y / 2},${y1} ${x2 - GAP_Y / 2},${y2} ${x2},${y2}` });
