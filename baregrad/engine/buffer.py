@@ -11,7 +11,8 @@ from baregrad.profile import memory, profiler
 
 
 class Buffer:
-    __slots__ = ("device", "dtype", "shape", "size", "nbytes", "_handle", "shared", "written_at", "__weakref__")
+    __slots__ = ("device", "dtype", "shape", "size", "nbytes", "_handle", "shared", "written_at", "origin",
+                 "__weakref__")
 
     def __init__(self, device: Device, d: dt.DType, shape: tuple[int, ...], handle: Any = None):
         self.device, self.dtype, self.shape = device, d, tuple(shape)
@@ -20,6 +21,7 @@ class Buffer:
         self._handle = handle
         self.shared = False  # handed to a second owner by the engine's memo: copy before writing in place
         self.written_at = 0  # write-clock tick of its last write in place (ir.node.tick_write_clock); 0: never
+        self.origin = ""  # who made it (kernel and user's line), recorded while a profiler runs (profile/memory.py)
 
     @property
     def handle(self) -> Any:

@@ -8,7 +8,6 @@ garbage collector's objects: the hot path keeps no list of them.
 from __future__ import annotations
 
 import gc
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +15,6 @@ from baregrad.profile import profiler
 
 LIVE: dict[str, int] = {}
 PEAK: dict[str, int] = {}
-_ORIGIN: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 
 
 def on_alloc(buf: Any) -> None:
@@ -27,7 +25,7 @@ def on_alloc(buf: Any) -> None:
     prof = profiler.ACTIVE
     if prof is not None:
         prof.allocated(buf)
-        _ORIGIN[buf] = prof.current_origin()
+        buf.origin = prof.current_origin()
 
 
 def on_free(buf: Any) -> None:
@@ -59,7 +57,7 @@ def live_buffers(device: str | None = None) -> list[LiveBuffer]:
     for obj in gc.get_objects():
         if type(obj) is Buffer and obj.allocated and (device is None or obj.device.name == device):
             found.append(LiveBuffer(obj.device.name, obj.dtype.name, obj.shape, obj.nbytes,
-                                    _ORIGIN.get(obj, "unknown (made outside bg.profile())")))
+                                    obj.origin or "unknown (made outside bg.profile())"))
     found.sort(key=lambda b: -b.nbytes)
     return found
 

@@ -26,6 +26,9 @@ ACTIVE: Profiler | None = None  # the recording profiler; engine/device hooks te
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+MEMORY_ARGS = ("bytes", "live", "dtype", "shape", "kernel")  # the fields of an alloc/free event's args tuple
+
+
 @dataclass(frozen=True)
 class KernelCost:
     """What a kernel does, estimated from its linear program: FLOPs (inner-loop iterations) and bytes its
@@ -39,7 +42,7 @@ def kernel_cost(prog: Any) -> KernelCost:
     return KernelCost(int(prog.work), sum(p.size * p.dtype.itemsize for p in prog.params))
 
 
-@dataclass
+@dataclass(slots=True)
 class Event:
     """One span or instant on a track. ts/dur in microseconds since the profiler started."""
     name: str
@@ -47,7 +50,7 @@ class Event:
     ts: float
     dur: float = 0.0
     track: str = "host"   # host, or the device's name for device-side spans
-    args: dict[str, Any] = field(default_factory=dict)
+    args: Any = field(default_factory=dict)  # a dict; alloc/free: a MEMORY_ARGS tuple (see trace.event_args)
 
 
 @dataclass
@@ -84,6 +87,9 @@ class Profiler:
         self._device_clock: dict[str, float] = {}  # device -> end of its last span (device spans never overlap)
         self._realize_stack: list[tuple[float, Any]] = []
         self.current_kernel = ""
+        self._lookup_us: float | None = None  # time to find a cached schedule, for the realize span
+        self.caller = ""  # file:line of the user's code that asked for the realize in progress
+        self._step_info: dict[int, tuple[Any, dict[str, Any]]] = {}  # id(step) -> (step, its kernel_args)
         self._previous: Profiler | None = None
         self.stopped = False
 
@@ -113,19 +119,27 @@ class Profiler:
     # ---- hooks (called by engine/realize.py, engine/buffer.py, engine/jit.py) ----
     def realize_begin(self, device: Any) -> None:
         self._realize_stack.append((self.now(), device))
+        self.caller = _user_frame()  # buffers this realize allocates were asked for by the same line
 
     def realize_end(self, template: Any, n_inputs: int) -> None:
         t0, device = self._realize_stack.pop()
         sid = self.record_schedule(template, device.name)
-        self.events.append(Event("realize", "realize", t0, self.now() - t0,
-                                 args={"kernels": len(template.steps), "schedule": sid, "inputs": n_inputs,
-                                       "caller": _user_frame()}))
+        self.events.append(Event("realize", "realize", t0, self.now() - t0, "host",
+                                 {"kernels": len(template.steps), "schedule": sid, "inputs": n_inputs,
+                                  "caller": self.caller, "schedule_cached_us": self._lookup_us}))
+        self._lookup_us = None
+        if not self._realize_stack:
+            self.caller = ""
 
     def scheduled(self, cached: bool, n_kernels: int) -> None:
-        """Canonicalizing and scheduling done (from the start of the realize): a fresh schedule or a cached one."""
+        """Canonicalizing and scheduling done (from the start of the realize). A fresh schedule is a span of its
+        own; a cached one (every repeated op) only notes the lookup's time in the realize span's arguments."""
         t0 = self._realize_stack[-1][0] if self._realize_stack else self.now()
-        self.events.append(Event("schedule (cached)" if cached else "schedule", "schedule", t0, self.now() - t0,
-                                 args={"cache_hit": cached, "kernels": n_kernels}))
+        if cached:
+            self._lookup_us = self.now() - t0
+            return
+        self.events.append(Event("schedule", "schedule", t0, self.now() - t0, "host",
+                                 {"cache_hit": False, "kernels": n_kernels}))
 
     def compile_begin(self) -> tuple[float, int]:
         """When a render + compile starts, and the disk cache's compile count then (it grows on a miss)."""
@@ -145,20 +159,27 @@ class Profiler:
         t0 = self.now()
         seconds = device_seconds(device, program, handles)
         t1 = self.now()
-        cost = kernel_cost(step.prog)
-        info: dict[str, Any] = {"flops": cost.flops, "bytes": cost.nbytes,
-                                "GFLOP/s": round(cost.flops / seconds / 1e9, 3) if seconds > 0 else 0.0,
-                                "GB/s": round(cost.nbytes / seconds / 1e9, 3) if seconds > 0 else 0.0,
-                                "source_hash": source_hash(step.source), "timing": TIMING.get(device.name, "wall")}
-        if self.record_shapes:
-            info["shapes"] = [list(b.shape) for b in args]
-            info["dtypes"] = [b.dtype.name for b in args]
-            info["launch"] = launch_dims(program)
-        self.events.append(Event(step.name, "kernel", t0, t1 - t0, "host", {"seconds": seconds, **info}))
+        known = self._step_info.get(id(step))
+        if known is None or known[0] is not step:  # once per kernel: a loop launches the same steps again
+            known = self._step_info[id(step)] = (step, self.kernel_args(step, program, args, device))
+        info = known[1]  # shared by every launch of the step; the trace adds GFLOP/s and GB/s from each duration
+        # the host span (the call as Python saw it) and the device span share their arguments
+        self.events.append(Event(step.name, "kernel", t0, t1 - t0, "host", info))
         start = max(t0, self._device_clock.get(device.name, 0.0))
         self._device_clock[device.name] = start + seconds * 1e6
         self.events.append(Event(step.name, "kernel", start, seconds * 1e6, device.name, info))
         self.current_kernel = ""
+
+    def kernel_args(self, step: Any, program: Any, args: list[Any], device: Any) -> dict[str, Any]:
+        """What every launch of this kernel shares: its cost estimate, source hash, buffer shapes, launch dims.
+        (A step's buffer shapes are fixed: the schedule it belongs to is cached by the inputs' shapes.)"""
+        cost = kernel_cost(step.prog)
+        info: dict[str, Any] = {"flops": cost.flops, "bytes": cost.nbytes, "source_hash": source_hash(step.source),
+                                "timing": TIMING.get(device.name, "wall")}
+        if self.record_shapes:
+            info.update(shapes=[b.shape for b in args], dtypes=[b.dtype.name for b in args],
+                        launch=launch_dims(program))
+        return info
 
     def replayed(self, n_kernels: int, t0: float, device_name: str) -> None:
         """A JIT replay: its kernels run as one batch, so they are one span (their count in args)."""
@@ -176,13 +197,13 @@ class Profiler:
         live = self.live[name] = self.live.get(name, 0) + delta
         if live > self.peak.get(name, 0):
             self.peak[name] = live
-        self.events.append(Event(what, what, self.now(), track=name,
-                                 args={"bytes": buf.nbytes, "live": live, "dtype": buf.dtype.name,
-                                       "shape": list(buf.shape), "kernel": self.current_kernel}))
+        # a tuple, not a dict: one of these per buffer, made into MemoryArgs' dict only when the trace is written
+        self.events.append(Event(what, what, self.now(), 0.0, name,
+                                 (buf.nbytes, live, buf.dtype.name, buf.shape, self.current_kernel)))
 
     def current_origin(self) -> str:
         """Who is making a buffer now: the kernel being launched and the user's line that asked for it."""
-        caller = _user_frame()
+        caller = self.caller or _user_frame()
         return f"{self.current_kernel} ({caller})" if self.current_kernel else caller
 
     def copy(self, buf: Any, direction: str, run: Callable[[], Any]) -> Any:
@@ -277,12 +298,25 @@ def source_hash(source: str) -> str:
     return hashlib.sha256(source.encode()).hexdigest()[:12] if source else ""
 
 
+_INSIDE: dict[Any, bool] = {}  # code object -> whether it is baregrad's own
+_SHORT_NAME: dict[Any, str] = {}  # code object -> its file's base name
+
+
 def _user_frame() -> str:
     """file:line of the first caller outside the baregrad package (who asked for this realize)."""
     frame = sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+    while frame is not None:
+        code = frame.f_code
+        inside = _INSIDE.get(code)
+        if inside is None:
+            inside = _INSIDE[code] = code.co_filename.startswith(_PACKAGE_DIR)
+        if not inside:
+            name = _SHORT_NAME.get(code)
+            if name is None:
+                name = _SHORT_NAME[code] = os.path.basename(code.co_filename)
+            return f"{name}:{frame.f_lineno}"
         frame = frame.f_back
-    return f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}" if frame is not None else "?"
+    return "?"
 
 
 def describe_schedule(template: Any) -> tuple[list[KernelRecord], list[dict[str, Any]]]:

@@ -11,6 +11,8 @@ import json
 from dataclasses import asdict
 from typing import Any
 
+from baregrad.profile.profiler import MEMORY_ARGS
+
 HOST_PID = 1
 THREADS = {"realize": 1, "schedule": 1, "compile": 2, "kernel": 1, "jit": 1, "copy": 2, "alloc": 3, "free": 3}
 THREAD_NAMES = {"host": {1: "python (realize, schedule, launch)", 2: "compile"},
@@ -31,21 +33,33 @@ def trace_events(prof: Any) -> list[dict[str, Any]]:
     for e in prof.events:
         pid, tid = pids[e.track], THREADS.get(e.cat, 1)
         if e.cat in ("alloc", "free"):
+            args = event_args(e)
             out.append({"name": e.name, "cat": e.cat, "ph": "i", "s": "t", "ts": e.ts, "pid": pid, "tid": tid,
-                        "args": e.args})
+                        "args": args})
             out.append({"name": "live bytes", "cat": "memory", "ph": "C", "ts": e.ts, "pid": pid,
-                        "args": {"live": e.args["live"]}})
+                        "args": {"live": args["live"]}})
         else:
             out.append({"name": e.name, "cat": e.cat, "ph": "X", "ts": e.ts, "dur": e.dur, "pid": pid, "tid": tid,
-                        "args": e.args})
+                        "args": event_args(e)})
     return out
+
+
+def event_args(e: Any) -> dict[str, Any]:
+    """An event's arguments; a kernel's with its achieved GFLOP/s and GB/s (FLOPs and bytes over its duration)."""
+    if e.cat in ("alloc", "free"):
+        return dict(zip(MEMORY_ARGS, e.args))
+    if e.cat != "kernel" or e.dur <= 0:
+        return e.args
+    per_second = 1e6 / e.dur / 1e9
+    return {**e.args, "GFLOP/s": round(e.args["flops"] * per_second, 3), "GB/s": round(e.args["bytes"] * per_second, 3)}
 
 
 def viz_data(prof: Any) -> dict[str, Any]:
     schedules = sorted(prof.schedules.values(), key=lambda s: s.sid)
     return {"schedules": [{"sid": s.sid, "device": s.device, "kernels": [asdict(k) for k in s.kernels],
                            "nodes": s.nodes} for s in schedules],
-            "events": [asdict(e) for e in prof.events]}
+            "events": [{"name": e.name, "cat": e.cat, "ts": e.ts, "dur": e.dur, "track": e.track,
+                        "args": event_args(e)} for e in prof.events]}
 
 
 def chrome_trace(prof: Any) -> dict[str, Any]:

@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 
 import baregrad as bg
-import baregrad.nn as nn
 import baregrad.nn.functional as F
-import baregrad.optim as optim
+from baregrad import nn, optim
 from baregrad.device import describe_devices
 
 

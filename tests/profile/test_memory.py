@@ -6,8 +6,8 @@ import pytest
 
 import baregrad as bg
 from baregrad.device import get_device
-from baregrad.errors import DeviceError
 from baregrad.engine.buffer import Buffer
+from baregrad.errors import DeviceError
 from baregrad.profile import memory
 
 

@@ -10,6 +10,7 @@ import pytest
 import baregrad as bg
 from baregrad.profile import profiler
 from baregrad.profile.table import format_time, key_averages
+from baregrad.profile.trace import chrome_trace
 from tests.profile.conftest import train_step
 
 PHASES = {"X", "M", "C", "i"}
@@ -74,9 +75,12 @@ def test_training_step_trace(prof_device: str, tmp_path) -> None:
     assert f"Kernel time total: {format_time(trace_total)} in {launches} launches" in table
     for r in rows:
         assert r.name in table
-    # the phases are there too: a first step schedules, and either compiles or finds its kernels compiled
-    cats = {e["cat"] for e in trace["traceEvents"] if e["ph"] == "X"}
-    assert {"realize", "schedule", "kernel", "copy"} <= cats
+    # the phases are there too; every realize either scheduled (a span) or found its schedule cached (noted)
+    spans = [e for e in trace["traceEvents"] if e["ph"] == "X"]
+    assert {"realize", "kernel", "copy"} <= {e["cat"] for e in spans}
+    realizes = [e for e in spans if e["cat"] == "realize"]
+    cached = sum(1 for e in realizes if e["args"]["schedule_cached_us"] is not None)
+    assert cached + sum(1 for e in spans if e["cat"] == "schedule") == len(realizes)
     assert profiler.ACTIVE is None  # the with-block stopped it
 
 
@@ -91,8 +95,9 @@ def test_kernel_cost_of_an_add(prof_device: str) -> None:
     (kernel,) = prof.kernel_events()
     assert kernel.args["bytes"] == 12 * n
     assert kernel.args["flops"] == n
-    assert kernel.args["shapes"] == [[n], [n], [n]]
-    assert kernel.args["GB/s"] == pytest.approx(12 * n / (kernel.dur * 1e-6) / 1e9, rel=1e-2)
+    assert kernel.args["shapes"] == [(n,), (n,), (n,)]
+    (traced,) = [e for e in chrome_trace(prof)["traceEvents"] if e.get("cat") == "kernel" and e["pid"] != 1]
+    assert traced["args"]["GB/s"] == pytest.approx(12 * n / (kernel.dur * 1e-6) / 1e9, rel=1e-2)
 
 
 def test_profiling_off_records_nothing(prof_device: str) -> None:
@@ -121,3 +126,21 @@ def test_environment_profile(prof_device: str, tmp_path) -> None:
     trace = json.loads(path.read_text())
     check_trace_schema(trace)
     assert len(device_kernel_events(trace)) >= 1
+
+
+def test_jit_replays_are_counted(prof_device: str) -> None:
+    """Kernels a JIT replay launches are one span per replay; with the plain launches they add up to the counter."""
+    @bg.jit
+    def step(a: bg.Tensor, b: bg.Tensor) -> bg.Tensor:
+        return (a * b + 1).sum(0)
+    rng = np.random.default_rng(3)
+    calls = [(rng.standard_normal((4, 5)).astype(np.float32), rng.standard_normal((4, 5)).astype(np.float32))
+             for _ in range(4)]
+    bg.reset_counters()
+    with bg.profile() as prof:
+        outs = [step(bg.Tensor(a, device=prof_device), bg.Tensor(b, device=prof_device)).numpy() for a, b in calls]
+    for out, (a, b) in zip(outs, calls):
+        np.testing.assert_allclose(out, (a * b + 1).sum(0), rtol=1e-5, atol=1e-6)
+    replays = [e for e in prof.events if e.cat == "jit"]
+    assert replays
+    assert len(prof.kernel_events()) + sum(e.args["kernels"] for e in replays) == bg.counters()["kernels"]
