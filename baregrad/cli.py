@@ -101,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("--vectors", action="store_true", help="print the vectors even for 2+ texts")
     viz = commands.add_parser("viz", help="serve the viz page of a profile (TRACE.json) or of a script's run")
     viz.add_argument("target", metavar="TRACE.json|SCRIPT.py")
-    viz.add_argument("script_args", nargs=argparse.REMAINDER, metavar="ARGS", help="the script's arguments")
+    viz.add_argument("script_args", nargs=argparse.REMAINDER, metavar="ARGS",
+                     help="the script's arguments (options for viz itself go before TRACE/SCRIPT)")
     viz.add_argument("--port", type=int, default=8642, help="port on 127.0.0.1 (default: 8642)")
     viz.add_argument("--open", action="store_true", help="open the page in a web browser")
     return parser

@@ -13,6 +13,9 @@ def run_viz(target: str, script_args: list[str], port: int, open_browser: bool) 
     if target.endswith(".py"):
         data = profile_script(target, script_args)
     elif target.endswith(".json"):
+        if script_args:
+            raise ArgumentError(f"unexpected arguments after {target}: {' '.join(script_args)} (options such as "
+                                "--port go before the file: baregrad viz --port 8000 trace.json)")
         data = load_trace(target)
     else:
         raise ArgumentError(f"baregrad viz takes a profile (.json, from BAREGRAD_PROFILE=trace.json) or a script "
