@@ -47,8 +47,9 @@ function renderSidebar() {
   const root = document.getElementById("schedules");
   root.textContent = "";
   for (const s of state.data.schedules) {
+    if (!s.kernels.length) continue; // a realize that launched nothing (all views of realized buffers)
     const det = el("details", { "data-sid": s.sid });
-    if (state.data.schedules.length <= 8) det.open = true;
+    if (state.data.schedules.filter(x => x.kernels.length).length <= 8) det.open = true;
     const times = state.realizes.get(s.sid) || 0;
     const sum = el("summary", {}, `#${s.sid} ${s.device} · ${s.kernels.length} kernels · ×${times}`);
     sum.addEventListener("click", () => selectSchedule(s.sid));
@@ -148,6 +149,7 @@ function renderGraph() {
   document.getElementById("collapse").textContent = state.collapsed ? "every op" : "kernels only";
   const { nodes, edges } = graphModel(s);
   const pos = layout(nodes, edges);
+  state.placed = nodes.map(n => ({ kernel: n.kernel, ...pos.get(n.id) }));
   const kernelOf = new Map(nodes.map(n => [n.id, n.kernel]));
   // an edge out of another kernel's output is a cut; out of a node two kernels share, it is recomputation
   const isOutput = new Map(nodes.map(n => [n.id, state.collapsed || n.point]));
@@ -180,6 +182,22 @@ function renderGraph() {
   vp.appendChild(nodeLayer);
   highlightGraph();
   fitGraph(null, true);
+  centreOnKernel();
+}
+
+function centreOnKernel() {
+  // bring the selected kernel's boxes into view (a big graph opens at its top-left corner)
+  if (!state.kernel || state.kernel.sid !== state.sid || !state.placed) return;
+  const mine = state.placed.filter(p => p.kernel === state.kernel.k);
+  if (!mine.length) return;
+  const svg = document.getElementById("graph"), v = state.view;
+  const cx = mine.reduce((a, p) => a + p.x, 0) / mine.length + NODE_W / 2;
+  const cy = mine.reduce((a, p) => a + p.y, 0) / mine.length + NODE_H / 2;
+  const w = svg.clientWidth || 800, h = svg.clientHeight || 400;
+  const box = document.getElementById("viewport").getBBox();
+  if (box.width * v.k <= w && box.height * v.k <= h) return; // all of it is on screen already
+  v.x = w / 2 - cx * v.k; v.y = h / 2 - cy * v.k;
+  applyView();
 }
 
 function highlightGraph() {
@@ -274,6 +292,7 @@ function selectKernel(sid, k) {
   document.getElementById("program").textContent = kernel.program;
   document.getElementById("source").textContent = kernel.source;
   highlightGraph();
+  centreOnKernel();
   drawTimeline();
 }
 
@@ -400,7 +419,8 @@ async function main() {
   bindTimeline();
   document.getElementById("search").addEventListener("input", applySearch);
   fitTimeline();
-  if (state.data.schedules.length) selectSchedule(0);
+  const first = state.data.schedules.find(s => s.kernels.length);
+  if (first) selectSchedule(first.sid);
   const q = new URLSearchParams(location.search).get("kernel");
   if (q) selectByQuery(q);
   window.addEventListener("resize", () => { drawTimeline(); });
