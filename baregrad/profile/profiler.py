@@ -11,7 +11,6 @@ This module imports nothing above `device`: engine objects (KernelStep, Buffer) 
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 import time
@@ -295,6 +294,7 @@ def launch_dims(program: Any) -> list[dict[str, Any]]:
 
 
 def source_hash(source: str) -> str:
+    import hashlib  # here: importing it costs ~20 ms (OpenSSL), and `import baregrad` must stay fast
     return hashlib.sha256(source.encode()).hexdigest()[:12] if source else ""
 
 
