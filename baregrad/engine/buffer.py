@@ -21,7 +21,7 @@ class Buffer:
         self._handle = handle
         self.shared = False  # handed to a second owner by the engine's memo: copy before writing in place
         self.written_at = 0  # write-clock tick of its last write in place (ir.node.tick_write_clock); 0: never
-        self.origin = ""  # who made it (kernel and user's line), recorded while a profiler runs (profile/memory.py)
+        self.origin: Any = ""  # who made it (kernel, user's line), recorded while a profiler runs (profile/memory.py)
 
     @property
     def handle(self) -> Any:

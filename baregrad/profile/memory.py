@@ -24,15 +24,15 @@ def on_alloc(buf: Any) -> None:
         PEAK[name] = live
     prof = profiler.ACTIVE
     if prof is not None:
-        prof.allocated(buf)
+        prof.allocated(buf, live)
         buf.origin = prof.current_origin()
 
 
 def on_free(buf: Any) -> None:
     name = buf.device.name
-    LIVE[name] = LIVE.get(name, 0) - buf.nbytes
+    live = LIVE[name] = LIVE.get(name, 0) - buf.nbytes
     if profiler.ACTIVE is not None:
-        profiler.ACTIVE.freed(buf)
+        profiler.ACTIVE.freed(buf, live)
 
 
 def reset_peak() -> None:
@@ -57,9 +57,17 @@ def live_buffers(device: str | None = None) -> list[LiveBuffer]:
     for obj in gc.get_objects():
         if type(obj) is Buffer and obj.allocated and (device is None or obj.device.name == device):
             found.append(LiveBuffer(obj.device.name, obj.dtype.name, obj.shape, obj.nbytes,
-                                    obj.origin or "unknown (made outside bg.profile())"))
+                                    describe_origin(obj.origin)))
     found.sort(key=lambda b: -b.nbytes)
     return found
+
+
+def describe_origin(origin: tuple[str, str] | str) -> str:
+    """Buffer.origin as text: "kernel (file:line)", or why it is unknown."""
+    if not origin:
+        return "unknown (made outside bg.profile())"
+    kernel, caller = origin
+    return f"{kernel} ({caller})" if kernel else caller
 
 
 def format_bytes(n: float) -> str:

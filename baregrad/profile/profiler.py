@@ -77,11 +77,9 @@ class Profiler:
     def __init__(self, graphs: bool = True, record_shapes: bool = True) -> None:
         self.graphs = graphs  # also keep each schedule's tensor graph and kernel sources (for the viz page)
         self.record_shapes = record_shapes
-        self.events: list[Event] = []
+        self.raw: list[tuple] = []  # Event fields as tuples: a tuple is several times cheaper to make per launch
         self.schedules: dict[int, ScheduleRecord] = {}  # id(template) -> record
         self._templates: list[Any] = []  # keeps recorded templates alive so their ids stay unique
-        self.live: dict[str, int] = {}
-        self.peak: dict[str, int] = {}
         self.origin = time.perf_counter()
         self._device_clock: dict[str, float] = {}  # device -> end of its last span (device spans never overlap)
         self._realize_stack: list[tuple[float, Any]] = []
@@ -123,8 +121,8 @@ class Profiler:
     def realize_end(self, template: Any, n_inputs: int) -> None:
         t0, device = self._realize_stack.pop()
         sid = self.record_schedule(template, device.name)
-        self.events.append(Event("realize", "realize", t0, self.now() - t0, "host",
-                                 {"kernels": len(template.steps), "schedule": sid, "inputs": n_inputs,
+        self.raw.append(("realize", "realize", t0, self.now() - t0, "host",
+                         {"kernels": len(template.steps), "schedule": sid, "inputs": n_inputs,
                                   "caller": self.caller, "schedule_cached_us": self._lookup_us}))
         self._lookup_us = None
         if not self._realize_stack:
@@ -137,7 +135,7 @@ class Profiler:
         if cached:
             self._lookup_us = self.now() - t0
             return
-        self.events.append(Event("schedule", "schedule", t0, self.now() - t0, "host",
+        self.raw.append(("schedule", "schedule", t0, self.now() - t0, "host",
                                  {"cache_hit": False, "kernels": n_kernels}))
 
     def compile_begin(self) -> tuple[float, int]:
@@ -147,9 +145,9 @@ class Profiler:
     def compiled(self, name: str, started: tuple[float, int], source: str) -> None:
         t0, disk_compiles_before = started
         miss = stats.counters().get("compiles", 0) > disk_compiles_before
-        self.events.append(Event(f"compile {name}", "compile", t0, self.now() - t0,
-                                 args={"kernel": name, "disk_cache": "miss" if miss else "hit",
-                                       "source_hash": source_hash(source)}))
+        self.raw.append((f"compile {name}", "compile", t0, self.now() - t0, "host",
+                         {"kernel": name, "disk_cache": "miss" if miss else "hit",
+                          "source_hash": source_hash(source)}))
 
     def launch(self, step: Any, program: Callable[..., Any], args: list[Any], device: Any) -> None:
         """Run one kernel and record it: host span of the call, device span of its execution."""
@@ -163,10 +161,10 @@ class Profiler:
             known = self._step_info[id(step)] = (step, self.kernel_args(step, program, args, device))
         info = known[1]  # shared by every launch of the step; the trace adds GFLOP/s and GB/s from each duration
         # the host span (the call as Python saw it) and the device span share their arguments
-        self.events.append(Event(step.name, "kernel", t0, t1 - t0, "host", info))
+        self.raw.append((step.name, "kernel", t0, t1 - t0, "host", info))
         start = max(t0, self._device_clock.get(device.name, 0.0))
         self._device_clock[device.name] = start + seconds * 1e6
-        self.events.append(Event(step.name, "kernel", start, seconds * 1e6, device.name, info))
+        self.raw.append((step.name, "kernel", start, seconds * 1e6, device.name, info))
         self.current_kernel = ""
 
     def kernel_args(self, step: Any, program: Any, args: list[Any], device: Any) -> dict[str, Any]:
@@ -182,28 +180,32 @@ class Profiler:
 
     def replayed(self, n_kernels: int, t0: float, device_name: str) -> None:
         """A JIT replay: its kernels run as one batch, so they are one span (their count in args)."""
-        self.events.append(Event("jit replay", "jit", t0, self.now() - t0, args={"kernels": n_kernels,
-                                                                                 "device": device_name}))
+        self.raw.append(("jit replay", "jit", t0, self.now() - t0, "host",
+                         {"kernels": n_kernels, "device": device_name}))
 
-    def allocated(self, buf: Any) -> None:
-        self._memory(buf, buf.nbytes, "alloc")
+    def allocated(self, buf: Any, live: int) -> None:
+        """buf got device memory; `live` is its device's live total after (profile/memory.py keeps it)."""
+        # a tuple, not a dict: one of these per buffer, made into a dict (MEMORY_ARGS) only when the trace is written
+        self.raw.append(("alloc", "alloc", self.now(), 0.0, buf.device.name,
+                         (buf.nbytes, live, buf.dtype, buf.shape, self.current_kernel)))
 
-    def freed(self, buf: Any) -> None:
-        self._memory(buf, -buf.nbytes, "free")
+    def freed(self, buf: Any, live: int) -> None:
+        self.raw.append(("free", "free", self.now(), 0.0, buf.device.name,
+                         (buf.nbytes, live, buf.dtype, buf.shape, self.current_kernel)))
 
-    def _memory(self, buf: Any, delta: int, what: str) -> None:
-        name = buf.device.name
-        live = self.live[name] = self.live.get(name, 0) + delta
-        if live > self.peak.get(name, 0):
-            self.peak[name] = live
-        # a tuple, not a dict: one of these per buffer, made into MemoryArgs' dict only when the trace is written
-        self.events.append(Event(what, what, self.now(), 0.0, name,
-                                 (buf.nbytes, live, buf.dtype.name, buf.shape, self.current_kernel)))
+    @property
+    def peak(self) -> dict[str, int]:
+        """Per device, the most bytes live at any allocation while profiling."""
+        peaks: dict[str, int] = {}
+        for fields in self.raw:
+            if fields[1] == "alloc":
+                peaks[fields[4]] = max(peaks.get(fields[4], 0), fields[5][1])
+        return peaks
 
-    def current_origin(self) -> str:
-        """Who is making a buffer now: the kernel being launched and the user's line that asked for it."""
-        caller = self.caller or _user_frame()
-        return f"{self.current_kernel} ({caller})" if self.current_kernel else caller
+    def current_origin(self) -> tuple[str, str]:
+        """Who is making a buffer now: the kernel being launched and the user's line that asked for it (a tuple:
+        formatted only if a memory report asks, see memory.describe_origin)."""
+        return self.current_kernel, self.caller or _user_frame()
 
     def copy(self, buf: Any, direction: str, run: Callable[[], Any]) -> Any:
         """Run a host-device copy of buf and record it ("to device" or "to host")."""
@@ -214,8 +216,8 @@ class Profiler:
 
     def copied(self, buf: Any, direction: str, t0: float) -> None:
         """A host->device ("to device") or device->host ("to host") copy of buf, begun at t0."""
-        self.events.append(Event(f"copy {direction}", "copy", t0, self.now() - t0, track=buf.device.name,
-                                 args={"bytes": buf.nbytes, "shape": list(buf.shape), "dtype": buf.dtype.name}))
+        self.raw.append((f"copy {direction}", "copy", t0, self.now() - t0, buf.device.name,
+                         {"bytes": buf.nbytes, "shape": list(buf.shape), "dtype": buf.dtype.name}))
 
     # ---- schedules for the viz page ----
     def record_schedule(self, template: Any, device: str) -> int:
@@ -229,6 +231,11 @@ class Profiler:
         return sid
 
     # ---- results ----
+    @property
+    def events(self) -> list[Event]:
+        """Everything recorded, in order, as Events."""
+        return [Event(*fields) for fields in self.raw]
+
     def kernel_events(self) -> list[Event]:
         return [e for e in self.events if e.cat == "kernel" and e.track != "host"]
 

@@ -47,7 +47,9 @@ def trace_events(prof: Any) -> list[dict[str, Any]]:
 def event_args(e: Any) -> dict[str, Any]:
     """An event's arguments; a kernel's with its achieved GFLOP/s and GB/s (FLOPs and bytes over its duration)."""
     if e.cat in ("alloc", "free"):
-        return dict(zip(MEMORY_ARGS, e.args))
+        args = dict(zip(MEMORY_ARGS, e.args))
+        args["dtype"] = args["dtype"].name
+        return args
     if e.cat != "kernel" or e.dur <= 0:
         return e.args
     per_second = 1e6 / e.dur / 1e9
