@@ -178,6 +178,15 @@ class Profiler:
                         launch=launch_dims(program))
         return info
 
+    def timed(self, name: str, run: Callable[[], Any], device: Any) -> Any:
+        """Run work launched outside the schedules (a model's hand-written native kernels) and record it as a
+        "native" span on the device track (wall time after a synchronize)."""
+        t0 = self.now()
+        result = run()
+        device.synchronize()
+        self.raw.append((name, "native", t0, self.now() - t0, device.name, {}))
+        return result
+
     def replayed(self, n_kernels: int, t0: float, device_name: str) -> None:
         """A JIT replay: its kernels run as one batch, so they are one span (their count in args)."""
         self.raw.append(("jit replay", "jit", t0, self.now() - t0, "host",

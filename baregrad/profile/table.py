@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-PHASES = ("schedule", "compile", "copy", "jit")
+PHASES = ("native", "schedule", "compile", "copy", "jit")
 
 
 @dataclass
 class Row:
     name: str
-    kind: str  # kernel, or the phase (schedule, compile, copy, jit)
+    kind: str  # kernel, or the phase (native: a model's hand-written kernels; schedule, compile, copy, jit)
     calls: int = 0
     total_us: float = 0.0
     min_us: float = float("inf")
