@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import baregrad as bg  # noqa: E402
+import baregrad as bg
 
 
 def default_gguf() -> Path:
