@@ -3,6 +3,9 @@ tensor graph they were cut from, each node tagged with the kernel that computes 
 
 The scheduler records on each KernelStep the graph node it computes (`step.point`); the nodes of a kernel are
 those below its point down to the points of earlier kernels and the input buffers. Walks use explicit stacks.
+Why a kernel ends where it does is read from its point (a target, contiguous, assign, a reduce, or expensive
+elementwise work); a scheduler that records its own reason per forced node (e.g. a `reason` on KernelStep) would
+make this exact, including the GPU split of long reduces and the CPU's packed matmul operands.
 """
 from __future__ import annotations
 
@@ -16,8 +19,10 @@ REASONS = {
     "target": "an output of this realize (a tensor the caller asked for)",
     "CONTIGUOUS": "contiguous(): the graph asks for a buffer here",
     "ASSIGN": "assign: an in-place write (optimizer step, KV cache) ends a kernel",
-    "forced": "read by a later kernel that would otherwise recompute it (a reduce under a broadcast, or expensive "
-              "elementwise work broadcast into a reduce)",
+    "reduce": "a reduce whose result a later kernel reads: fused there, it would be recomputed for every element "
+              "that reads it",
+    "broadcast": "expensive elementwise work (exp, log, ...) that a later reduce reads through a broadcast: computed "
+                 "once here instead of once per broadcast copy",
     "unknown": "the scheduler did not record the node this kernel computes",
 }
 
@@ -30,7 +35,9 @@ def boundary_reason(step: Any, targets: set[int]) -> str:
         return REASONS[point.op.name]
     if step.slots and step.slots[0] in targets:
         return REASONS["target"]
-    return REASONS["forced"]
+    # the scheduler forces a buffer for two reasons (schedule.broadcast_recomputes, linear.redundant_reduces);
+    # which one is told by the node itself until the scheduler records it (see the module docstring)
+    return REASONS["reduce"] if point.op.name == "REDUCE" else REASONS["broadcast"]
 
 
 def describe(template: Any) -> tuple[list[KernelRecord], list[dict[str, Any]]]:

@@ -82,7 +82,9 @@ class Profiler:
         self._templates: list[Any] = []  # keeps recorded templates alive so their ids stay unique
         self.origin = time.perf_counter()
         self._device_clock: dict[str, float] = {}  # device -> end of its last span (device spans never overlap)
-        self._realize_stack: list[tuple[float, Any]] = []
+        # the realize in progress: (start, device), or None. Realizes do not nest; one that raised is replaced by
+        # the next realize_begin, so a failure never leaves stale state behind
+        self._realize: tuple[float, Any] | None = None
         self.current_kernel = ""
         self._lookup_us: float | None = None  # time to find a cached schedule, for the realize span
         self.caller = ""  # file:line of the user's code that asked for the realize in progress
@@ -115,23 +117,24 @@ class Profiler:
 
     # ---- hooks (called by engine/realize.py, engine/buffer.py, engine/jit.py) ----
     def realize_begin(self, device: Any) -> None:
-        self._realize_stack.append((self.now(), device))
+        self._realize = (self.now(), device)
         self.caller = _user_frame()  # buffers this realize allocates were asked for by the same line
 
     def realize_end(self, template: Any, n_inputs: int) -> None:
-        t0, device = self._realize_stack.pop()
+        if self._realize is None:
+            return
+        (t0, device), self._realize = self._realize, None
         sid = self.record_schedule(template, device.name)
         self.raw.append(("realize", "realize", t0, self.now() - t0, "host",
                          {"kernels": len(template.steps), "schedule": sid, "inputs": n_inputs,
-                                  "caller": self.caller, "schedule_cached_us": self._lookup_us}))
+                          "caller": self.caller, "schedule_cached_us": self._lookup_us}))
         self._lookup_us = None
-        if not self._realize_stack:
-            self.caller = ""
+        self.caller = ""
 
     def scheduled(self, cached: bool, n_kernels: int) -> None:
         """Canonicalizing and scheduling done (from the start of the realize). A fresh schedule is a span of its
         own; a cached one (every repeated op) only notes the lookup's time in the realize span's arguments."""
-        t0 = self._realize_stack[-1][0] if self._realize_stack else self.now()
+        t0 = self._realize[0] if self._realize is not None else self.now()
         if cached:
             self._lookup_us = self.now() - t0
             return
