@@ -87,3 +87,16 @@ def test_cli_viz_runs_a_script_under_the_profiler(prof_device: str, tmp_path) ->
 def test_cli_viz_rejects_other_files(tmp_path) -> None:
     from baregrad.cli import main
     assert main(["viz", str(tmp_path / "notes.txt")]) == 1
+
+
+def test_every_kernel_says_why_it_ends(profiled) -> None:
+    from baregrad.profile.graph import REASONS
+    data = profiled.viz_data()
+    reasons = [k["reason"] for s in data["schedules"] for k in s["kernels"]]
+    assert reasons and set(reasons) <= set(REASONS.values()) - {REASONS["unknown"]}
+    assert REASONS["ASSIGN"] in reasons and REASONS["target"] in reasons  # the SGD update; the loss
+    for s in data["schedules"]:
+        ids = {n["id"] for n in s["nodes"]}
+        assert all(src in ids for n in s["nodes"] for src in n["src"])
+        # each kernel's output node is in the graph, tagged with that kernel
+        assert {n["kernel"] for n in s["nodes"] if n["point"]} == set(range(len(s["kernels"])))
