@@ -276,8 +276,8 @@ def device_seconds(device: Any, program: Callable[..., Any], handles: list[Any])
 
     CUDA: CUDA events around the launch on the device's stream (CUDADevice.time_ms). NV: the driver's timed
     submit, which brackets each launch with semaphore releases that write GPU nanosecond timestamps. Elsewhere:
-    the wall time of the call followed by a synchronize (a CPU kernel is a blocking call). The CUDA and NV paths
-    follow those backends' Program APIs but have not been measured on a GPU in this change."""
+    the wall time of the call followed by a synchronize (a CPU kernel is a blocking call). The NV path runs on the
+    driver's mock in tests/profile; neither GPU path has been measured on a real GPU yet."""
     if device.name == "NV" and hasattr(program, "launches") and hasattr(device, "drv"):
         return _nv_seconds(device, program, handles)
     time_ms = getattr(device, "time_ms", None)

@@ -29,8 +29,8 @@ def test_page_in_chromium(profiled, tmp_path) -> None:
     data = profiled.viz_data()
     kernels = [k for s in data["schedules"] for k in s["kernels"]]
     assert kernels and all(k["source"] for k in kernels)
+    browser = Browser(exe, str(tmp_path / "chromium-profile"))  # before the server's thread: Popen forks
     srv = server.start(data)
-    browser = Browser(exe, str(tmp_path / "chromium-profile"))
     try:
         browser.open(f"http://127.0.0.1:{srv.server_address[1]}/", READY)
         listed = browser.evaluate("[...document.querySelectorAll('li.kernel .name')].map(e => e.textContent)")
