@@ -223,6 +223,8 @@ def run_schedule(template: ScheduleTemplate, inputs: list[Buffer], device: Devic
             for slot in free_after.get(i, ()):
                 buffers[slot] = None
     stats.bump("kernels", len(template.steps))
+    if profiler.ACTIVE is not None:  # also for schedules run without realize() (a model's captured step plan)
+        profiler.ACTIVE.record_schedule(template, device.name)
     if debug and template.steps:
         device.synchronize()
         print(f"realize: {len(template.steps)} kernels in {(time.perf_counter() - start) * 1e3:.3f} ms")
