@@ -56,6 +56,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--device", default=None)
     ap.add_argument("--reps", type=int, default=2000)
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds (more: steadier on a busy machine)")
     ap.add_argument("--compare-with", default=None, help="another checkout's root, timed with profiling off")
     ap.add_argument("--only-off", action="store_true", help=argparse.SUPPRESS)  # the subprocess of --compare-with
     args = ap.parse_args()
@@ -64,7 +65,7 @@ def main() -> None:
         return
     sys.path.insert(0, str(ROOT))
     other = off = on = float("inf")
-    for _ in range(3):  # interleaved with the other checkout's runs, so both see the same machine load
+    for _ in range(args.rounds):  # interleaved with the other checkout's runs, so both see the same machine load
         if args.compare_with:
             env = {**os.environ, "PYTHONPATH": os.path.abspath(args.compare_with)}
             cmd = [sys.executable, str(Path(__file__).resolve()), "--only-off", "--reps", str(args.reps)]
