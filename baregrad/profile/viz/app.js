@@ -314,19 +314,29 @@ function timelineRows() {
     if (!index.has(key)) { index.set(key, rows.length); rows.push(key); }
     return index.get(key);
   };
-  const spans = [];
+  const spans = [], memory = new Map(); // device -> [[ts, live bytes], ...]
   for (const e of state.data.events) {
-    if (!(e.dur > 0) || e.cat === "alloc" || e.cat === "free") continue;
+    if (e.cat === "alloc" || e.cat === "free") {
+      if (!memory.has(e.track)) memory.set(e.track, []);
+      memory.get(e.track).push([e.ts, e.args.live]);
+      continue;
+    }
+    if (!(e.dur > 0)) continue;
     spans.push({ e, row: rowOf(e) });
   }
-  return { rows, spans };
+  const memRows = [];
+  for (const [device, points] of memory) {
+    memRows.push({ row: rows.length, device, points, max: points.reduce((a, p) => Math.max(a, p[1]), 1) });
+    rows.push(`${device} live bytes`);
+  }
+  return { rows, spans, memRows };
 }
 
 function drawTimeline() {
   const svg = document.getElementById("timeline");
   svg.textContent = "";
   if (!state.tl) return;
-  const { rows, spans, t0, t1 } = state.tl;
+  const { rows, spans, memRows, t0, t1 } = state.tl;
   const w = svg.clientWidth || 1000, labelW = 130, rowH = 18, top = 16;
   const scale = (w - labelW - 10) / Math.max(t1 - t0, 1e-3);
   document.getElementById("timeline-range").textContent = `${fmtTime(t0)} – ${fmtTime(t1)}`;
@@ -336,6 +346,20 @@ function drawTimeline() {
     svg.appendChild(el("svg:line", { x1: x, x2: x, y1: top, y2: top + rows.length * rowH, stroke: "#e3e6eb" }));
   }
   rows.forEach((name, r) => svg.appendChild(el("svg:text", { class: "track-label", x: 4, y: top + r * rowH + 13 }, name)));
+  for (const m of memRows) { // live bytes as a step line, scaled to the most live on that device
+    const y0 = top + m.row * rowH + rowH - 2, hgt = rowH - 4;
+    let d = "", last = null;
+    for (const [ts, live] of m.points) {
+      const x = labelW + (Math.min(Math.max(ts, t0), t1) - t0) * scale, y = y0 - hgt * live / m.max;
+      d += last === null ? `M${x},${y}` : `H${x}V${y}`;
+      last = y;
+    }
+    if (d) {
+      const path = el("svg:path", { d: d + `H${w - 10}`, fill: "none", stroke: "#3a7d44", "stroke-width": 1.5 });
+      path.appendChild(el("svg:title", {}, `${m.device}: up to ${(m.max / 1048576).toFixed(2)} MiB live`));
+      svg.appendChild(path);
+    }
+  }
   const sel = state.kernel ? state.data.schedules[state.kernel.sid].kernels[state.kernel.k] : null;
   const kernelIndex = kernelLookup();
   let drawn = 0;
@@ -371,11 +395,11 @@ function kernelLookup() {
 }
 
 function fitTimeline() {
-  const { rows, spans } = timelineRows();
+  const { rows, spans, memRows } = timelineRows();
   let t0 = Infinity, t1 = -Infinity;
   for (const { e } of spans) { t0 = Math.min(t0, e.ts); t1 = Math.max(t1, e.ts + e.dur); }
   if (!isFinite(t0)) { t0 = 0; t1 = 1; }
-  state.tl = { rows, spans, t0, t1 };
+  state.tl = { rows, spans, memRows, t0, t1 };
   drawTimeline();
 }
 
