@@ -38,6 +38,7 @@ class KernelStep:
     slots: tuple[int, ...]     # the buffer slot of each kernel parameter, in order
     program: Any = None        # the compiled callable
     source: str = ""
+    point: Node | None = None  # the graph node this kernel computes (the profiler's graph view reads it)
 
 
 @dataclass
@@ -328,7 +329,7 @@ def _make_step(graph: Node, out: Node, point: Node, opts: KernelOptions) -> Kern
     name = ("r" if has_reduce else "e") + "_" + "_".join(str(s) for s in point.shape or (1,))
     prog = linearize(sink.sink, name, sink.global_vars)
     # lowering may fold a load away (an empty buffer): launch exactly the params the program kept
-    return KernelStep(name, sink.sink, prog, tuple(slots[p.index] for p in prog.params))
+    return KernelStep(name, sink.sink, prog, tuple(slots[p.index] for p in prog.params), point=point)
 
 
 def _assign_hazard(sink: Node, target_param: Node | None) -> bool:
