@@ -270,7 +270,7 @@ def _try_schedule(targets: tuple[Node, ...], n_inputs: int, forced: set[Node], o
 def _substitute(value: Node, slot_of: dict[Node, Node], point: Node) -> tuple[Node, dict[Node, Node]]:
     """value with already-realized nodes replaced by their slots, and a map from new nodes to the originals."""
     memo: dict[Node, Node] = {}
-    for node in value.toposort():
+    for node in value.toposort(boundary=slot_of):
         if node in slot_of and node is not point:
             memo[node] = slot_of[node]
             continue
