@@ -18,11 +18,11 @@ import enum
 import json
 import math
 import os
-from dataclasses import asdict, dataclass, field
-from typing import Iterator
+from dataclasses import asdict, dataclass
 
 from baregrad import dtype as dt
-from baregrad.codegen.linear import L, LinearProgram, LoopKind
+from baregrad.ir.linear import (L, LinearProgram, LoopKind, LoopNode, loop_kind, loop_size, loop_tree, loops_in,
+                                nested_chain, walk_loops)
 from baregrad.render.cstyle import CUDA_DIALECT, CRenderer, Dialect, global_size
 
 PLAN_TAG = "// baregrad-launch: "
@@ -81,35 +81,6 @@ class GPUPlan:
         return GPUPlan(Strategy(data["strategy"]), launches)
 
 
-# ---- the loop tree of a linear program ----
-@dataclass(eq=False)  # compared and hashed by identity
-class LoopNode:
-    start: int                                  # index of the RANGE instruction
-    body: list = field(default_factory=list)   # instruction indices and nested LoopNodes, in order
-    end: int = -1
-
-
-def loop_tree(prog: LinearProgram) -> list:
-    root: list = []
-    stack, opened = [root], []
-    for i, ins in enumerate(prog.instrs):
-        if ins.op is L.RANGE:
-            node = LoopNode(i)
-            stack[-1].append(node)
-            stack.append(node.body)
-            opened.append(node)
-        elif ins.op is L.END:
-            opened.pop().end = i
-            stack.pop()
-        else:
-            stack[-1].append(i)
-    return root
-
-
-def loops_in(items: list) -> list[LoopNode]:
-    return [x for x in items if isinstance(x, LoopNode)]
-
-
 # ---- entry point ----
 def render(prog: LinearProgram, target: GPUTarget, dialect: Dialect = CUDA_DIALECT) -> str:
     """CUDA C for `prog`, whose first line is the GPUPlan comment that says how to launch it."""
@@ -129,23 +100,6 @@ def render(prog: LinearProgram, target: GPUTarget, dialect: Dialect = CUDA_DIALE
     if block.worthwhile():
         return block.source()
     return _flat(prog, dialect)
-
-
-def walk_loops(items: list) -> Iterator[LoopNode]:
-    """Every loop of a loop tree, each before the loops inside it."""
-    for x in loops_in(items):
-        yield x
-        yield from walk_loops(x.body)
-
-
-def loop_kind(prog: LinearProgram, loop: LoopNode) -> LoopKind:
-    """Global, local or reduce: the kind its LOOP instruction declares."""
-    return prog.instrs[loop.start].arg.kind
-
-
-def loop_size(prog: LinearProgram, loop: LoopNode) -> int:
-    """The loop's trip count."""
-    return prog.instrs[loop.start].arg.size
 
 
 def _flat(prog: LinearProgram, dialect: Dialect) -> str:
@@ -315,23 +269,6 @@ def outer_globals(prog: LinearProgram, tree: list) -> list[LoopNode]:
                 return found
         return None
     return search(tree, []) or []
-
-
-def nested_chain(prog: LinearProgram, loop: LoopNode) -> tuple[list[LoopNode], list[int], list]:
-    """A perfectly nested chain of same-kind loops from `loop` (pure instructions between levels allowed)."""
-    chain, between = [loop], []
-    cur = loop
-    while True:
-        inner = loops_in(cur.body)
-        if len(inner) != 1 or cur.body[-1] is not inner[0] or loop_kind(prog, inner[0]) is not loop_kind(prog, loop):
-            break
-        others = [i for i in cur.body[:-1]]
-        if any(prog.instrs[i].op in (L.ACC, L.STORE, L.UPDATE) for i in others):
-            break
-        between.extend(others)
-        chain.append(inner[0])
-        cur = inner[0]
-    return chain, between, cur.body
 
 
 class BlockWriter(_Writer):

@@ -9,7 +9,7 @@ the kernel head) from the two small classes here.
 from __future__ import annotations
 
 from baregrad import dtype as dt
-from baregrad.codegen.linear import L, LinearProgram
+from baregrad.ir.linear import L, LinearProgram
 from baregrad.ir.ops import ReduceOp
 from baregrad.render import wgsl
 from baregrad.render.cstyle import OPENCL_DIALECT, CRenderer, Dialect

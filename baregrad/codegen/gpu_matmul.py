@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from baregrad import dtype as dt
 from baregrad.codegen.gpu import GPUPlan, GPUTarget, Launch, LoopNode, Strategy, loop_tree, loops_in
-from baregrad.codegen.linear import L, LinearProgram, LoopKind
+from baregrad.ir.linear import L, LinearProgram, LoopKind
 from baregrad.codegen import tc_pipeline as tcp
 from baregrad.codegen.tensor_cores import TensorCore, tensor_core_for
 from baregrad.ir.ops import Op, ReduceOp

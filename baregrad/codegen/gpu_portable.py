@@ -21,7 +21,7 @@ from baregrad import dtype as dt
 from baregrad.codegen import gpu
 from baregrad.codegen.gpu import GPUPlan, GPUTarget, Launch, LoopNode, Strategy, loop_tree, loops_in
 from baregrad.codegen.gpu_lang import GROUP_ID, LOCAL_ID, KernelLanguage
-from baregrad.codegen.linear import L, LinearProgram, LoopKind
+from baregrad.ir.linear import L, LinearProgram, LoopKind
 from baregrad.render.cstyle import CUDA_DIALECT, global_size
 
 VECTOR_LANES = gpu.VECTOR_LANES

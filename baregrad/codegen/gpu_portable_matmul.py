@@ -18,7 +18,7 @@ from baregrad.codegen import gpu_matmul
 from baregrad.codegen.gpu import GPUPlan, GPUTarget, Launch, Strategy
 from baregrad.codegen.gpu_lang import GROUP_ID, LOCAL_ID, KernelLanguage
 from baregrad.codegen.gpu_matmul import MatmulMatch, Operand
-from baregrad.codegen.linear import L, LinearProgram
+from baregrad.ir.linear import L, LinearProgram
 
 BK = 16  # k steps per local-memory tile
 

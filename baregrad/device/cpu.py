@@ -6,7 +6,7 @@ import os
 import subprocess
 from typing import Any, Callable
 
-from baregrad.codegen.linear import LinearProgram
+from baregrad.ir.linear import LinearProgram
 from baregrad.codegen.opt import KernelOptions
 from baregrad.device import Device
 from baregrad.device.host_memory import HostMemory

@@ -21,7 +21,7 @@ from typing import Any, Callable, Sequence
 
 from baregrad.codegen import gpu
 from baregrad.codegen.gpu_split import GPUKernelOptions
-from baregrad.codegen.linear import LinearProgram
+from baregrad.ir.linear import LinearProgram
 from baregrad.device import Device
 from baregrad.device.compile_cache import cache_key, cached_build
 from baregrad.device.cuda_api import NVRTC, Driver

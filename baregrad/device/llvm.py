@@ -13,7 +13,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
-from baregrad.codegen.linear import L, LinearProgram, LoopKind
+from baregrad.ir.linear import L, LinearProgram, LoopKind
 from baregrad.codegen.opt import KernelOptions
 from baregrad.device import Device
 from baregrad.device.host_memory import HostMemory

@@ -16,7 +16,7 @@ from typing import Any, Callable
 from baregrad.codegen import gpu, gpu_portable
 from baregrad.codegen.gpu_lang import OpenCLLanguage
 from baregrad.codegen.gpu_split import GPUKernelOptions
-from baregrad.codegen.linear import LinearProgram
+from baregrad.ir.linear import LinearProgram
 from baregrad.device import Device
 from baregrad.device.compile_cache import cache_key, cached_build
 from baregrad.errors import CompileError, DeviceError

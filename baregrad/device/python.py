@@ -5,7 +5,7 @@ import struct
 from typing import Any, Callable
 
 from baregrad import dtype as dt
-from baregrad.codegen.linear import LinearProgram
+from baregrad.ir.linear import LinearProgram
 from baregrad.device import Device
 from baregrad.render.python import RUNTIME, bf16_bits, bf16_from_bits, render_python
 

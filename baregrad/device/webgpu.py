@@ -21,7 +21,7 @@ from typing import Any, Callable
 from baregrad.codegen import gpu, gpu_portable
 from baregrad.codegen.gpu_lang import WGSLLanguage
 from baregrad.codegen.gpu_split import GPUKernelOptions
-from baregrad.codegen.linear import LinearProgram
+from baregrad.ir.linear import LinearProgram
 from baregrad.device import Device
 from baregrad.errors import CompileError, DeviceError
 from baregrad.render.wgsl import UNSUPPORTED, WORKGROUP, render_wgsl

@@ -11,7 +11,7 @@ import platform
 from dataclasses import dataclass, field
 
 from baregrad import dtype as dt
-from baregrad.codegen.linear import L, LinearProgram, LoopKind, ParamInfo
+from baregrad.ir.linear import L, LinearProgram, LoopKind, ParamInfo
 from baregrad.ir.ops import Op, ReduceOp
 
 

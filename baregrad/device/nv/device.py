@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from baregrad.codegen import gpu
-from baregrad.codegen.linear import LinearProgram
+from baregrad.ir.linear import LinearProgram
 from baregrad.device import Device
 from baregrad.device.compile_cache import cache_key, cached_build
 from baregrad.errors import DeviceError
