@@ -84,7 +84,7 @@ class GPUPlan:
 # ---- entry point ----
 def render(prog: LinearProgram, target: GPUTarget, dialect: Dialect = CUDA_DIALECT) -> str:
     """CUDA C for `prog`, whose first line is the GPUPlan comment that says how to launch it."""
-    from baregrad.codegen import gpu_matmul
+    from baregrad.render.gpu import cuda_matmul as gpu_matmul
     matmul = gpu_matmul.match(prog)
     if matmul is not None:
         return gpu_matmul.render(prog, matmul, target, dialect)

@@ -1,7 +1,7 @@
 """Device OPENCL: OpenCL C kernels through libOpenCL, bound with ctypes (no pyopencl).
 
 One context and one in-order queue on the first GPU (else the first device of any kind, e.g. PoCL on the CPU).
-Kernels are shaped by codegen/gpu_portable.py as CUDA's are (work-groups sharing reduces through local memory
+Kernels are shaped by render/gpu/portable.py as CUDA's are (work-groups sharing reduces through local memory
 and barriers, register-tiled matmuls, float4 loads), within the limits queried here (work-group size, local
 memory size and whether it is on-chip, compute units); the launch is the plan written at the top of the
 source. Built program binaries are kept in the on-disk compile cache by a hash of source, device and driver.
@@ -13,8 +13,9 @@ import ctypes.util
 import dataclasses
 from typing import Any, Callable
 
-from baregrad.codegen import gpu, gpu_portable
-from baregrad.codegen.gpu_lang import OpenCLLanguage
+from baregrad.codegen import gpu
+from baregrad.render.gpu import portable as gpu_portable
+from baregrad.render.gpu.lang import OpenCLLanguage
 from baregrad.codegen.gpu_split import GPUKernelOptions
 from baregrad.ir.linear import LinearProgram
 from baregrad.device import Device

@@ -2,7 +2,7 @@
 
 Works on any adapter wgpu finds: a GPU through Vulkan/Metal/D3D12, or lavapipe (Mesa's Vulkan on the CPU)
 in CI. Buffers are storage buffers rounded up to 4 bytes; copyin writes through the queue, copyout maps a
-staging buffer (queue.read_buffer). Kernels are shaped by codegen/gpu_portable.py as CUDA's are (workgroups
+staging buffer (queue.read_buffer). Kernels are shaped by render/gpu/portable.py as CUDA's are (workgroups
 sharing reduces through workgroup memory and barriers, register-tiled matmuls) within the adapter's limits;
 each is one compute pipeline with an automatic bind-group layout, dispatched as the plan at the top of its
 source says, in 2D when it needs more than 65535 workgroups. Dtype support is declared in render/wgsl.py
@@ -18,8 +18,9 @@ import math
 import os
 from typing import Any, Callable
 
-from baregrad.codegen import gpu, gpu_portable
-from baregrad.codegen.gpu_lang import WGSLLanguage
+from baregrad.codegen import gpu
+from baregrad.render.gpu import portable as gpu_portable
+from baregrad.render.gpu.lang import WGSLLanguage
 from baregrad.codegen.gpu_split import GPUKernelOptions
 from baregrad.ir.linear import LinearProgram
 from baregrad.device import Device

@@ -14,10 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from baregrad import dtype as dt
-from baregrad.codegen import gpu_matmul
+from baregrad.render.gpu import cuda_matmul as gpu_matmul
 from baregrad.codegen.gpu import GPUPlan, GPUTarget, Launch, Strategy
-from baregrad.codegen.gpu_lang import GROUP_ID, LOCAL_ID, KernelLanguage
-from baregrad.codegen.gpu_matmul import MatmulMatch, Operand
+from baregrad.render.gpu.lang import GROUP_ID, LOCAL_ID, KernelLanguage
+from baregrad.render.gpu.cuda_matmul import MatmulMatch, Operand
 from baregrad.ir.linear import L, LinearProgram
 
 BK = 16  # k steps per local-memory tile

@@ -20,7 +20,7 @@ from typing import Callable
 from baregrad import dtype as dt
 from baregrad.codegen import gpu
 from baregrad.codegen.gpu import GPUPlan, GPUTarget, Launch, LoopNode, Strategy, loop_tree, loops_in
-from baregrad.codegen.gpu_lang import GROUP_ID, LOCAL_ID, KernelLanguage
+from baregrad.render.gpu.lang import GROUP_ID, LOCAL_ID, KernelLanguage
 from baregrad.ir.linear import L, LinearProgram, LoopKind
 from baregrad.render.cstyle import CUDA_DIALECT, global_size
 
@@ -32,7 +32,7 @@ def render(prog: LinearProgram, target: GPUTarget, lang: KernelLanguage,
     """Kernel text for `prog`, whose first line is the GPUPlan comment that says how to launch it.
 
     `flat(prog)` renders the one-work-item-per-output kernel and returns (source, threads per group)."""
-    from baregrad.codegen import gpu_matmul, gpu_portable_matmul
+    from baregrad.render.gpu import cuda_matmul as gpu_matmul, portable_matmul as gpu_portable_matmul
     matmul = gpu_matmul.match(prog)
     if matmul is not None:
         source = gpu_portable_matmul.render(prog, matmul, target, lang)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from baregrad import dtype as dt
 from baregrad.codegen.gpu import GPUPlan, GPUTarget, Launch, LoopNode, Strategy, loop_tree, loops_in
 from baregrad.ir.linear import L, LinearProgram, LoopKind
-from baregrad.codegen import tc_pipeline as tcp
+from baregrad.render.gpu import tc_pipeline as tcp
 from baregrad.codegen.tensor_cores import TensorCore, tensor_core_for
 from baregrad.ir.ops import Op, ReduceOp
 from baregrad.render.cstyle import CRenderer, Dialect
