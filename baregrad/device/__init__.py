@@ -2,8 +2,9 @@
 
 A backend is a `Device` subclass providing:
 - an allocator: alloc(nbytes) -> handle, free(handle), copyin(handle, bytes), copyout(handle, nbytes) -> bytes,
-- render(LinearProgram) -> source text, and compile(source, name) -> a callable Program,
-- Program(*handles, *ints) launches; synchronize() waits for the device.
+- render(LinearProgram) -> a Kernel (ir/launch.py: the source text, and on GPUs its launch plan as data),
+  and compile(Kernel, LinearProgram) -> a callable Program,
+- Program(*handles) launches; synchronize() waits for the device.
 Backends are imported only when used: `describe_devices()` and default selection probe cheaply.
 """
 from __future__ import annotations
@@ -18,6 +19,10 @@ from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from baregrad import config
 from baregrad.errors import DeviceError, DTypeError
+
+if TYPE_CHECKING:  # the device layer's registry must not import the compiler
+    from baregrad.ir.launch import Kernel
+    from baregrad.ir.linear import LinearProgram
 
 # name -> (module, class); the order is the preference order for the default device
 BACKENDS: dict[str, tuple[str, str]] = {
@@ -126,10 +131,10 @@ class Device:
         self._cached_bytes = 0
 
     # ---- compiler and runtime ----
-    def render(self, prog: "LinearProgram") -> str:
+    def render(self, prog: LinearProgram) -> Kernel:
         raise NotImplementedError
 
-    def compile(self, source: str, prog: "LinearProgram") -> Callable[..., Any]:
+    def compile(self, kernel: Kernel, prog: LinearProgram) -> Callable[..., Any]:
         raise NotImplementedError
 
     def synchronize(self) -> None:

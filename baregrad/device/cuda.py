@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from baregrad.codegen import gpu
+from baregrad.render.gpu.cuda import render_cuda
 from baregrad.codegen.gpu_split import GPUKernelOptions
+from baregrad.ir.launch import Kernel, Launch
 from baregrad.ir.linear import LinearProgram
 from baregrad.device import Device
 from baregrad.device.compile_cache import cache_key, cached_build
@@ -126,15 +128,16 @@ class CUDADevice(Device):
         super().clear_cache()
 
     # ---- compiler and runtime ----
-    def render(self, prog: LinearProgram) -> str:
-        return gpu.render(prog, self.target)
+    def render(self, prog: LinearProgram) -> Kernel:
+        plan = gpu.plan(prog, self.target)
+        return Kernel(render_cuda(prog, plan), plan)
 
-    def compile(self, source: str, prog: LinearProgram) -> Callable[..., Any]:
+    def compile(self, kernel: Kernel, prog: LinearProgram) -> Callable[..., Any]:
+        source, plan = kernel.source, kernel.plan
         key = cache_key(source, self.compiler.version, self.arch)
         path = cached_build(key, ".cubin", lambda out: self._build(source, prog.name, out))
         with open(path, "rb") as f:
             image = f.read()
-        plan = gpu.plan_of(source)
         module = self.drv.module_load(image)
         kernels = []
         for launch in plan.launches:
@@ -186,10 +189,10 @@ class CUDADevice(Device):
 class CUDAProgram:
     """A compiled kernel (or a short sequence of them) launched with the planned grid and block."""
 
-    def __init__(self, device: CUDADevice, module: int, kernels: list[tuple[int, gpu.Launch]]):
+    def __init__(self, device: CUDADevice, module: int, kernels: list[tuple[int, Launch]]):
         self.device, self.module, self.kernels = device, module, kernels
         self._args: dict[int, tuple[Any, Any]] = {}  # arity -> (address values, kernelParams pointing at them)
-        self._prepared: dict[int, tuple[Any, list[tuple[tuple, gpu.Launch]]]] = {}  # arity -> values, launches
+        self._prepared: dict[int, tuple[Any, list[tuple[tuple, Launch]]]] = {}  # arity -> values, launches
 
     def argument_arrays(self, n: int) -> tuple[Any, Any]:
         """cuLaunchKernel's kernelParams for n buffer addresses, built once per arity: a launch only writes the
@@ -202,7 +205,7 @@ class CUDAProgram:
             arrays = self._args[n] = (values, params)
         return arrays
 
-    def prepared(self, n: int) -> tuple[Any, list[tuple[tuple, gpu.Launch]]]:
+    def prepared(self, n: int) -> tuple[Any, list[tuple[tuple, Launch]]]:
         """The address array and every kernel's cuLaunchKernel arguments for n buffers, built once per arity
         (an eager op is one launch: building its arguments anew each time is a visible part of its cost)."""
         entry = self._prepared.get(n)

@@ -19,7 +19,8 @@ import os
 from typing import Any, Callable
 
 from baregrad.codegen import gpu
-from baregrad.render.gpu import portable as gpu_portable
+from baregrad.ir.launch import Kernel, Launch
+from baregrad.render.gpu.portable import render_portable
 from baregrad.render.gpu.lang import WGSLLanguage
 from baregrad.codegen.gpu_split import GPUKernelOptions
 from baregrad.ir.linear import LinearProgram
@@ -95,11 +96,14 @@ class WebGPUDevice(Device):
         self.device.queue.read_buffer(self._sync_buffer, 0, 4)
 
     # ---- compiler ----
-    def render(self, prog: LinearProgram) -> str:
+    def render(self, prog: LinearProgram) -> Kernel:
         self.check_dtypes(prog)
-        return gpu_portable.render(prog, self.target, WGSLLanguage(), lambda p: (render_wgsl(p), WORKGROUP))
+        lang = WGSLLanguage()
+        plan = gpu.plan(prog, self.target, lang)
+        return Kernel(render_portable(prog, plan, lang, render_wgsl), plan)
 
-    def compile(self, source: str, prog: LinearProgram) -> Callable[..., Any]:
+    def compile(self, kernel: Kernel, prog: LinearProgram) -> Callable[..., Any]:
+        source = kernel.source
         try:
             module = self.device.create_shader_module(code=source)
             pipeline = self.device.create_compute_pipeline(layout="auto",
@@ -107,7 +111,7 @@ class WebGPUDevice(Device):
         except Exception as e:  # noqa: BLE001 - naga's validation error carries the shader diagnostics
             raise CompileError(f"WGSL compile of kernel {prog.name} failed on {self.adapter_name}:\n{e}\n"
                                f"--- source ---\n{source}") from e
-        return _WGPUProgram(self, pipeline, gpu.plan_of(source).launches[0])
+        return _WGPUProgram(self, pipeline, kernel.plan.launches[0])
 
     def grid(self, threads: int) -> tuple[int, int]:
         """Workgroups in x and y covering `threads` in FLAT kernels' 64-thread workgroups."""
@@ -135,7 +139,7 @@ def _target(limits: dict, info: Any) -> gpu.GPUTarget:
 
 
 class _WGPUProgram:
-    def __init__(self, device: WebGPUDevice, pipeline: Any, launch: gpu.Launch):
+    def __init__(self, device: WebGPUDevice, pipeline: Any, launch: Launch):
         self.device, self.pipeline = device, pipeline
         self.total = launch.grid[0]
         self.grid = device.dispatch(launch.grid[0])

@@ -168,12 +168,12 @@ def compiled(step: KernelStep, device: Device) -> Any:
         key = (device.name, step.ast)
         cached = _PROGRAMS.get(key)
         if cached is None:
-            source = device.render(step.prog)
+            kernel = device.render(step.prog)
             if config.DEBUG >= 4:
-                print(source)
+                print(kernel.source)
             if config.DEBUG >= 5:
                 print(step.prog)
-            cached = _PROGRAMS[key] = (device.compile(source, step.prog), source)
+            cached = _PROGRAMS[key] = (device.compile(kernel, step.prog), kernel.source)
         step.program, step.source = cached
     return step.program
 

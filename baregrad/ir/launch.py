@@ -146,6 +146,7 @@ class MatmulTile:
     tm: int
     tn: int
     vec: int
+    bk: int = 16      # k steps per local-memory tile
 
     @property
     def threads(self) -> int:
@@ -158,6 +159,10 @@ class MatmulTile:
     @property
     def bn(self) -> int:
         return self.tx * self.tn
+
+
+CUDA_MATMUL_TILE = 128         # CUDA's (not pipelined) matmul: a 128 x 128 output tile per block
+CUDA_MATMUL_THREADS = 256
 
 
 @dataclass(frozen=True)
@@ -187,4 +192,5 @@ class Kernel:
 
 
 __all__ = ["Strategy", "Launch", "VectorShape", "BlockShape", "Operand", "MatmulMatch", "TensorCore", "TcConfig",
-           "MatmulTile", "MatmulShape", "GPUPlan", "Kernel", "TC_PAD", "TC_CHUNK"]
+           "MatmulTile", "MatmulShape", "GPUPlan", "Kernel", "TC_PAD", "TC_CHUNK", "CUDA_MATMUL_TILE",
+           "CUDA_MATMUL_THREADS"]

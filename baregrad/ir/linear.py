@@ -6,6 +6,7 @@ interprets it. `loop_tree` gives its loops as a tree (a view, recomputed on dema
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
@@ -138,3 +139,18 @@ def nested_chain(prog: LinearProgram, loop: LoopNode) -> tuple[list[LoopNode], l
         chain.append(inner[0])
         cur = inner[0]
     return chain, between, cur.body
+
+
+def reduce_updates(prog: LinearProgram, loop: LoopNode) -> list[tuple[int, Any]]:
+    """(accumulator, reduce op) of every accumulator declared before `loop` and updated inside it."""
+    out = {}
+    for i in range(loop.start, loop.end):
+        ins = prog.instrs[i]
+        if ins.op is L.UPDATE and ins.src[0] < loop.start:
+            out[ins.src[0]] = ins.arg
+    return list(out.items())
+
+
+def global_size(prog: LinearProgram) -> int:
+    """How many threads a flat GPU launch of this program needs: one per iteration of all global loops."""
+    return math.prod(ins.arg.size for ins in prog.instrs if ins.op is L.RANGE and ins.arg.kind is LoopKind.GLOBAL)

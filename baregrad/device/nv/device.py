@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from baregrad.codegen import gpu
+from baregrad.render.gpu.cuda import render_cuda
+from baregrad.ir.launch import GPUPlan, Kernel, Launch
 from baregrad.ir.linear import LinearProgram
 from baregrad.device import Device
 from baregrad.device.compile_cache import cache_key, cached_build
@@ -94,18 +96,19 @@ class NVDevice(Device):
         self.drv.trim()
 
     # ---- compiler and runtime ----
-    def render(self, prog: LinearProgram) -> str:
-        return gpu.render(prog, self.target)
+    def render(self, prog: LinearProgram) -> Kernel:
+        plan = gpu.plan(prog, self.target)
+        return Kernel(render_cuda(prog, plan), plan)
 
-    def compile(self, source: str, prog: LinearProgram) -> NVKernel:
-        image = self.build(source, prog.name)
-        plan = gpu.plan_of(source)
+    def compile(self, kernel: Kernel, prog: LinearProgram) -> NVKernel:
+        image = self.build(kernel.source, prog.name)
+        plan = kernel.plan
         programs = [self.drv.load_program(x.name, image, x.smem) for x in plan.launches]
-        kernel = NVKernel(self, list(zip(programs, plan.launches)))
+        nv_kernel = NVKernel(self, list(zip(programs, plan.launches)))
         if self.mock:
-            kernel.twins = self._twins(image, plan, prog)
-            kernel.register_twins()
-        return kernel
+            nv_kernel.twins = self._twins(image, plan, prog)
+            nv_kernel.register_twins()
+        return nv_kernel
 
     def build(self, source: str, name: str) -> bytes:
         """The cubin for `source` on this GPU, from the disk cache or freshly compiled."""
@@ -123,7 +126,7 @@ class NVDevice(Device):
         self.drv.synchronize()
 
     # ---- mock twins ----
-    def _twins(self, image: bytes, plan: gpu.GPUPlan, prog: LinearProgram) -> list[tuple[Any, Callable]]:
+    def _twins(self, image: bytes, plan: GPUPlan, prog: LinearProgram) -> list[tuple[Any, Callable]]:
         """Twin key and CPU function per launch: the whole program runs with the last launch; earlier launches
         of a multi-kernel plan only produce what the last one consumes, so their twins do nothing."""
         from .mock import twin_key
@@ -164,7 +167,7 @@ class NVDevice(Device):
 class NVKernel:
     """A compiled baregrad kernel: the plan's launches (usually one) of NVPrograms, called with buffer handles."""
 
-    def __init__(self, device: NVDevice, kernels: list[tuple[NVProgram, gpu.Launch]]):
+    def __init__(self, device: NVDevice, kernels: list[tuple[NVProgram, Launch]]):
         self.device, self.kernels = device, kernels  # handles arrive one per declared param (schedule's contract)
         self.twins: list[tuple[Any, Callable]] = []
         # checked once here, so each call can skip the checks; an empty tensor's launch has nothing to compute

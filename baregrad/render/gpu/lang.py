@@ -1,7 +1,7 @@
 """How a portable GPU kernel spells its parts in OpenCL C and in WGSL.
 
-codegen/gpu_portable.py shapes kernels for OpenCL and WebGPU the way codegen/gpu.py shapes them for CUDA
-(work-groups, local memory, barriers, cooperative reductions); it writes them through a `KernelLanguage`:
+render/gpu/portable.py writes the kernels codegen/gpu.py shapes for OpenCL and WebGPU (work-groups, local memory,
+barriers, cooperative reductions) through a `KernelLanguage`:
 the per-instruction statements come from each language's renderer (render/cstyle.py's OpenCL dialect,
 render/wgsl.py), and the few structural pieces (thread and group ids, loops, local arrays, barriers,
 the kernel head) from the two small classes here.
@@ -19,8 +19,14 @@ GROUP_ID = "bidx"     # the work-group's flat index
 
 
 class KernelLanguage:
-    """The structural spellings a portable kernel needs; subclasses bind one language."""
+    """The structural spellings a portable kernel needs; subclasses bind one language. `vector_width`,
+    `flat_threads` and `local_bytes` are what codegen/gpu.py's shaping needs to know (its LanguageFacts)."""
     vector_width = 0   # elements one vector load moves (0: the language has no vector loads from buffers)
+    flat_threads = 0   # work-items per group of the language's FLAT kernels (0: shaping chooses)
+
+    def local_bytes(self, d: dt.DType) -> int:
+        """Bytes of local memory holding one compute value of dtype d."""
+        return self.local_type(d)[1]
 
     def start(self, prog: LinearProgram) -> None:
         """Name the program's parameters and constants before any statement is written."""
@@ -131,7 +137,7 @@ class OpenCLLanguage(KernelLanguage):
     def local_type(self, d: dt.DType) -> tuple[str, int]:
         if d is dt.bool_:
             return "int", 4
-        return self.r.compute_type(d), max(4, d.itemsize)
+        return CRenderer(self.dialect).compute_type(d), max(4, d.itemsize)
 
     def to_local(self, expr: str, d: dt.DType) -> str:
         return f"(int)({expr})" if d is dt.bool_ else expr
@@ -176,6 +182,8 @@ class OpenCLLanguage(KernelLanguage):
 
 class WGSLLanguage(KernelLanguage):
     float_type, float4_type = "f32", "vec4<f32>"
+    flat_threads = wgsl.WORKGROUP  # render/wgsl.py's FLAT kernels declare this workgroup size
+
     def start(self, prog: LinearProgram) -> None:
         self.prog, self.r = prog, wgsl.WGSLRenderer()
         self.r.prog = prog

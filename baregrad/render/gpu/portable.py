@@ -1,87 +1,34 @@
-"""GPU kernel shaping for the portable devices (OpenCL, WebGPU): codegen/gpu.py's strategies in their languages.
+"""OpenCL C and WGSL kernels for a linear program and its launch plan (codegen/gpu.py decides; this writes).
 
-The decisions are gpu.py's own (its matmul matcher, its VECTOR candidate, its BLOCK heuristics: which global
-loops become work-groups, how many threads share each reduce); this module writes them through a
-codegen/gpu_lang.py KernelLanguage, within the device's limits (a gpu.GPUTarget queried from the device):
-- MATMUL: codegen/gpu_portable_matmul.py, register-tiled, local-memory tiles where local memory is on-chip;
+The shapes are CUDA's (render/gpu/cuda.py), written through a render/gpu/lang.py KernelLanguage:
+- MATMUL: render/gpu/portable_matmul.py, register-tiled, local-memory tiles where the plan says so;
 - VECTOR: elementwise kernels move 4 elements per work-item (vload4/vstore4 in OpenCL C);
 - BLOCK: one work-group per outer iteration; its work-items share each reduce and combine their partials
   with a tree in local memory between barriers (the tree is written out, so it adds no loop iterations);
 - FLAT: one work-item per output, the languages' own renderers.
-Threads per group are capped by the device's work-group limit and local memory; a shape that does not fit
-falls back to FLAT. `loop_limit` (lavapipe stops every loop of a thread after 65535 iterations in total)
-makes a reduce take the BLOCK shape, whose threads each run a share of the loop, when FLAT would pass it.
 """
 from __future__ import annotations
 
-import math
 from typing import Callable
 
-from baregrad import dtype as dt
-from baregrad.codegen import gpu
-from baregrad.codegen.gpu import GPUPlan, GPUTarget, Launch, LoopNode, Strategy, loop_tree, loops_in
+from baregrad.ir.launch import BlockShape, GPUPlan, Strategy, VectorShape
+from baregrad.ir.linear import L, LinearProgram, LoopKind, LoopNode, loop_kind, loop_size, nested_chain, reduce_updates
+from baregrad.render.gpu import portable_matmul
 from baregrad.render.gpu.lang import GROUP_ID, LOCAL_ID, KernelLanguage
-from baregrad.ir.linear import L, LinearProgram, LoopKind
-from baregrad.render.cstyle import CUDA_DIALECT, global_size
 
-VECTOR_LANES = gpu.VECTOR_LANES
+VECTOR_LANES = 4
 
 
-def render(prog: LinearProgram, target: GPUTarget, lang: KernelLanguage,
-           flat: Callable[[LinearProgram], tuple[str, int]]) -> str:
-    """Kernel text for `prog`, whose first line is the GPUPlan comment that says how to launch it.
-
-    `flat(prog)` renders the one-work-item-per-output kernel and returns (source, threads per group)."""
-    from baregrad.render.gpu import cuda_matmul as gpu_matmul, portable_matmul as gpu_portable_matmul
-    matmul = gpu_matmul.match(prog)
-    if matmul is not None:
-        source = gpu_portable_matmul.render(prog, matmul, target, lang)
-        if source is not None:
-            return source
-    tree = loop_tree(prog)
-    reduces = [x for x in gpu.walk_loops(tree) if gpu.loop_kind(prog, x) is LoopKind.REDUCE]
-    if not reduces:
-        vec = gpu.vector_candidate(prog, tree)
-        if vec is not None:
-            return _VectorWriter(prog, lang, vec).source(target)
-        return _flat(prog, flat)
-    block = BlockWriter(prog, lang, gpu.outer_globals(prog, tree), target)
-    past_limit = target.loop_limit and thread_iterations(prog, tree, {}, 1) > target.loop_limit
-    if block.fits() and (block.worthwhile() or past_limit):
-        return block.source()
-    return _flat(prog, flat)
-
-
-def _flat(prog: LinearProgram, flat: Callable[[LinearProgram], tuple[str, int]]) -> str:
-    source, threads = flat(prog)
-    total = max(1, global_size(prog))
-    plan = GPUPlan(Strategy.FLAT, (Launch(prog.name, (-(-total // threads), 1, 1), (threads, 1, 1)),))
-    return plan.comment() + "\n" + source
-
-
-def flat_threads(prog: LinearProgram, target: GPUTarget) -> int:
-    """Work-items per group for a FLAT kernel: gpu.py's choice, within the device's work-group limit."""
-    if not any(ins.op is L.RANGE and ins.arg.kind is LoopKind.GLOBAL for ins in prog.instrs):
-        return 1  # no global loop: the kernel has no bounds check, so exactly one work-item may run it
-    total = max(1, global_size(prog))
-    return min(gpu.FLAT_THREADS, _pow2_floor(target.max_threads), max(32, 1 << (total - 1).bit_length()))
-
-
-def _pow2_floor(n: int) -> int:
-    return 1 << (max(1, n).bit_length() - 1)
-
-
-def thread_iterations(prog: LinearProgram, items: list, shared: dict[int, int], threads: int) -> int:
-    """Loop iterations one thread runs; loops in `shared` (start -> flattened size) are split across `threads`."""
-    total = 0
-    for x in loops_in(items):
-        if x.start in shared:
-            body = gpu.nested_chain(prog, x)[2]
-            n = -(-shared[x.start] // threads)
-        else:
-            body, n = x.body, gpu.loop_size(prog, x)
-        total += n * (1 + thread_iterations(prog, body, shared, threads))
-    return total
+def render_portable(prog: LinearProgram, plan: GPUPlan, lang: KernelLanguage,
+                    flat: Callable[[LinearProgram], str]) -> str:
+    """Kernel text for `prog` shaped as `plan` says; `flat(prog)` renders the one-work-item-per-output kernel."""
+    if plan.strategy is Strategy.MATMUL:
+        return portable_matmul.render(prog, plan.matmul, lang)
+    if plan.strategy is Strategy.VECTOR:
+        return _VectorWriter(prog, lang, plan.vector).source()
+    if plan.strategy is Strategy.BLOCK:
+        return BlockWriter(prog, lang, plan.block).source()
+    return flat(prog)
 
 
 class _Writer:
@@ -113,20 +60,15 @@ class _Writer:
 
 # ---- VECTOR: elementwise, 4 elements per work-item ----
 class _VectorWriter(_Writer):
-    def __init__(self, prog: LinearProgram, lang: KernelLanguage, plan):
+    def __init__(self, prog: LinearProgram, lang: KernelLanguage, shape: VectorShape):
         super().__init__(prog, lang)
-        self.plan = plan
-        self.vector = lang.vector_width == VECTOR_LANES
-        self.loads = {i for i in plan.loads if self.vector_ok(i)}
-        self.store = plan.store if plan.store is not None and self.vector_ok(plan.store) else None
+        self.plan = shape
+        self.loads, self.store = shape.loads, shape.store
 
-    def vector_ok(self, i: int) -> bool:
-        return self.vector and self.prog.instrs[i].dtype is not dt.float64
-
-    def source(self, target: GPUTarget) -> str:
+    def source(self) -> str:
         prog, plan = self.prog, self.plan
-        n = gpu.loop_size(prog, plan.loop) // VECTOR_LANES
-        threads = min(gpu.FLAT_THREADS, _pow2_floor(target.max_threads))
+        n = loop_size(prog, plan.loop) // VECTOR_LANES
+        threads = plan.threads
         self.put(self.lang.let_int("t", f"{GROUP_ID} * {threads} + {LOCAL_ID}"))
         self.put(self.lang.if_open(f"t >= {n}") + " return; }")
         at = next(k for k, x in enumerate(plan.tree) if x is plan.loop)
@@ -147,8 +89,7 @@ class _VectorWriter(_Writer):
             self.put(f"vstore{VECTOR_LANES}(({vt})({values}), t, {self.lang.name(st.src[0])});")
         for i in plan.tree[at + 1:]:
             self.instr(i)
-        launch = Launch(prog.name, (-(-n // threads), 1, 1), (threads, 1, 1))
-        return GPUPlan(Strategy.VECTOR, (launch,)).comment() + "\n" + self.lang.kernel(prog, threads, [], self.lines)
+        return self.lang.kernel(prog, threads, [], self.lines)
 
     def lane(self, lane: int) -> None:
         """One element's body; vector-loaded values are lanes of their vector, the vector-stored one goes to sv."""
@@ -169,28 +110,11 @@ class _VectorWriter(_Writer):
 
 # ---- BLOCK: a work-group per outer iteration, cooperative reduces ----
 class BlockWriter(_Writer):
-    def __init__(self, prog: LinearProgram, lang: KernelLanguage, outer: list[LoopNode], target: GPUTarget):
+    def __init__(self, prog: LinearProgram, lang: KernelLanguage, shape: BlockShape):
         super().__init__(prog, lang)
-        shape = gpu.BlockWriter(prog, CUDA_DIALECT, outer)  # gpu.py's heuristics decide the shape
-        self.shape, self.target = shape, target
-        self.outer, self.outer_starts, self.blocks = outer, shape.outer_starts, shape.blocks
-        self.tree = loop_tree(prog)
-        self.threads = min(shape.threads, _pow2_floor(target.max_threads))
+        self.outer, self.tree, self.threads, self.blocks = shape.outer, shape.tree, shape.threads, shape.blocks
+        self.outer_starts = {x.start for x in shape.outer}
         self.n_flat = 0
-
-    def worthwhile(self) -> bool:
-        return self.shape.worthwhile()
-
-    def fits(self) -> bool:
-        """Enough threads for a tree, its scratch within local memory, and (lavapipe) each thread's loops."""
-        dtypes = {self.prog.instrs[i].dtype for i in range(len(self.prog.instrs))
-                  if self.prog.instrs[i].op is L.ACC}
-        scratch = sum(self.lang.local_type(d)[1] for d in dtypes) * self.threads
-        shared = {x.start: math.prod(gpu.loop_size(self.prog, y) for y in gpu.nested_chain(self.prog, x)[0])
-                  for x in self.shape.block_loops}
-        iterations = thread_iterations(self.prog, self.tree, shared, self.threads)
-        within_limit = not self.target.loop_limit or iterations <= self.target.loop_limit
-        return self.threads >= 2 and scratch <= self.target.local_bytes and within_limit
 
     def source(self) -> str:
         self.depth = 0
@@ -202,9 +126,7 @@ class BlockWriter(_Writer):
             self.lang.bind(x.start, rng.name)
             self.put(self.lang.let_int(rng.name, f"({GROUP_ID} / {stride}) % {rng.size}"))
         self.walk(self.tree, owned=False)
-        launch = Launch(self.prog.name, (self.blocks, 1, 1), (self.threads, 1, 1))
-        body = self.lang.kernel(self.prog, self.threads, list(self.locals.values()), self.lines)
-        return GPUPlan(Strategy.BLOCK, (launch,)).comment() + "\n" + body
+        return self.lang.kernel(self.prog, self.threads, list(self.locals.values()), self.lines)
 
     def walk(self, items: list, owned: bool) -> None:
         for x in items:
@@ -231,8 +153,10 @@ class BlockWriter(_Writer):
 
     def shared_loop(self, loop: LoopNode) -> None:
         """The group's work-items take the iterations of a (flattened) loop nest in turn."""
-        chain, between, body = gpu.nested_chain(self.prog, loop)
-        total = math.prod(gpu.loop_size(self.prog, x) for x in chain)
+        chain, between, body = nested_chain(self.prog, loop)
+        total = 1
+        for x in chain:
+            total *= loop_size(self.prog, x)
         f = f"f{self.n_flat}"
         self.n_flat += 1
         self.open(self.lang.loop(f, LOCAL_ID, total, self.threads))
@@ -247,8 +171,8 @@ class BlockWriter(_Writer):
             self.instr(i)
         self.walk(body, owned=True)
         self.close()
-        if gpu.loop_kind(self.prog, loop) is LoopKind.REDUCE:
-            for acc, op in self.shape.accs_updated(loop):
+        if loop_kind(self.prog, loop) is LoopKind.REDUCE:
+            for acc, op in reduce_updates(self.prog, loop):
                 self.combine(acc, op)
 
     def combine(self, acc: int, op) -> None:
@@ -271,4 +195,4 @@ class BlockWriter(_Writer):
         self.put(lang.barrier())  # everyone has read the total before the scratch is reused
 
 
-__all__ = ["render", "flat_threads", "thread_iterations"]
+__all__ = ["render_portable", "BlockWriter"]
