@@ -190,7 +190,7 @@ def _quick_probe(name: str) -> str | None:
         mock = os.environ.get("BAREGRAD_NV_MOCK") == "1"
         if not mock and not os.path.exists("/dev/nvidiactl"):
             return "no /dev/nvidiactl: no NVIDIA kernel driver (BAREGRAD_NV_MOCK=1 runs NV on its mock)"
-        return None if _cuda_compiler_found() else "no CUDA compiler for NV kernels: neither nvcc nor libnvrtc " \
+        return None if cuda_compiler_found() else "no CUDA compiler for NV kernels: neither nvcc nor libnvrtc " \
                                                     "found (pip install nvidia-cuda-nvrtc, or put nvcc on PATH)"
     if name == "CUDA":
         if not os.path.exists("/dev/nvidiactl"):
@@ -229,16 +229,10 @@ def _webgpu_probe() -> str | None:
     return "no Vulkan driver for wgpu (apt-get install mesa-vulkan-drivers libvulkan1, or a GPU driver)"
 
 
-def _cuda_compiler_found() -> bool:
-    """nvcc on PATH or a libnvrtc in the usual places (a file check; nothing is loaded)."""
-    import glob
-    import sys
-    if shutil.which("nvcc"):
-        return True
-    roots = [os.environ.get("CUDA_PATH"), os.environ.get("CUDA_HOME"), "/usr/local/cuda"]
-    roots += glob.glob("/usr/local/cuda-*")
-    dirs = [os.path.join(r, "lib64") for r in roots if r] + [os.path.join(p, "nvidia", "*", "lib") for p in sys.path]
-    return any(glob.glob(os.path.join(d, "libnvrtc.so*")) for d in dirs)
+def cuda_compiler_found() -> bool:
+    """nvcc or a libnvrtc is installed (device/nvcc.py's file check; nothing is loaded)."""
+    from baregrad.device.nvcc import compiler_found
+    return compiler_found()
 
 
 _DEFAULT: str | None = None

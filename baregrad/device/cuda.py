@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import shutil
-import subprocess
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -25,10 +23,10 @@ from baregrad.codegen.gpu_split import GPUKernelOptions
 from baregrad.ir.launch import Kernel, Launch
 from baregrad.ir.linear import LinearProgram
 from baregrad.device import Device
-from baregrad.device.compile_cache import cache_key, cached_build
-from baregrad.device.cuda_api import NVRTC, Driver
+from baregrad.device import nvcc
+from baregrad.device.cuda_api import Driver
 from baregrad.device import cuda_api as api
-from baregrad.errors import CompileError, DeviceError
+from baregrad.errors import DeviceError
 
 _DRIVER: Driver | None = None
 
@@ -38,30 +36,6 @@ def driver() -> Driver:
     if _DRIVER is None:
         _DRIVER = Driver()
     return _DRIVER
-
-
-class _NvccCompiler:
-    """The toolkit's nvcc, used when no libnvrtc is found."""
-
-    def __init__(self) -> None:
-        self.nvcc = shutil.which("nvcc") or "/usr/local/cuda/bin/nvcc"
-        if not os.path.exists(self.nvcc):
-            raise DeviceError("neither NVRTC nor nvcc found: pip install nvidia-cuda-nvrtc or set CUDA_PATH")
-        out = subprocess.run([self.nvcc, "--version"], capture_output=True, text=True, timeout=60).stdout
-        self.version = "nvcc " + (out.strip().splitlines() or ["?"])[-1]
-
-    def compile(self, source: str, name: str, arch: str) -> bytes:
-        import tempfile
-        with tempfile.TemporaryDirectory() as tmp:
-            src, out = os.path.join(tmp, f"{name}.cu"), os.path.join(tmp, f"{name}.cubin")
-            with open(src, "w") as f:
-                f.write(source)
-            r = subprocess.run([self.nvcc, "-cubin", f"-arch={arch}", "-o", out, src], capture_output=True, text=True,
-                               timeout=300)
-            if r.returncode != 0:
-                raise CompileError(f"nvcc failed to compile {name} for {arch}:\n{r.stderr}")
-            with open(out, "rb") as f:
-                return f.read()
 
 
 class CUDADevice(Device):
@@ -86,10 +60,7 @@ class CUDADevice(Device):
         self.target = gpu.GPUTarget(major * 10 + minor, sms, os.environ.get("BAREGRAD_TF32") == "1")
         self.kernel_options = GPUKernelOptions(sms=sms)  # long reduces split across the SMs (codegen/gpu_split.py)
         self.stream = self.drv.stream_create()
-        try:
-            self.compiler: Any = NVRTC()
-        except DeviceError:
-            self.compiler = _NvccCompiler()
+        self.compiler = nvcc.kernel_compiler()
 
     # ---- allocator ----
     def cache_limit(self) -> int:
@@ -134,10 +105,7 @@ class CUDADevice(Device):
 
     def compile(self, kernel: Kernel, prog: LinearProgram) -> Callable[..., Any]:
         source, plan = kernel.source, kernel.plan
-        key = cache_key(source, self.compiler.version, self.arch)
-        path = cached_build(key, ".cubin", lambda out: self._build(source, prog.name, out))
-        with open(path, "rb") as f:
-            image = f.read()
+        image = nvcc.build_cubin(self.compiler, source, prog.name, self.arch)
         module = self.drv.module_load(image)
         kernels = []
         for launch in plan.launches:
@@ -146,11 +114,6 @@ class CUDADevice(Device):
                 self.drv.set_max_dynamic_smem(fn, launch.smem)
             kernels.append((fn, launch))
         return CUDAProgram(self, module, kernels)
-
-    def _build(self, source: str, name: str, out: str) -> None:
-        image = self.compiler.compile(source, name, self.arch)
-        with open(out, "wb") as f:
-            f.write(image)
 
     def synchronize(self) -> None:
         self.drv.stream_sync(self.stream)

@@ -26,7 +26,7 @@ from baregrad.render.gpu.cuda import render_cuda
 from baregrad.ir.launch import GPUPlan, Kernel, Launch
 from baregrad.ir.linear import LinearProgram
 from baregrad.device import Device
-from baregrad.device.compile_cache import cache_key, cached_build
+from baregrad.device import nvcc
 from baregrad.errors import DeviceError
 
 from . import NVBuffer, NVDriver, NVProgram
@@ -35,16 +35,6 @@ from .eager import EagerLaunch
 from .replay import NVReplay, ReplayLaunch
 
 Patch = tuple[int, int, Any]  # (captured call index, its buffer argument index, new handle)
-
-
-def _compiler() -> Any:
-    """NVRTC when libnvrtc loads (fast, in-process), else the toolkit's nvcc; both raise CompileError with the log."""
-    from baregrad.device.cuda import _NvccCompiler  # the CUDA device's nvcc runner, shared rather than copied
-    from baregrad.device.cuda_api import NVRTC
-    try:
-        return NVRTC()
-    except DeviceError:
-        return _NvccCompiler()
 
 
 class NVDevice(Device):
@@ -61,7 +51,7 @@ class NVDevice(Device):
         self.arch = self.drv.arch
         self.target = gpu.GPUTarget(int(self.arch[3:]), allow_tf32=os.environ.get("BAREGRAD_TF32") == "1")
         try:
-            self.compiler = _compiler()
+            self.compiler = nvcc.kernel_compiler()
         except DeviceError as e:
             self.drv.close()
             raise DeviceError(f"NV device has no kernel compiler: {e}") from e
@@ -112,15 +102,7 @@ class NVDevice(Device):
 
     def build(self, source: str, name: str) -> bytes:
         """The cubin for `source` on this GPU, from the disk cache or freshly compiled."""
-        key = cache_key(source, self.compiler.version, self.arch)
-        path = cached_build(key, ".cubin", lambda out: self._write_cubin(source, name, out))
-        with open(path, "rb") as f:
-            return f.read()
-
-    def _write_cubin(self, source: str, name: str, out: str) -> None:
-        image = self.compiler.compile(source, name, self.arch)
-        with open(out, "wb") as f:
-            f.write(image)
+        return nvcc.build_cubin(self.compiler, source, name, self.arch)
 
     def synchronize(self) -> None:
         self.drv.synchronize()

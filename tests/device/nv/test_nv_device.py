@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 import baregrad as bg
-from baregrad.device import _OPEN, _cuda_compiler_found, _quick_probe, get_device
+from baregrad.device import _OPEN, cuda_compiler_found, _quick_probe, get_device
 from baregrad.errors import CompileError, DeviceError
 
-pytestmark = pytest.mark.skipif(not _cuda_compiler_found(), reason="NV kernels need nvcc or libnvrtc; neither found")
+pytestmark = pytest.mark.skipif(not cuda_compiler_found(), reason="NV kernels need nvcc or libnvrtc; neither found")
 
 RNG = np.random.default_rng(7)
 A = RNG.standard_normal((33, 17)).astype(np.float32)
@@ -153,5 +153,6 @@ def test_missing_compiler_is_explained(monkeypatch):
     for var in ("CUDA_PATH", "CUDA_HOME"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setattr("glob.glob", lambda pattern: [])
+    monkeypatch.setattr("baregrad.device.nvcc.toolkit_roots", lambda: [])  # no /usr/local/cuda either
     assert shutil.which("nvcc") is None
     assert "neither nvcc nor libnvrtc" in _quick_probe("NV")
