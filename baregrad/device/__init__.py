@@ -18,7 +18,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from baregrad import config
-from baregrad.errors import DeviceError, DTypeError
+from baregrad.errors import DeviceError, UnsupportedDTypeError
 
 if TYPE_CHECKING:  # the device layer's registry must not import the compiler
     from baregrad.ir.launch import Kernel
@@ -54,11 +54,13 @@ class Device:
         return self.unsupported_dtypes.get(d.name)
 
     def check_dtypes(self, prog: LinearProgram) -> None:
-        """Raise DTypeError naming the kernel and the reason when prog uses a dtype this device lacks."""
+        """Raise UnsupportedDTypeError (a DTypeError) naming the kernel and the reason when prog uses a dtype this
+        device lacks."""
         for d in {ins.dtype for ins in prog.instrs}:
             reason = self.supports(d)
             if reason is not None:
-                raise DTypeError(f"device {self.name} cannot run kernel {prog.name} with dtype {d.name}: {reason}")
+                message = f"device {self.name} cannot run kernel {prog.name} with dtype {d.name}: {reason}"
+                raise UnsupportedDTypeError(message, self.name, d.name, reason)
 
     def __init__(self) -> None:
         self._free_cache: dict[int, list[Any]] = defaultdict(list)
