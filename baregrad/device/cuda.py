@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from baregrad.codegen import gpu
-from baregrad.render.gpu.cuda import render_cuda
+from baregrad.render.gpu.writer import render_cuda
 from baregrad.codegen.gpu_split import GPUKernelOptions
 from baregrad.ir.launch import Kernel, Launch
 from baregrad.ir.linear import LinearProgram

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from baregrad.codegen import gpu
 from baregrad.ir.launch import Kernel, Launch
-from baregrad.render.gpu.portable import render_portable
+from baregrad.render.gpu.writer import render_gpu
 from baregrad.render.gpu.lang import OpenCLLanguage
 from baregrad.codegen.gpu_split import GPUKernelOptions
 from baregrad.ir.linear import LinearProgram
@@ -179,7 +179,7 @@ class OpenCLDevice(Device):
     def render(self, prog: LinearProgram) -> Kernel:
         self.check_dtypes(prog)
         plan = gpu.plan(prog, self.target, self.language)
-        return Kernel(render_portable(prog, plan, self.language, self.renderer.render), plan)
+        return Kernel(render_gpu(prog, plan, self.language, self.renderer.render), plan)
 
     def compile(self, kernel: Kernel, prog: LinearProgram) -> Callable[..., Any]:
         source = kernel.source

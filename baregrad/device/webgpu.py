@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from baregrad.codegen import gpu
 from baregrad.ir.launch import Kernel, Launch
-from baregrad.render.gpu.portable import render_portable
+from baregrad.render.gpu.writer import render_gpu
 from baregrad.render.gpu.lang import WGSLLanguage
 from baregrad.codegen.gpu_split import GPUKernelOptions
 from baregrad.ir.linear import LinearProgram
@@ -100,7 +100,7 @@ class WebGPUDevice(Device):
         self.check_dtypes(prog)
         lang = WGSLLanguage()
         plan = gpu.plan(prog, self.target, lang)
-        return Kernel(render_portable(prog, plan, lang, render_wgsl), plan)
+        return Kernel(render_gpu(prog, plan, lang, render_wgsl), plan)
 
     def compile(self, kernel: Kernel, prog: LinearProgram) -> Callable[..., Any]:
         source = kernel.source

@@ -18,7 +18,7 @@ from baregrad import dtype as dt
 from baregrad.codegen import gpu
 from baregrad.codegen.gpu_split import GPUKernelOptions
 from baregrad.ir.launch import GPUPlan, Strategy
-from baregrad.render.gpu.cuda import render_cuda
+from baregrad.render.gpu.writer import render_cuda
 from baregrad.device import get_device
 from baregrad.engine.buffer import Buffer
 from baregrad.engine.realize import canonicalize

@@ -8,9 +8,9 @@ from baregrad.codegen import gpu
 from baregrad.ir.launch import GPUPlan
 from baregrad.ir.linear import LinearProgram
 from baregrad.render.cstyle import C_DIALECT, OPENCL_DIALECT, CRenderer
-from baregrad.render.gpu.cuda import render_cuda
+from baregrad.render.gpu.writer import render_cuda
 from baregrad.render.gpu.lang import OpenCLLanguage, WGSLLanguage
-from baregrad.render.gpu.portable import render_portable
+from baregrad.render.gpu.writer import render_gpu
 from baregrad.render.llvmir import render_llvm
 from baregrad.render.python import render_python
 from baregrad.render.wgsl import render_wgsl
@@ -40,7 +40,7 @@ def render(language: str, prog: LinearProgram) -> str:
     lang = OpenCLLanguage(OPENCL_DIALECT) if language == "opencl" else WGSLLanguage()
     flat = CRenderer(OPENCL_DIALECT).render if language == "opencl" else render_wgsl
     plan = gpu.plan(prog, PORTABLE_TARGET, lang)
-    return plan_text(plan) + render_portable(prog, plan, lang, flat)
+    return plan_text(plan) + render_gpu(prog, plan, lang, flat)
 
 
 def golden_path(language: str, name: str) -> str:

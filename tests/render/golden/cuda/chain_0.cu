@@ -29,7 +29,9 @@ template <class T, class F> __device__ __forceinline__ T bg_bitcast(F x) { union
 #endif
 
 extern "C" __global__ void __launch_bounds__(256) chain_0(float* p0, const float* p1, const float* p2) {
-  const int t0 = blockIdx.x * 1024 + threadIdx.x;
+  const int tid = threadIdx.x;
+  const int bidx = blockIdx.x;
+  const int t0 = bidx * 1024 + tid;
   __align__(16) float lv7[4][4];
   #pragma unroll
   for (int u = 0; u < 4; u++) if (t0 + u * 256 < 768) *(uint4*)lv7[u] = *(const uint4*)(p1 + 4 * (t0 + u * 256));
@@ -39,8 +41,8 @@ extern "C" __global__ void __launch_bounds__(256) chain_0(float* p0, const float
     const int t = t0 + u * 256;
     if (t >= 768) break;
     {
-      int g0 = 4 * t + 0;
-      float v7 = lv7[u][0];
+      const int g0 = 4 * t + 0;
+      const float v7 = lv7[u][0];
       float v8 = (v7 * ((float)0x1.0000000000000p+1));
       float v9 = expf(v7);
       int v10 = (g0 % (48));
@@ -50,8 +52,8 @@ extern "C" __global__ void __launch_bounds__(256) chain_0(float* p0, const float
       sv[0] = v13;
     }
     {
-      int g0 = 4 * t + 1;
-      float v7 = lv7[u][1];
+      const int g0 = 4 * t + 1;
+      const float v7 = lv7[u][1];
       float v8 = (v7 * ((float)0x1.0000000000000p+1));
       float v9 = expf(v7);
       int v10 = (g0 % (48));
@@ -61,8 +63,8 @@ extern "C" __global__ void __launch_bounds__(256) chain_0(float* p0, const float
       sv[1] = v13;
     }
     {
-      int g0 = 4 * t + 2;
-      float v7 = lv7[u][2];
+      const int g0 = 4 * t + 2;
+      const float v7 = lv7[u][2];
       float v8 = (v7 * ((float)0x1.0000000000000p+1));
       float v9 = expf(v7);
       int v10 = (g0 % (48));
@@ -72,8 +74,8 @@ extern "C" __global__ void __launch_bounds__(256) chain_0(float* p0, const float
       sv[2] = v13;
     }
     {
-      int g0 = 4 * t + 3;
-      float v7 = lv7[u][3];
+      const int g0 = 4 * t + 3;
+      const float v7 = lv7[u][3];
       float v8 = (v7 * ((float)0x1.0000000000000p+1));
       float v9 = expf(v7);
       int v10 = (g0 % (48));

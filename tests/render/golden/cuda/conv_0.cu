@@ -29,7 +29,9 @@ template <class T, class F> __device__ __forceinline__ T bg_bitcast(F x) { union
 #endif
 
 extern "C" __global__ void __launch_bounds__(32) conv_0(float* p0, const float* p1, const float* p2) {
+  const int tid = threadIdx.x;
   const int bidx = blockIdx.x;
+  if (bidx >= 256) { return; }
   const int g1 = (bidx / 64) % 4;
   const int g2 = (bidx / 8) % 8;
   const int g3 = (bidx / 1) % 8;
@@ -40,7 +42,7 @@ extern "C" __global__ void __launch_bounds__(32) conv_0(float* p0, const float* 
   int v18 = (g2 * (10));
   int v20 = (v17 + g3);
   float v21 = ((float)0x0.0p+0);
-  for (int f0 = threadIdx.x; f0 < 27; f0 += 32) {
+  for (int f0 = tid; f0 < 27; f0 += 32) {
     const int r0 = (f0 / 9) % 3;
     const int r1 = (f0 / 3) % 3;
     const int r2 = f0 % 3;
@@ -69,6 +71,7 @@ extern "C" __global__ void __launch_bounds__(32) conv_0(float* p0, const float* 
   bool v44 = (v21 != v21);
   bool v45 = (v43 | v44);
   float v46 = (v45 ? v21 : ((float)0x0.0p+0));
-  if (threadIdx.x == 0)
+  if (tid == 0) {
     p0[v20] = v46;
+  }
 }

@@ -29,11 +29,13 @@ template <class T, class F> __device__ __forceinline__ T bg_bitcast(F x) { union
 #endif
 
 extern "C" __global__ void __launch_bounds__(64) rowsum_0(float* p0, const float* p1) {
+  const int tid = threadIdx.x;
   const int bidx = blockIdx.x;
+  if (bidx >= 64) { return; }
   const int g0 = (bidx / 1) % 64;
   int v5 = (g0 * (48));
   float v6 = ((float)0x0.0p+0);
-  for (int f0 = threadIdx.x; f0 < 48; f0 += 64) {
+  for (int f0 = tid; f0 < 48; f0 += 64) {
     const int r0 = f0 % 48;
     int v8 = (v5 + r0);
     float v9 = p1[v8];
@@ -43,13 +45,14 @@ extern "C" __global__ void __launch_bounds__(64) rowsum_0(float* p0, const float
     float w = v6;
     for (int o = 16; o > 0; o >>= 1) { float s = __shfl_xor_sync(0xffffffffu, w, o); w = (w + s); }
     __shared__ float red6[2];
-    if ((threadIdx.x & 31) == 0) red6[threadIdx.x >> 5] = w;
+    if ((tid & 31) == 0) red6[tid >> 5] = w;
     __syncthreads();
     w = red6[0];
     for (int q = 1; q < 2; q++) w = (w + red6[q]);
     __syncthreads();
     v6 = w;
   }
-  if (threadIdx.x == 0)
+  if (tid == 0) {
     p0[g0] = v6;
+  }
 }

@@ -29,11 +29,13 @@ template <class T, class F> __device__ __forceinline__ T bg_bitcast(F x) { union
 #endif
 
 extern "C" __global__ void __launch_bounds__(64) softmax_0(float* p0, const float* p1) {
+  const int tid = threadIdx.x;
   const int bidx = blockIdx.x;
+  if (bidx >= 64) { return; }
   const int g0 = (bidx / 1) % 64;
   int v5 = (g0 * (48));
   float v6 = (-INFINITY);
-  for (int f0 = threadIdx.x; f0 < 48; f0 += 64) {
+  for (int f0 = tid; f0 < 48; f0 += 64) {
     const int r0 = f0 % 48;
     int v8 = (v5 + r0);
     float v9 = p1[v8];
@@ -43,7 +45,7 @@ extern "C" __global__ void __launch_bounds__(64) softmax_0(float* p0, const floa
     float w = v6;
     for (int o = 16; o > 0; o >>= 1) { float s = __shfl_xor_sync(0xffffffffu, w, o); w = ((w > s || w != w) ? w : s); }
     __shared__ float red6[2];
-    if ((threadIdx.x & 31) == 0) red6[threadIdx.x >> 5] = w;
+    if ((tid & 31) == 0) red6[tid >> 5] = w;
     __syncthreads();
     w = red6[0];
     for (int q = 1; q < 2; q++) w = ((w > red6[q] || w != w) ? w : red6[q]);
@@ -51,7 +53,7 @@ extern "C" __global__ void __launch_bounds__(64) softmax_0(float* p0, const floa
     v6 = w;
   }
   float v12 = ((float)0x0.0p+0);
-  for (int f1 = threadIdx.x; f1 < 48; f1 += 64) {
+  for (int f1 = tid; f1 < 48; f1 += 64) {
     const int r1 = f1 % 48;
     int v14 = (v5 + r1);
     float v15 = p1[v14];
@@ -63,14 +65,14 @@ extern "C" __global__ void __launch_bounds__(64) softmax_0(float* p0, const floa
     float w = v12;
     for (int o = 16; o > 0; o >>= 1) { float s = __shfl_xor_sync(0xffffffffu, w, o); w = (w + s); }
     __shared__ float red12[2];
-    if ((threadIdx.x & 31) == 0) red12[threadIdx.x >> 5] = w;
+    if ((tid & 31) == 0) red12[tid >> 5] = w;
     __syncthreads();
     w = red12[0];
     for (int q = 1; q < 2; q++) w = (w + red12[q]);
     __syncthreads();
     v12 = w;
   }
-  for (int f2 = threadIdx.x; f2 < 48; f2 += 64) {
+  for (int f2 = tid; f2 < 48; f2 += 64) {
     const int g1 = f2 % 48;
     int v21 = (v5 + g1);
     float v22 = p1[v21];
