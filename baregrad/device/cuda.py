@@ -1,4 +1,5 @@
-"""Device CUDA: CUDA C from codegen/gpu.py, compiled to a cubin by NVRTC (nvcc as a fallback), run by libcuda.
+"""Device CUDA: CUDA C (codegen/gpu.py plans, render/gpu/writer.py writes) compiled to a cubin (device/nvcc.py),
+run by libcuda.
 
 Everything goes through ctypes (device/cuda_api.py); no CUDA Python package is needed. Work is queued on
 one non-blocking stream; copies to and from the host synchronize it. Compiled cubins are cached on disk

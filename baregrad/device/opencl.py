@@ -1,10 +1,10 @@
 """Device OPENCL: OpenCL C kernels through libOpenCL, bound with ctypes (no pyopencl).
 
 One context and one in-order queue on the first GPU (else the first device of any kind, e.g. PoCL on the CPU).
-Kernels are shaped by render/gpu/portable.py as CUDA's are (work-groups sharing reduces through local memory
-and barriers, register-tiled matmuls, float4 loads), within the limits queried here (work-group size, local
-memory size and whether it is on-chip, compute units); the launch is the plan written at the top of the
-source. Built program binaries are kept in the on-disk compile cache by a hash of source, device and driver.
+Kernels are shaped by codegen/gpu.py and written by render/gpu/writer.py as CUDA's are (work-groups sharing
+reduces through local memory and barriers, register-tiled matmuls, float4 loads), within the limits queried here
+(work-group size, local memory size and whether it is on-chip, compute units); the launch is the plan rendered
+beside the source (ir/launch.py Kernel). Built program binaries are kept in the on-disk compile cache by a hash of source, device and driver.
 """
 from __future__ import annotations
 

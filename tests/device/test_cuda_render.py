@@ -1,4 +1,4 @@
-"""CUDA C without a GPU: plan many ops' kernels (codegen/gpu.py), write them (render/gpu/cuda.py), compile with nvcc.
+"""CUDA C without a GPU: plan many ops' kernels (codegen/gpu.py), write them (render/gpu/writer.py), compile with nvcc.
 
 All sources go into one translation unit (kernel names made unique) so nvcc runs once for the whole suite:
 each nvcc start costs seconds. Skips with its reason when nvcc is missing. Long reduces are also scheduled as

@@ -1,4 +1,4 @@
-"""GPU shaping on the portable devices (render/gpu/portable.py): OPENCL and WEBGPU kernels use work-groups,
+"""GPU shaping on the portable devices (codegen/gpu.py decides, render/gpu/writer.py writes): OPENCL and WEBGPU kernels use work-groups,
 local memory, barriers and vector loads, stay correct on every path, and fall back within the device's limits."""
 from __future__ import annotations
 

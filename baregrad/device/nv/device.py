@@ -1,6 +1,6 @@
 """Device NV: baregrad's own NVIDIA driver (NVDriver, ioctls to the kernel module) behind the Device contract.
 
-Kernels are the CUDA device's: the same CUDA C from codegen/gpu.py (so the same matmul and reduce shapes), compiled
+Kernels are the CUDA device's: the same CUDA C (codegen/gpu.py, render/gpu/: the same matmul and reduce shapes),
 to a cubin for the GPU's sm_XX by NVRTC (nvcc when no libnvrtc is found) and cached on disk under the same key as
 the CUDA device's cubins. Launches go through NVProgram.launch with the grid and block the plan chose.
 
