@@ -4,7 +4,8 @@ One context and one in-order queue on the first GPU (else the first device of an
 Kernels are shaped by codegen/gpu.py and written by render/gpu/writer.py as CUDA's are (work-groups sharing
 reduces through local memory and barriers, register-tiled matmuls, float4 loads), within the limits queried here
 (work-group size, local memory size and whether it is on-chip, compute units); the launch is the plan rendered
-beside the source (ir/launch.py Kernel). Built program binaries are kept in the on-disk compile cache by a hash of source, device and driver.
+beside the source (ir/launch.py Kernel). Built program binaries are kept in the on-disk compile cache by a hash
+of source, device and driver.
 """
 from __future__ import annotations
 

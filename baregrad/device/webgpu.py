@@ -5,8 +5,8 @@ in CI. Buffers are storage buffers rounded up to 4 bytes; copyin writes through 
 staging buffer (queue.read_buffer). Kernels are shaped by codegen/gpu.py and written by render/gpu/writer.py
 as CUDA's are (workgroups sharing reduces through workgroup memory and barriers, register-tiled matmuls) within
 the adapter's limits; each is one compute pipeline with an automatic bind-group layout, dispatched as its launch
-plan (ir/launch.py, rendered beside the source) says, in 2D when it needs more than 65535 workgroups. Dtype support is declared in render/wgsl.py
-(UNSUPPORTED): float64 and uint64 raise DTypeError, int64 computes in 32 bits.
+plan (ir/launch.py, rendered beside the source) says, in 2D when it needs more than 65535 workgroups. Dtype support is
+declared in render/wgsl.py (UNSUPPORTED): float64 and uint64 raise DTypeError, int64 computes in 32 bits.
 
 lavapipe ends every loop of an invocation once the invocation has run 65535 loop iterations in all (Mesa's
 LP_MAX_TGSI_LOOP_ITERATIONS, one counter per shader invocation), silently: a sum over 70000 elements in one
