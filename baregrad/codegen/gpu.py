@@ -230,8 +230,14 @@ def block_plan(prog: LinearProgram, tree: list, target: GPUTarget, lang: Languag
 
 # ---- MATMUL ----
 def cuda_matmul_plan(prog: LinearProgram, mm: MatmulMatch, target: GPUTarget) -> GPUPlan:
-    """A 128x128 tile per block: tensor cores (pipelined where operands allow) or SIMT for fp32."""
+    """A 128x128 tile per block: tensor cores (pipelined where operands allow) or SIMT for fp32. fp16 / bf16 on an
+    arch without tensor cores for them (before sm_80) take the register tile every GPU language shares, which
+    converts 16-bit inputs as it loads them (the SIMT kernel copies raw float32 words)."""
     tc = tensor_core_for(mm.dtype, target.arch, target.allow_tf32)
+    if tc is None and mm.dtype is not dt.float32:
+        shared = portable_matmul_plan(prog, mm, target)
+        if shared is not None:
+            return shared
     M, N, K, B = mm.sizes
     if tc is not None and tc.k == 16:
         cfg = tc_config_from_env()

@@ -110,6 +110,9 @@ def _render_all() -> dict[str, tuple[str, GPUPlan]]:
         target = gpu.GPUTarget(90, 132, allow_tf32=name == "mm_tf32")
         for prog in _programs(name, t):
             out[prog.name] = _render(prog, target)
+    for name in ("mm_f16", "mm_bf16", "linear_f16"):  # no tensor cores for 16-bit inputs before sm_80
+        for prog in _programs(f"{name}_sm75", _cases()[name]):
+            out[prog.name] = _render(prog, gpu.GPUTarget(75, 40))
     for name, t in _split_cases().items():
         for prog in _programs(name, t, GPU_OPTS):
             out[prog.name] = _render(prog, gpu.GPUTarget(90, 132))
@@ -130,6 +133,8 @@ def test_strategies(rendered):
     assert "m16n8k16.row.col.f32.bf16" in rendered["mm_bf16_0"][0]
     assert "m16n8k8.row.col.f32.tf32" in rendered["mm_tf32_0"][0]
     assert "mma.sync" not in rendered["mm_f32_0"][0]          # fp32 without tf32 stays exact (SIMT)
+    old_f16 = rendered["mm_f16_sm75_0"]                        # sm_75: the shared register tile, inputs converted
+    assert "mma.sync" not in old_f16[0] and old_f16[1].matmul.tile is not None and "f16_to_f32(" in old_f16[0]
     assert [p.strategy for p in plans("softmax")] == [Strategy.BLOCK]   # one kernel, cooperative rows
     assert "__shfl_xor_sync" in rendered["softmax_0"][0] and "__syncthreads" in rendered["softmax_0"][0]
     assert plans("mul_chain")[0].strategy is Strategy.VECTOR

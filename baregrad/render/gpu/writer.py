@@ -26,7 +26,7 @@ def render_gpu(prog: LinearProgram, plan: GPUPlan, lang: KernelLanguage,
                flat: Callable[[LinearProgram], str]) -> str:
     """Kernel text for `prog` shaped as `plan` says; `flat(prog)` renders the one-thread-per-output kernel."""
     if plan.strategy is Strategy.MATMUL:
-        if isinstance(lang, CUDALanguage):
+        if plan.matmul.tile is None:   # CUDA's own tiles: tensor cores, or SIMT fp32
             return cuda_matmul.render(prog, plan.matmul, lang.dialect, plan.launches[0].smem > 0)
         return portable_matmul.render(prog, plan.matmul, lang)
     if plan.strategy is Strategy.VECTOR:
