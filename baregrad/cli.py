@@ -7,6 +7,8 @@
     baregrad serve [MODEL]            OpenAI-compatible HTTP server on 127.0.0.1:8000
     baregrad embed "text" ...         sentence embeddings; cosine similarities for two or more texts
     baregrad onnx MODEL.onnx          inputs, outputs and op counts; --input name=x.npy runs it, --bench times it
+    baregrad viz TRACE.json|SCRIPT.py the viz page (graphs, kernels, sources, timeline) of a saved profile, or of
+                                      a script run under the profiler, on http://127.0.0.1:8642/
 
 MODEL is a GGUF file, or a short name from baregrad.models.registry (default SmolLM2-135M-Instruct). Models ship
 as pip packages; a missing one is reported with the command that installs it. Model code is imported only when
@@ -107,7 +109,18 @@ def build_parser() -> argparse.ArgumentParser:
     onnx.add_argument("--threads", type=int, default=2, help="CPU threads for both runtimes (default: 2)")
     onnx.add_argument("--repeat", type=int, default=10, help="timed calls for --bench (default: 10)")
     onnx.add_argument("--dim", action="append", default=[], metavar="NAME=N", help="size of a named dim (bench)")
+    viz = commands.add_parser("viz", help="serve the viz page of a profile (TRACE.json) or of a script's run")
+    viz.add_argument("target", metavar="TRACE.json|SCRIPT.py")
+    viz.add_argument("script_args", nargs=argparse.REMAINDER, metavar="ARGS",
+                     help="the script's arguments (options for viz itself go before TRACE/SCRIPT)")
+    viz.add_argument("--port", type=int, default=8642, help="port on 127.0.0.1 (default: 8642)")
+    viz.add_argument("--open", action="store_true", help="open the page in a web browser")
     return parser
+
+
+def cmd_viz(args: argparse.Namespace) -> int:
+    from baregrad.profile.viz.command import run_viz
+    return run_viz(args.target, args.script_args, args.port, args.open)
 
 
 def sampling_params(args: argparse.Namespace) -> SamplingParams:
@@ -248,7 +261,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     None: cmd_demo, "devices": cmd_devices, "run": cmd_run, "chat": cmd_chat, "serve": cmd_serve,
-    "embed": cmd_embed, "onnx": cmd_onnx,
+    "embed": cmd_embed, "onnx": cmd_onnx, "viz": cmd_viz,
 }
 
 

@@ -1,7 +1,8 @@
 """Helpers every ONNX op module shares: ONNX's dtype codes, host-known values read from tensors, axis handling."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import baregrad.dtype as dt
 from baregrad.errors import DTypeError, FormatError, ShapeError

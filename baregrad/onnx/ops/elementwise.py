@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import baregrad.dtype as dt
 from baregrad.errors import DTypeError
@@ -72,9 +73,15 @@ def div(ctx: OpContext, inputs: list, attrs: dict[str, Any]) -> Tensor:
 @register("Mod")
 def mod(ctx: OpContext, inputs: list, attrs: dict[str, Any]) -> Tensor:
     a, b = inputs
-    if attrs.get("fmod", 0) or a.dtype.is_float:
+    if attrs.get("fmod", 0):
         return a.fmod(b).cast(a.dtype)
-    return a.remainder(b).cast(a.dtype)
+    if not a.dtype.is_float:
+        return a.remainder(b).cast(a.dtype)
+    # numpy's mod: C's fmod moved into the divisor's sign (right for infinite divisors too)
+    wide, wb = (a.float(), b.float()) if a.dtype in (dt.float16, dt.bfloat16) else (a, b)
+    r = wide.fmod(wb)
+    adjust = (r != 0) & ((r < 0) != (wb < 0))
+    return adjust.where(r + wb, r).cast(a.dtype)
 
 
 @register("Pow")

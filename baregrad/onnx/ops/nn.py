@@ -6,7 +6,6 @@ and pooling's ceil_mode adds windows that start inside the padded input.
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,10 +114,8 @@ def conv_transpose(ctx: OpContext, inputs: list, attrs: dict[str, Any]) -> Tenso
         target = list(attrs["output_shape"])[-n:]
         for i in range(n):
             total = strides[i] * (spatial[i] - 1) + out_pad[i] + ((kernel[i] - 1) * dil[i] + 1) - target[i]
-            total = max(total, 0)
-            first = total // 2 if auto != "SAME_UPPER" else total - total // 2
-            if auto == "SAME_LOWER" or auto == "NOTSET":
-                first = total - total // 2 if auto == "SAME_LOWER" else total // 2
+            # a negative total grows the output at the end (pads become negative crops of nothing)
+            first = total // 2 if auto == "SAME_UPPER" else total - total // 2
             pads[i], pads[i + n] = first, total - first
     elif auto in ("SAME_UPPER", "SAME_LOWER"):
         for i in range(n):
@@ -257,13 +254,18 @@ def global_lp_pool(ctx: OpContext, inputs: list, attrs: dict[str, Any]) -> Tenso
 def max_unpool(ctx: OpContext, inputs: list, attrs: dict[str, Any]) -> Tensor:
     x, idx, shape_t = inputs[0], inputs[1], input_at(inputs, 2)
     n = x.ndim - 2
-    if shape_t is not None:
-        out_shape = [int(v) for v in shape_t.tolist()]
-    else:
-        kernel, strides = attrs["kernel_shape"], attrs.get("strides", [1] * n)
-        pads = attrs.get("pads", [0] * 2 * n)
-        out_shape = list(x.shape[:2]) + [(d - 1) * s - pads[i] - pads[i + n] + k for i, (d, s, k) in
-                                         enumerate(zip(x.shape[2:], strides, kernel))]
+    kernel, strides = attrs["kernel_shape"], attrs.get("strides", [1] * n)
+    pads = attrs.get("pads", [0] * 2 * n)
+    out_shape = list(x.shape[:2]) + [(d - 1) * s - pads[i] - pads[i + n] + k for i, (d, s, k) in
+                                     enumerate(zip(x.shape[2:], strides, kernel))]
+    out = _unpool(x, idx, out_shape)
+    if shape_t is not None:  # the indices address the default shape; a larger requested one pads at the end
+        want = [int(v) for v in shape_t.tolist()]
+        out = out.pad([(0, w - d) for w, d in zip(want, out_shape)])
+    return out
+
+
+def _unpool(x: Tensor, idx: Tensor, out_shape: list[int]) -> Tensor:
     total = 1
     for d in out_shape:
         total *= d

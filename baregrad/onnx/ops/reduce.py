@@ -1,7 +1,8 @@
 """ONNX reductions (Reduce*, ArgMax/ArgMin), scans (CumSum/CumProd) and the softmax family."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import baregrad.dtype as dt
 from baregrad.onnx.ops.common import attr_or_input, host_ints, input_at, norm_axes, norm_axis

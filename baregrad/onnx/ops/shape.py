@@ -5,6 +5,7 @@ Shapes, axes, pads and slice bounds are host values in ONNX's semantics: they ar
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import baregrad.dtype as dt
@@ -263,8 +264,7 @@ def constant(ctx: OpContext, inputs: list, attrs: dict[str, Any]) -> Tensor:
 def range_op(ctx: OpContext, inputs: list, attrs: dict[str, Any]) -> Tensor:
     start, limit, delta = (t.reshape(()).tolist() for t in inputs)
     d = inputs[0].dtype
-    import math
-    n = max(int(math.ceil((limit - start) / delta)), 0)
+    n = max(math.ceil((limit - start) / delta), 0)
     return (Tensor.arange(n, dtype=d if not d.is_float else dt.float64, device=ctx.device) * delta
             + start).cast(d) if n else Tensor.zeros(0, dtype=d, device=ctx.device)
 
@@ -303,7 +303,10 @@ def depth_to_space(ctx: OpContext, inputs: list, attrs: dict[str, Any]) -> Tenso
 def space_to_depth(ctx: OpContext, inputs: list, attrs: dict[str, Any]) -> Tensor:
     x, b = inputs[0], attrs["blocksize"]
     n, c, h, w = x.shape
-    y = x.reshape(n, c, h // b, b, w // b, b).permute(0, 3, 5, 1, 2, 4)
+    if attrs.get("mode", "DCR") == "CRD":
+        y = x.reshape(n, c, h // b, b, w // b, b).permute(0, 1, 3, 5, 2, 4)
+    else:
+        y = x.reshape(n, c, h // b, b, w // b, b).permute(0, 3, 5, 1, 2, 4)
     return y.reshape(n, c * b * b, h // b, w // b)
 
 
