@@ -42,11 +42,25 @@ class Family:
     embed_scale: bool = False          # token embeddings times sqrt(dim)
     post_norms: bool = False           # post_attention_norm / post_ffw_norm before each residual add
     qk_norm: bool = False              # per-head RMSNorm of q and k (attn_q_norm / attn_k_norm) before RoPE
-    qkv_bias: bool = False             # attn_q / attn_k / attn_v biases (loaded whenever present; this says expected)
+    qkv_bias: bool = False             # attn_q / attn_k / attn_v biases
     fused_qkv: bool = False            # attn_qkv and a gate-and-up ffn_up instead of separate tensors
     swa_pattern: int = 0               # with a sliding window: layer i is global when (i + 1) % swa_pattern == 0
     #                                    (0: every layer slides)
     local_rope_base: float | None = None  # RoPE base of the sliding layers, when it differs from rope.freq_base
+
+    def required_tensors(self) -> tuple[str, ...]:
+        """Per-layer tensors (names after "blk.{i}.") a file of this family must have: the model uses whichever
+        optional tensors a file holds, so a file lacking one its family needs would otherwise run wrong silently."""
+        names = ["attn_norm.weight", "attn_output.weight", "ffn_norm.weight", "ffn_up.weight", "ffn_down.weight"]
+        names += ["attn_qkv.weight"] if self.fused_qkv else ["attn_q.weight", "attn_k.weight", "attn_v.weight",
+                                                               "ffn_gate.weight"]
+        if self.qkv_bias:
+            names += ["attn_q.bias", "attn_k.bias", "attn_v.bias"]
+        if self.qk_norm:
+            names += ["attn_q_norm.weight", "attn_k_norm.weight"]
+        if self.post_norms:
+            names += ["post_attention_norm.weight", "post_ffw_norm.weight"]
+        return tuple(names)
 
 
 FAMILIES: dict[str, Family] = {

@@ -1,5 +1,8 @@
 """Llama-family causal LM from a GGUF file (SmolLM2 and friends), following generate.LanguageModel.
 
+The other decoder families (Mistral, Qwen2/3, Phi-3, Gemma 2/3) are this model with the differences that
+models/families.py tabulates (biases, q/k norms, post-norms, GELU, soft-caps, sliding windows, RoPE variants).
+
 Per layer: RMSNorm, q/k/v projections on the quantized weights (quant_matmul fuses the block decode into each
 matmul kernel), RoPE, a KV-cache write, grouped-query attention, SwiGLU MLP; then the last position's logits
 (or their argmax, on the device).
@@ -19,8 +22,9 @@ C kernels instead (cpu_quant, cpu_attention): each layer's part is cut at those 
 launches, with the activations between them in persistent scratch buffers (Scratch); the residual adds happen
 inside the projection launches.
 
-RoPE uses the GGML "normal" variant (rotate consecutive pairs (2i, 2i+1)): llama.cpp's converter permutes the
-rows of attn_q / attn_k from Hugging Face's half-split order into this interleaved order.
+Arch "llama" uses the GGML "normal" RoPE variant (rotate consecutive pairs (2i, 2i+1)): llama.cpp's converter
+permutes the rows of attn_q / attn_k from Hugging Face's half-split order into this interleaved order. The other
+families keep Hugging Face's order and rotate (i, i + head_dim / 2) ("neox").
 """
 from __future__ import annotations
 
@@ -306,6 +310,10 @@ class LlamaModel:
         return gguf_tensor(tensor).to(self.device).cast(dt.float32).realize()
 
     def _layer(self, t: dict, i: int) -> LayerWeights:
+        missing = [f"blk.{i}.{n}" for n in self.config.family.required_tensors() if f"blk.{i}.{n}" not in t]
+        if missing:
+            raise FormatError(f"{self.config.arch} GGUF lacks {', '.join(missing)}")
+
         def q(name: str) -> QuantWeight:
             return qm.from_gguf(t[f"blk.{i}.{name}.weight"], self.device)
 

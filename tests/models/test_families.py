@@ -39,7 +39,7 @@ class Case:
 
 COMMON = {"vocab_size": VOCAB, "hidden_size": 32, "intermediate_size": 48, "num_attention_heads": 4,
           "num_key_value_heads": 2, "num_hidden_layers": 2, "max_position_embeddings": 64, "pad_token_id": 0,
-          "rms_norm_eps": 1e-6, "tie_word_embeddings": False}
+          "rms_norm_eps": 1e-6, "tie_word_embeddings": False, "bos_token_id": 1, "eos_token_id": 2}
 
 CASES = {
     # Llama 3.1-style RoPE frequency factors (rope_freqs tensor) and an untied output
@@ -53,6 +53,7 @@ CASES = {
     "qwen2": Case("qwen2", "Qwen2ForCausalLM", "Qwen2Config",
                   dict(COMMON, tie_word_embeddings=True, rope_parameters={"rope_type": "default",
                                                                                "rope_theta": 1e6})),
+    "qwen3": Case("qwen3", "Qwen3ForCausalLM", "Qwen3Config", dict(COMMON, head_dim=16)),
     "phi3": Case("phi3", "Phi3ForCausalLM", "Phi3Config", dict(COMMON, sliding_window=WINDOW),
                  {"attention.sliding_window": WINDOW}),
     "gemma2": Case("gemma2", "Gemma2ForCausalLM", "Gemma2Config",
@@ -89,10 +90,12 @@ def llama_permute(w: np.ndarray, n_heads: int) -> np.ndarray:
     return w.reshape(n_heads, 2, w.shape[0] // n_heads // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
 
 
-def write_gguf(model: Any, case: Case, path: Path) -> None:
+def write_gguf(model: Any, case: Case, path: Path, arch: str | None = None, drop: str = "") -> None:
+    """`model` converted as llama.cpp does; `arch` overrides the architecture name written, and tensors whose GGUF
+    name contains `drop` (when given) are left out (to make broken files)."""
     cfg = model.config
+    writer = gguf.GGUFWriter(str(path), arch or case.arch)
     arch = case.arch
-    writer = gguf.GGUFWriter(str(path), arch)
     head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
     meta = {"context_length": cfg.max_position_embeddings, "embedding_length": cfg.hidden_size,
             "block_count": cfg.num_hidden_layers, "feed_forward_length": cfg.intermediate_size,
@@ -103,7 +106,7 @@ def write_gguf(model: Any, case: Case, path: Path) -> None:
     if "rope_theta" in rope:
         meta["rope.freq_base"] = float(rope["rope_theta"])
     for key, value in {**meta, **case.meta}.items():
-        full = f"{arch}.{key}"
+        full = f"{writer.arch}.{key}"
         if isinstance(value, str):
             writer.add_string(full, value)
         elif isinstance(value, float):
@@ -127,6 +130,8 @@ def write_gguf(model: Any, case: Case, path: Path) -> None:
             data = data + 1.0
         name = names.get_name(hf_name, try_suffixes=(".weight", ".bias"))
         assert name is not None, f"no GGUF name for {hf_name}"
+        if drop and drop in name:
+            continue
         writer.add_tensor(name, np.ascontiguousarray(data, dtype=np.float32))
     if rope.get("rope_type") == "llama3":  # the converter stores the per-frequency divisors as a tensor
         inv = 1.0 / rope["rope_theta"] ** (np.arange(0, head_dim, 2, dtype=np.float64) / head_dim)
@@ -190,3 +195,15 @@ def test_family_matches_transformers(family: str, target: str, tmp_path_factory:
     print(f"{family} on {target}: max |logit difference| {worst:.2e} over {len(logits)} positions")
     assert worst < TOLERANCE, f"{family} on {target}: max logit difference {worst:.2e}"
     assert tokens == [int(t) for t in ref.argmax(-1)], f"{family} on {target}: greedy tokens differ"
+
+
+def test_bad_files_are_format_errors(tmp_path: Path) -> None:
+    from baregrad.errors import FormatError
+    from baregrad.models.llama import load_llama
+    model = hf_model(CASES["gemma2"])
+    write_gguf(model, CASES["gemma2"], tmp_path / "no_post_norm.gguf", drop="post_ffw_norm")
+    with pytest.raises(FormatError, match=r"gemma2 GGUF lacks blk\.0\.post_ffw_norm\.weight"):
+        load_llama(tmp_path / "no_post_norm.gguf", device="CPU", max_context=64)
+    write_gguf(model, CASES["gemma2"], tmp_path / "falcon.gguf", arch="falcon")
+    with pytest.raises(FormatError, match="architecture 'falcon' is not supported"):
+        load_llama(tmp_path / "falcon.gguf", device="CPU", max_context=64)
