@@ -47,6 +47,7 @@ from baregrad.models import cpu_attention, cpu_quant
 from baregrad.models import quant_matmul as qm
 from baregrad.models.families import FAMILIES, Activation, Family, RopeStyle
 from baregrad.models.quant_matmul import QuantWeight
+from baregrad.models.spm_tokenizer import SPMTokenizer
 from baregrad.models.tokenizer import BPETokenizer
 from baregrad.nn.state.gguf import GGUFFile, gguf_load, gguf_tensor
 from baregrad.tensor import Tensor
@@ -269,6 +270,13 @@ class RopeTables:
     sin: Tensor
 
 
+def tokenizer_from_gguf(meta: dict[str, Any]) -> BPETokenizer | SPMTokenizer:
+    """The file's tokenizer: SentencePiece-style ("llama": Llama 2, Mistral, Phi-3, Gemma) or byte-level BPE."""
+    if meta.get("tokenizer.ggml.model") == "llama":
+        return SPMTokenizer.from_gguf_metadata(meta)
+    return BPETokenizer.from_gguf_metadata(meta)
+
+
 def prompt_bucket(n: int) -> int:
     """Padded prompt length: few distinct lengths, so prefill graphs (and kernels) are shared."""
     if n <= 1:
@@ -282,7 +290,7 @@ class LlamaModel:
     def __init__(self, gguf: GGUFFile, device: str | None = None, max_context: int = DEFAULT_CONTEXT):
         self.config = cfg = LlamaConfig.from_gguf(gguf.metadata)
         self.device = get_device(device).name
-        self.tokenizer = BPETokenizer.from_gguf_metadata(gguf.metadata)
+        self.tokenizer = tokenizer_from_gguf(gguf.metadata)
         self.max_context = min(max_context, cfg.context_length)
         t = gguf.tensors
         self.token_embd = qm.from_gguf(t["token_embd.weight"], self.device)

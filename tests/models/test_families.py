@@ -113,10 +113,16 @@ def write_gguf(model: Any, case: Case, path: Path, arch: str | None = None, drop
             writer.add_float32(full, value)
         else:
             writer.add_uint32(full, value)
-    writer.add_tokenizer_model("gpt2")
-    # a placeholder vocabulary (the tokenizer is not under test): one merge, whose result is the last token
-    writer.add_token_list([chr(0x100 + i) for i in range(cfg.vocab_size - 1)] + [chr(0x100) + chr(0x101)])
-    writer.add_token_merges([f"{chr(0x100)} {chr(0x101)}"])
+    # placeholder vocabularies (the tokenizers are tested elsewhere), of the kind the family's real files have
+    if arch in ("qwen2", "qwen3") or case.model_class.startswith("Llama"):
+        writer.add_tokenizer_model("gpt2")  # byte-level BPE: one merge, whose result is the last token
+        writer.add_token_list([chr(0x100 + i) for i in range(cfg.vocab_size - 1)] + [chr(0x100) + chr(0x101)])
+        writer.add_token_merges([f"{chr(0x100)} {chr(0x101)}"])
+    else:
+        writer.add_tokenizer_model("llama")  # SentencePiece-style: scored pieces
+        writer.add_token_list(["<unk>", "<s>", "</s>"] + [chr(0x100 + i) for i in range(cfg.vocab_size - 3)])
+        writer.add_token_scores([0.0, 0.0, 0.0] + [-float(i) for i in range(cfg.vocab_size - 3)])
+        writer.add_token_types([2, 3, 3] + [1] * (cfg.vocab_size - 3))
     names = gguf.get_tensor_name_map(gguf.MODEL_ARCH[arch.upper()], cfg.num_hidden_layers)
     for hf_name, tensor in model.state_dict().items():
         if hf_name == "lm_head.weight" and cfg.tie_word_embeddings:
@@ -172,6 +178,8 @@ def baregrad_greedy(path: Path, device: str, prompt: list[int]) -> tuple[list[in
     """Prefill, then GENERATED - 1 single-token steps: the greedy tokens and the logits before each."""
     from baregrad.models.llama import load_llama
     model = load_llama(path, device=device, max_context=64)
+    assert type(model.tokenizer).__name__ == ("BPETokenizer" if path.stem in ("llama", "qwen2", "qwen3")
+                                              else "SPMTokenizer")
     logits = [np.array(model.forward(prompt, 0))]
     tokens = [int(np.argmax(logits[-1]))]
     while len(tokens) < GENERATED:
