@@ -368,12 +368,11 @@ class LlamaModel:
 
     def _native_fits(self) -> bool:
         """Whether the hand-written CPU kernels compute this model's layers: they add the residual inside the
-        projection (no post-norms), read v straight from the projection (no bias) and attend over every earlier
-        position with the 1 / sqrt(head_dim) scale and dim-wide output (no window, no soft-cap)."""
+        projection (no post-norms) and attend over every earlier position with the 1 / sqrt(head_dim) scale and
+        dim-wide output (no window, no soft-cap)."""
         cfg = self.config
         return (cfg.sliding_window == 0 and not cfg.attn_softcap and not cfg.attn_scale and cfg.q_dim == cfg.dim
-                and all(layer.qkv_bias is None and layer.post_attn_norm is None and layer.post_ffn_norm is None
-                        for layer in self.layers))
+                and all(layer.post_attn_norm is None and layer.post_ffn_norm is None for layer in self.layers))
 
     def _matrices(self) -> list[QuantWeight]:
         """Every weight a decoded token multiplies with."""
@@ -486,7 +485,11 @@ class LlamaModel:
         h = rms_norm(x, layer.attn_norm, cfg.norm_eps)
         # a projection is its own kernel: RoPE reads two of its outputs per element, the cache write gathers rows
         qkv = self._project(b, h, layer.wqkv, s and s.h, s and s.qkv)
-        if layer.qkv_bias is not None:
+        if layer.qkv_bias is not None and s is not None:
+            # native: the cache write reads v from the projection's buffer, so the bias is added in place, first
+            b.add(_assign(s.qkv, s.qkv + layer.qkv_bias))
+            b.flush()
+        elif layer.qkv_bias is not None:
             qkv = qkv + layer.qkv_bias
         q_end, k_end = cfg.n_heads * hd, (cfg.n_heads + cfg.n_kv_heads) * hd
         q = qkv[:, :q_end].reshape(t, cfg.n_heads, hd)

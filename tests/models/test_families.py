@@ -90,9 +90,11 @@ def llama_permute(w: np.ndarray, n_heads: int) -> np.ndarray:
     return w.reshape(n_heads, 2, w.shape[0] // n_heads // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
 
 
-def write_gguf(model: Any, case: Case, path: Path, arch: str | None = None, drop: str = "") -> None:
-    """`model` converted as llama.cpp does; `arch` overrides the architecture name written, and tensors whose GGUF
-    name contains `drop` (when given) are left out (to make broken files)."""
+def write_gguf(model: Any, case: Case, path: Path, arch: str | None = None, drop: str = "",
+               quant: Any = None) -> None:
+    """`model` converted as llama.cpp does; `arch` overrides the architecture name written, tensors whose GGUF
+    name contains `drop` (when given) are left out (to make broken files), and with `quant` (a gguf quantization
+    type) the matrices are stored quantized."""
     cfg = model.config
     writer = gguf.GGUFWriter(str(path), arch or case.arch)
     arch = case.arch
@@ -138,7 +140,11 @@ def write_gguf(model: Any, case: Case, path: Path, arch: str | None = None, drop
         assert name is not None, f"no GGUF name for {hf_name}"
         if drop and drop in name:
             continue
-        writer.add_tensor(name, np.ascontiguousarray(data, dtype=np.float32))
+        data = np.ascontiguousarray(data, dtype=np.float32)
+        if quant is not None and data.ndim == 2:
+            writer.add_tensor(name, gguf.quants.quantize(data, quant), raw_dtype=quant)
+        else:
+            writer.add_tensor(name, data)
     if rope.get("rope_type") == "llama3":  # the converter stores the per-frequency divisors as a tensor
         inv = 1.0 / rope["rope_theta"] ** (np.arange(0, head_dim, 2, dtype=np.float64) / head_dim)
         wavelen = 2 * np.pi / inv
@@ -215,3 +221,35 @@ def test_bad_files_are_format_errors(tmp_path: Path) -> None:
     write_gguf(model, CASES["gemma2"], tmp_path / "falcon.gguf", arch="falcon")
     with pytest.raises(FormatError, match="architecture 'falcon' is not supported"):
         load_llama(tmp_path / "falcon.gguf", device="CPU", max_context=64)
+
+
+def round_to(model: Any, quant: Any) -> None:
+    """The model's matrices replaced by their values after a round trip through `quant` blocks."""
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.ndim == 2:
+                raw = gguf.quants.quantize(p.numpy(), quant)
+                p.copy_(torch.from_numpy(gguf.quants.dequantize(raw, quant).reshape(p.shape)))
+
+
+@pytest.mark.parametrize("family", ["llama", "qwen2"])
+def test_q8_0_on_the_native_cpu_kernels(family: str, tmp_path: Path) -> None:
+    """Q8_0 weights take the hand-written CPU kernels (Qwen2's q/k/v biases included); against transformers
+    running the same rounded weights."""
+    from baregrad.models.llama import load_llama
+    case = CASES[family]
+    case = Case(case.arch, case.model_class, case.config_class, dict(case.config, intermediate_size=64), case.meta)
+    model = hf_model(case)
+    q8 = gguf.GGMLQuantizationType.Q8_0
+    round_to(model, q8)
+    path = tmp_path / f"{family}.gguf"
+    write_gguf(model, case, path, quant=q8)
+    assert load_llama(path, device="CPU", max_context=64)._native
+    prompt = [int(t) for t in np.random.default_rng(2).integers(0, VOCAB, PROMPT)]
+    tokens, logits = baregrad_greedy(path, "CPU", prompt)
+    with torch.no_grad():
+        ref = model(torch.tensor([prompt + tokens[:-1]])).logits[0, PROMPT - 1:].numpy()
+    worst = max(float(np.abs(ours - theirs).max()) for ours, theirs in zip(logits, ref))
+    print(f"{family} Q8_0 on CPU (native kernels): max |logit difference| {worst:.2e}")
+    assert worst < TOLERANCE, f"{family} Q8_0: max logit difference {worst:.2e}"
+    assert tokens == [int(t) for t in ref.argmax(-1)]
