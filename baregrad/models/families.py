@@ -10,7 +10,8 @@ tensors in a GGUF already contain) are in the comments, since they decide what t
   qwen2: biases on q, k and v; RoPE on the two halves of a head ("neox"); small models tie the output embedding.
   qwen3: no biases, a per-head RMSNorm on q and k before RoPE; neox RoPE.
   phi3: q, k, v rows fused in one `attn_qkv` tensor and gate, up rows in one `ffn_up` tensor, already in the order
-      the llama model stacks them; neox RoPE; optional sliding window over all layers.
+      the llama model stacks them; neox RoPE; optional sliding window over all layers; Phi-3.5 / 128k files carry
+      LongRoPE (rope_factors_long / _short tensors and rope.scaling.attn_factor).
   gemma2 / gemma3: the norm weights are stored with Gemma's "1 +" already added (so the plain RMSNorm applies);
       token embeddings scaled by sqrt(dim); tanh-GELU MLP; a second norm after attention and after the MLP (before
       each residual add); tied output embedding; head_dim from attention.key_length (not dim / heads); sliding

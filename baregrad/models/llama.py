@@ -74,6 +74,8 @@ class LlamaConfig:
     final_softcap: float = 0.0    # the same on the output logits
     rope_scale: float = 1.0       # linear RoPE scaling: positions divided by this (global layers)
     attn_scale: float = 0.0       # 0: 1 / sqrt(head_dim)
+    rope_attn_factor: float = 1.0          # cos and sin scaled by this (Phi-3's LongRoPE)
+    rope_original_context: int = 0         # the context the model was trained at, before RoPE scaling
 
     @property
     def family(self) -> Family:
@@ -107,8 +109,6 @@ class LlamaConfig:
 
         n_heads, dim = int(get("attention.head_count")), int(get("embedding_length"))
         scaling = str(get("rope.scaling.type", "none"))
-        if scaling not in ("none", "linear"):
-            raise FormatError(f"{arch}.rope.scaling.type={scaling!r} is not supported (only none and linear)")
         tokens = meta.get("tokenizer.ggml.tokens")
         return cls(dim=dim, n_layers=int(get("block_count")), n_heads=n_heads,
                    n_kv_heads=int(get("attention.head_count_kv", n_heads)), ffn_dim=int(get("feed_forward_length")),
@@ -120,7 +120,9 @@ class LlamaConfig:
                    attn_softcap=float(get("attn_logit_softcapping", 0.0)),
                    final_softcap=float(get("final_logit_softcapping", 0.0)),
                    rope_scale=float(get("rope.scaling.factor", 1.0)) if scaling == "linear" else 1.0,
-                   attn_scale=float(get("attention.scale", 0.0)))
+                   attn_scale=float(get("attention.scale", 0.0)),
+                   rope_attn_factor=float(get("rope.scaling.attn_factor", 1.0)),
+                   rope_original_context=int(get("rope.scaling.original_context_length", 0)))
 
 
 @dataclass
@@ -298,11 +300,16 @@ class LlamaModel:
         self.output = qm.from_gguf(output, self.device) if output is not None else self.token_embd
         self.output_norm = self._plain(t["output_norm.weight"])
         self.layers = [self._layer(t, i) for i in range(cfg.n_layers)]
-        factors = t.get("rope_freqs.weight")  # Llama 3.1: per-frequency divisors
+        factors = self._rope_factors(t)
         freq_factors = None if factors is None else array("f", gguf_tensor(factors).to_bytes()).tolist()
-        self.rope_global = self._rope_tables(cfg.rope_base, cfg.rope_scale, freq_factors)
+        self.rope_global = self._rope_tables(cfg.rope_base, cfg.rope_scale, freq_factors, cfg.rope_attn_factor)
         local_base = cfg.family.local_rope_base
         self.rope_local = self.rope_global if local_base is None else self._rope_tables(local_base, 1.0, None)
+        # a file whose RoPE needs what is not built here would otherwise run with wrong angles
+        scaling = gguf.metadata.get(f"{cfg.arch}.rope.scaling.type")
+        if scaling not in (None, "none", "linear") and factors is None:
+            raise FormatError(f"{cfg.arch}.rope.scaling.type={scaling!r} without rope factor tensors is not "
+                              "supported (only none, linear, Llama 3.1's rope_freqs and Phi-3's LongRoPE)")
         n_chunks = math.ceil(self.max_context / CHUNK)
         shape = (CHUNK, cfg.n_kv_heads, cfg.head_dim)
         self.k_cache = [[_fresh(dt.float32, shape, self.device) for _ in range(n_chunks)] for _ in range(cfg.n_layers)]
@@ -351,7 +358,18 @@ class LlamaModel:
                  for n, w in zip(names, widths)]
         return Tensor.cat(parts, dim=0).realize()
 
-    def _rope_tables(self, base: float, scale: float, freq_factors: list[float] | None) -> RopeTables:
+    def _rope_factors(self, t: dict) -> Any:
+        """The tensor of per-frequency RoPE divisors, if any: Llama 3.1's rope_freqs, or Phi-3's LongRoPE pair, of
+        which (as llama.cpp) the long one when the context asked for exceeds the original training context."""
+        if "rope_freqs.weight" in t:
+            return t["rope_freqs.weight"]
+        long, short = t.get("rope_factors_long.weight"), t.get("rope_factors_short.weight")
+        if long is None or short is None:
+            return None
+        return long if self.max_context > self.config.rope_original_context else short
+
+    def _rope_tables(self, base: float, scale: float, freq_factors: list[float] | None,
+                     attn_factor: float = 1.0) -> RopeTables:
         hd = self.config.head_dim
         half = hd // 2
         inv = [base ** (-2.0 * i / hd) / scale for i in range(half)]
@@ -360,8 +378,8 @@ class LlamaModel:
                 raise FormatError(f"rope_freqs has {len(freq_factors)} factors for head_dim {hd} (needs {half})")
             inv = [f / d for f, d in zip(inv, freq_factors)]
         # angles in float64 on the host, as llama.cpp / torch build them, then rounded to float32
-        cos = [math.cos(p * f) for p in range(self.max_context) for f in inv]
-        sin = [math.sin(p * f) for p in range(self.max_context) for f in inv]
+        cos = [math.cos(p * f) * attn_factor for p in range(self.max_context) for f in inv]
+        sin = [math.sin(p * f) * attn_factor for p in range(self.max_context) for f in inv]
         shape = (self.max_context, half)
         return RopeTables(Tensor.from_bytes(array("f", cos).tobytes(), dt.float32, shape, self.device),
                           Tensor.from_bytes(array("f", sin).tobytes(), dt.float32, shape, self.device))

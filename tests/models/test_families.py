@@ -10,6 +10,7 @@ Needs `transformers` and `gguf` (test extras): skipped with the reason when eith
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,8 +55,14 @@ CASES = {
                   dict(COMMON, tie_word_embeddings=True, rope_parameters={"rope_type": "default",
                                                                                "rope_theta": 1e6})),
     "qwen3": Case("qwen3", "Qwen3ForCausalLM", "Qwen3Config", dict(COMMON, head_dim=16)),
-    "phi3": Case("phi3", "Phi3ForCausalLM", "Phi3Config", dict(COMMON, sliding_window=WINDOW),
-                 {"attention.sliding_window": WINDOW}),
+    # Phi-3.5's LongRoPE (past the original context: the long factors and the attention factor)
+    "phi3": Case("phi3", "Phi3ForCausalLM", "Phi3Config",
+                 dict(COMMON, sliding_window=WINDOW, original_max_position_embeddings=16,
+                      rope_parameters={"rope_type": "longrope", "rope_theta": 10000.0,
+                                       "short_factor": [1.0, 1.0, 1.5, 2.0], "long_factor": [3.0, 5.0, 8.0, 16.0]}),
+                 {"attention.sliding_window": WINDOW, "rope.scaling.type": "longrope",
+                  "rope.scaling.original_context_length": 16, "rope.scaling.attn_factor": math.sqrt(1 + math.log(4) /
+                                                                                                   math.log(16))}),
     "gemma2": Case("gemma2", "Gemma2ForCausalLM", "Gemma2Config",
                    dict(COMMON, tie_word_embeddings=True, head_dim=16, query_pre_attn_scalar=16,
                         sliding_window=WINDOW, attn_logit_softcapping=5.0, final_logit_softcapping=3.0,
@@ -155,6 +162,9 @@ def write_gguf(model: Any, case: Case, path: Path, arch: str | None = None, drop
         factors = np.where(wavelen < high, 1.0, np.where(wavelen > low, rope["factor"],
                                                          1.0 / ((1 - smooth) / rope["factor"] + smooth)))
         writer.add_tensor("rope_freqs.weight", factors.astype(np.float32))
+    if rope.get("rope_type") == "longrope":
+        writer.add_tensor("rope_factors_long.weight", np.array(rope["long_factor"], np.float32))
+        writer.add_tensor("rope_factors_short.weight", np.array(rope["short_factor"], np.float32))
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
@@ -221,6 +231,10 @@ def test_bad_files_are_format_errors(tmp_path: Path) -> None:
     write_gguf(model, CASES["gemma2"], tmp_path / "falcon.gguf", arch="falcon")
     with pytest.raises(FormatError, match="architecture 'falcon' is not supported"):
         load_llama(tmp_path / "falcon.gguf", device="CPU", max_context=64)
+    yarn = Case("gemma2", "", "", {}, dict(CASES["gemma2"].meta, **{"rope.scaling.type": "yarn"}))
+    write_gguf(model, yarn, tmp_path / "yarn.gguf")
+    with pytest.raises(FormatError, match="rope.scaling.type='yarn'"):
+        load_llama(tmp_path / "yarn.gguf", device="CPU", max_context=64)
 
 
 def round_to(model: Any, quant: Any) -> None:
