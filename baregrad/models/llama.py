@@ -50,6 +50,8 @@ from baregrad.models.quant_matmul import QuantWeight
 from baregrad.models.spm_tokenizer import SPMTokenizer
 from baregrad.models.tokenizer import BPETokenizer
 from baregrad.nn.state.gguf import GGUFFile, gguf_load, gguf_tensor
+from baregrad.profile import profiler
+from baregrad.profile.progress import tracked
 from baregrad.tensor import Tensor
 
 CHUNK = 128          # KV-cache positions per chunk buffer
@@ -185,7 +187,7 @@ class ScheduledPart:
     _launches: list[tuple[Any, list[Any]]] | None = field(default=None, init=False, repr=False)
 
     def run(self, device: Device) -> Buffer:
-        if self.template.slot_specs:
+        if self.template.slot_specs or profiler.ACTIVE is not None:  # the profiler sees run_schedule's launches
             return run_schedule(self.template, self.inputs, device)[0]
         if self._launches is None:
             self._launches = [(compiled(step, device), [self.inputs[s].handle for s in step.slots])
@@ -204,6 +206,9 @@ class Plan:
     def run(self, device: Device) -> Buffer:
         out: Buffer | None = None
         for part in self.parts:
+            if profiler.ACTIVE is not None and not isinstance(part, ScheduledPart):  # a hand-written native kernel
+                out = profiler.ACTIVE.timed(type(part).__name__, lambda p=part: p.run(device), device)
+                continue
             out = part.run(device)
         assert out is not None
         return out
@@ -299,7 +304,10 @@ class LlamaModel:
         output = t.get("output.weight")
         self.output = qm.from_gguf(output, self.device) if output is not None else self.token_embd
         self.output_norm = self._plain(t["output_norm.weight"])
-        self.layers = [self._layer(t, i) for i in range(cfg.n_layers)]
+        layer_bytes = [sum(x.nbytes for name, x in t.items() if name.startswith(f"blk.{i}.")) for i in
+                       range(cfg.n_layers)]
+        self.layers = [self._layer(t, i) for i in tracked(range(cfg.n_layers), sum(layer_bytes), "loading model",
+                                                          "B", size=layer_bytes.__getitem__)]
         factors = self._rope_factors(t)
         freq_factors = None if factors is None else array("f", gguf_tensor(factors).to_bytes()).tolist()
         self.rope_global = self._rope_tables(cfg.rope_base, cfg.rope_scale, freq_factors, cfg.rope_attn_factor)
