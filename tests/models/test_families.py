@@ -132,6 +132,7 @@ def write_gguf(model: Any, case: Case, path: Path, arch: str | None = None, drop
         writer.add_token_list(["<unk>", "<s>", "</s>"] + [chr(0x100 + i) for i in range(cfg.vocab_size - 3)])
         writer.add_token_scores([0.0, 0.0, 0.0] + [-float(i) for i in range(cfg.vocab_size - 3)])
         writer.add_token_types([2, 3, 3] + [1] * (cfg.vocab_size - 3))
+        writer.add_unk_token_id(0)
     names = gguf.get_tensor_name_map(gguf.MODEL_ARCH[arch.upper()], cfg.num_hidden_layers)
     for hf_name, tensor in model.state_dict().items():
         if hf_name == "lm_head.weight" and cfg.tie_word_embeddings:
