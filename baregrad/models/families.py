@@ -48,6 +48,9 @@ class Family:
     swa_pattern: int = 0               # with a sliding window: layer i is global when (i + 1) % swa_pattern == 0
     #                                    (0: every layer slides)
     local_rope_base: float | None = None  # RoPE base of the sliding layers, when it differs from rope.freq_base
+    # block counts of the sizes whose queries scale by 1 / sqrt(dim / heads) instead of 1 / sqrt(head_dim): Gemma's
+    # 27B models (query_pre_attn_scalar); their GGUF files do not say it, llama.cpp decides by size as well
+    wide_query_scale_blocks: tuple[int, ...] = ()
 
     def required_tensors(self) -> tuple[str, ...]:
         """Per-layer tensors (names after "blk.{i}.") a file of this family must have: the model uses whichever
@@ -70,7 +73,7 @@ FAMILIES: dict[str, Family] = {
     "qwen3": Family(rope=RopeStyle.NEOX, qk_norm=True),
     "phi3": Family(rope=RopeStyle.NEOX, fused_qkv=True),
     "gemma2": Family(rope=RopeStyle.NEOX, activation=Activation.GELU_TANH, embed_scale=True, post_norms=True,
-                     swa_pattern=2),
+                     swa_pattern=2, wide_query_scale_blocks=(46,)),
     "gemma3": Family(rope=RopeStyle.NEOX, activation=Activation.GELU_TANH, embed_scale=True, post_norms=True,
-                     qk_norm=True, swa_pattern=6, local_rope_base=10000.0),
+                     qk_norm=True, swa_pattern=6, local_rope_base=10000.0, wide_query_scale_blocks=(62,)),
 }

@@ -109,10 +109,11 @@ class LlamaConfig:
                 raise FormatError(f"GGUF metadata lacks {arch}.{key}")
             return value
 
-        n_heads, dim = int(get("attention.head_count")), int(get("embedding_length"))
+        n_heads, dim, n_layers = int(get("attention.head_count")), int(get("embedding_length")), int(get("block_count"))
+        wide_query = n_layers in FAMILIES[arch].wide_query_scale_blocks
         scaling = str(get("rope.scaling.type", "none"))
         tokens = meta.get("tokenizer.ggml.tokens")
-        return cls(dim=dim, n_layers=int(get("block_count")), n_heads=n_heads,
+        return cls(dim=dim, n_layers=n_layers, n_heads=n_heads,
                    n_kv_heads=int(get("attention.head_count_kv", n_heads)), ffn_dim=int(get("feed_forward_length")),
                    vocab_size=int(get("vocab_size", len(tokens) if tokens else None)),
                    norm_eps=float(get("attention.layer_norm_rms_epsilon", 1e-5)),
@@ -122,7 +123,7 @@ class LlamaConfig:
                    attn_softcap=float(get("attn_logit_softcapping", 0.0)),
                    final_softcap=float(get("final_logit_softcapping", 0.0)),
                    rope_scale=float(get("rope.scaling.factor", 1.0)) if scaling == "linear" else 1.0,
-                   attn_scale=float(get("attention.scale", 0.0)),
+                   attn_scale=float(get("attention.scale", (n_heads / dim) ** 0.5 if wide_query else 0.0)),
                    rope_attn_factor=float(get("rope.scaling.attn_factor", 1.0)),
                    rope_original_context=int(get("rope.scaling.original_context_length", 0)))
 

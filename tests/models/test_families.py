@@ -268,3 +268,17 @@ def test_q8_0_on_the_native_cpu_kernels(family: str, tmp_path: Path) -> None:
     print(f"{family} Q8_0 on CPU (native kernels): max |logit difference| {worst:.2e}")
     assert worst < TOLERANCE, f"{family} Q8_0: max logit difference {worst:.2e}"
     assert tokens == [int(t) for t in ref.argmax(-1)]
+
+
+@pytest.mark.parametrize(("arch", "blocks", "scale"), [("gemma2", 46, (16 / 2048) ** 0.5), ("gemma2", 26, 0.0),
+                                                       ("gemma3", 62, (16 / 2048) ** 0.5), ("llama", 46, 0.0)])
+def test_gemma_27b_query_scale(arch: str, blocks: int, scale: float) -> None:
+    """Gemma's 27B models scale queries by 1 / sqrt(dim / heads) (their query_pre_attn_scalar), not by head_dim;
+    their files do not say so (checked on the config: a 27B-sized model is no unit test)."""
+    from baregrad.models.llama import LlamaConfig
+    meta = {"general.architecture": arch, f"{arch}.attention.head_count": 16, f"{arch}.embedding_length": 2048,
+            f"{arch}.block_count": blocks, f"{arch}.feed_forward_length": 4096, f"{arch}.vocab_size": 10,
+            f"{arch}.attention.key_length": 128}
+    cfg = LlamaConfig.from_gguf(meta)
+    assert cfg.attn_scale == pytest.approx(scale)
+    assert cfg.scale == pytest.approx(scale or 128 ** -0.5)
