@@ -2,8 +2,8 @@
 (K = 4096) of every reducing op against torch on every device, their gradients, and their kernel counts."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import pytest
@@ -118,5 +118,5 @@ def test_half_ops_fuse_as_float32_ones(name, device):
     for dtype in ("float32", "float16"):
         inputs = [ours_from(torch_input(s, "float16", case.signed, seed), device).cast(dtype).realize()
                   for seed, s in enumerate(case.shapes)]
-        counts[dtype] = kernels(lambda: case.ours(*inputs))
+        counts[dtype] = kernels(lambda inputs=inputs: case.ours(*inputs))
     assert counts["float16"] == counts["float32"], counts

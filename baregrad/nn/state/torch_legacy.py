@@ -24,8 +24,16 @@ from typing import Any
 from baregrad.errors import FormatError
 from baregrad.nn.state._common import map_file
 from baregrad.nn.state.safe_pickle import pickle_end, run_unpickler, short_repr
-from baregrad.nn.state.torch_zip import (MAX_PICKLE_BYTES, StorageId, StorageRecord, TorchCheckpoint, check_tree,
-                                         parse_storage_id, same_storage, torch_globals)
+from baregrad.nn.state.torch_zip import (
+    MAX_PICKLE_BYTES,
+    StorageId,
+    StorageRecord,
+    TorchCheckpoint,
+    check_tree,
+    parse_storage_id,
+    same_storage,
+    torch_globals,
+)
 
 MAGIC_NUMBER = 0x1950A86A20F9469CFC6C
 PROTOCOL_VERSION = 1001
