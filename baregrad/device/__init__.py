@@ -2,8 +2,9 @@
 
 A backend is a `Device` subclass providing:
 - an allocator: alloc(nbytes) -> handle, free(handle), copyin(handle, bytes), copyout(handle, nbytes) -> bytes,
-- render(LinearProgram) -> source text, and compile(source, name) -> a callable Program,
-- Program(*handles, *ints) launches; synchronize() waits for the device.
+- render(LinearProgram) -> a Kernel (ir/launch.py: the source text, and on GPUs its launch plan as data),
+  and compile(Kernel, LinearProgram) -> a callable Program,
+- Program(*handles) launches; synchronize() waits for the device.
 Backends are imported only when used: `describe_devices()` and default selection probe cheaply.
 """
 from __future__ import annotations
@@ -17,7 +18,11 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from baregrad import config
-from baregrad.errors import DeviceError, DTypeError
+from baregrad.errors import DeviceError, UnsupportedDTypeError
+
+if TYPE_CHECKING:  # the device layer's registry must not import the compiler
+    from baregrad.ir.launch import Kernel
+    from baregrad.ir.linear import LinearProgram
 
 # name -> (module, class); the order is the preference order for the default device
 BACKENDS: dict[str, tuple[str, str]] = {
@@ -49,11 +54,13 @@ class Device:
         return self.unsupported_dtypes.get(d.name)
 
     def check_dtypes(self, prog: LinearProgram) -> None:
-        """Raise DTypeError naming the kernel and the reason when prog uses a dtype this device lacks."""
+        """Raise UnsupportedDTypeError (a DTypeError) naming the kernel and the reason when prog uses a dtype this
+        device lacks."""
         for d in {ins.dtype for ins in prog.instrs}:
             reason = self.supports(d)
             if reason is not None:
-                raise DTypeError(f"device {self.name} cannot run kernel {prog.name} with dtype {d.name}: {reason}")
+                message = f"device {self.name} cannot run kernel {prog.name} with dtype {d.name}: {reason}"
+                raise UnsupportedDTypeError(message, self.name, d.name, reason)
 
     def __init__(self) -> None:
         self._free_cache: dict[int, list[Any]] = defaultdict(list)
@@ -126,10 +133,10 @@ class Device:
         self._cached_bytes = 0
 
     # ---- compiler and runtime ----
-    def render(self, prog: "LinearProgram") -> str:
+    def render(self, prog: LinearProgram) -> Kernel:
         raise NotImplementedError
 
-    def compile(self, source: str, prog: "LinearProgram") -> Callable[..., Any]:
+    def compile(self, kernel: Kernel, prog: LinearProgram) -> Callable[..., Any]:
         raise NotImplementedError
 
     def synchronize(self) -> None:
@@ -211,7 +218,7 @@ def _quick_probe(name: str) -> str | None:
         mock = os.environ.get("BAREGRAD_NV_MOCK") == "1"
         if not mock and not os.path.exists("/dev/nvidiactl"):
             return "no /dev/nvidiactl: no NVIDIA kernel driver (BAREGRAD_NV_MOCK=1 runs NV on its mock)"
-        return None if _cuda_compiler_found() else "no CUDA compiler for NV kernels: neither nvcc nor libnvrtc " \
+        return None if cuda_compiler_found() else "no CUDA compiler for NV kernels: neither nvcc nor libnvrtc " \
                                                     "found (pip install nvidia-cuda-nvrtc, or put nvcc on PATH)"
     if name == "CUDA":
         if not os.path.exists("/dev/nvidiactl"):
@@ -250,16 +257,10 @@ def _webgpu_probe() -> str | None:
     return "no Vulkan driver for wgpu (apt-get install mesa-vulkan-drivers libvulkan1, or a GPU driver)"
 
 
-def _cuda_compiler_found() -> bool:
-    """nvcc on PATH or a libnvrtc in the usual places (a file check; nothing is loaded)."""
-    import glob
-    import sys
-    if shutil.which("nvcc"):
-        return True
-    roots = [os.environ.get("CUDA_PATH"), os.environ.get("CUDA_HOME"), "/usr/local/cuda"]
-    roots += glob.glob("/usr/local/cuda-*")
-    dirs = [os.path.join(r, "lib64") for r in roots if r] + [os.path.join(p, "nvidia", "*", "lib") for p in sys.path]
-    return any(glob.glob(os.path.join(d, "libnvrtc.so*")) for d in dirs)
+def cuda_compiler_found() -> bool:
+    """nvcc or a libnvrtc is installed (device/nvcc.py's file check; nothing is loaded)."""
+    from baregrad.device.nvcc import compiler_found
+    return compiler_found()
 
 
 _DEFAULT: str | None = None
