@@ -58,8 +58,6 @@ def main() -> None:
     print(f"bg.load {ours_s * 1e3:.0f} ms  torch.load {theirs_s * 1e3:.0f} ms  ratio {theirs_s / ours_s:.2f}x "
           f"(torch / ours); load_state_dict {assign_s * 1e3:.0f} ms")
     if args.forward:
-        # issue 15 item 1: lowering still recurses once per op of a deep graph; raised until that lands
-        sys.setrecursionlimit(max(sys.getrecursionlimit(), 100_000))
         model.eval()
         x = np.random.default_rng(0).standard_normal((1, 3, args.size, args.size)).astype(np.float32)
         start = time.perf_counter()
