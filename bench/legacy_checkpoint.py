@@ -17,9 +17,10 @@ import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [ROOT, os.path.join(ROOT, "tests", "nn", "state")]
-import baregrad as bg  # noqa: E402
-import baregrad.nn  # noqa: E402,F401
-from mobilenet_v2 import mobilenet_v2  # noqa: E402
+from mobilenet_v2 import mobilenet_v2
+
+import baregrad as bg
+import baregrad.nn
 
 
 def best_of(fn, repeat: int = 3) -> tuple[float, object]:
