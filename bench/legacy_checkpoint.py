@@ -16,8 +16,8 @@ import numpy as np
 import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[:0] = [ROOT, os.path.join(ROOT, "tests", "nn", "state")]
-from mobilenet_v2 import mobilenet_v2
+sys.path[:0] = [ROOT, os.path.join(ROOT, "bench")]
+from zoo import mobilenet_v2
 
 import baregrad as bg
 import baregrad.nn

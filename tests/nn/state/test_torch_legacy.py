@@ -1,16 +1,20 @@
 """Legacy (non-zip) torch.save checkpoints, written by torch itself, read without torch: the same values as the
 objects torch saved, whichever dtype, view or container; state dicts load into baregrad.nn models."""
 import collections
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from mobilenet_v2 import mobilenet_v2
 from test_state_torch_zip import assert_same, sample_objects
 
 import baregrad as bg
 import baregrad.nn
 from baregrad.nn.state import parse_torch_checkpoint, parse_torch_legacy, torch_load
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench"))
+from zoo import mobilenet_v2  # noqa: E402 - the model zoo of bench/models.py, torchvision's names
 
 
 def save_legacy(obj, path):
