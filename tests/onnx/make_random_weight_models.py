@@ -61,7 +61,10 @@ def make_random_copy(name: str, out_dir: str, seed: int = 0) -> str:
             keep.append(node)
     del g.node[:]
     g.node.extend(keep)
-    g.initializer.extend(new_inits)
+    used = {i for n in keep for i in n.input}
+    kept_inits = [i for i in g.initializer if i.name in used]  # the shapes the ConstantOfShape nodes read
+    del g.initializer[:]
+    g.initializer.extend(kept_inits + new_inits)
     path = os.path.join(out_dir, f"random_{name}.onnx")
     onnx.save_model(model, path)
     return path
