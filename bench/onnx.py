@@ -100,7 +100,11 @@ def main() -> None:
 
                 def ours(model: Any = model, feeds: dict = feeds) -> Any:
                     return [v.numpy() for v in model(**feeds).values()]
-                mine = time_calls(ours, args.repeat, warmup=2)
+                try:
+                    mine = time_calls(ours, args.repeat, warmup=2)
+                except bg.Error as e:
+                    print(f"{case.name:<14} {batch:>5} baregrad failed: {str(e)[:200]}", flush=True)
+                    continue
                 if session is None:
                     print(f"{case.name:<14} {batch:>5} {mine.median_ms:>12.2f} {'(no onnxruntime)':>15}")
                     continue
