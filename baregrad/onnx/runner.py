@@ -408,6 +408,9 @@ def run_node(model: Model, node: Node, env: dict[str, Any], device: str,
     if ins and _is_tensor(ins[0]) and (node.op_type in _MATERIALIZED_INPUT or
                                        (node.op_type in _SOFTMAX and _ends_in_reduce(ins[0]))):
         ins[0] = ins[0].contiguous()
+    if node.op_type == "Concat" and len(ins) > 1:  # each branch (a conv and its epilogue) in its own kernel:
+        # fused into the concat, every branch's reduce loop ran for every output element (100x slower here)
+        ins = [v.contiguous() if _is_tensor(v) and v.numel() > _HOST_ELEMENTS else v for v in ins]
     ctx = OpContext(opset=opsets.get(node.domain, opsets.get("", 1) if node.domain == "" else 1),
                     num_outputs=len(node.outputs), device=device, run_graph=sub, node_name=label,
                     output_used=[bool(o) for o in node.outputs])
