@@ -22,28 +22,30 @@ from __future__ import annotations
 
 import time
 
-PROCESS_START = time.perf_counter()
+PROCESS_START = time.perf_counter()  # before the other imports: first output counts them
 
-import argparse  # noqa: E402  (the clock above starts before anything is imported)
-import importlib.metadata  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any, Callable  # noqa: E402
+import argparse
+import importlib.metadata
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 MODELS = ["mobilenet_v2", "resnet50", "bert", "gpt2", "smollm2", "train_resnet18"]
-WORDS = ("the a small old new red quick lazy dog cat fox river city model kernel graph tensor runs jumps sleeps "
-         "over under near far bright dark music paper data science learns computes fast slow today").split()
+WORDS = ["the", "a", "small", "old", "new", "red", "quick", "lazy", "dog", "cat", "fox", "river", "city", "model",
+         "kernel", "graph", "tensor", "runs", "jumps", "sleeps", "over", "under", "near", "far", "bright", "dark",
+         "music", "paper", "data", "science", "learns", "computes", "fast", "slow", "today"]
 FIRST_OUTPUT_LIMIT_S = 900
 
 
@@ -209,12 +211,15 @@ def bert_side(side: str, s: Settings, torch_model: Any = None) -> tuple[Side, An
 
 
 def torch_bert(folder: Path, device: str) -> Callable[[list], np.ndarray]:
-    """transformers' BertModel on the packaged weights, mean-pooled and normalized as sentence-transformers does."""
+    """BERT on the packaged weights in torch (transformers' BertModel when installed, else plain_torch_bert),
+    mean-pooled over the mask and L2-normalized as the sentence-transformers pipeline does."""
     import torch
-    from transformers import BertModel
-    from transformers.utils import logging as hf_logging
-    hf_logging.disable_progress_bar()
-    model = BertModel.from_pretrained(str(folder), attn_implementation="eager").eval().to(device)
+    try:
+        encoder = transformers_bert(folder, device)
+    except ImportError:
+        print("bert: transformers is not installed; torch runs the encoder written out in bench/models.py",
+              file=sys.stderr)
+        encoder = plain_torch_bert(folder, device)
 
     def encode(encodings: list) -> np.ndarray:
         width = max(len(e.ids) for e in encodings)
@@ -224,11 +229,58 @@ def torch_bert(folder: Path, device: str) -> Callable[[list], np.ndarray]:
             return torch.tensor([(getattr(e, attr) + pad)[:width] for e in encodings], device=device)
         ids, mask, types = column("ids"), column("attention_mask"), column("type_ids")
         with torch.no_grad():
-            x = model(input_ids=ids, attention_mask=mask, token_type_ids=types).last_hidden_state
+            x = encoder(ids, mask, types)
             w = mask.unsqueeze(-1).float()
             pooled = (x * w).sum(1) / w.sum(1).clamp(min=1e-9)
             return torch.nn.functional.normalize(pooled, dim=-1).cpu().numpy()
     return encode
+
+
+def transformers_bert(folder: Path, device: str) -> Callable[..., Any]:
+    from transformers import BertModel
+    from transformers.utils import logging as hf_logging
+    hf_logging.disable_progress_bar()
+    model = BertModel.from_pretrained(str(folder), attn_implementation="eager").eval().to(device)
+    return lambda ids, mask, types: model(input_ids=ids, attention_mask=mask, token_type_ids=types).last_hidden_state
+
+
+def plain_torch_bert(folder: Path, device: str) -> Callable[..., Any]:
+    """The BERT encoder written out in torch ops (for machines without transformers): embeddings + LayerNorm, then
+    per layer self-attention and a GELU MLP, each followed by a residual add and a LayerNorm."""
+    import math
+
+    import torch
+    import torch.nn.functional as F
+
+    from baregrad.nn.state.safetensors import safe_load
+    cfg = json.loads((folder / "config.json").read_text())
+    heads, eps = cfg["num_attention_heads"], cfg.get("layer_norm_eps", 1e-12)
+    w = {k.removeprefix("bert."): torch.from_numpy(v.numpy().astype(np.float32)).to(device)
+         for k, v in safe_load(folder / "model.safetensors").items()}
+
+    def linear(x: Any, name: str) -> Any:
+        return F.linear(x, w[name + ".weight"], w[name + ".bias"])
+
+    def norm(x: Any, name: str) -> Any:
+        return F.layer_norm(x, x.shape[-1:], w[name + ".weight"], w[name + ".bias"], eps)
+
+    def forward(ids: Any, mask: Any, types: Any) -> Any:
+        b, s = ids.shape
+        x = (w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:s]
+             + w["embeddings.token_type_embeddings.weight"][types])
+        x = norm(x, "embeddings.LayerNorm")
+        bias = (1.0 - mask[:, None, None, :].float()) * torch.finfo(torch.float32).min
+        for i in range(cfg["num_hidden_layers"]):
+            p = f"encoder.layer.{i}"
+            q, k, v = (linear(x, f"{p}.attention.self.{n}").view(b, s, heads, -1).transpose(1, 2)
+                       for n in ("query", "key", "value"))
+            att = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1]) + bias, -1) @ v
+            x = norm(linear(att.transpose(1, 2).reshape(b, s, -1), f"{p}.attention.output.dense") + x,
+                     f"{p}.attention.output.LayerNorm")
+            x = norm(linear(F.gelu(linear(x, f"{p}.intermediate.dense")), f"{p}.output.dense") + x,
+                     f"{p}.output.LayerNorm")
+        return x
+    return forward
 
 
 def smollm_gguf() -> Path:
@@ -246,6 +298,7 @@ def smollm_side(side: str, s: Settings, torch_model: Any = None) -> tuple[Side, 
         return rng.integers(0, 49152, 64).tolist()
     if side == "torch":
         import torch
+
         from tests.fixtures.make_model_fixtures import _hf_llama  # the GGUF -> transformers loader bench/llm.py uses
         model = _hf_llama(smollm_gguf()).to(s.torch_device)
 
@@ -344,7 +397,8 @@ def first_output(name: str, side: str, s: Settings, cache: str | None) -> float:
     env = dict(os.environ, BAREGRAD_QUIET="1")
     if cache is not None:
         env["BAREGRAD_CACHE"] = cache
-    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env, timeout=FIRST_OUTPUT_LIMIT_S)
+    out = subprocess.run(cmd, check=False, capture_output=True, text=True, cwd=ROOT, env=env,
+                         timeout=FIRST_OUTPUT_LIMIT_S)
     if out.returncode != 0:
         last = (out.stderr.strip().splitlines() or ["(no message)"])[-1]
         raise RuntimeError(f"first-output process ({side}) failed: {last}")
@@ -366,7 +420,8 @@ def measure(name: str, s: Settings, with_first: bool) -> Row:
     row.diff = f"{np.abs(mine - ref).max():.0e}/{np.abs(ref).max():.0e}"
     row.b1 = (median_seconds(ours.b1, s.runs), median_seconds(theirs.b1, s.runs))
     if s.batch32 and ours.b32 is not None and theirs.b32 is not None:
-        row.b32 = (ours.items32 / median_seconds(ours.b32, s.runs), theirs.items32 / median_seconds(theirs.b32, s.runs))
+        row.b32 = (ours.items32 / median_seconds(ours.b32, s.runs),
+                   theirs.items32 / median_seconds(theirs.b32, s.runs))
     return row
 
 
@@ -443,7 +498,7 @@ def main() -> None:
     for name in names:
         try:
             line = row_line(measure(name, s, args.first))
-        except Exception as e:  # one broken row must not hide the others
+        except Exception as e:  # noqa: BLE001  (one broken row must not hide the others)
             line = f"{row_label(name, s):44} {type(e).__name__}: {str(e).splitlines()[0][:160] if str(e) else ''}"
         print(line, flush=True)
     if "smollm2" in names:
