@@ -30,7 +30,7 @@ class CPUDevice(HostMemory, Device):
         except (OSError, subprocess.TimeoutExpired) as e:
             raise DeviceError(f"CPU device needs a C compiler; running {self.cc!r} failed: {e}") from e
         self.compiler_id = version.splitlines()[0] if version else self.cc
-        self.kernel_options = KernelOptions(vector_width=_simd_float_lanes())
+        self.kernel_options = KernelOptions(vector_width=_simd_float_lanes(), vector_epilogues=True)
 
     def address(self, handle: Any) -> int:
         return ctypes.addressof(handle)
