@@ -76,6 +76,8 @@ def _simd_float_lanes() -> int:
             flags = next((line for line in f if line.startswith("flags")), "")
     except OSError:
         return 4
+    if " avx512f" in flags and " avx512vl" in flags:
+        return 16
     return 8 if " avx2" in flags else 4
 
 
