@@ -48,6 +48,9 @@ class Device:
     unsupported_dtypes: dict[str, str] = {}
     # None, or why NaN and infinities may not survive arithmetic on this device (declared, so tests can skip)
     special_float_values: str | None = None
+    # threads that may compile a new schedule's kernels at once: more than one only where the compiler runs as a
+    # separate process (the threads just wait on it) and the device's compile path is thread-safe
+    compile_workers = 1
 
     def supports(self, d: Any) -> str | None:
         """None when this device can compute dtype d, else the reason it cannot."""

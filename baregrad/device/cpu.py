@@ -20,6 +20,7 @@ FLAGS = ["-O2", "-march=native", "-ftree-vectorize", "-fvect-cost-model=dynamic"
 
 class CPUDevice(HostMemory, Device):
     name = "CPU"
+    compile_workers = os.cpu_count() or 1  # each kernel is its own `cc` process
 
     def __init__(self) -> None:
         super().__init__()
