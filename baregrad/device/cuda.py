@@ -131,7 +131,7 @@ class CUDADevice(Device):
 
     def compile(self, source: str, prog: LinearProgram) -> Callable[..., Any]:
         key = cache_key(source, self.compiler.version, self.arch)
-        path = cached_build(key, ".cubin", lambda out: self._build(source, prog.name, out))
+        path = cached_build(key, ".cubin", lambda out: self._build(source, prog.name, out), target=self.arch)
         with open(path, "rb") as f:
             image = f.read()
         plan = gpu.plan_of(source)

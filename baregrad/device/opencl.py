@@ -184,7 +184,8 @@ class OpenCLDevice(Device):
     def compile(self, source: str, prog: LinearProgram) -> Callable[..., Any]:
         key = cache_key(source, self.driver_id, self.options)
         try:
-            path = cached_build(key, ".clbin", lambda out: self._build_binary(source, prog.name, out))
+            path = cached_build(key, ".clbin", lambda out: self._build_binary(source, prog.name, out),
+                                target=self.driver_id)
             with open(path, "rb") as f:
                 program = self._program_from_binary(f.read())
         except DeviceError:  # a binary the driver no longer accepts: build from source, uncached

@@ -110,7 +110,7 @@ class NVDevice(Device):
     def build(self, source: str, name: str) -> bytes:
         """The cubin for `source` on this GPU, from the disk cache or freshly compiled."""
         key = cache_key(source, self.compiler.version, self.arch)
-        path = cached_build(key, ".cubin", lambda out: self._write_cubin(source, name, out))
+        path = cached_build(key, ".cubin", lambda out: self._write_cubin(source, name, out), target=self.arch)
         with open(path, "rb") as f:
             return f.read()
 
