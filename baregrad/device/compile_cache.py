@@ -127,7 +127,7 @@ def _verified_binary(record_path: str, target: str) -> str | None:
     try:
         with open(record_path, "rb") as f:
             data = f.read(MAX_RECORD_BYTES + 1)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # no entry (or no cache folder at all)
         return None
     except OSError as e:  # unreadable (a directory in its place, permissions): rebuild as if damaged
         return _damaged(record_path, None, f"it cannot be read ({e.strerror or e})")
