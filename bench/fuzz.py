@@ -36,9 +36,9 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's baregrad, not an installed one
@@ -406,8 +406,8 @@ def fuzz_atheris(session: Session, corpus: str, max_len: int) -> None:
     if any(name == "baregrad" or name.startswith("baregrad.") for name in sys.modules):
         raise RuntimeError("baregrad was imported before atheris could instrument it")
     with atheris.instrument_imports(include=["baregrad"]):
-        import baregrad.errors  # noqa: F401
-        import baregrad.models.tokenizer  # noqa: F401
+        import baregrad.errors
+        import baregrad.models.tokenizer
         import baregrad.nn.state  # noqa: F401
 
     def one_input(data: bytes) -> None:

@@ -20,8 +20,8 @@ import os
 import shutil
 import tempfile
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Callable
 
 from baregrad import config, stats
 from baregrad.errors import CacheWarning, CompileError
@@ -51,7 +51,7 @@ class EntryRecord:
         return json.dumps(asdict(self), sort_keys=True).encode()
 
     @staticmethod
-    def decode(data: bytes) -> "EntryRecord":
+    def decode(data: bytes) -> EntryRecord:
         """The record in `data`; ValueError (with the reason) for anything that is not one."""
         try:
             fields = json.loads(data.decode("utf-8"))
@@ -169,7 +169,6 @@ def _damaged(record_path: str, binary_path: str | None, reason: str) -> None:
                     shutil.rmtree(path)
                 else:
                     os.unlink(path)
-    return None
 
 
 def _write_atomically(path: str, data: bytes) -> None:

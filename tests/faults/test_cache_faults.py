@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -71,11 +72,11 @@ def _replace_file(path: str, data: bytes) -> None:
 
 DAMAGE = {
     "record_random_bytes": lambda rec: _replace_file(rec, os.urandom(64)),
-    "record_truncated": lambda rec: _replace_file(rec, open(rec, "rb").read()[:20]),
+    "record_truncated": lambda rec: _replace_file(rec, Path(rec).read_bytes()[:20]),
     "record_empty": lambda rec: _replace_file(rec, b""),
     "binary_random_bytes": lambda rec: _replace_file(_binary_of(rec), os.urandom(os.path.getsize(_binary_of(rec)))),
-    "binary_truncated": lambda rec: _replace_file(_binary_of(rec), open(_binary_of(rec), "rb").read()[:100]),
-    "binary_wrong_size": lambda rec: _replace_file(_binary_of(rec), open(_binary_of(rec), "rb").read() + b"\0" * 8),
+    "binary_truncated": lambda rec: _replace_file(_binary_of(rec), Path(_binary_of(rec)).read_bytes()[:100]),
+    "binary_wrong_size": lambda rec: _replace_file(_binary_of(rec), Path(_binary_of(rec)).read_bytes() + b"\0" * 8),
     "binary_missing": lambda rec: os.unlink(_binary_of(rec)),
     "binary_for_another_cpu": lambda rec: _rewrite_record(rec, target="cpu-0123456789abcdef"),
     "stale_format_version": lambda rec: _rewrite_record(rec, version=1),
@@ -95,7 +96,7 @@ def test_damaged_entry_is_rebuilt_with_one_warning(cache, damage):
     assert len(messages) == len(records) and all("damaged" in m for m in messages), messages
     assert stats.counters()["compiles"] == before + len(records)
     for rec in _records(cache):  # the rebuilt entries verify: a third run compiles nothing and warns nothing
-        EntryRecord.decode(open(rec, "rb").read())
+        EntryRecord.decode(Path(rec).read_bytes())
     realize.clear_caches()
     before = stats.counters()["compiles"]
     assert _cache_warnings(lambda: _run_kernel(2)) == []
@@ -153,7 +154,7 @@ def test_two_processes_compiling_the_same_entry_both_succeed(cache, tmp_path, wh
     records = _records(cache)
     assert records
     for rec in records:  # one record per key, and what it names is whole
-        record = EntryRecord.decode(open(rec, "rb").read())
+        record = EntryRecord.decode(Path(rec).read_bytes())
         assert os.path.getsize(_binary_of(rec)) == record.size
 
 
@@ -174,7 +175,7 @@ def test_cache_dir_under_a_regular_file(tmp_path, monkeypatch):
 
 def _chattr(flag: str, path: str) -> bool:
     try:
-        return subprocess.run(["chattr", flag, path], capture_output=True, timeout=10).returncode == 0
+        return subprocess.run(["chattr", flag, path], capture_output=True, timeout=10, check=False).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
 
@@ -234,7 +235,7 @@ def test_full_cache_disk(tmp_path):
     shell = f'mount -t tmpfs -o size=256k tmpfs "{mnt}" || exit 77; exec "{sys.executable}" -c "$0" "{mnt}"'
     env = dict(os.environ, BAREGRAD_CACHE=str(mnt), BAREGRAD_DEVICE="CPU")
     p = subprocess.run(["unshare", "-m", "sh", "-c", shell, script], env=env, capture_output=True, text=True,
-                       timeout=120)
+                       timeout=120, check=False)
     if p.returncode == 77 or "unshare failed" in p.stderr:
         pytest.skip(f"cannot mount a tmpfs in a private namespace here: {p.stderr.strip()[:200]}")
     assert p.returncode == 0 and p.stdout.strip() == "ok", p.stderr

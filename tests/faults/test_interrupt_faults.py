@@ -25,7 +25,7 @@ from baregrad.engine import realize
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(FIXTURES))
-from fake_llm import FakeModel  # noqa: E402
+from fake_llm import FakeModel
 
 needs_cpu = pytest.mark.skipif("CPU" not in [s.name for s in bg.devices() if s.works], reason="needs the CPU device")
 
@@ -56,7 +56,7 @@ def _assert_cache_whole(cache_root) -> None:
     files = set(glob.glob(os.path.join(str(cache_root), "*", "*")))
     wanted = set()
     for path in [f for f in files if f.endswith(".entry")]:
-        record = EntryRecord.decode(open(path, "rb").read())
+        record = EntryRecord.decode(Path(path).read_bytes())
         binary = os.path.join(os.path.dirname(path), record.binary)
         assert os.path.getsize(binary) == record.size
         wanted |= {path, binary}
