@@ -57,6 +57,8 @@ class EntryRecord:
             fields = json.loads(data.decode("utf-8"))
         except UnicodeDecodeError as e:
             raise ValueError("the record is not text") from e
+        except RecursionError as e:  # '[[[[...' nested deeper than the parser's stack
+            raise ValueError("the record nests too deeply") from e
         if not isinstance(fields, dict) or set(fields) != {"version", "target", "binary", "size", "sha256"}:
             raise ValueError("the record has the wrong fields")
         types = {"version": int, "target": str, "binary": str, "size": int, "sha256": str}

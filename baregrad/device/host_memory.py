@@ -7,11 +7,15 @@ later, when the pages are first written. A request that cannot fit raises OutOfM
 from __future__ import annotations
 
 import ctypes
-import resource
 from dataclasses import dataclass
 from typing import Any
 
 from baregrad.errors import OutOfMemoryError
+
+try:
+    import resource
+except ImportError:  # not a POSIX system: no rlimits to read
+    resource = None  # type: ignore[assignment]
 
 CHECK_FROM = 1 << 24  # smaller requests skip the check: reading /proc costs more than they can risk
 
@@ -53,8 +57,9 @@ def host_room() -> HostRoom | None:
     if "MemAvailable" in mem:
         rooms.append(HostRoom(mem["MemAvailable"], "MemAvailable in /proc/meminfo"))
     status = _proc_fields("/proc/self/status", ("VmSize", "VmData"))
-    for rlimit, name, used in ((resource.RLIMIT_AS, "RLIMIT_AS", "VmSize"), (resource.RLIMIT_DATA, "RLIMIT_DATA", "VmData")):
-        soft = resource.getrlimit(rlimit)[0]
+    limits = (("RLIMIT_AS", "VmSize"), ("RLIMIT_DATA", "VmData")) if resource is not None else ()
+    for name, used in limits:
+        soft = resource.getrlimit(getattr(resource, name))[0]
         if soft != resource.RLIM_INFINITY and used in status:
             rooms.append(HostRoom(max(soft - status[used], 0), f"{name} of {soft} bytes, {status[used]} in use"))
     cg_max, cg_now = _read_int("/sys/fs/cgroup/memory.max"), _read_int("/sys/fs/cgroup/memory.current")

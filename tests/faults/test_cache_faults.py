@@ -74,6 +74,7 @@ DAMAGE = {
     "record_random_bytes": lambda rec: _replace_file(rec, os.urandom(64)),
     "record_truncated": lambda rec: _replace_file(rec, Path(rec).read_bytes()[:20]),
     "record_empty": lambda rec: _replace_file(rec, b""),
+    "record_nested_json": lambda rec: _replace_file(rec, b"[" * 60000),
     "binary_random_bytes": lambda rec: _replace_file(_binary_of(rec), os.urandom(os.path.getsize(_binary_of(rec)))),
     "binary_truncated": lambda rec: _replace_file(_binary_of(rec), Path(_binary_of(rec)).read_bytes()[:100]),
     "binary_wrong_size": lambda rec: _replace_file(_binary_of(rec), Path(_binary_of(rec)).read_bytes() + b"\0" * 8),
