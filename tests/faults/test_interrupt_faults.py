@@ -35,11 +35,21 @@ def _ctrl_c() -> None:
 
 
 def _children() -> set[int]:
+    """This process's child processes that still run (a killed child not yet reaped, a zombie, does not)."""
     pids: set[int] = set()
     for path in glob.glob(f"/proc/{os.getpid()}/task/*/children"):
         with open(path) as f:
             pids.update(int(p) for p in f.read().split())
-    return pids
+    running = set()
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state not in ("Z", "X"):
+            running.add(pid)
+    return running
 
 
 @pytest.fixture()
@@ -120,6 +130,9 @@ def test_ctrl_c_during_a_compile(cache, tmp_path, monkeypatch):
     assert time.monotonic() - started < 1.9, "the interrupt waited for the compiler"
     _assert_cache_whole(cache)
     assert glob.glob(os.path.join(str(cache), "*", "*.entry")) == [], "an interrupted compile left an entry"
+    deadline = time.monotonic() + 1  # SIGKILL was sent: it ends in ms (unkilled, `sleep 2` would run on)
+    while _children() - children and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert _children() - children == set(), "the compiler process was left running"
     monkeypatch.undo()  # the real compiler again
     np.testing.assert_allclose((bg.Tensor(x, device="CPU") * 7 - 2).numpy(), x * 7 - 2)
