@@ -307,11 +307,46 @@ def run_vocab_txt(data: bytes) -> None:
     _wordpiece("vocab.txt", data)
 
 
+# values a JSON-aware mutation puts in place of another: the types and extremes a loader must check
+JSON_VALUES = [None, True, False, 0, -1, 1, 2**31, 2**63, -(2**63), 10**400, 1e308, -0.0, 0.5, "", "[UNK]", "##",
+               "\u0000", "\ud800", "Ā" * 300, [], {}, [0], {"type": "WordPiece"}, {"vocab": {}}, [[[]]]]
+
+
+def json_mutate(data: bytes, rng: random.Random) -> bytes | None:
+    """`data` parsed as JSON with one node replaced, deleted or duplicated, dumped again; None if it is not JSON.
+    Byte mutations almost never keep JSON valid, so without this the loader behind json.loads is barely reached."""
+    try:
+        doc = json.loads(data)
+    except (ValueError, RecursionError):
+        return None
+    parents, stack = [], [doc]
+    while stack and len(parents) < 4000:
+        node = stack.pop()
+        if isinstance(node, (dict, list)) and node:
+            parents.append(node)
+            children = list(node.values()) if isinstance(node, dict) else node
+            stack.extend(rng.sample(children, min(len(children), 8)))  # big vocabularies: a sample is enough
+    if not parents:
+        return json.dumps(rng.choice(JSON_VALUES)).encode()
+    parent = rng.choice(parents)
+    key = rng.choice(list(parent)) if isinstance(parent, dict) else rng.randrange(len(parent))
+    action = rng.randrange(4)
+    if action == 0:
+        del parent[key]
+    elif action == 1 and isinstance(parent, dict):
+        parent[rng.choice(["type", "vocab", "unk_token", "model", "normalizer", str(rng.random())])] = \
+            rng.choice(JSON_VALUES)
+    else:
+        parent[key] = rng.choice(JSON_VALUES)
+    return json.dumps(doc, ensure_ascii=rng.random() < 0.5).encode("utf-8", "surrogatepass")
+
+
 @dataclass(frozen=True)
 class Format:
     name: str
     seeds: Callable[[], list[bytes]]
     target: Callable[[bytes], None]
+    json: bool = False  # mutate as JSON too (structure-aware), not only as bytes
 
 
 FORMATS: dict[str, Format] = {f.name: f for f in [
@@ -319,7 +354,7 @@ FORMATS: dict[str, Format] = {f.name: f for f in [
     Format("gguf", gguf_seeds, run_gguf),
     Format("torch_zip", torch_zip_seeds, run_torch_zip),
     Format("numpy_pickle", numpy_pickle_seeds, run_numpy_pickle),
-    Format("tokenizer_json", tokenizer_json_seeds, run_tokenizer_json),
+    Format("tokenizer_json", tokenizer_json_seeds, run_tokenizer_json, json=True),
     Format("vocab_txt", vocab_txt_seeds, run_vocab_txt),
 ]}
 
@@ -420,9 +455,17 @@ def fuzz_atheris(session: Session, corpus: str, max_len: int) -> None:
             os._exit(1 if session.findings else 0)
         session.run_one(data)
 
+    def mutator(data: bytes, max_size: int, seed: int) -> bytes:
+        rng = random.Random(seed)
+        if session.fmt.json and rng.random() < 0.5:
+            mutated = json_mutate(data, rng)
+            if mutated is not None and len(mutated) <= max_size:
+                return mutated
+        return atheris.Mutate(data, max_size)
+
     argv = [sys.argv[0], corpus, f"-rss_limit_mb={RSS_LIMIT_MB}", f"-max_len={max_len}",
             f"-max_total_time={int(session.seconds) + 600}", "-print_final_stats=0"]
-    atheris.Setup(argv, one_input)
+    atheris.Setup(argv, one_input, custom_mutator=mutator if session.fmt.json else None)
     atheris.Fuzz()
 
 
@@ -475,7 +518,9 @@ def fuzz_random(session: Session, seeds: list[bytes], seed: int = 0) -> None:
     for s in seeds:
         session.run_one(s)
     while not session.out_of_time():
-        session.run_one(mutate(rng.choice(pool), pool, rng))
+        data = rng.choice(pool)
+        mutated = json_mutate(data, rng) if session.fmt.json and rng.random() < 0.5 else None
+        session.run_one(mutated if mutated is not None else mutate(data, pool, rng))
     session.report("the random mutation fuzzer (no coverage feedback)")
 
 
