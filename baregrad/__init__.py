@@ -81,10 +81,19 @@ def default_device() -> str:
     return default_device_name()
 
 
+# bg.profile(): the profiler (a callable package, see baregrad/profile/__init__.py); BAREGRAD_PROFILE / VIZ start
+# one for the whole run
+from baregrad import profile  # noqa: E402
+from baregrad.profile.memory import memory_summary  # noqa: E402
+from baregrad.profile.session import start_from_environment as _start_from_environment  # noqa: E402
+
+_start_from_environment()
+
+
 __all__ = ["Tensor", "tensor", "dtypes", "DType", "no_grad", "set_grad_enabled", "manual_seed", "counters",
            "reset_counters", "Error", "ShapeError", "DTypeError", "DeviceError", "FormatError", "CompileError",
            "ArgumentError", "BoundsError", "StaleReadError", "OutOfMemoryError", "BaregradWarning", "CacheWarning",
-           "realize_all", "devices", "default_device", "jit"]
+           "realize_all", "devices", "default_device", "jit", "profile", "memory_summary"]
 
 # checkpoints: torch.save / torch.load's zip format (baregrad.nn.state, imported on first use)
 from os import PathLike as _PathLike  # noqa: E402

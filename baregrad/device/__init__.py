@@ -2,8 +2,9 @@
 
 A backend is a `Device` subclass providing:
 - an allocator: alloc(nbytes) -> handle, free(handle), copyin(handle, bytes), copyout(handle, nbytes) -> bytes,
-- render(LinearProgram) -> source text, and compile(source, name) -> a callable Program,
-- Program(*handles, *ints) launches; synchronize() waits for the device.
+- render(LinearProgram) -> a Kernel (ir/launch.py: the source text, and on GPUs its launch plan as data),
+  and compile(Kernel, LinearProgram) -> a callable Program,
+- Program(*handles) launches; synchronize() waits for the device.
 Backends are imported only when used: `describe_devices()` and default selection probe cheaply.
 """
 from __future__ import annotations
@@ -17,7 +18,11 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from baregrad import config
-from baregrad.errors import DeviceError, DTypeError, OutOfMemoryError
+from baregrad.errors import DeviceError, OutOfMemoryError, UnsupportedDTypeError
+
+if TYPE_CHECKING:  # the device layer's registry must not import the compiler
+    from baregrad.ir.launch import Kernel
+    from baregrad.ir.linear import LinearProgram
 
 # name -> (module, class); the order is the preference order for the default device
 BACKENDS: dict[str, tuple[str, str]] = {
@@ -49,11 +54,13 @@ class Device:
         return self.unsupported_dtypes.get(d.name)
 
     def check_dtypes(self, prog: LinearProgram) -> None:
-        """Raise DTypeError naming the kernel and the reason when prog uses a dtype this device lacks."""
+        """Raise UnsupportedDTypeError (a DTypeError) naming the kernel and the reason when prog uses a dtype this
+        device lacks."""
         for d in {ins.dtype for ins in prog.instrs}:
             reason = self.supports(d)
             if reason is not None:
-                raise DTypeError(f"device {self.name} cannot run kernel {prog.name} with dtype {d.name}: {reason}")
+                message = f"device {self.name} cannot run kernel {prog.name} with dtype {d.name}: {reason}"
+                raise UnsupportedDTypeError(message, self.name, d.name, reason)
 
     def __init__(self) -> None:
         self._free_cache: dict[int, list[Any]] = defaultdict(list)
@@ -142,10 +149,10 @@ class Device:
         self._cached_bytes = 0
 
     # ---- compiler and runtime ----
-    def render(self, prog: "LinearProgram") -> str:
+    def render(self, prog: LinearProgram) -> Kernel:
         raise NotImplementedError
 
-    def compile(self, source: str, prog: "LinearProgram") -> Callable[..., Any]:
+    def compile(self, kernel: Kernel, prog: LinearProgram) -> Callable[..., Any]:
         raise NotImplementedError
 
     def synchronize(self) -> None:
@@ -173,12 +180,19 @@ _OPEN: dict[str, Device] = {}
 
 
 def canonical_name(name: str) -> str:
-    upper = name.split(":")[0].upper()
+    """The registry name of a device: "cpu" -> "CPU", "CPU:0" -> "CPU", "cuda:1" -> "CUDA:1" (an index names one
+    of several devices of a backend; on host backends each index is a virtual device, e.g. for sharding tests)."""
+    base, _, index = name.partition(":")
+    upper = base.upper()
     aliases = {"CLANG": "CPU", "GPU": "CUDA", "CL": "OPENCL", "WGPU": "WEBGPU"}
     upper = aliases.get(upper, upper)
     if upper not in BACKENDS:
         raise DeviceError(f"unknown device {name!r}; known devices: {', '.join(BACKENDS)}")
-    return upper
+    if not index:
+        return upper
+    if not index.isdigit():
+        raise DeviceError(f"device {name!r}: the index after ':' must be a non-negative integer")
+    return upper if int(index) == 0 else f"{upper}:{int(index)}"
 
 
 def get_device(name: str | None = None) -> Device:
@@ -189,13 +203,32 @@ def get_device(name: str | None = None) -> Device:
     key = canonical_name(name) if name else default_device_name()
     device = _OPEN.get(key)
     if device is None:
-        module, cls = BACKENDS[key]
+        base, _, index = key.partition(":")
+        module, cls = BACKENDS[base]
         try:
             backend = getattr(importlib.import_module(module), cls)
         except ImportError as e:
             raise DeviceError(f"device {key} is not available: {e}") from e
-        device = _OPEN[key] = backend()
+        device = _OPEN[key] = backend() if not index else _open_indexed(backend, key, int(index))
     return device
+
+
+def _open_indexed(backend: type, key: str, index: int) -> Device:
+    """Device number `index` of a backend: a GPU backend opens that ordinal; a host backend (its memory is process
+    memory) opens another instance of itself, a virtual device that shares the kernel caches."""
+    import inspect
+    if "ordinal" in inspect.signature(backend.__init__).parameters:
+        device = backend(ordinal=index)
+        device.name = key  # its kernels load into that GPU's context: cached apart from device 0's
+        return device
+    if issubclass(backend, _host_memory_class()) or backend.name == "PYTHON":
+        return backend()  # keeps the backend's name: compiled kernels run on any instance's memory
+    raise DeviceError(f"device {key}: backend {backend.name} opens one device only (use {backend.name})")
+
+
+def _host_memory_class() -> type:
+    from baregrad.device.host_memory import HostMemory
+    return HostMemory
 
 
 def _quick_probe(name: str) -> str | None:
@@ -209,7 +242,7 @@ def _quick_probe(name: str) -> str | None:
         mock = os.environ.get("BAREGRAD_NV_MOCK") == "1"
         if not mock and not os.path.exists("/dev/nvidiactl"):
             return "no /dev/nvidiactl: no NVIDIA kernel driver (BAREGRAD_NV_MOCK=1 runs NV on its mock)"
-        return None if _cuda_compiler_found() else "no CUDA compiler for NV kernels: neither nvcc nor libnvrtc " \
+        return None if cuda_compiler_found() else "no CUDA compiler for NV kernels: neither nvcc nor libnvrtc " \
                                                     "found (pip install nvidia-cuda-nvrtc, or put nvcc on PATH)"
     if name == "CUDA":
         if not os.path.exists("/dev/nvidiactl"):
@@ -248,16 +281,10 @@ def _webgpu_probe() -> str | None:
     return "no Vulkan driver for wgpu (apt-get install mesa-vulkan-drivers libvulkan1, or a GPU driver)"
 
 
-def _cuda_compiler_found() -> bool:
-    """nvcc on PATH or a libnvrtc in the usual places (a file check; nothing is loaded)."""
-    import glob
-    import sys
-    if shutil.which("nvcc"):
-        return True
-    roots = [os.environ.get("CUDA_PATH"), os.environ.get("CUDA_HOME"), "/usr/local/cuda"]
-    roots += glob.glob("/usr/local/cuda-*")
-    dirs = [os.path.join(r, "lib64") for r in roots if r] + [os.path.join(p, "nvidia", "*", "lib") for p in sys.path]
-    return any(glob.glob(os.path.join(d, "libnvrtc.so*")) for d in dirs)
+def cuda_compiler_found() -> bool:
+    """nvcc or a libnvrtc is installed (device/nvcc.py's file check; nothing is loaded)."""
+    from baregrad.device.nvcc import compiler_found
+    return compiler_found()
 
 
 _DEFAULT: str | None = None

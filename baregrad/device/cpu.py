@@ -7,7 +7,8 @@ import os
 import subprocess
 from typing import Any, Callable
 
-from baregrad.codegen.linear import LinearProgram
+from baregrad.ir.launch import Kernel
+from baregrad.ir.linear import LinearProgram
 from baregrad.codegen.opt import KernelOptions
 from baregrad.device import Device
 from baregrad.device.host_memory import HostMemory
@@ -36,11 +37,11 @@ class CPUDevice(HostMemory, Device):
     def address(self, handle: Any) -> int:
         return ctypes.addressof(handle)
 
-    def render(self, prog: LinearProgram) -> str:
-        return self.renderer.render(prog)
+    def render(self, prog: LinearProgram) -> Kernel:
+        return Kernel(self.renderer.render(prog))
 
-    def compile(self, source: str, prog: LinearProgram) -> Callable[..., Any]:
-        lib = self.load_library(source)
+    def compile(self, kernel: Kernel, prog: LinearProgram) -> Callable[..., Any]:
+        lib = self.load_library(kernel.source)
         fn = getattr(lib, prog.name)
         fn.argtypes = [ctypes.c_void_p] * len(prog.params)
         fn.restype = None

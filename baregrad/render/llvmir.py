@@ -13,7 +13,7 @@ import struct
 from dataclasses import dataclass, field
 
 from baregrad import dtype as dt
-from baregrad.codegen.linear import L, LinearProgram, Instr, LoopKind
+from baregrad.ir.linear import L, LinearProgram, Instr, LoopKind
 from baregrad.ir.ops import Op, ReduceOp
 
 INT_TYPES = {1: "i8", 2: "i16", 4: "i32", 8: "i64"}

@@ -17,7 +17,7 @@ import math
 import struct
 
 from baregrad import dtype as dt
-from baregrad.codegen.linear import L, Instr, LinearProgram, LoopKind
+from baregrad.ir.linear import L, Instr, LinearProgram, LoopKind
 from baregrad.ir.ops import Op, ReduceOp
 from baregrad.render.cstyle import global_size
 

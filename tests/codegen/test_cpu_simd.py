@@ -10,7 +10,7 @@ import pytest
 
 import baregrad as bg
 import baregrad.nn.functional as F
-from baregrad.codegen.linear import L, LoopKind
+from baregrad.ir.linear import L, LoopKind
 from baregrad.codegen.opt import KernelOptions
 from baregrad.device import get_device
 from baregrad.engine.realize import canonicalize

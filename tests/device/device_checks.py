@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import baregrad as bg
-from baregrad.codegen.linear import LinearProgram
+from baregrad.ir.linear import LinearProgram
 from baregrad.device import Device, get_device
 
 
