@@ -112,6 +112,36 @@ def test_ctrl_c_during_a_long_realize(cache, monkeypatch):
 
 
 @needs_cpu
+def test_ctrl_c_during_an_in_place_write(cache, monkeypatch):
+    """An interrupted `x.assign(...)` (an optimizer step, a KV-cache write) leaves x whole: reading it finishes the
+    write, never a mixture of old and new values, never an error."""
+    from baregrad.device import cpu
+    rng = np.random.default_rng(2)
+    x0 = rng.standard_normal((32, 32)).astype(np.float32)
+    ws = [rng.standard_normal((32, 32)).astype(np.float32) / 6 for _ in range(12)]
+    x = bg.Tensor(x0.copy(), device="CPU").realize()
+    y = x
+    expected = x0
+    for w in ws:
+        y = (y @ bg.Tensor(w, device="CPU")).relu()
+        expected = np.maximum(expected @ w, 0)
+    original, launches = cpu._CPUProgram.__call__, []
+
+    def launch_then_interrupt(self, *args):
+        launches.append(1)
+        original(self, *args)
+        if len(launches) == 5:
+            _ctrl_c()
+
+    monkeypatch.setattr(cpu._CPUProgram, "__call__", launch_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        x.assign(y).realize()
+    monkeypatch.setattr(cpu._CPUProgram, "__call__", original)
+    np.testing.assert_allclose(x.numpy(), expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose((x + 1).numpy(), expected + 1, rtol=1e-4, atol=1e-5)
+
+
+@needs_cpu
 def test_ctrl_c_during_a_compile(cache, tmp_path, monkeypatch):
     from baregrad.device import get_device
     device = get_device("CPU")
