@@ -173,34 +173,38 @@ def torch_zip_seeds() -> list[bytes]:
         return [raw, Path(tmp, "small.pth").read_bytes()]
 
 
-def _real_torch_archive() -> zipfile.ZipFile | None:
-    path = real_file("ccexam", "ccexam/weights/mnist.pth")
-    return None if path is None else zipfile.ZipFile(path)
+def _small_torch_archive() -> zipfile.ZipFile | None:
+    """The second torch_zip seed (the real state_dict cut to 4 per dim, by bg.save) as an open archive."""
+    seeds = torch_zip_seeds()
+    return zipfile.ZipFile(io.BytesIO(seeds[1])) if seeds else None
+
+
+def _data_pkl(archive: zipfile.ZipFile) -> bytes:
+    return archive.read(next(n for n in archive.namelist() if n.endswith("/data.pkl")))
 
 
 def torch_pickle_seeds() -> list[bytes]:
-    """The data.pkl of ccexam's MNIST checkpoint (1153 bytes): the pickle torch.load runs, fuzzed on its own
-    (inside a zip every change to it breaks the CRC and stops at the archive)."""
-    archive = _real_torch_archive()
-    if archive is None:
+    """The data.pkl of ccexam's MNIST checkpoint (1153 bytes) and of its cut-down copy: the pickle torch.load runs,
+    fuzzed on its own (inside a zip every change to it breaks the CRC and stops at the archive)."""
+    path = real_file("ccexam", "ccexam/weights/mnist.pth")
+    if path is None:
         return []
-    with archive:
-        return [archive.read(next(n for n in archive.namelist() if n.endswith("/data.pkl")))]
+    with zipfile.ZipFile(path) as real, _small_torch_archive() as small:
+        return [_data_pkl(small), _data_pkl(real)]
 
 
-_TORCH_STORAGES: dict[str, bytes] = {}
+_TORCH_ENTRIES: dict[str, bytes] = {}
 
 
 def run_torch_pickle(data: bytes) -> None:
-    """`data` as the data.pkl of a zip holding the real checkpoint's other entries, then as run_torch_zip."""
-    if not _TORCH_STORAGES:
-        with _real_torch_archive() as archive:
-            _TORCH_STORAGES.update({n: archive.read(n) for n in archive.namelist() if not n.endswith("/data.pkl")})
+    """`data` as the data.pkl of a zip holding the cut-down checkpoint's other entries, then as run_torch_zip."""
+    if not _TORCH_ENTRIES:
+        with _small_torch_archive() as archive:
+            _TORCH_ENTRIES.update({n: archive.read(n) for n in archive.namelist() if not n.endswith("/data.pkl")})
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as out:
-        prefix = next(iter(_TORCH_STORAGES)).split("/", 1)[0]
-        out.writestr(f"{prefix}/data.pkl", data)
-        for name, raw in _TORCH_STORAGES.items():
+        out.writestr(f"{next(iter(_TORCH_ENTRIES)).split('/', 1)[0]}/data.pkl", data)
+        for name, raw in _TORCH_ENTRIES.items():
             out.writestr(name, raw)
     run_torch_zip(buffer.getvalue())
 
