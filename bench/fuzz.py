@@ -4,7 +4,7 @@
   python bench/fuzz.py --list
 
 Every loader must turn any bytes into a result or a baregrad error (baregrad.errors.Error); anything else (an
-IndexError, a RecursionError, a UnicodeDecodeError...), a run over 1 s or memory over 1 GB is a finding. Findings
+IndexError, a RecursionError, a UnicodeDecodeError, a warning...), a run over 1 s or memory over 1 GB is a finding. Findings
 are saved as FORMAT-<sha>.bin under --findings (default bench/fuzz_findings/) and summarised at the end; they
 become regression tests in tests/faults/test_fuzz_regressions.py.
 
@@ -436,7 +436,9 @@ class Session:
         begin = time.monotonic()
         signal.setitimer(signal.ITIMER_REAL, HANG_SECONDS)
         try:
-            self.fmt.target(data)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # a warning a hostile file provokes is a finding too
+                self.fmt.target(data)
         except Error:
             pass
         except (Exception, Hang) as exc:  # noqa: BLE001 - every other exception is what we are looking for
