@@ -10,7 +10,7 @@ TEST_PACKAGES := numpy pytest pytest-xdist hypothesis torch==2.13.0 tokenizers j
                  transformers \
                  nvidia-cuda-nvrtc mpi4py mpich
 
-FUZZ_FORMATS := safetensors gguf torch_zip torch_pickle numpy_pickle tokenizer_json vocab_txt
+FUZZ_FORMATS := safetensors gguf torch_zip torch_pickle torch_legacy numpy_pickle tokenizer_json vocab_txt
 FUZZ_SECONDS ?= 60
 
 .PHONY: demo test venv fuzz

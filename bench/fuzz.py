@@ -174,6 +174,28 @@ def torch_zip_seeds() -> list[bytes]:
         return [raw, Path(tmp, "small.pth").read_bytes()]
 
 
+def torch_legacy_seeds() -> list[bytes]:
+    """No installed package ships a legacy (pre-1.6, non-zip) checkpoint: ccexam's MNIST state_dict, cut to 4 per
+    dim, saved by torch itself with _use_new_zipfile_serialization=False (torch is a test extra; skipped without)."""
+    path = real_file("ccexam", "ccexam/weights/mnist.pth")
+    try:
+        import torch
+    except ImportError:
+        return []
+    if path is None:
+        return []
+    state = torch.load(path, weights_only=True, map_location="cpu")
+    small = {k: v[tuple(slice(0, 4) for _ in range(v.dim()))].clone() if v.dim() else v for k, v in state.items()}
+    buffer = io.BytesIO()
+    torch.save(small, buffer, _use_new_zipfile_serialization=False)
+    return [buffer.getvalue()]
+
+
+def run_torch_legacy(data: bytes) -> None:
+    from baregrad.nn.state import parse_torch_legacy
+    _walk_records(parse_torch_legacy(_Scratch.path("legacy.pt", data)).tree)
+
+
 def _small_torch_archive() -> zipfile.ZipFile | None:
     """The second torch_zip seed (the real state_dict cut to 4 per dim, by bg.save) as an open archive."""
     seeds = torch_zip_seeds()
@@ -308,9 +330,13 @@ def run_gguf(data: bytes) -> None:
 
 def run_torch_zip(data: bytes) -> None:
     from baregrad.nn.state import parse_torch_zip
+    _walk_records(parse_torch_zip(_Scratch.path("checkpoint.pt", data)).tree)
+
+
+def _walk_records(tree) -> None:
+    """Gather the bytes of the first tensors of a parsed checkpoint (bounds-checked strided reads)."""
     from baregrad.nn.state.torch_zip import TensorRecord
-    checkpoint = parse_torch_zip(_Scratch.path("checkpoint.pt", data))
-    stack = [checkpoint.tree]
+    stack = [tree]
     seen = 0
     while stack and seen < 64:
         obj = stack.pop()
@@ -394,6 +420,7 @@ FORMATS: dict[str, Format] = {f.name: f for f in [
     Format("gguf", gguf_seeds, run_gguf),
     Format("torch_zip", torch_zip_seeds, run_torch_zip),
     Format("torch_pickle", torch_pickle_seeds, run_torch_pickle),
+    Format("torch_legacy", torch_legacy_seeds, run_torch_legacy),
     Format("numpy_pickle", numpy_pickle_seeds, run_numpy_pickle),
     Format("tokenizer_json", tokenizer_json_seeds, run_tokenizer_json, json=True),
     Format("vocab_txt", vocab_txt_seeds, run_vocab_txt),
