@@ -307,6 +307,12 @@ class _Scratch:
             f.write(data)
         return path
 
+    @classmethod
+    def remove(cls) -> None:
+        if cls.folder is not None:
+            shutil.rmtree(cls.folder, ignore_errors=True)
+            cls.folder = None
+
 
 def run_safetensors(data: bytes) -> None:
     from baregrad.nn.state import parse_safetensors
@@ -522,6 +528,7 @@ def fuzz_atheris(session: Session, corpus: str, max_len: int) -> None:
         if session.out_of_time():
             session.report("atheris (libFuzzer, coverage-guided)")
             shutil.rmtree(corpus, ignore_errors=True)
+            _Scratch.remove()  # os._exit skips atexit
             os._exit(1 if session.findings else 0)
         session.run_one(data)
 
@@ -592,6 +599,7 @@ def fuzz_random(session: Session, seeds: list[bytes], seed: int = 0) -> None:
         mutated = json_mutate(data, rng) if session.fmt.json and rng.random() < 0.5 else None
         session.run_one(mutated if mutated is not None else mutate(data, pool, rng))
     session.report("the random mutation fuzzer (no coverage feedback)")
+    _Scratch.remove()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,6 +33,7 @@ def alarm():
     yield
     signal.setitimer(signal.ITIMER_REAL, 0)
     signal.signal(signal.SIGALRM, previous)
+    fuzz._Scratch.remove()  # the folder the path-reading loaders were given their bytes in
 
 
 @pytest.mark.parametrize("name", sorted(fuzz.FORMATS))
