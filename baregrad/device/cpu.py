@@ -30,7 +30,7 @@ class CPUDevice(HostMemory, Device):
         except (OSError, subprocess.TimeoutExpired) as e:
             raise DeviceError(f"CPU device needs a C compiler; running {self.cc!r} failed: {e}") from e
         self.compiler_id = version.splitlines()[0] if version else self.cc
-        self.kernel_options = KernelOptions(vector_width=_simd_float_lanes())
+        self.kernel_options = KernelOptions(vector_width=_simd_float_lanes(), vector_epilogues=True)
 
     def address(self, handle: Any) -> int:
         return ctypes.addressof(handle)
@@ -76,6 +76,8 @@ def _simd_float_lanes() -> int:
             flags = next((line for line in f if line.startswith("flags")), "")
     except OSError:
         return 4
+    if " avx512f" in flags and " avx512vl" in flags:
+        return 16
     return 8 if " avx2" in flags else 4
 
 
