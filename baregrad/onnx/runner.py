@@ -196,6 +196,37 @@ def _reads_memory(t: Any) -> bool:
     return False
 
 
+# ops that window or contract their first input: it is made a kernel boundary (its elementwise producers still fuse
+# into the kernel that writes it), so each conv/matmul kernel indexes a buffer instead of re-deriving the whole
+# chain of pads and windows above it, which makes lowering slow and recomputes work per output element
+_MATERIALIZED_INPUT = {"Conv", "ConvTranspose", "ConvInteger", "QLinearConv", "MaxPool", "AveragePool", "LpPool",
+                       "MatMul", "Gemm", "MatMulInteger", "QLinearMatMul", "Resize", "Upsample"}
+
+
+# a softmax over a reduce's output (GlobalAveragePool -> Softmax) gets the reduce computed once: fused, the engine
+# recomputes it in both of softmax's passes, and where the two sums round apart by an ulp of a large value,
+# exp(x - max) overflows (NaN on CPU for the light models' 1e10 logits)
+_SOFTMAX = {"Softmax", "LogSoftmax"}
+_VIEW_OPS = ("RESHAPE", "EXPAND", "PERMUTE", "CAST", "MUL")
+
+
+def _ends_in_reduce(t: Any) -> bool:
+    from baregrad.ir.ops import Op
+    node = t.node
+    for _ in range(8):
+        if node.op is Op.REDUCE:
+            return True
+        if node.op.name not in _VIEW_OPS or not node.src:
+            return False
+        node = node.src[0]
+    return False
+
+
+def _is_tensor(v: Any) -> bool:
+    from baregrad.tensor import Tensor
+    return isinstance(v, Tensor)
+
+
 _KNOWN_CODES = {1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 16}
 _HOST_ELEMENTS = 4096  # folded values up to this size also keep a host copy, so ops read them without a sync
 
@@ -374,6 +405,9 @@ def run_node(model: Model, node: Node, env: dict[str, Any], device: str,
     if function is not None:
         return _run_function(model, function, node, ins, device, sub)
     impl = lookup(node.op_type, node.domain)
+    if ins and _is_tensor(ins[0]) and (node.op_type in _MATERIALIZED_INPUT or
+                                       (node.op_type in _SOFTMAX and _ends_in_reduce(ins[0]))):
+        ins[0] = ins[0].contiguous()
     ctx = OpContext(opset=opsets.get(node.domain, opsets.get("", 1) if node.domain == "" else 1),
                     num_outputs=len(node.outputs), device=device, run_graph=sub, node_name=label,
                     output_used=[bool(o) for o in node.outputs])

@@ -129,6 +129,7 @@ def onnxruntime_session(path: str, threads: int) -> Any:
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3  # errors only: its graph-cleanup warnings would bury the timings
     return ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
 
 

@@ -61,7 +61,18 @@ def make_random_copy(name: str, out_dir: str, seed: int = 0) -> str:
             keep.append(node)
     del g.node[:]
     g.node.extend(keep)
-    g.initializer.extend(new_inits)
+    used = {i for n in keep for i in n.input}
+    kept_inits = [i for i in g.initializer if i.name in used]  # the shapes the ConstantOfShape nodes read
+    dropped = {i.name for i in g.initializer} - {i.name for i in kept_inits}
+    del g.initializer[:]
+    g.initializer.extend(kept_inits + new_inits)
+    graph_inputs = [i for i in g.input if i.name not in dropped]  # IR 3 files list initializers as inputs too
+    del g.input[:]
+    g.input.extend(graph_inputs)
+    for vi in list(g.input) + list(g.output):  # a named batch dim, so batch 8 runs too
+        if vi.name not in inits and vi.type.tensor_type.shape.dim:
+            vi.type.tensor_type.shape.dim[0].dim_param = "N"
+    del g.value_info[:]
     path = os.path.join(out_dir, f"random_{name}.onnx")
     onnx.save_model(model, path)
     return path

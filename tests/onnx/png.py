@@ -12,7 +12,8 @@ _CHANNELS = {0: 1, 2: 3, 4: 2, 6: 4}
 
 def read_png(path: str) -> np.ndarray:
     """(height, width) for grayscale, (height, width, channels) otherwise, uint8."""
-    data = open(path, "rb").read()
+    with open(path, "rb") as fh:
+        data = fh.read()
     if data[:8] != b"\x89PNG\r\n\x1a\n":
         raise ValueError(f"{path} is not a PNG file")
     pos, idat, header = 8, [], None
