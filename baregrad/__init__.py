@@ -138,3 +138,11 @@ from baregrad.tensor_ops.more_functions import more_functions  # noqa: E402
 _MORE_FUNCTIONS = {k: v for k, v in more_functions().items() if k not in globals()}  # never replace a name above
 globals().update(_MORE_FUNCTIONS)
 __all__ += list(_MORE_FUNCTIONS)
+
+
+def __getattr__(name: str) -> _Any:
+    """Subpackages that load on first use, so `import baregrad` stays fast (`bg.onnx`)."""
+    if name == "onnx":
+        import importlib
+        return importlib.import_module("baregrad.onnx")
+    raise AttributeError(f"module 'baregrad' has no attribute '{name}'")
