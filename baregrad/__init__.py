@@ -7,8 +7,8 @@ from baregrad import dtype as dtypes
 from baregrad.autograd import no_grad, set_grad_enabled
 from baregrad.dtype import (DType, bfloat16, bool_, float16, float32, float64, int8, int16, int32, int64, uint8,
                             uint16, uint32, uint64)
-from baregrad.errors import (ArgumentError, BoundsError, CompileError, DeviceError, DTypeError, Error, FormatError,
-                             ShapeError, StaleReadError)
+from baregrad.errors import (ArgumentError, BaregradWarning, BoundsError, CacheWarning, CompileError, DeviceError,
+                             DTypeError, Error, FormatError, OutOfMemoryError, ShapeError, StaleReadError)
 from baregrad.random import manual_seed
 from baregrad.stats import counters, reset_counters
 from baregrad.tensor import Tensor, realize_all
@@ -92,8 +92,8 @@ _start_from_environment()
 
 __all__ = ["Tensor", "tensor", "dtypes", "DType", "no_grad", "set_grad_enabled", "manual_seed", "counters",
            "reset_counters", "Error", "ShapeError", "DTypeError", "DeviceError", "FormatError", "CompileError",
-           "ArgumentError", "BoundsError", "StaleReadError", "realize_all", "devices", "default_device", "jit",
-           "profile", "memory_summary"]
+           "ArgumentError", "BoundsError", "StaleReadError", "OutOfMemoryError", "BaregradWarning", "CacheWarning",
+           "realize_all", "devices", "default_device", "jit", "profile", "memory_summary"]
 
 # checkpoints: torch.save / torch.load's zip format (baregrad.nn.state, imported on first use)
 from os import PathLike as _PathLike  # noqa: E402

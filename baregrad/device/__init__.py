@@ -18,7 +18,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from baregrad import config
-from baregrad.errors import DeviceError, UnsupportedDTypeError
+from baregrad.errors import DeviceError, OutOfMemoryError, UnsupportedDTypeError
 
 if TYPE_CHECKING:  # the device layer's registry must not import the compiler
     from baregrad.ir.launch import Kernel
@@ -48,6 +48,9 @@ class Device:
     unsupported_dtypes: dict[str, str] = {}
     # None, or why NaN and infinities may not survive arithmetic on this device (declared, so tests can skip)
     special_float_values: str | None = None
+    # threads that may compile a new schedule's kernels at once: more than one only where the compiler runs as a
+    # separate process (the threads just wait on it) and the device's compile path is thread-safe
+    compile_workers = 1
 
     def supports(self, d: Any) -> str | None:
         """None when this device can compute dtype d, else the reason it cannot."""
@@ -65,6 +68,7 @@ class Device:
     def __init__(self) -> None:
         self._free_cache: dict[int, list[Any]] = defaultdict(list)
         self._cached_bytes = 0
+        self.live_bytes = 0  # bytes this device's allocator holds (in use or cached): named in out-of-memory errors
         self._since_sweep = self._misses = 0  # new device memory and cache misses since the last node sweep
 
     # ---- allocator ----
@@ -98,10 +102,22 @@ class Device:
         self._since_sweep += nbytes
         self._misses += 1
         try:
-            return self.alloc_raw(nbytes)
+            handle = self.alloc_raw(nbytes)
         except (MemoryError, DeviceError):
-            self.clear_cache()
-            return self.alloc_raw(nbytes)
+            self.clear_cache()  # cached free buffers may be what stands in the way
+            try:
+                handle = self.alloc_raw(nbytes)
+            except MemoryError as e:  # OutOfMemoryError included: add the size asked and the live total
+                raise self.out_of_memory(nbytes, e) from e
+        self.live_bytes += nbytes
+        return handle
+
+    def out_of_memory(self, nbytes: int, cause: BaseException) -> OutOfMemoryError:
+        """The error for an allocation of `nbytes` the device cannot give; the process stays usable."""
+        in_use = self.live_bytes - self._cached_bytes
+        return OutOfMemoryError(f"{self.name} out of memory: asked for {format_bytes(nbytes)}, with "
+                                f"{format_bytes(in_use)} live in baregrad buffers on {self.name} "
+                                f"({cause or type(cause).__name__})")
 
     def free(self, handle: Any, nbytes: int) -> None:
         """Keep the buffer for reuse by an allocation of the same size. Over cache_limit(), the oldest cached
@@ -110,6 +126,7 @@ class Device:
         limit = self.cache_limit()
         if nbytes > limit:
             self.free_raw(handle, nbytes)
+            self.live_bytes -= nbytes
             return
         while self._cached_bytes + nbytes > limit:
             size = next(iter(self._free_cache))  # dicts keep insertion order: the size cached longest ago
@@ -117,6 +134,7 @@ class Device:
             if old:
                 self.free_raw(old.pop(0), size)
                 self._cached_bytes -= size
+                self.live_bytes -= size
             if not old:
                 del self._free_cache[size]
         self._free_cache[nbytes].append(handle)
@@ -129,6 +147,7 @@ class Device:
         for nbytes, handles in self._free_cache.items():
             for h in handles:
                 self.free_raw(h, nbytes)
+                self.live_bytes -= nbytes
         self._free_cache.clear()
         self._cached_bytes = 0
 
@@ -144,6 +163,14 @@ class Device:
 
     def __repr__(self) -> str:
         return f"<Device {self.name}>"
+
+
+def format_bytes(n: int) -> str:
+    """'4.00 GiB (4294967296 bytes)': readable, and exact for whoever compares numbers."""
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 1 << shift:
+            return f"{n / (1 << shift):.2f} {unit} ({n} bytes)"
+    return f"{n} bytes"
 
 
 class DeviceStatus(NamedTuple):

@@ -9,7 +9,7 @@ import math
 from typing import Any
 
 import baregrad.dtype as dt
-from baregrad.onnx.ops.common import input_at, onnx_dtype
+from baregrad.onnx.ops.common import input_at, matmul_rounded_once, onnx_dtype, wide
 from baregrad.onnx.ops.registry import OpContext, register
 from baregrad.tensor import Tensor
 
@@ -86,7 +86,7 @@ def attention(ctx: OpContext, inputs: list, attrs: dict[str, Any]) -> tuple:
     if q_heads != kv_heads and q_heads % kv_heads == 0:
         k = k.repeat_interleave(q_heads // kv_heads, 1)
         v = v.repeat_interleave(q_heads // kv_heads, 1)
-    scores = (q * root) @ (k * root).transpose(2, 3)
+    scores = matmul_rounded_once(q * root, (k * root).transpose(2, 3))
     softcap = attrs.get("softcap")
     if softcap is not None and softcap > 0:
         scores = ((scores / softcap).tanh() * softcap).cast(d)
@@ -100,7 +100,7 @@ def attention(ctx: OpContext, inputs: list, attrs: dict[str, Any]) -> tuple:
     probs = all_masked.where(0.0, probs).cast(probs.dtype)
     if mode == 3:
         qk_out = probs
-    out = probs.cast(d) @ v
+    out = matmul_rounded_once(probs.cast(d), v)
     if three_d:
         out = out.permute(0, 2, 1, 3).reshape(out.shape[0], out.shape[2], -1)
     return out.cast(d), present_k, present_v, qk_out.cast(d)
@@ -111,7 +111,7 @@ def _safe_softmax(x: Tensor) -> Tensor:
     top = x.amax(-1, keepdim=True)
     top = (top == NEG_INF).where(0.0, top).cast(x.dtype)
     e = (x - top).exp()
-    total = e.sum(-1, keepdim=True)
+    total = wide(e).sum(-1, keepdim=True).cast(x.dtype)
     return (e / (total == 0).where(1.0, total).cast(x.dtype)).cast(x.dtype)
 
 
@@ -203,10 +203,10 @@ def causal_conv_with_state(ctx: OpContext, inputs: list, attrs: dict[str, Any]) 
     k = weight.shape[2]
     pad = past if past is not None else Tensor.zeros(b, c, k - 1, dtype=x.dtype, device=x.device)
     padded = Tensor.cat([pad, x], 2) if k > 1 else x
-    out = F.conv1d(padded, weight, bias, groups=c).cast(x.dtype)
+    out = F.conv1d(wide(padded), wide(weight), None if bias is None else wide(bias), groups=c).cast(x.dtype)
     if attrs.get("activation", "none") in ("silu", "swish"):
-        wide = out.float()
-        out = (wide * wide.sigmoid()).cast(x.dtype)
+        full = out.float()
+        out = (full * full.sigmoid()).cast(x.dtype)
     state = padded.narrow(2, padded.shape[2] - (k - 1), k - 1)
     return out, state
 

@@ -98,3 +98,16 @@ def broadcast_all(tensors: Sequence[Tensor]) -> list[Tensor]:
             raise ShapeError(f"shapes {[tuple(t.shape) for t in tensors]} do not broadcast")
         out_shape.append(sizes.pop() if sizes else 1)
     return [t.reshape(s).expand(tuple(out_shape)) for t, s in zip(tensors, shapes)]
+
+
+HALF = (dt.float16, dt.bfloat16)
+
+
+def wide(x: Tensor) -> Tensor:
+    """float16/bfloat16 as float32, so a product or sum accumulates in float32 and rounds once at the end."""
+    return x.float() if x.dtype in HALF else x
+
+
+def matmul_rounded_once(a: Tensor, b: Tensor) -> Tensor:
+    """a @ b in a's dtype, accumulated in float32 for half types (baregrad's own half matmul accumulates in half)."""
+    return (wide(a) @ wide(b)).cast(a.dtype)

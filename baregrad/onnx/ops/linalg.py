@@ -5,7 +5,7 @@ from typing import Any
 
 import baregrad as bg
 import baregrad.dtype as dt
-from baregrad.onnx.ops.common import input_at
+from baregrad.onnx.ops.common import input_at, matmul_rounded_once, wide
 from baregrad.onnx.ops.registry import OpContext, register
 from baregrad.tensor import Tensor
 
@@ -13,7 +13,7 @@ from baregrad.tensor import Tensor
 @register("MatMul")
 def matmul(ctx: OpContext, inputs: list, attrs: dict[str, Any]) -> Tensor:
     a, b = inputs
-    return (a @ b).cast(a.dtype)
+    return matmul_rounded_once(a, b)
 
 
 @register("Gemm")
@@ -23,19 +23,19 @@ def gemm(ctx: OpContext, inputs: list, attrs: dict[str, Any]) -> Tensor:
         a = a.T
     if attrs.get("transB", 0):
         b = b.T
-    out = a @ b
+    out = wide(a) @ wide(b)
     alpha, beta = attrs.get("alpha", 1.0), attrs.get("beta", 1.0)
     if alpha != 1.0:
         out = out * alpha
     if c is not None:
-        out = out + (c * beta if beta != 1.0 else c)
+        out = out + (wide(c) * beta if beta != 1.0 else wide(c))
     return out.cast(inputs[0].dtype)
 
 
 @register("Einsum")
 def einsum(ctx: OpContext, inputs: list, attrs: dict[str, Any]) -> Tensor:
     equation = attrs["equation"].replace(" ", "")
-    return bg.einsum(equation, *inputs).cast(inputs[0].dtype)
+    return bg.einsum(equation, *[wide(x) for x in inputs]).cast(inputs[0].dtype)
 
 
 @register("Det")

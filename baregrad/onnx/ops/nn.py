@@ -12,7 +12,7 @@ from typing import Any
 import baregrad.dtype as dt
 import baregrad.nn.functional as F
 from baregrad.errors import ShapeError
-from baregrad.onnx.ops.common import host_scalar, input_at, norm_axis
+from baregrad.onnx.ops.common import host_scalar, input_at, norm_axis, wide
 from baregrad.onnx.ops.registry import OpContext, register
 from baregrad.tensor import Tensor
 
@@ -95,7 +95,9 @@ def conv_nd(x: Tensor, weight: Tensor, bias: Tensor | None, w: Window, groups: i
     fn = _conv_fn(n)
     if fn is None:
         raise ShapeError(f"ONNX Conv over {n} spatial dims is not supported (1 to 3 are)")
-    return fn(x, weight, bias, stride=tuple(w.strides), padding=0, dilation=tuple(w.dilations), groups=groups)
+    out = fn(wide(x), wide(weight), None if bias is None else wide(bias), stride=tuple(w.strides), padding=0,
+             dilation=tuple(w.dilations), groups=groups)
+    return out.cast(x.dtype)
 
 
 @register("ConvTranspose")

@@ -61,7 +61,7 @@ def _wide(x: Tensor) -> Tensor:
     return x.float() if x.dtype in (dt.float16, dt.bfloat16) else x
 
 
-_reducer("ReduceSum", lambda x, a, k: x.sum(a, keepdim=k), 0.0)
+_reducer("ReduceSum", lambda x, a, k: _wide(x).sum(a, keepdim=k), 0.0)
 _reducer("ReduceMean", lambda x, a, k: _wide(x).mean(a, keepdim=k) if x.dtype.is_float else
          x.sum(a, keepdim=k) // _count(x, a), float("nan"))
 _reducer("ReduceMax", lambda x, a, k: x.amax(a, keepdim=k), float("-inf"))
@@ -140,6 +140,6 @@ def _hardmax(x: Tensor, axis: int) -> Tensor:
     return (positions == idx).cast(x.dtype)
 
 
-_softmax("Softmax", lambda x, a: x.softmax(a).cast(x.dtype))
-_softmax("LogSoftmax", lambda x, a: x.log_softmax(a).cast(x.dtype))
+_softmax("Softmax", lambda x, a: _wide(x).softmax(a).cast(x.dtype))
+_softmax("LogSoftmax", lambda x, a: _wide(x).log_softmax(a).cast(x.dtype))
 _softmax("Hardmax", _hardmax)
