@@ -349,14 +349,29 @@ def match(prog: LinearProgram) -> MatmulMatch | None:
     d = prog.instrs[acc].dtype
     if d not in (dt.float16, dt.bfloat16, dt.float32) or mul.op is not L.ALU or mul.arg is not Op.MUL:
         return None
-    loads = [prog.instrs[s] for s in mul.src]
+    operands = list(mul.src)
+    d, operands = _widened_operands(prog, d, operands)
+    loads = [prog.instrs[s] for s in operands]
     if any(x.op is not L.LOAD or x.dtype is not d or (len(x.src) > 2 and not _true(prog, x.src[2])) for x in loads):
         return None
     memo: dict = {}
     forms = [_affine(prog, x.src[1], memo) for x in loads]
     if any(f is None for f in forms):
         return None
-    return _assign_roles(prog, globals_, k, acc, d, list(mul.src), forms)
+    return _assign_roles(prog, globals_, k, acc, d, operands, forms)
+
+
+def _widened_operands(prog: LinearProgram, acc_dtype: dt.DType, operands: list[int]) -> tuple[dt.DType, list[int]]:
+    """A 16-bit matmul accumulates in float32 (as torch's): its products read float32 casts of 16-bit loads. The
+    template takes the 16-bit loads themselves (tensor cores multiply them exactly and accumulate in float32)."""
+    casts = [prog.instrs[s] for s in operands]
+    if acc_dtype is not dt.float32 or any(c.op is not L.CAST for c in casts):
+        return acc_dtype, operands
+    inner = [c.src[0] for c in casts]
+    kinds = {prog.instrs[i].dtype for i in inner}
+    if len(kinds) != 1 or next(iter(kinds)) not in (dt.float16, dt.bfloat16):
+        return acc_dtype, operands
+    return next(iter(kinds)), inner
 
 
 def _true(prog: LinearProgram, i: int) -> bool:

@@ -6,6 +6,8 @@ a GPU schedules them (codegen/gpu_split.py: a partial kernel and a finishing one
 """
 from __future__ import annotations
 
+import dataclasses
+
 import os
 import shutil
 import subprocess
@@ -95,8 +97,7 @@ def _programs(name: str, t: bg.Tensor, opts=None):
     canonical, inputs = canonicalize([t.node])
     template = build_schedule(canonical, len(inputs), opts)
     for n, step in enumerate(template.steps):
-        step.prog.name = f"{name}_{n}"
-        yield step.prog
+        yield dataclasses.replace(step.prog, name=f"{name}_{n}")  # a copy: scheduled programs are shared
 
 
 def _render(prog, target: gpu.GPUTarget) -> tuple[str, GPUPlan]:

@@ -1,6 +1,8 @@
 """The kernels the renderer tests render: a few real ones from the scheduler, with fixed names and shapes."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 import baregrad as bg
@@ -27,6 +29,6 @@ def programs() -> dict[str, LinearProgram]:
         canonical, inputs = canonicalize([t.node])
         steps = build_schedule(canonical, len(inputs), None).steps
         for n, step in enumerate(steps):
-            step.prog.name = f"{name}_{n}"
-            out[step.prog.name] = step.prog
+            prog = dataclasses.replace(step.prog, name=f"{name}_{n}")  # a copy: programs are shared
+            out[prog.name] = prog
     return out
