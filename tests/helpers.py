@@ -187,3 +187,19 @@ def train_like_torch(bopt, topt, bsched, tsched, steps: int, seed: int, what: st
     for b, t in zip(bparams, tparams):
         compare(b.numpy(), t.detach().numpy(), scale=10, what=f"params {what}")
     return compiles
+
+
+def bench_module(name: str):
+    """A module of bench/ (the model zoo, ...) loaded by its path: putting bench/ on sys.path would let
+    bench/onnx.py shadow the onnx package for every later test."""
+    import importlib.util
+    import pathlib
+    import sys
+    qualified = f"bench_{name}"
+    if qualified not in sys.modules:
+        path = pathlib.Path(__file__).resolve().parent.parent / "bench" / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(qualified, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[qualified] = module
+        spec.loader.exec_module(module)
+    return sys.modules[qualified]

@@ -1,6 +1,8 @@
 """bg.memory_summary() and the out-of-memory message: live and peak bytes, the largest buffers and who made them."""
 from __future__ import annotations
 
+import gc
+
 import numpy as np
 import pytest
 
@@ -8,7 +10,15 @@ import baregrad as bg
 from baregrad.device import get_device
 from baregrad.engine.buffer import Buffer
 from baregrad.errors import DeviceError
+from baregrad.ir import node as node_module
 from baregrad.profile import memory
+
+
+@pytest.fixture(autouse=True)
+def without_earlier_garbage():
+    """Earlier tests' dead graphs hold their buffers until the node table is swept: these tests rank live buffers."""
+    gc.collect()
+    node_module.sweep()
 
 
 def test_live_and_peak_follow_buffers(prof_device: str) -> None:

@@ -1,8 +1,6 @@
 """Legacy (non-zip) torch.save checkpoints, written by torch itself, read without torch: the same values as the
 objects torch saved, whichever dtype, view or container; state dicts load into baregrad.nn models."""
 import collections
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,9 +10,9 @@ from test_state_torch_zip import assert_same, sample_objects
 import baregrad as bg
 import baregrad.nn
 from baregrad.nn.state import parse_torch_checkpoint, parse_torch_legacy, torch_load
+from tests.helpers import bench_module
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench"))
-from zoo import mobilenet_v2  # noqa: E402 - the model zoo of bench/models.py, torchvision's names
+mobilenet_v2 = bench_module("zoo").mobilenet_v2  # the model zoo of bench/models.py, with torchvision's names
 
 
 def save_legacy(obj, path):
