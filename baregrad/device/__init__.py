@@ -1,41 +1,50 @@
-"""The device registry and the contracts every backend implements.
+"""The device registry, default-device selection, and the `Device` contract every backend implements.
 
-A backend is a `Device` subclass providing:
-- an allocator: alloc(nbytes) -> handle, free(handle), copyin(handle, bytes), copyout(handle, nbytes) -> bytes,
-- render(LinearProgram) -> source text, and compile(source, name) -> a callable Program,
-- Program(*handles, *ints) launches; synchronize() waits for the device.
-Backends are imported only when used: `describe_devices()` and default selection probe cheaply.
+A backend is one module with a `Device` subclass that provides:
+- memory: alloc_raw(nbytes) -> handle, free_raw(handle, nbytes), copyin(handle, data), copyout(handle, nbytes)
+  -> bytes; the inherited `Allocator` (device/allocator.py) caches freed buffers by size on top of them;
+- render(prog: LinearProgram) -> source text, and compile(source, prog) -> a callable Program that launches the
+  kernel with the buffers' handles and the program's integer arguments;
+- synchronize(), which waits for the device.
+Each backend has an import-light `probe() -> str | None` (None: may work here; else why not); `BACKENDS` names
+both, one line per backend. A probe module may be the backend module itself when that imports nothing heavy;
+the built-in backends keep theirs in device/probes/ so that `describe_devices()` imports no backend.
 """
 from __future__ import annotations
 
 import importlib
-import importlib.util
-import os
-import shutil
-import sys
-from collections import defaultdict
-from typing import TYPE_CHECKING, Any, Callable, NamedTuple
+from dataclasses import dataclass
+from typing import Any, Callable, NamedTuple
 
 from baregrad import config
+from baregrad.device.allocator import Allocator
 from baregrad.errors import DeviceError, DTypeError
 
-# name -> (module, class); the order is the preference order for the default device
-BACKENDS: dict[str, tuple[str, str]] = {
-    "NV": ("baregrad.device.nv.device", "NVDevice"),
-    "CUDA": ("baregrad.device.cuda", "CUDADevice"),
-    "CPU": ("baregrad.device.cpu", "CPUDevice"),
-    "LLVM": ("baregrad.device.llvm", "LLVMDevice"),
-    "OPENCL": ("baregrad.device.opencl", "OpenCLDevice"),
-    "WEBGPU": ("baregrad.device.webgpu", "WebGPUDevice"),
-    "PYTHON": ("baregrad.device.python", "PythonDevice"),
+
+@dataclass(frozen=True)
+class Backend:
+    device: str  # "module:Class" of the Device subclass, imported when the device is first opened
+    probe: str   # module with the import-light probe()
+
+
+# name -> backend; the order is the preference order for the default device
+BACKENDS: dict[str, Backend] = {
+    "NV": Backend("baregrad.device.nv.device:NVDevice", "baregrad.device.probes.nv"),
+    "CUDA": Backend("baregrad.device.cuda:CUDADevice", "baregrad.device.probes.cuda"),
+    "CPU": Backend("baregrad.device.cpu:CPUDevice", "baregrad.device.probes.cpu"),
+    "LLVM": Backend("baregrad.device.llvm:LLVMDevice", "baregrad.device.probes.llvm"),
+    "OPENCL": Backend("baregrad.device.opencl:OpenCLDevice", "baregrad.device.probes.opencl"),
+    "WEBGPU": Backend("baregrad.device.webgpu:WebGPUDevice", "baregrad.device.probes.webgpu"),
+    "PYTHON": Backend("baregrad.device.python:PythonDevice", "baregrad.device.probes.python"),
 }
 
 
-SWEEP_BYTES = 32 << 20  # new device memory between sweeps of unreferenced graph nodes
-SWEEP_MISSES = 256      # ... or this many cache misses: many small buffers (a JIT replay's outputs) add up slowly
+def register_backend(name: str, backend: Backend) -> None:
+    """Add (or replace) a backend at run time: an out-of-tree device, or a test's example backend."""
+    BACKENDS[name.upper()] = backend
 
 
-class Device:
+class Device(Allocator):
     """Base class: a named device with a caching allocator. Subclasses fill in the abstract methods."""
     name = "?"
     kernel_options: Any = None  # a codegen.opt.KernelOptions; None means the defaults
@@ -54,76 +63,6 @@ class Device:
             reason = self.supports(d)
             if reason is not None:
                 raise DTypeError(f"device {self.name} cannot run kernel {prog.name} with dtype {d.name}: {reason}")
-
-    def __init__(self) -> None:
-        self._free_cache: dict[int, list[Any]] = defaultdict(list)
-        self._cached_bytes = 0
-        self._since_sweep = self._misses = 0  # new device memory and cache misses since the last node sweep
-
-    # ---- allocator ----
-    def alloc_raw(self, nbytes: int) -> Any:
-        raise NotImplementedError
-
-    def free_raw(self, handle: Any, nbytes: int) -> None:
-        pass
-
-    def copyin(self, handle: Any, data: bytes | memoryview) -> None:
-        raise NotImplementedError
-
-    def copyout(self, handle: Any, nbytes: int) -> bytes:
-        raise NotImplementedError
-
-    def alloc(self, nbytes: int) -> Any:
-        cached = self._free_cache.get(nbytes)
-        if not cached and (self._since_sweep > SWEEP_BYTES or self._misses > SWEEP_MISSES):
-            # dead tensors' buffers can still be held by graph nodes in the hash-consing table: release them
-            # (into the cache) before asking the device for more
-            from baregrad.ir.node import sweep
-            sweep()
-            self._since_sweep = self._misses = 0
-            cached = self._free_cache.get(nbytes)
-        if cached:
-            self._cached_bytes -= nbytes
-            handle = cached.pop()
-            if not cached:
-                del self._free_cache[nbytes]
-            return handle
-        self._since_sweep += nbytes
-        self._misses += 1
-        try:
-            return self.alloc_raw(nbytes)
-        except (MemoryError, DeviceError):
-            self.clear_cache()
-            return self.alloc_raw(nbytes)
-
-    def free(self, handle: Any, nbytes: int) -> None:
-        """Keep the buffer for reuse by an allocation of the same size. Over cache_limit(), the oldest cached
-        sizes are returned to the device first: the buffer just freed is the likeliest to be asked for again
-        (a loop realizing the same graph frees and re-allocates the same sizes every step)."""
-        limit = self.cache_limit()
-        if nbytes > limit:
-            self.free_raw(handle, nbytes)
-            return
-        while self._cached_bytes + nbytes > limit:
-            size = next(iter(self._free_cache))  # dicts keep insertion order: the size cached longest ago
-            old = self._free_cache[size]
-            if old:
-                self.free_raw(old.pop(0), size)
-                self._cached_bytes -= size
-            if not old:
-                del self._free_cache[size]
-        self._free_cache[nbytes].append(handle)
-        self._cached_bytes += nbytes
-
-    def cache_limit(self) -> int:
-        return 1 << 30
-
-    def clear_cache(self) -> None:
-        for nbytes, handles in self._free_cache.items():
-            for h in handles:
-                self.free_raw(h, nbytes)
-        self._free_cache.clear()
-        self._cached_bytes = 0
 
     # ---- compiler and runtime ----
     def render(self, prog: "LinearProgram") -> str:
@@ -165,7 +104,7 @@ def get_device(name: str | None = None) -> Device:
     key = canonical_name(name) if name else default_device_name()
     device = _OPEN.get(key)
     if device is None:
-        module, cls = BACKENDS[key]
+        module, cls = BACKENDS[key].device.split(":")
         try:
             backend = getattr(importlib.import_module(module), cls)
         except ImportError as e:
@@ -174,66 +113,9 @@ def get_device(name: str | None = None) -> Device:
     return device
 
 
-def _quick_probe(name: str) -> str | None:
-    """A cheap guess at why a device cannot work here (None: it may work). No backend is imported."""
-    if name == "PYTHON":
-        return None
-    if name == "CPU":
-        cc = os.environ.get("CC", "cc")
-        return None if shutil.which(cc) else f"no C compiler: {cc!r} not found (set CC or install gcc)"
-    if name == "NV":
-        mock = os.environ.get("BAREGRAD_NV_MOCK") == "1"
-        if not mock and not os.path.exists("/dev/nvidiactl"):
-            return "no /dev/nvidiactl: no NVIDIA kernel driver (BAREGRAD_NV_MOCK=1 runs NV on its mock)"
-        return None if _cuda_compiler_found() else "no CUDA compiler for NV kernels: neither nvcc nor libnvrtc " \
-                                                    "found (pip install nvidia-cuda-nvrtc, or put nvcc on PATH)"
-    if name == "CUDA":
-        if not os.path.exists("/dev/nvidiactl"):
-            return "no /dev/nvidiactl: no NVIDIA GPU driver"
-        return None
-    if name == "LLVM":
-        return None if importlib.util.find_spec("llvmlite") else "llvmlite not installed (pip install llvmlite)"
-    if name == "OPENCL":
-        return _opencl_probe()
-    if name == "WEBGPU":
-        return _webgpu_probe()
-    return "unknown"
-
-
-def _opencl_probe() -> str | None:
-    """libOpenCL (the ICD loader) and at least one registered driver; file checks only."""
-    import ctypes.util
-    if not ctypes.util.find_library("OpenCL"):
-        return "libOpenCL not found (apt-get install ocl-icd-libopencl1 pocl-opencl-icd)"
-    vendors = os.environ.get("OCL_ICD_VENDORS", "/etc/OpenCL/vendors")
-    if os.path.isdir(vendors) and not any(f.endswith(".icd") for f in os.listdir(vendors)):
-        return f"libOpenCL found but no OpenCL driver registered in {vendors} (apt-get install pocl-opencl-icd, " \
-               "or a GPU vendor's OpenCL driver)"
-    return None
-
-
-def _webgpu_probe() -> str | None:
-    """The wgpu package and, on Linux, a Vulkan driver manifest for wgpu-native to load."""
-    if not importlib.util.find_spec("wgpu"):
-        return "wgpu not installed (pip install wgpu)"
-    if not sys.platform.startswith("linux") or os.environ.get("VK_ICD_FILENAMES") or os.environ.get("VK_DRIVER_FILES"):
-        return None
-    folders = ("/usr/share/vulkan/icd.d", "/etc/vulkan/icd.d", "/usr/local/share/vulkan/icd.d")
-    if any(os.path.isdir(d) and os.listdir(d) for d in folders):
-        return None
-    return "no Vulkan driver for wgpu (apt-get install mesa-vulkan-drivers libvulkan1, or a GPU driver)"
-
-
-def _cuda_compiler_found() -> bool:
-    """nvcc on PATH or a libnvrtc in the usual places (a file check; nothing is loaded)."""
-    import glob
-    import sys
-    if shutil.which("nvcc"):
-        return True
-    roots = [os.environ.get("CUDA_PATH"), os.environ.get("CUDA_HOME"), "/usr/local/cuda"]
-    roots += glob.glob("/usr/local/cuda-*")
-    dirs = [os.path.join(r, "lib64") for r in roots if r] + [os.path.join(p, "nvidia", "*", "lib") for p in sys.path]
-    return any(glob.glob(os.path.join(d, "libnvrtc.so*")) for d in dirs)
+def probe(name: str) -> str | None:
+    """A cheap guess at why device `name` cannot work here (None: it may work). No backend is imported."""
+    return importlib.import_module(BACKENDS[canonical_name(name)].probe).probe()
 
 
 _DEFAULT: str | None = None
@@ -247,7 +129,7 @@ def default_device_name() -> str:
             _DEFAULT = canonical_name(requested)
         else:
             # NV's mock is a test harness (kernels run as CPU twins), never a default
-            mock = os.environ.get("BAREGRAD_NV_MOCK") == "1"
+            mock = config.nv_mock()
             _DEFAULT = next(n for n in ("NV", "CUDA", "CPU", "PYTHON") if not (n == "NV" and mock) and _works(n))
     return _DEFAULT
 
@@ -258,7 +140,7 @@ def set_default_device(name: str) -> None:
 
 
 def _works(name: str) -> bool:
-    if _quick_probe(name) is not None:
+    if probe(name) is not None:
         return False
     try:
         get_device(name)
@@ -271,7 +153,7 @@ def describe_devices() -> list[DeviceStatus]:
     """Every known device, whether it works here, and why not."""
     out = []
     for name in BACKENDS:
-        reason = _quick_probe(name)
+        reason = probe(name)
         if reason is None:
             try:
                 get_device(name)

@@ -6,6 +6,7 @@ import os
 import subprocess
 from typing import Any, Callable
 
+from baregrad import config
 from baregrad.codegen.linear import LinearProgram
 from baregrad.codegen.opt import KernelOptions
 from baregrad.device import Device
@@ -22,7 +23,7 @@ class CPUDevice(HostMemory, Device):
 
     def __init__(self) -> None:
         super().__init__()
-        self.cc = os.environ.get("CC", "cc")
+        self.cc = config.c_compiler()
         self.renderer = CRenderer(C_DIALECT)
         try:
             version = subprocess.run([self.cc, "--version"], capture_output=True, text=True, timeout=30).stdout

@@ -6,6 +6,12 @@ from typing import Any
 
 from baregrad import dtype as dt
 from baregrad.device import Device
+from baregrad.device.allocator import on_memory_pressure
+from baregrad.ir.node import sweep
+
+# dead tensors' buffers can still be held by graph nodes in the hash-consing table: before a device asks for more
+# memory, release them (into its cache)
+on_memory_pressure(sweep)
 
 
 class Buffer:

@@ -14,10 +14,11 @@ import numpy as np
 import pytest
 
 import baregrad as bg
-from baregrad.device import _OPEN, _cuda_compiler_found, _quick_probe, get_device
+from baregrad.device import _OPEN, get_device, probe
+from baregrad.device.probes.cuda import cuda_compiler_found
 from baregrad.errors import CompileError, DeviceError
 
-pytestmark = pytest.mark.skipif(not _cuda_compiler_found(), reason="NV kernels need nvcc or libnvrtc; neither found")
+pytestmark = pytest.mark.skipif(not cuda_compiler_found(), reason="NV kernels need nvcc or libnvrtc; neither found")
 
 RNG = np.random.default_rng(7)
 A = RNG.standard_normal((33, 17)).astype(np.float32)
@@ -139,7 +140,7 @@ def test_mock_is_never_the_default(monkeypatch):
 @pytest.mark.skipif(os.path.exists("/dev/nvidiactl"), reason="this machine has an NVIDIA driver")
 def test_missing_driver_is_explained(monkeypatch):
     monkeypatch.delenv("BAREGRAD_NV_MOCK", raising=False)
-    assert "no /dev/nvidiactl" in _quick_probe("NV")
+    assert "no /dev/nvidiactl" in probe("NV")
     from baregrad.device.nv.device import NVDevice
     with pytest.raises(DeviceError, match="/dev/nvidiactl"):
         NVDevice(mock=False)
@@ -154,4 +155,4 @@ def test_missing_compiler_is_explained(monkeypatch):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setattr("glob.glob", lambda pattern: [])
     assert shutil.which("nvcc") is None
-    assert "neither nvcc nor libnvrtc" in _quick_probe("NV")
+    assert "neither nvcc nor libnvrtc" in probe("NV")
