@@ -7,6 +7,7 @@ from baregrad import dtype as dtypes
 from baregrad.autograd import no_grad, set_grad_enabled
 from baregrad.dtype import (DType, bfloat16, bool_, float16, float32, float64, int8, int16, int32, int64, uint8,
                             uint16, uint32, uint64)
+from baregrad.lazy import lazy_submodules
 from baregrad.errors import (ArgumentError, BoundsError, CompileError, DeviceError, DTypeError, Error, FormatError,
                              ShapeError, StaleReadError)
 from baregrad.random import manual_seed
@@ -80,6 +81,10 @@ def default_device() -> str:
     from baregrad.device import default_device_name
     return default_device_name()
 
+
+# torch-style subpackages: `bg.nn.Linear` works after `import baregrad`; each loads on first use
+SUBPACKAGES = ("nn", "optim", "onnx", "distributed", "models")
+__getattr__ = lazy_submodules(__name__, SUBPACKAGES)
 
 __all__ = ["Tensor", "tensor", "dtypes", "DType", "no_grad", "set_grad_enabled", "manual_seed", "counters",
            "reset_counters", "Error", "ShapeError", "DTypeError", "DeviceError", "FormatError", "CompileError",

@@ -3,6 +3,7 @@
 Layers follow torch.nn's names, constructor arguments, parameter names and default initialization, so a
 torch state_dict loads by name. `baregrad.nn.functional` holds the stateless ops they are built from.
 """
+from baregrad.lazy import lazy_submodules
 from baregrad.nn import functional, init, utils
 from baregrad.nn.module import IncompatibleKeys, Module, Parameter
 from baregrad.nn.modules.activation import (ELU, GELU, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, Dropout, Hardswish,
@@ -55,3 +56,6 @@ __all__ += ["Bilinear", "BatchNorm3d", "InstanceNorm1d", "InstanceNorm2d", "Inst
 __all__ += [*_pointwise_names, "PoissonNLLLoss", "GaussianNLLLoss", "MarginRankingLoss", "HingeEmbeddingLoss",
             "CosineEmbeddingLoss", "TripletMarginLoss", "TripletMarginWithDistanceLoss", "MultiLabelMarginLoss",
             "MultiLabelSoftMarginLoss", "MultiMarginLoss", "SoftMarginLoss", "CTCLoss"]
+
+# model files (safetensors, torch zip, GGUF): `bg.nn.state` loads on first use
+__getattr__ = lazy_submodules(__name__, ("state",))
