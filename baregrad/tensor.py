@@ -321,12 +321,9 @@ class Tensor(TensorExtras):
         if self._ctx is not None:  # torch refuses too: the copy could not carry the graph
             raise ArgumentError(f"deepcopy of a tensor of shape {self.shape} computed by an op that records a "
                                 "gradient: only leaf tensors can be deep-copied (detach() it first)")
-        from baregrad.nn.module import _PARAMETERS, Parameter
         if self.node.op is _ASSIGN:
             self.realize()  # finish a pending write (an optimizer step) so the copy holds its result
         t = Tensor.from_node(_private_copy(self.node, self.device), self.device)
-        if _PARAMETERS.get(id(self)) is self:
-            t = Parameter(t, self.requires_grad)  # a frozen Parameter stays one: optimizers accept it
         t.requires_grad = self.requires_grad
         memo[id(self)] = t
         if self.grad is not None:
@@ -337,10 +334,8 @@ class Tensor(TensorExtras):
         """pickle: the values as raw bytes with dtype, shape, device and requires_grad (not the graph or grad),
         as torch tensors pickle. Only plain values and baregrad's own rebuild function are referenced; loading a
         pickle runs code, so baregrad's checkpoint loaders never unpickle this way."""
-        from baregrad.nn.module import _PARAMETERS
-        frozen_parameter = not self.requires_grad and _PARAMETERS.get(id(self)) is self
-        return (_unpickle_tensor, (self.detach().to_bytes(), self.dtype.name, self.shape, self.device,
-                                   self.requires_grad, frozen_parameter))
+        return (unpickle_tensor, (self.detach().to_bytes(), self.dtype.name, self.shape, self.device,
+                                  self.requires_grad))
 
     def float(self) -> "Tensor":
         return self.cast(dt.float32)
@@ -1829,14 +1824,16 @@ def _private_copy(node: Node, device: str) -> Node:
     return Node(Op.BUFFER, node.dtype, (), buf)
 
 
-def _unpickle_tensor(data: bytes, dtype: str, shape: tuple[int, ...], device: str, requires_grad: bool,
-                     frozen_parameter: bool = False) -> Tensor:
+def unpickle_tensor(data: bytes, dtype: str, shape: tuple[int, ...], device: str, requires_grad: bool,
+                    frozen_parameter: bool = False) -> Tensor:
+    """pickle's constructor for a Tensor (Tensor.__reduce__). `frozen_parameter` is read from older pickles only:
+    a Parameter now pickles through nn.module.rebuild_parameter."""
     t = Tensor.from_bytes(data, dtype, shape, device)
-    if frozen_parameter:  # still a Parameter once loaded: a Module lists it and an optimizer accepts it
-        from baregrad.nn.module import Parameter
-        return Parameter(t, requires_grad=False)
     t.requires_grad = requires_grad
     return t
+
+
+_unpickle_tensor = unpickle_tensor  # the name pickles written before the rename refer to
 
 
 def _buffer_node(data: bytes | memoryview, d: dt.DType, shape: tuple[int, ...], device: str) -> Node:
