@@ -1374,18 +1374,6 @@ class Tensor(TensorExtras):
             out = inside.where(out, value).cast(self.dtype)
         return out
 
-    def pad_torch(self, pad: Sequence[int], mode: str = "constant", value: Scalar = 0) -> "Tensor":
-        """torch.nn.functional.pad's argument order: (last_before, last_after, prev_before, ...)."""
-        if len(pad) % 2 or len(pad) // 2 > self.ndim:
-            raise ShapeError(f"pad {tuple(pad)} does not fit a tensor of shape {self.shape}")
-        pairs = [(0, 0)] * self.ndim
-        for i in range(len(pad) // 2):
-            pairs[self.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
-        if mode != "constant":
-            from baregrad.nn.functional import pad as fpad
-            return fpad(self, pad, mode, value)
-        return self.pad(pairs, value)
-
     def repeat(self, *repeats: Any) -> "Tensor":
         repeats = tuple(repeats[0]) if len(repeats) == 1 and isinstance(repeats[0], (tuple, list)) else repeats
         if len(repeats) < self.ndim:

@@ -125,41 +125,9 @@ def one_hot(x: Tensor, num_classes: int = -1) -> Tensor:
 
 
 # ---- padding and window views ----
-def _pad_pairs(ndim: int, pad: Sequence[int]) -> list[tuple[int, int]]:
-    if len(pad) % 2 or len(pad) // 2 > ndim:
-        raise ShapeError(f"pad {tuple(pad)} does not fit a tensor with {ndim} dims")
-    pairs = [(0, 0)] * ndim
-    for i in range(len(pad) // 2):
-        pairs[ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
-    return pairs
-
-
 def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
-    """torch's argument order: (last_before, last_after, previous_before, ...)."""
-    pairs = _pad_pairs(x.ndim, pad)
-    if mode == "constant":
-        return x.pad(pairs, 0 if value is None else value)
-    if mode not in ("reflect", "replicate", "circular"):
-        raise ArgumentError(f"pad mode must be constant, reflect, replicate or circular, got {mode!r}")
-    for axis, (before, after) in enumerate(pairs):
-        if before or after:
-            x = _pad_axis(x, axis, before, after, mode)
-    return x
-
-
-def _pad_axis(x: Tensor, axis: int, before: int, after: int, mode: str) -> Tensor:
-    n = x.shape[axis]
-    if mode == "reflect" and (before >= n or after >= n):
-        raise ShapeError(f"reflect padding ({before}, {after}) must be smaller than the dim size {n}")
-    if mode == "reflect":
-        left, right = x.narrow(axis, 1, before).flip(axis), x.narrow(axis, n - 1 - after, after).flip(axis)
-    elif mode == "replicate":
-        left = x.narrow(axis, 0, 1).expand(*[before if d == axis else s for d, s in enumerate(x.shape)])
-        right = x.narrow(axis, n - 1, 1).expand(*[after if d == axis else s for d, s in enumerate(x.shape)])
-    else:
-        left, right = x.narrow(axis, n - before, before), x.narrow(axis, 0, after)
-    parts = [p for p in (left, x, right) if p.shape[axis]]
-    return Tensor.cat(parts, axis)
+    """torch's argument order: (last_before, last_after, previous_before, ...); Tensor.pad_torch does the work."""
+    return x.pad_torch(pad, mode, value)
 
 
 def _windows(x: Tensor, kernel: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...]) -> Tensor:

@@ -16,9 +16,52 @@ def _ints(args: tuple) -> tuple[int, ...]:
     return tuple(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else tuple(args)
 
 
+def torch_pad_pairs(shape: tuple[int, ...], pad: Sequence[int]) -> list[tuple[int, int]]:
+    """torch's flat pad list (last_before, last_after, prev_before, ...) as one (before, after) pair per dim."""
+    ndim = len(shape)
+    if len(pad) % 2 or len(pad) // 2 > ndim:
+        raise ShapeError(f"pad {tuple(pad)} does not fit a tensor of shape {shape} ({ndim} dims)")
+    pairs = [(0, 0)] * ndim
+    for i in range(len(pad) // 2):
+        pairs[ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
+    return pairs
+
+
+PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
 class ShapeOps:
     """Movement methods; `self` is a Tensor."""
     __slots__ = ()
+
+    def pad_torch(self: "Tensor", pad: Sequence[int], mode: str = "constant", value: Any = 0) -> "Tensor":
+        """torch.nn.functional.pad: torch's argument order (last_before, last_after, prev_before, ...) and modes
+        constant, reflect, replicate, circular."""
+        pairs = torch_pad_pairs(self.shape, pad)
+        if mode == "constant":
+            return self.pad(pairs, 0 if value is None else value)
+        if mode not in PAD_MODES:
+            raise ArgumentError(f"pad mode must be one of {', '.join(PAD_MODES)}, got {mode!r}")
+        x = self
+        for axis, (before, after) in enumerate(pairs):
+            if before or after:
+                x = x.pad_edge(axis, before, after, mode)
+        return x
+
+    def pad_edge(self: "Tensor", axis: int, before: int, after: int, mode: str) -> "Tensor":
+        """Pad one axis by reflecting, replicating or wrapping its own edge values (no constant)."""
+        n = self.shape[axis]
+        if mode == "reflect" and (before >= n or after >= n):
+            raise ShapeError(f"reflect padding ({before}, {after}) must be smaller than the dim size {n}")
+        if mode == "reflect":
+            left, right = self.narrow(axis, 1, before).flip(axis), self.narrow(axis, n - 1 - after, after).flip(axis)
+        elif mode == "replicate":
+            left = self.narrow(axis, 0, 1).expand(*[before if d == axis else s for d, s in enumerate(self.shape)])
+            right = self.narrow(axis, n - 1, 1).expand(*[after if d == axis else s for d, s in enumerate(self.shape)])
+        else:
+            left, right = self.narrow(axis, n - before, before), self.narrow(axis, 0, after)
+        parts = [p for p in (left, self, right) if p.shape[axis]]
+        return type(self).cat(parts, axis)
 
     def roll(self: "Tensor", shifts: int | Sequence[int], dims: int | Sequence[int] | None = None) -> "Tensor":
         if dims is None:
