@@ -1474,10 +1474,9 @@ class Tensor(TensorExtras):
             return (a * b).sum(-1)
         if a.ndim == 1:
             return (a.unsqueeze(-1) * b).sum(-2)
-        if b.node.op is Op.PERMUTE and b.node.src[0].op is Op.BUFFER and b.numel() >= 4096 and not _on_gpu(b):
-            # x @ W.T with W stored (m, k): a copy of W.T is cheap next to the matmul and makes the output
-            # loop contiguous in memory, which is what the CPU's SIMD tiler needs (GPU matmuls take either layout)
-            b = b.contiguous()
+        if b.node.op is Op.PERMUTE and b.node.src[0].op is Op.BUFFER and b.numel() >= 4096 and \
+                get_device(b.device).wants_row_major_matmul_rhs:
+            b = b.contiguous()  # x @ W.T: a copy of W.T is cheap next to the matmul; the device says if it helps
         # (..., n, k) x (..., k, m): broadcast to (..., n, m, k) and reduce the last axis
         lhs = a.unsqueeze(-2)
         rhs = b.transpose(-1, -2).unsqueeze(-3)
@@ -1725,11 +1724,6 @@ def _rebind_parent(result: Tensor, target: Tensor) -> None:
         if any(p is target for p in parents):
             t._ctx.parents = tuple(stand_in if p is target else p for p in parents)
         stack.extend(p for p in parents if p is not target and p.requires_grad)
-
-
-def _on_gpu(t: Tensor) -> bool:
-    from baregrad.device import get_device
-    return bool(getattr(get_device(t.device), "is_gpu", False))
 
 
 def _broadcast(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:

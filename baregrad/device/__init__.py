@@ -52,6 +52,15 @@ class Device(Allocator):
     unsupported_dtypes: dict[str, str] = {}
     # None, or why NaN and infinities may not survive arithmetic on this device (declared, so tests can skip)
     special_float_values: str | None = None
+    is_gpu = False  # renders through codegen/gpu.py (CUDA, NV)
+
+    @property
+    def wants_row_major_matmul_rhs(self) -> bool:
+        """Whether a matmul's right operand should be copied row-major first when it is a transposed buffer
+        (x @ W.T): the CPU-side tilers vectorize along the output's contiguous loop and need it; GPU matmul
+        kernels read either layout. The copy is a layout choice that belongs in the scheduler (issue 20 item 3);
+        until the scheduler makes it, the tensor API asks the device here."""
+        return not self.is_gpu
 
     def supports(self, d: Any) -> str | None:
         """None when this device can compute dtype d, else the reason it cannot."""
