@@ -65,9 +65,9 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
 
 
 def jit(fn):
-    """Decorator: capture the kernels of `fn` and replay them (baregrad.engine.jit, loaded on first use so that
+    """Decorator: capture the kernels of `fn` and replay them (baregrad.tensor_jit, loaded on first use so that
     `import baregrad` does not pull in the engine and codegen)."""
-    from baregrad.engine.jit import jit as _jit
+    from baregrad.tensor_jit import jit as _jit
     return _jit(fn)
 
 

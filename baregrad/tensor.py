@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import math
 import operator
-import weakref
 from typing import Any, Callable, Iterable, Sequence
 
 from baregrad import autograd as F
 from baregrad import dtype as dt
 from baregrad.device import canonical_name, default_device_name, get_device
+from baregrad.engine.pending import pending_writes, record_write, write_done
 from baregrad.errors import ArgumentError, DeviceError, DTypeError, ShapeError
 from baregrad.ir.node import Node
 from baregrad.ir.ops import Op, ReduceOp
@@ -247,7 +247,7 @@ class Tensor(TensorExtras):
         if node.op is not _BUFFER:  # realize_all for one tensor, without its grouping (every eager op comes here)
             if node.op is _ASSIGN:
                 _run_earlier_writes([self])
-                PENDING_ASSIGNS.pop(id(self), None)
+                write_done(self)
             (buf,) = _engine_realize()([node], get_device(self.device))
             self.node = Node(_BUFFER, node.dtype, (), buf)
         return self
@@ -890,7 +890,7 @@ class Tensor(TensorExtras):
         self.node = Node(Op.ASSIGN, self.dtype, (self.node, value.node))
         # hash-consing hands back last step's equal ASSIGN, marked done: this is a new write, so it must run
         self.node.buffer = None
-        PENDING_ASSIGNS[id(self)] = self
+        record_write(self)
         return self
 
     # ---- unary math ----
@@ -1606,16 +1606,11 @@ class Tensor(TensorExtras):
         setitem(self, index, value)
 
 
-# tensors whose latest assign has not run yet (dropped once it ran); the JIT realizes them before a call ends
-PENDING_ASSIGNS: "weakref.WeakValueDictionary[int, Tensor]" = weakref.WeakValueDictionary()
-
-
 def _run_earlier_writes(writes: list[Tensor]) -> None:
     """Before `writes` run, the assigns still pending besides them: they were issued first (a batch norm's running
     statistics in the forward pass, before optimizer.step() writes the weights those statistics were taken with),
     and run later they would read what the new writes overwrite."""
-    ids = {id(t) for t in writes}
-    earlier = [t for t in list(PENDING_ASSIGNS.values()) if t.node.op is _ASSIGN and id(t) not in ids]
+    earlier = pending_writes(exclude=writes)
     if earlier:
         _realize_together(earlier)
 
@@ -1880,7 +1875,7 @@ def _realize_together(tensors: list[Tensor]) -> None:
             buf = done.get(t.node)
             if buf is not None:  # None: the same tensor was listed twice and is already done
                 if t.node.op is _ASSIGN:
-                    PENDING_ASSIGNS.pop(id(t), None)
+                    write_done(t)
                 t.node = Node(_BUFFER, t.dtype, (), buf)
 
 
