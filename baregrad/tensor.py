@@ -15,6 +15,8 @@ from baregrad import dtype as dt
 from baregrad.device import canonical_name, default_device_name, get_device
 from baregrad.engine.pending import pending_writes, record_write, write_done
 from baregrad.errors import ArgumentError, DeviceError, DTypeError, ShapeError
+from baregrad.host_data import (I64_MIN, U64_END, check_fits, fit_range, flatten_data, infer_dtype, nest_values,
+                                numpy_dtype_name, pack_values)
 from baregrad.ir.node import Node
 from baregrad.ir.ops import Op, ReduceOp
 from baregrad.tensor_extra import TensorExtras
@@ -48,79 +50,12 @@ def _device_name(device: Any) -> str:
     return canonical_name(str(device))
 
 
-def _flatten_data(data: Any) -> tuple[list, tuple[int, ...]]:
-    if isinstance(data, (list, tuple)):
-        if len(data) == 0:
-            return [], (0,)
-        parts = [_flatten_data(d) for d in data]
-        shape = parts[0][1]
-        if any(p[1] != shape for p in parts):
-            raise ShapeError(f"ragged nested sequence: sub-shapes {sorted({p[1] for p in parts})}")
-        return [v for p in parts for v in p[0]], (len(data), *shape)
-    if isinstance(data, Tensor):
-        return data.reshape(-1).tolist(), data.shape
-    if hasattr(data, "item") and not isinstance(data, (int, float, bool)):
-        return [data.item()], ()
-    if not isinstance(data, (int, float, bool)):
-        raise DTypeError(f"cannot make a tensor from {type(data).__name__}")
-    return [data], ()
-
-
-def _infer_dtype(values: list) -> dt.DType:
-    if values and all(isinstance(v, bool) for v in values):
-        return dt.bool_
-    if all(isinstance(v, (int, bool)) for v in values) and values:
-        return dt.default_int
-    return dt.default_float
-
-
-def pack_values(values: list, d: dt.DType) -> bytes:
-    from baregrad.device.python import pack
-    from baregrad.render.python import bf16, f16, f32, wrap
-    if d.is_float:
-        cast = {dt.float32: f32, dt.float16: f16, dt.bfloat16: bf16}.get(d, float)
-        return pack([cast(float(v)) for v in values], d)
-    if d is dt.bool_:
-        return pack([bool(v) for v in values], d)
-    return pack([wrap(int(v), d.bits, not d.is_unsigned) for v in values], d)
-
-
-# A Python int operand must fit in 64 bits (torch converts it to int64 or uint64 and raises beyond), then wraps
-_I64_MIN, _U64_END = -2**63, 2**64
-_FIT_RANGE: dict[dt.DType, tuple[int, int]] = {}
-
-
-def _fit_range(d: dt.DType) -> tuple[int, int]:
-    """The numbers torch converts into integer dtype d without raising: its range, and for an unsigned type the
-    negatives down to -max as well (they wrap, as in C)."""
-    out = _FIT_RANGE.get(d)
-    if out is None:
-        lo, hi = dt.min_max_values(d)
-        out = _FIT_RANGE[d] = ((max(-hi, _I64_MIN) if d.is_unsigned else lo), hi)
-    return out
-
-
-def _check_fits(values: Iterable, d: dt.DType) -> None:
-    """Raise where torch raises for a user value an integer dtype cannot hold (tensor data, fill values). Only
-    user entry points check: internal constants (masks, ~x, 0xFFFFFFFF on int32) rely on wrapping."""
-    lo, hi = _fit_range(d)
-    for v in values:
-        if not lo <= v <= hi:  # NaN fails this too
-            lo_d, hi_d = dt.min_max_values(d)
-            raise DTypeError(f"value {v!r} cannot be converted to {d.name} without overflow ({d.name} holds "
-                             f"{lo_d}..{hi_d})")
-
-
 def _fitting_const(value: Any, d: dt.DType) -> Node:
     """A 0-d constant of a Python scalar for where/masked_fill: as in torch, an int that integer dtype d cannot
     hold raises there (binary arithmetic wraps instead, as torch's does)."""
     if type(value) is int and d.is_int:
-        _check_fits((value,), d)
+        check_fits((value,), d)
     return const_node(value, d, ())
-
-
-def _numpy_dtype_name(d: dt.DType) -> str:
-    return {"bool": "bool", "bfloat16": "float32"}.get(d.name, d.name)
 
 
 class Tensor(TensorExtras):
@@ -145,10 +80,10 @@ class Tensor(TensorExtras):
                 raise ShapeError(f"{len(raw)} bytes is not a whole number of {d.name} elements")
             self._init(_buffer_node(raw, d, (len(raw) // d.itemsize,), device_name), device_name, requires_grad)
             return
-        values, shape = _flatten_data(data)
-        d = d or _infer_dtype(values)
+        values, shape = flatten_data(data)
+        d = d or infer_dtype(values)
         if d.is_int:  # floats round to inf and any number is a bool, as in torch; integers must fit
-            _check_fits(values, d)
+            check_fits(values, d)
         self._init(_buffer_node(pack_values(values, d), d, shape, device_name), device_name, requires_grad)
 
     def _init(self, node: Node, device: str, requires_grad: bool) -> None:
@@ -268,12 +203,12 @@ class Tensor(TensorExtras):
         t = self.detach()
         if t.dtype is dt.bfloat16:
             t = t.float()
-        return np.frombuffer(t.to_bytes(), dtype=_numpy_dtype_name(t.dtype)).reshape(t.shape).copy()
+        return np.frombuffer(t.to_bytes(), dtype=numpy_dtype_name(t.dtype)).reshape(t.shape).copy()
 
     def tolist(self) -> Any:
         from baregrad.device.python import unpack
         values = unpack(self.detach().to_bytes(), self.dtype)
-        return _nest(values, self.shape)
+        return nest_values(values, self.shape)
 
     def item(self) -> Scalar:
         if self.numel() != 1:
@@ -416,9 +351,9 @@ class Tensor(TensorExtras):
             d = dt.to_dtype(dtype)
         if d.kind is not _FLOAT_KIND and d is not dt.bool_ and isinstance(fill_value, (int, float)):
             # zeros/ones/full_like/fill_/setitem values come through here: tested inline, it is the eager path
-            lo, hi = _FIT_RANGE.get(d) or _fit_range(d)
+            lo, hi = fit_range(d)
             if not lo <= fill_value <= hi:
-                _check_fits((fill_value,), d)
+                check_fits((fill_value,), d)
         t = Tensor.from_node(const_node(fill_value, d, shape), _device_name(device))
         return t.requires_grad_() if requires_grad else t
 
@@ -554,7 +489,7 @@ class Tensor(TensorExtras):
         else:
             # a Python scalar: a constant already broadcast to the tensor's shape (the nodes _broadcast would build)
             d = dt.python_scalar_dtype(other, self.dtype)
-            if type(other) is int and not _I64_MIN <= other < _U64_END and d.kind is not _FLOAT_KIND:
+            if type(other) is int and not I64_MIN <= other < U64_END and d.kind is not _FLOAT_KIND:
                 # within 64 bits an int operand wraps into an integer dtype as in torch (x + 2**40 on int32)
                 raise DTypeError(f"value {other} cannot be converted to {d.name} without overflow: a Python int "
                                  f"operand of a {self.dtype.name} tensor must fit in 64 bits")
@@ -1048,7 +983,7 @@ class Tensor(TensorExtras):
         out = self
         for bound in (min, max):
             if type(bound) is int and self.dtype.is_int:  # as in torch: a bound the dtype cannot hold raises
-                _check_fits((bound,), self.dtype)
+                check_fits((bound,), self.dtype)
         # where, not maximum/minimum: torch passes the gradient at the bounds (min <= x <= max) and keeps NaN
         if min is not None:
             a, b = out._coerce(min)
@@ -1830,15 +1765,6 @@ def _from_numpy(array: Any, d: dt.DType | None, device: str) -> Node:
     if d is not None and d is not src:
         node = Node(Op.CAST, d, (node,))
     return node
-
-
-def _nest(values: list, shape: tuple[int, ...]) -> Any:
-    if not shape:
-        return values[0]
-    if len(shape) == 1:
-        return list(values)
-    step = math.prod(shape[1:])
-    return [_nest(values[i * step:(i + 1) * step], shape[1:]) for i in range(shape[0])]
 
 
 _ENGINE_REALIZE: list[Callable[..., Any]] = []

@@ -102,7 +102,8 @@ class _Replay:
 
     def run(self, inputs: list[Buffer]) -> Any:
         from baregrad.random import draw_words
-        from baregrad.tensor import Tensor, pack_values
+        from baregrad.host_data import pack_values
+        from baregrad.tensor import Tensor
         for draw in self.draws:
             draw.buffer.copyin(pack_values(draw_words(draw.count), draw.buffer.dtype))
         outs = [Buffer(dev, d, shape) if fresh else old

@@ -11,7 +11,8 @@ from typing import Any, Sequence
 
 from baregrad import dtype as dt
 from baregrad.errors import ArgumentError, BoundsError, DTypeError, ShapeError
-from baregrad.tensor import Tensor, _flatten_data
+from baregrad.host_data import flatten_data
+from baregrad.tensor import Tensor
 from baregrad.tensor_ops.custom_grad import with_grad
 
 IntOrTuple = int | Sequence[int]
@@ -436,7 +437,7 @@ def _unpool_index(indices: Any, x: Tensor, op: str) -> tuple[Tensor, list[int] |
             raise DTypeError(f"{op}: indices must be int64, got {indices.dtype.name}")
         return indices.to(x.device), None
     nested = indices.tolist() if hasattr(indices, "tolist") else indices
-    values, _ = _flatten_data(nested)
+    values, _ = flatten_data(nested)
     if any(isinstance(v, bool) or not isinstance(v, int) for v in values):
         raise DTypeError(f"{op}: indices must be integers, got {indices!r}")
     return Tensor(nested, dtype=dt.int64, device=x.device), values
