@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 from baregrad import dtype as dt
 from baregrad.errors import ArgumentError, DTypeError, ShapeError
 from baregrad.tensor import Tensor
-from baregrad.tensor_ops.functions import _as_function as method_as_function
+from baregrad.tensor_ops.functions import as_function as method_as_function
 from baregrad.tensor_ops.linalg import vector_norm
 from baregrad.tensor_ops.shape_ops import meshgrid
 

@@ -752,7 +752,7 @@ class Tensor(TensorExtras):
             raise ShapeError(f"in-place result of shape {result.shape} does not fit tensor of shape {self.shape}")
         result = result.cast(self.dtype)
         if self.requires_grad and result._ctx is not None:
-            _rebind_parent(result, self)
+            rebind_parent(result, self)
         self.node, self._ctx = result.node, result._ctx
         self.requires_grad = self.requires_grad or result.requires_grad
         return self
@@ -1639,7 +1639,7 @@ def _other_isnan(self: Tensor, other: Any) -> Tensor:
     return self.full_like(False, dt.bool_)
 
 
-def _rebind_parent(result: Tensor, target: Tensor) -> None:
+def rebind_parent(result: Tensor, target: Tensor) -> None:
     """Before `target` takes over `result`'s graph in place, point result's history at a stand-in that holds
     target's old value; otherwise target would become its own parent and the gradient would stop there."""
     stand_in = Tensor.from_node(target.node, target.device)

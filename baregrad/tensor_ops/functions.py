@@ -41,7 +41,7 @@ METHOD_FUNCTIONS = (
 )
 
 
-def _as_function(name: str) -> Callable:
+def as_function(name: str) -> Callable:
     def fn(input: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: A002 - torch's argument name
         return getattr(input, name)(*args, **kwargs)
     fn.__name__ = fn.__qualname__ = name
@@ -51,7 +51,7 @@ def _as_function(name: str) -> Callable:
 
 def tensor_functions() -> dict[str, Callable]:
     """Every free function to export from the package, by name."""
-    out = {name: _as_function(name) for name in METHOD_FUNCTIONS}
+    out = {name: as_function(name) for name in METHOD_FUNCTIONS}
     out.update(einsum=_linalg.einsum, meshgrid=meshgrid, broadcast_tensors=broadcast_tensors,
                broadcast_shapes=broadcast_shapes, tril_indices=tril_indices, triu_indices=triu_indices)
     return out

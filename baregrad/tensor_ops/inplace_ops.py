@@ -52,11 +52,11 @@ def _inplace_method(name: str) -> Callable[..., "Tensor"]:
 
 def _rebind_view(self: "Tensor", view: "Tensor") -> "Tensor":
     """Make self the view (a new shape of the same values), as _inplace does for same-shape results."""
-    from baregrad.tensor import _rebind_parent
+    from baregrad.tensor import rebind_parent
     if self.requires_grad and self.is_leaf and F.grad_enabled():
         raise ArgumentError(f"a leaf tensor of shape {self.shape} that requires grad cannot be modified in place")
     if self.requires_grad and view._ctx is not None:
-        _rebind_parent(view, self)  # the view's history must reach self's old value, not self itself
+        rebind_parent(view, self)  # the view's history must reach self's old value, not self itself
     self.node, self._ctx = view.node, view._ctx
     return self
 

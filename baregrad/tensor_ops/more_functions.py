@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from baregrad.tensor_ops.functions import _as_function
+from baregrad.tensor_ops.functions import as_function
 from baregrad.tensor_ops.random_ops import normal
 
 METHOD_FUNCTIONS = (
@@ -18,7 +18,7 @@ METHOD_FUNCTIONS = (
 
 
 def more_functions() -> dict[str, Callable]:
-    out = {name: _as_function(name) for name in METHOD_FUNCTIONS}
+    out = {name: as_function(name) for name in METHOD_FUNCTIONS}
     out["normal"] = normal
     return out
 

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from baregrad.tensor import Tensor
 
 
-def _ints(args: tuple) -> tuple[int, ...]:
+def int_args(args: tuple) -> tuple[int, ...]:
     """Accept f(1, 2) and f((1, 2)) alike."""
     return tuple(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else tuple(args)
 
@@ -93,7 +93,7 @@ class ShapeOps:
     moveaxis = movedim
 
     def tile(self: "Tensor", *dims: Any) -> "Tensor":
-        reps = _ints(dims)
+        reps = int_args(dims)
         reps = (1,) * (self.ndim - len(reps)) + reps  # torch pads the repeat counts on the left
         return self.repeat(*reps)
 

@@ -11,7 +11,7 @@ from baregrad.nn.module import Module, Parameter
 from baregrad.tensor import Tensor
 
 
-class _ConvNd(Module):
+class ConvNd(Module):
     n: int = 2
     transposed: bool = False
 
@@ -60,7 +60,7 @@ class _ConvNd(Module):
         return s + ("" if self.bias is not None else ", bias=False")
 
 
-class Conv1d(_ConvNd):
+class Conv1d(ConvNd):
     n = 1
 
     def forward(self, x: Tensor) -> Tensor:
@@ -68,7 +68,7 @@ class Conv1d(_ConvNd):
         return F.conv1d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
 
-class Conv2d(_ConvNd):
+class Conv2d(ConvNd):
     n = 2
 
     def forward(self, x: Tensor) -> Tensor:
@@ -76,7 +76,7 @@ class Conv2d(_ConvNd):
         return F.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
 
-class _ConvTransposeNd(_ConvNd):
+class _ConvTransposeNd(ConvNd):
     transposed = True
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
