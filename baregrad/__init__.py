@@ -5,11 +5,34 @@ needs one.
 """
 from baregrad import dtype as dtypes
 from baregrad.autograd import no_grad, set_grad_enabled
-from baregrad.dtype import (DType, bfloat16, bool_, float16, float32, float64, int8, int16, int32, int64, uint8,
-                            uint16, uint32, uint64)
+from baregrad.dtype import (
+    DType,
+    bfloat16,
+    bool_,
+    float16,
+    float32,
+    float64,
+    int8,
+    int16,
+    int32,
+    int64,
+    uint8,
+    uint16,
+    uint32,
+    uint64,
+)
+from baregrad.errors import (
+    ArgumentError,
+    BoundsError,
+    CompileError,
+    DeviceError,
+    DTypeError,
+    Error,
+    FormatError,
+    ShapeError,
+    StaleReadError,
+)
 from baregrad.lazy import lazy_submodules
-from baregrad.errors import (ArgumentError, BoundsError, CompileError, DeviceError, DTypeError, Error, FormatError,
-                             ShapeError, StaleReadError)
 from baregrad.random import manual_seed
 from baregrad.stats import counters, reset_counters
 from baregrad.tensor import Tensor, realize_all
@@ -86,9 +109,11 @@ def default_device() -> str:
 SUBPACKAGES = ("nn", "optim", "onnx", "distributed", "models")
 __getattr__ = lazy_submodules(__name__, SUBPACKAGES)
 
-__all__ = ["Tensor", "tensor", "dtypes", "DType", "no_grad", "set_grad_enabled", "manual_seed", "counters",
-           "reset_counters", "Error", "ShapeError", "DTypeError", "DeviceError", "FormatError", "CompileError",
-           "ArgumentError", "BoundsError", "StaleReadError", "realize_all", "devices", "default_device", "jit"]
+__all__ = ["Tensor", "tensor", "dtypes", "DType", "bool_", "float16", "bfloat16", "float32", "float64", "int8",
+           "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "no_grad", "set_grad_enabled",
+           "manual_seed", "counters", "reset_counters", "Error", "ShapeError", "DTypeError", "DeviceError",
+           "FormatError", "CompileError", "ArgumentError", "BoundsError", "StaleReadError", "realize_all", "devices",
+           "default_device", "jit"]
 
 # checkpoints: torch.save / torch.load's zip format (baregrad.nn.state, imported on first use)
 from os import PathLike as _PathLike  # noqa: E402

@@ -63,7 +63,7 @@ def load_embedder(spec: str | None, device: str | None) -> Any:
 def _sampling_options() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     group = parent.add_argument_group("model and sampling")
-    group.add_argument("--model", help="GGUF path or short name (default: %s)" % DEFAULT_LLM)
+    group.add_argument("--model", help=f"GGUF path or short name (default: {DEFAULT_LLM})")
     group.add_argument("--device", help="device to run on, e.g. CPU, CUDA, NV (default: the fastest that works)")
     group.add_argument("--max-tokens", type=int, default=256, help="most tokens to generate (default: 256)")
     group.add_argument("--temperature", type=float, default=0.0, help="0 is greedy (default: 0)")
@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     embed = commands.add_parser("embed", help="sentence embeddings and cosine similarities")
     embed.add_argument("texts", nargs="+", metavar="TEXT")
-    embed.add_argument("--model", help="model folder or short name (default: %s)" % DEFAULT_EMBEDDER)
+    embed.add_argument("--model", help=f"model folder or short name (default: {DEFAULT_EMBEDDER})")
     embed.add_argument("--device", help="device to run on")
     embed.add_argument("--similarity", action="store_true", help="print cosine similarities (default for 2+ texts)")
     embed.add_argument("--vectors", action="store_true", help="print the vectors even for 2+ texts")

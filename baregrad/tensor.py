@@ -15,8 +15,17 @@ from baregrad import dtype as dt
 from baregrad.device import canonical_name, default_device_name, get_device
 from baregrad.engine.pending import pending_writes, record_write, write_done
 from baregrad.errors import ArgumentError, DeviceError, DTypeError, ShapeError
-from baregrad.host_data import (I64_MIN, U64_END, check_fits, fit_range, flatten_data, infer_dtype, nest_values,
-                                numpy_dtype_name, pack_values)
+from baregrad.host_data import (
+    I64_MIN,
+    U64_END,
+    check_fits,
+    fit_range,
+    flatten_data,
+    infer_dtype,
+    nest_values,
+    numpy_dtype_name,
+    pack_values,
+)
 from baregrad.ir.node import Node
 from baregrad.ir.ops import Op, ReduceOp
 from baregrad.tensor_extra import TensorExtras

@@ -101,8 +101,8 @@ class _Replay:
                 (inputs[w] if isinstance(w, int) else w).written_at = tick
 
     def run(self, inputs: list[Buffer]) -> Any:
-        from baregrad.random import draw_words
         from baregrad.host_data import pack_values
+        from baregrad.random import draw_words
         from baregrad.tensor import Tensor
         for draw in self.draws:
             draw.buffer.copyin(pack_values(draw_words(draw.count), draw.buffer.dtype))

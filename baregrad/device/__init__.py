@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import Any, Callable, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from baregrad import config
 from baregrad.device.allocator import Allocator
 from baregrad.errors import DeviceError, DTypeError
+
+if TYPE_CHECKING:
+    from baregrad.codegen.linear import LinearProgram
 
 
 @dataclass(frozen=True)

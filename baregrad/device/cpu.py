@@ -10,12 +10,13 @@ from baregrad import config
 from baregrad.codegen.linear import LinearProgram
 from baregrad.codegen.opt import KernelOptions
 from baregrad.device import Device
-from baregrad.device.host_memory import HostMemory
 from baregrad.device.compile_cache import cache_key, cached_build
+from baregrad.device.host_memory import HostMemory
 from baregrad.errors import CompileError, DeviceError
 from baregrad.render.cstyle import C_DIALECT, CRenderer
 
-FLAGS = ["-O2", "-march=native", "-ftree-vectorize", "-fvect-cost-model=dynamic", "-fno-math-errno", "-fwrapv", "-fPIC", "-shared", "-fopenmp"]
+FLAGS = ["-O2", "-march=native", "-ftree-vectorize", "-fvect-cost-model=dynamic", "-fno-math-errno", "-fwrapv", "-fPIC",
+         "-shared", "-fopenmp"]
 
 
 class CPUDevice(HostMemory, Device):

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from baregrad.errors import ArgumentError, FormatError
-
 from baregrad.models.chat_template import render_chat
 
 Backend = str  # "auto" | "tokenizers" | "python"

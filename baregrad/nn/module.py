@@ -9,6 +9,7 @@ from typing import Any, Callable, Iterator, NamedTuple
 from baregrad.errors import ShapeError
 from baregrad.tensor import Tensor, realize_all
 
+
 class Parameter(Tensor):
     """torch.nn.Parameter: a leaf tensor that a Module registers as a parameter. A Tensor subclass, so a frozen one
     (requires_grad=False) is still known as a parameter; ops on it return plain Tensors."""

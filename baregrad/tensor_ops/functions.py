@@ -9,8 +9,14 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from baregrad.tensor_ops import linalg as _linalg
-from baregrad.tensor_ops.shape_ops import (broadcast_shapes, broadcast_tensors, meshgrid, one_hot, tril_indices,
-                                           triu_indices)
+from baregrad.tensor_ops.shape_ops import (
+    broadcast_shapes,
+    broadcast_tensors,
+    meshgrid,
+    one_hot,
+    tril_indices,
+    triu_indices,
+)
 
 METHOD_FUNCTIONS = (
     # math

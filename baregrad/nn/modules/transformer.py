@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Any, Callable, Union
+from typing import Any, Callable
 
 from baregrad import dtype as dt
 from baregrad.errors import ArgumentError, DTypeError, ShapeError
@@ -23,7 +23,7 @@ from baregrad.nn.modules.linear import Linear
 from baregrad.nn.modules.norm import LayerNorm
 from baregrad.tensor import Tensor
 
-Activation = Union[str, Callable[[Tensor], Tensor]]
+Activation = str | Callable[[Tensor], Tensor]
 
 
 def generate_square_subsequent_mask(sz: int, device: Any = None, dtype: Any = None) -> Tensor:
