@@ -11,7 +11,7 @@ import baregrad as bg
 SCRIPT = """
 import sys
 import baregrad as bg
-heavy = [m for m in ("baregrad.nn", "baregrad.optim", "baregrad.onnx", "baregrad.engine", "baregrad.codegen",
+heavy = [m for m in ("baregrad.nn", "baregrad.optim", "baregrad.onnx", "baregrad.engine.realize", "baregrad.codegen",
                      "baregrad.device.cpu") if m in sys.modules]
 print(heavy)
 """
