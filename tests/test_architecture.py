@@ -209,6 +209,7 @@ def test_the_checks_see_a_violation(tmp_path):
                       "def f():\n    import baregrad.nn\n    return node._hidden\n")
     assert sorted(imported_modules(sample, tmp_path), key=lambda m: m[1]) == \
         [("baregrad.tensor", 1), ("baregrad.ir.node", 2), ("baregrad.nn", 6)]
-    assert sorted(private_crossings(sample, tmp_path)) == [("baregrad.ir.sample", "baregrad.tensor._private_thing", 1),
-                                                   ("baregrad.ir.sample", "baregrad.ir.node._hidden", 7)]
+    assert sorted(private_crossings(sample, tmp_path)) == [
+        ("baregrad.ir.sample", "baregrad.ir.node._hidden", 7),
+        ("baregrad.ir.sample", "baregrad.tensor._private_thing", 1)]
     assert unit_edges(tmp_path) == Counter({("ir", "tensor"): 1, ("ir", "nn"): 1})
