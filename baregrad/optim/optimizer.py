@@ -104,6 +104,16 @@ class Optimizer:
         pending.targets.append(step.assign(step + 1))
         return step
 
+    def _adam_moments(self, p: Tensor, g: Tensor, beta1: Tensor, beta2: float, pending: StepState
+                      ) -> tuple[Tensor, Tensor]:
+        """Adam's moment estimates (state exp_avg, exp_avg_sq) as they stand after this step's update (queued on
+        `pending`); Adam, NAdam and RAdam share them."""
+        m = self._state(p, "exp_avg", lambda: p.detach().zeros_like())
+        v = self._state(p, "exp_avg_sq", lambda: p.detach().zeros_like())
+        b1 = beta1.cast(p.dtype)
+        pending.targets += [m.assign(m + (g - m) * (1 - b1)), v.assign(v * beta2 + g * g * (1 - beta2))]
+        return m, v
+
     def _state(self, p: Tensor, name: str, init: Callable[[], Tensor]) -> Tensor:
         st = self.state.setdefault(p, {})
         if name not in st:
