@@ -33,6 +33,10 @@ KNOBS: tuple[Knob, ...] = (
     Knob("BAREGRAD_NV_COMMAND_MEMORY", "vidmem", "vidmem or sysmem: where NV places its command rings (diagnostic)"),
     Knob("BAREGRAD_TC_TILE", "", "bm,bn,bk,warps_m,warps_n,stages: the tensor-core matmul tile (benchmarking)"),
     Knob("BAREGRAD_GPU_UNROLL", "4", "elements per thread in vectorized GPU kernels (benchmarking)"),
+    Knob("BAREGRAD_DIST_TIMEOUT", "300", "seconds a collective of baregrad.distributed waits for the other ranks "
+                                         "before it raises DistributedError (init_process_group(timeout=) overrides)"),
+    Knob("RANK", "", "this process's rank when no MPI launcher says (torch.distributed's variable)", True),
+    Knob("WORLD_SIZE", "", "the number of ranks, as RANK", True),
     Knob("CUDA_PATH", "", "CUDA toolkit root searched for nvcc/libnvrtc (also CUDA_HOME, /usr/local/cuda*)", True),
     Knob("CUDA_HOME", "", "CUDA toolkit root, as CUDA_PATH", True),
     Knob("OCL_ICD_VENDORS", "/etc/OpenCL/vendors", "where the OpenCL loader finds drivers (OPENCL probe)", True),
@@ -109,6 +113,26 @@ def opencl_vendors_dir() -> str:
 def vulkan_driver_override() -> bool:
     """True when the user names Vulkan driver manifests themselves (VK_ICD_FILENAMES or VK_DRIVER_FILES)."""
     return bool(_raw("VK_ICD_FILENAMES") or _raw("VK_DRIVER_FILES"))
+
+
+def distributed_timeout() -> float:
+    """Seconds a collective waits for its peers (BAREGRAD_DIST_TIMEOUT, default 300 as torch.distributed)."""
+    try:
+        value = float(_raw("BAREGRAD_DIST_TIMEOUT") or 300)
+    except ValueError:
+        return 300.0
+    return value if value > 0 else 300.0
+
+
+def launch_variable(name: str) -> str | None:
+    """RANK or WORLD_SIZE as a launcher (torchrun, mpirun wrappers) sets them; None when unset or empty."""
+    assert name in ("RANK", "WORLD_SIZE"), name
+    return _raw(name) or None
+
+
+def child_environment(**overrides: str) -> dict[str, str]:
+    """This process's environment with `overrides`, for a process baregrad starts (the distributed launcher)."""
+    return {**os.environ, **overrides}
 
 
 def knob_table() -> str:

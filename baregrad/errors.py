@@ -35,3 +35,7 @@ class BoundsError(Error, IndexError):
 
 class StaleReadError(Error, RuntimeError):
     """A lazy tensor read after a buffer it is computed from was written in place (the message names both)."""
+
+
+class DistributedError(Error, RuntimeError):
+    """A collective across processes failed: a rank died, hung past the timeout, or passed a mismatched tensor."""

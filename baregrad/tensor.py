@@ -30,7 +30,7 @@ from baregrad.ir.node import Node
 from baregrad.ir.ops import Op, ReduceOp
 from baregrad.tensor_extra import TensorExtras
 from baregrad.tensor_ops.custom_grad import sqrt_zero_grad, with_grad
-from baregrad.tensor_ops.hooks import HOOKS, RETAINED, run_hooks
+from baregrad.tensor_ops.hooks import AFTER_BACKWARD, HOOKS, RETAINED, run_after_backward, run_hooks
 
 Scalar = int | float | bool
 _BUFFER, _ASSIGN = Op.BUFFER, Op.ASSIGN  # bound once: Op.X is slow on Python 3.11 (see ir/ops.py)
@@ -224,9 +224,12 @@ class Tensor(TensorExtras):
             raise ShapeError(f"item() needs a tensor of one element, got shape {self.shape}")
         return self.reshape(()).tolist()
 
-    def to(self, *args: Any, **kwargs: Any) -> "Tensor":
-        """to(device), to(dtype), to(device, dtype), to(other_tensor), with keyword forms too."""
+    def to(self, *args: Any, **kwargs: Any) -> Any:
+        """to(device), to(dtype), to(device, dtype), to(other_tensor), with keyword forms too; to([devices]) gives
+        a MultiTensor with a copy on each device."""
         device, d = kwargs.get("device"), kwargs.get("dtype")
+        if args and isinstance(args[0], (list, tuple)):  # several devices: a copy on each (tensor_ops/multi.py)
+            return self.shard(args[0], axis=None)
         for a in args:
             if isinstance(a, Tensor):
                 device, d = a.device, a.dtype
@@ -347,6 +350,8 @@ class Tensor(TensorExtras):
         # the output (the loss) with its gradients: it shares their work, and computed later it would read the
         # parameters after optimizer.step() wrote them in place -- the loss of the next step, not this one's
         realize_all([self] + [leaf.grad for leaf in leaves if leaf.grad is not None])
+        if AFTER_BACKWARD:  # queued by a hook during this backward (tensor_ops/hooks.py)
+            run_after_backward()
 
     # ---- creation ----
     @staticmethod

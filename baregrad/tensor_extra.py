@@ -12,6 +12,7 @@ from baregrad.tensor_ops.inplace_ops import InplaceOps
 from baregrad.tensor_ops.linalg import LinalgOps
 from baregrad.tensor_ops.math_ops import MathOps
 from baregrad.tensor_ops.more_math import MoreMathOps
+from baregrad.tensor_ops.multi import ShardOps
 from baregrad.tensor_ops.random_ops import RandomOps
 from baregrad.tensor_ops.reduce_ops import ReduceOps
 from baregrad.tensor_ops.shape_ops import ShapeOps, one_hot
@@ -21,7 +22,7 @@ from baregrad.tensor_ops.stats_ops import StatsOps
 
 
 class TensorExtras(MathOps, ReduceOps, SortOps, ShapeOps, LinalgOps, AliasOps, MoreMathOps, SpecialOps,
-                   StatsOps, IndexOps, RandomOps, InplaceOps, HookOps):
+                   StatsOps, IndexOps, RandomOps, InplaceOps, HookOps, ShardOps):
     """Methods beyond the core set. Each decomposes into core Tensor methods."""
     __slots__ = ()
 

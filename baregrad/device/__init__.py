@@ -100,12 +100,19 @@ _OPEN: dict[str, Device] = {}
 
 
 def canonical_name(name: str) -> str:
-    upper = name.split(":")[0].upper()
+    """The registry name of a device: "cpu" -> "CPU", "CPU:0" -> "CPU", "cuda:1" -> "CUDA:1" (an index names one
+    of several devices of a backend; on host backends each index is a virtual device, e.g. for sharding tests)."""
+    base, _, index = name.partition(":")
+    upper = base.upper()
     aliases = {"CLANG": "CPU", "GPU": "CUDA", "CL": "OPENCL", "WGPU": "WEBGPU"}
     upper = aliases.get(upper, upper)
     if upper not in BACKENDS:
         raise DeviceError(f"unknown device {name!r}; known devices: {', '.join(BACKENDS)}")
-    return upper
+    if not index:
+        return upper
+    if not index.isdigit():
+        raise DeviceError(f"device {name!r}: the index after ':' must be a non-negative integer")
+    return upper if int(index) == 0 else f"{upper}:{int(index)}"
 
 
 def get_device(name: str | None = None) -> Device:
@@ -116,18 +123,38 @@ def get_device(name: str | None = None) -> Device:
     key = canonical_name(name) if name else default_device_name()
     device = _OPEN.get(key)
     if device is None:
-        module, cls = BACKENDS[key].device.split(":")
+        base, _, index = key.partition(":")
+        module, cls = BACKENDS[base].device.split(":")
         try:
             backend = getattr(importlib.import_module(module), cls)
         except ImportError as e:
             raise DeviceError(f"device {key} is not available: {e}") from e
-        device = _OPEN[key] = backend()
+        device = _OPEN[key] = backend() if not index else _open_indexed(backend, key, int(index))
     return device
+
+
+def _open_indexed(backend: type, key: str, index: int) -> Device:
+    """Device number `index` of a backend: a GPU backend opens that ordinal; a host backend (its memory is process
+    memory) opens another instance of itself, a virtual device that shares the kernel caches."""
+    import inspect
+    if "ordinal" in inspect.signature(backend.__init__).parameters:
+        device = backend(ordinal=index)
+        device.name = key  # its kernels load into that GPU's context: cached apart from device 0's
+        return device
+    if issubclass(backend, _host_memory_class()) or backend.name == "PYTHON":
+        return backend()  # keeps the backend's name: compiled kernels run on any instance's memory
+    raise DeviceError(f"device {key}: backend {backend.name} opens one device only (use {backend.name})")
+
+
+def _host_memory_class() -> type:
+    from baregrad.device.host_memory import HostMemory
+    return HostMemory
 
 
 def probe(name: str) -> str | None:
     """A cheap guess at why device `name` cannot work here (None: it may work). No backend is imported."""
-    return importlib.import_module(BACKENDS[canonical_name(name)].probe).probe()
+    base = canonical_name(name).partition(":")[0]
+    return importlib.import_module(BACKENDS[base].probe).probe()
 
 
 _DEFAULT: str | None = None

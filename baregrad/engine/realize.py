@@ -163,6 +163,16 @@ def realize(targets: list[Node], device: Device) -> list[Buffer]:
     return outputs
 
 
+def note_external_write(buffers: list[Buffer]) -> None:
+    """Buffers were written in place outside a kernel (a collective wrote their host memory): stamp them as an
+    assign's write is stamped, so a lazy tensor set up before the write raises StaleReadError instead of reading
+    the new values, and memoized results computed from them are not handed out again."""
+    tick = tick_write_clock()
+    for buf in buffers:
+        buf.written_at = tick
+    bump_epoch()
+
+
 def compiled(step: KernelStep, device: Device) -> Any:
     if step.program is None or step.source == "":
         key = (device.name, step.ast)
@@ -224,4 +234,4 @@ def clear_caches() -> None:
     _PROGRAMS.clear()
 
 
-__all__ = ["realize", "canonicalize", "clear_caches", "Slot"]
+__all__ = ["realize", "canonicalize", "clear_caches", "note_external_write", "Slot"]

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 HOOKS: dict[int, dict[int, Callable]] = {}   # id(tensor) -> {handle id: hook}, in registration order
 RETAINED: set[int] = set()                   # ids of non-leaf tensors whose .grad is kept
+AFTER_BACKWARD: list[Callable[[], None]] = []  # run once when the current backward's gradients are computed
 _KEYS = itertools.count()
 
 
@@ -61,6 +62,18 @@ def run_hooks(t: "Tensor", grad: "Tensor") -> "Tensor":
         from baregrad.tensor import Tensor
         t.grad = Tensor.from_node(grad.node, grad.device) if t.grad is None else t.grad + grad
     return grad
+
+
+def queue_after_backward(callback: Callable[[], None]) -> None:
+    """Run callback once, after the backward pass now running has realized every gradient (what torch's
+    engine.queue_callback does; DistributedDataParallel all-reduces the gradients there)."""
+    if callback not in AFTER_BACKWARD:
+        AFTER_BACKWARD.append(callback)
+
+
+def run_after_backward() -> None:
+    while AFTER_BACKWARD:
+        AFTER_BACKWARD.pop(0)()
 
 
 class HookOps:
