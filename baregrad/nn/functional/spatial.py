@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 from baregrad import dtype as dt
 from baregrad.errors import ArgumentError, ShapeError
-from baregrad.nn import functional as F
+from baregrad.nn.functional import common as F
 from baregrad.tensor import Tensor
 from baregrad.tensor_ops.custom_grad import with_grad
 

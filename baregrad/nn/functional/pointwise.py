@@ -13,7 +13,7 @@ from typing import Any
 
 from baregrad import dtype as dt
 from baregrad.errors import ArgumentError, ShapeError
-from baregrad.nn.functional import _implicit_softmax_dim
+from baregrad.nn.functional.common import _implicit_softmax_dim
 from baregrad.tensor import Tensor
 from baregrad.tensor_ops.custom_grad import with_grad
 from baregrad.tensor_ops.linalg import vector_norm

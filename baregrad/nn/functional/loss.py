@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from baregrad import dtype as dt
 from baregrad.errors import ArgumentError, DTypeError, ShapeError
-from baregrad.nn.functional_pointwise import logsigmoid, pairwise_distance
+from baregrad.nn.functional.pointwise import logsigmoid, pairwise_distance
 from baregrad.tensor import Tensor
 from baregrad.tensor_ops.custom_grad import with_grad
 

@@ -759,9 +759,3 @@ def interpolate(x: Tensor, size: Any = None, scale_factor: Any = None, mode: str
             x = _linear_axis(x, 2 + j, sizes[j], factors[j], bool(align_corners))
         return x
     raise ArgumentError(f"interpolate mode must be nearest, linear or bilinear, got {mode!r}")
-
-
-from baregrad.nn.functional_loss import *  # noqa: E402,F401,F403 - margin, triplet, poisson, ctc losses, ...
-from baregrad.nn.functional_pointwise import *  # noqa: E402,F401,F403 - celu, glu, prelu, normalize, pdist, ...
-from baregrad.nn.functional_spatial import *  # noqa: E402,F401,F403 - pixel_shuffle, fold, grid_sample, ...
-from baregrad.nn.modules.embedding_bag import embedding_bag  # noqa: E402,F401 - with nn.EmbeddingBag
