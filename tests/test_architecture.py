@@ -46,15 +46,6 @@ ALLOWED_PRIVATE = {
     ("baregrad.codegen.opt", "baregrad.ir.symbolic._terms"),
     ("baregrad.device.nv.device", "baregrad.device.nv.driver._mock_requested"),
     ("baregrad.device.nv.device", "baregrad.device.cuda._NvccCompiler"),
-    # nn.functional's shared helpers, until nn/functional becomes a package with a public helpers module (item 5)
-    ("baregrad.nn.functional.pointwise", "baregrad.nn.functional._implicit_softmax_dim"),
-    ("baregrad.nn.functional.spatial", "baregrad.nn.functional._convnd"),
-    ("baregrad.nn.functional.spatial", "baregrad.nn.functional._tuple"),
-    ("baregrad.nn.functional.spatial", "baregrad.nn.functional._windows"),
-    ("baregrad.nn.modules.attention", "baregrad.nn.functional._causal_mask"),
-    ("baregrad.nn.modules.conv", "baregrad.nn.functional._conv_padding"),
-    ("baregrad.nn.modules.conv", "baregrad.nn.functional._tuple"),
-    ("baregrad.nn.modules.transformer", "baregrad.nn.functional._causal_mask"),
 }
 
 

@@ -5,8 +5,6 @@ interpolate; loss: the other losses; pointwise: more activations, distances, ran
 fold/unfold, 3-d and adaptive pooling, grid sampling. Shared helpers live in `helpers`.
 """
 from baregrad.nn.functional.common import *  # noqa: F401,F403
-from baregrad.nn.functional.common import (_causal_mask, _conv_padding, _convnd, _implicit_softmax_dim,  # noqa: F401
-                                           _tuple, _windows)
 from baregrad.nn.functional.loss import *  # noqa: F401,F403
 from baregrad.nn.functional.pointwise import *  # noqa: F401,F403
 from baregrad.nn.functional.spatial import *  # noqa: F401,F403

@@ -13,7 +13,7 @@ from typing import Any
 
 from baregrad import dtype as dt
 from baregrad.errors import ArgumentError, ShapeError
-from baregrad.nn.functional.common import _implicit_softmax_dim
+from baregrad.nn.functional.helpers import implicit_softmax_dim
 from baregrad.tensor import Tensor
 from baregrad.tensor_ops.custom_grad import with_grad
 from baregrad.tensor_ops.linalg import vector_norm
@@ -144,7 +144,7 @@ def softmin(x: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any 
     if dim is None:
         warnings.warn("Implicit dimension choice for softmin has been deprecated. Change the call to include "
                       "dim=X as an argument.", stacklevel=_stacklevel)
-        dim = _implicit_softmax_dim(x.ndim)
+        dim = implicit_softmax_dim(x.ndim)
     return (-x).softmax(dim, dtype)
 
 

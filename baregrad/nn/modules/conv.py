@@ -7,6 +7,7 @@ from typing import Any
 from baregrad.errors import ArgumentError
 from baregrad.nn import functional as F
 from baregrad.nn import init
+from baregrad.nn.functional.helpers import conv_padding, int_tuple
 from baregrad.nn.module import Module, Parameter
 from baregrad.tensor import Tensor
 
@@ -25,10 +26,10 @@ class ConvNd(Module):
             raise ArgumentError(f"padding_mode {padding_mode!r} is not supported")
         n = self.n
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = F._tuple(kernel_size, n)
-        self.stride, self.dilation = F._tuple(stride, n), F._tuple(dilation, n)
-        self.padding = padding if isinstance(padding, str) else F._tuple(padding, n)
-        self.output_padding, self.padding_mode = F._tuple(output_padding, n), padding_mode
+        self.kernel_size = int_tuple(kernel_size, n)
+        self.stride, self.dilation = int_tuple(stride, n), int_tuple(dilation, n)
+        self.padding = padding if isinstance(padding, str) else int_tuple(padding, n)
+        self.output_padding, self.padding_mode = int_tuple(output_padding, n), padding_mode
         shape = ((in_channels, out_channels // groups) if self.transposed else
                  (out_channels, in_channels // groups)) + self.kernel_size
         self.weight = Parameter(Tensor.empty(*shape, device=device, dtype=dtype))
@@ -45,7 +46,7 @@ class ConvNd(Module):
         if self.padding_mode == "zeros":
             return x, self.padding
         # 'same' pads with the mode too (torch does); its odd total puts the extra element after
-        pairs = F._conv_padding(self.padding, self.kernel_size, self.dilation, self.stride)
+        pairs = conv_padding(self.padding, self.kernel_size, self.dilation, self.stride)
         pads = [v for before, after in reversed(pairs) for v in (before, after)]
         return F.pad(x, pads, self.padding_mode), 0
 

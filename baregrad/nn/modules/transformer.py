@@ -14,6 +14,7 @@ from baregrad import dtype as dt
 from baregrad.errors import ArgumentError, DTypeError, ShapeError
 from baregrad.nn import functional as F
 from baregrad.nn import init
+from baregrad.nn.functional.helpers import causal_mask
 from baregrad.nn.materialize import materialize
 from baregrad.nn.module import Module
 from baregrad.nn.modules.activation import Dropout
@@ -28,7 +29,7 @@ Activation = str | Callable[[Tensor], Tensor]
 
 def generate_square_subsequent_mask(sz: int, device: Any = None, dtype: Any = None) -> Tensor:
     """The (sz, sz) causal float mask: -inf above the diagonal (later positions), 0.0 on and below it."""
-    allowed = F._causal_mask(sz, sz, device)
+    allowed = causal_mask(sz, sz, device)
     mask = allowed.where(0.0, -math.inf)
     return mask.cast(dtype) if dtype is not None else mask
 
