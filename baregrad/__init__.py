@@ -105,6 +105,15 @@ def default_device() -> str:
     return default_device_name()
 
 
+# bg.profile(): the profiler (a callable package, see baregrad/profile/__init__.py); BAREGRAD_PROFILE / VIZ start
+# one for the whole run
+from baregrad import profile  # noqa: E402
+from baregrad.profile.memory import memory_summary  # noqa: E402
+from baregrad.profile.session import start_from_environment as _start_from_environment  # noqa: E402
+
+_start_from_environment()
+
+
 # torch-style subpackages: `bg.nn.Linear` works after `import baregrad`; each loads on first use
 SUBPACKAGES = ("nn", "optim", "onnx", "distributed", "models")
 __getattr__ = lazy_submodules(__name__, SUBPACKAGES)
@@ -113,7 +122,8 @@ __all__ = ["Tensor", "tensor", "dtypes", "DType", "bool_", "float16", "bfloat16"
            "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "no_grad", "set_grad_enabled",
            "manual_seed", "counters", "reset_counters", "Error", "ShapeError", "DTypeError", "DeviceError",
            "FormatError", "CompileError", "ArgumentError", "BoundsError", "StaleReadError", "realize_all", "devices",
-           "default_device", "jit"]
+           "default_device", "jit",
+           "profile", "memory_summary"]
 
 # checkpoints: torch.save / torch.load's zip format (baregrad.nn.state, imported on first use)
 from os import PathLike as _PathLike  # noqa: E402

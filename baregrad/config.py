@@ -33,6 +33,12 @@ KNOBS: tuple[Knob, ...] = (
     Knob("BAREGRAD_NV_COMMAND_MEMORY", "vidmem", "vidmem or sysmem: where NV places its command rings (diagnostic)"),
     Knob("BAREGRAD_TC_TILE", "", "bm,bn,bk,warps_m,warps_n,stages: the tensor-core matmul tile (benchmarking)"),
     Knob("BAREGRAD_GPU_UNROLL", "4", "elements per thread in vectorized GPU kernels (benchmarking)"),
+    Knob("BAREGRAD_PROFILE", "", "a path: profile the whole run; at exit write a Chrome trace there (Perfetto, "
+                                 "chrome://tracing, or `baregrad viz PATH`) and print the profile table on stderr"),
+    Knob("VIZ", "0", "1: profile the whole run; at exit serve the viz page on 127.0.0.1 (port BAREGRAD_VIZ_PORT) "
+                     "until Ctrl-C"),
+    Knob("BAREGRAD_VIZ_PORT", "8642", "the viz page's port"),
+    Knob("BAREGRAD_QUIET", "0", "1: no progress bars on stderr (they show only when stderr is a terminal anyway)"),
     Knob("BAREGRAD_DIST_TIMEOUT", "300", "seconds a collective of baregrad.distributed waits for the other ranks "
                                          "before it raises DistributedError (init_process_group(timeout=) overrides)"),
     Knob("RANK", "", "this process's rank when no MPI launcher says (torch.distributed's variable)", True),
@@ -113,6 +119,22 @@ def opencl_vendors_dir() -> str:
 def vulkan_driver_override() -> bool:
     """True when the user names Vulkan driver manifests themselves (VK_ICD_FILENAMES or VK_DRIVER_FILES)."""
     return bool(_raw("VK_ICD_FILENAMES") or _raw("VK_DRIVER_FILES"))
+
+
+def profile_path() -> str | None:
+    return _raw("BAREGRAD_PROFILE") or None
+
+
+def viz_enabled() -> bool:
+    return getenv("VIZ") > 0
+
+
+def viz_port() -> int:
+    return getenv("BAREGRAD_VIZ_PORT", 8642)
+
+
+def quiet() -> bool:
+    return getenv("BAREGRAD_QUIET") > 0
 
 
 def distributed_timeout() -> float:

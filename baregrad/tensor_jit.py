@@ -38,6 +38,7 @@ from baregrad.engine.realize import bump_epoch
 from baregrad.errors import ArgumentError, DeviceError
 from baregrad.ir.node import Node, tick_write_clock
 from baregrad.ir.ops import Op
+from baregrad.profile import profiler
 
 
 def _flatten(obj: Any, tensors: list) -> Any:
@@ -114,6 +115,7 @@ class _Replay:
         def handle(p: _Param) -> Any:
             return p.fixed if p.fixed is not None else \
                 (inputs[p.input_index].handle if p.input_index >= 0 else outs[p.output_index].handle)
+        started = profiler.ACTIVE.now() if profiler.ACTIVE is not None else 0.0
         if self.device_graph is not None:
             self.device_graph.run(inputs, outs)
         elif self.graph is not None:
@@ -122,6 +124,8 @@ class _Replay:
             for program, params in self.launches:
                 program(*[handle(p) for p in params])
         stats.bump("kernels", len(self.launches))
+        if profiler.ACTIVE is not None:
+            profiler.ACTIVE.replayed(len(self.launches), started, outs[0].device.name if outs else "?")
         self.mark_writes(inputs)
         bump_epoch()
         tensors = [Tensor.from_node(Node(Op.BUFFER, b.dtype, (), b), name) for b, name in zip(outs, self.devices)]

@@ -68,6 +68,9 @@ fi
 LLM_DIR=${LLM_GPU_DIR:-.llm_gpu}
 if [ -f "$LLM_DIR/expected.json" ]; then  # made here by `python bench/llm_gpu_check.py prepare .llm_gpu`; carried
   step "LLM on GPU" 60 $PY bench/llm_gpu_check.py check "$LLM_DIR" --devices $BENCH_DEVICES
+  # where one decode step's time goes on each GPU device: the profiler's table (device timestamps), and its traces
+  step "profile LLM decode" 60 $PY bench/profile_llm_step.py --gguf "$LLM_DIR/smollm2_truncated.gguf" \
+    --devices $BENCH_DEVICES --trace-dir "$OUT_DIR"
 fi
 step "bench/gpu.py" 90 $PY bench/gpu.py --devices $BENCH_DEVICES --json "$OUT_DIR/bench.json"
 if [ "$NV_OK" = 0 ]; then

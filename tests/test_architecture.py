@@ -3,7 +3,8 @@ cycle, and no module imports another module's private (`_name`) names.
 
 Layers, low to high (a module may import from its own layer or a lower one; imports under `if TYPE_CHECKING:` are
 annotations, not dependencies, and are skipped; imports inside functions count):
-  base < ir < codegen < render < device < engine < tensor API < nn/optim/onnx/models/distributed/profile < cli/serve
+  base (incl. profile/) < ir < codegen < render < device < engine < tensor API < nn/optim/onnx/models/distributed
+  < cli/serve
 """
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "baregrad"
 
 LAYERS: list[set[str]] = [
-    {"errors", "config", "dtype", "stats", "lazy"},
+    # profile/ is instrumentation the engine calls (records, memory counts, progress): a base layer, like stats
+    {"errors", "config", "dtype", "stats", "lazy", "profile"},
     {"ir"},
     {"codegen"},
     {"render"},
@@ -25,7 +27,7 @@ LAYERS: list[set[str]] = [
     # the tensor API: Tensor's core, its op mixins, autograd rules, and the tensor-level helpers around them
     {"tensor", "autograd", "tensor_ops", "tensor_extra", "indexing", "random", "functions_api", "host_data",
      "tensor_jit"},
-    {"nn", "optim", "onnx", "models", "distributed", "profile"},
+    {"nn", "optim", "onnx", "models", "distributed"},
     {"cli", "serve", "__main__", "__init__"},  # __init__: the public facade, which loads subpackages on first use
 ]
 LAYER_OF = {unit: rank for rank, units in enumerate(LAYERS) for unit in units}

@@ -215,15 +215,24 @@ def _emit_scope(state: _Linearizer, scope: Node | None) -> None:
 
 
 def _emit(state: _Linearizer, node: Node) -> int:
-    done = state.emitted.get(node)
-    if done is not None:
-        return done
-    if node.op is Op.LOOP_REDUCE:
-        _emit_group(state, state.groups[_reduce_vars(node)])
-        return state.emitted[node]
-    src = tuple(_emit(state, s) for s in node.src)
-    state.emitted[node] = out = state.add(_instr_for(node, src))
-    return out
+    """Emit node after its sources, depth first in source order, with an explicit stack (no recursion)."""
+    emitted = state.emitted
+    stack = [node]
+    while stack:
+        top = stack[-1]
+        if top in emitted:
+            stack.pop()
+        elif top.op is Op.LOOP_REDUCE:
+            _emit_group(state, state.groups[_reduce_vars(top)])
+            stack.pop()
+        else:
+            missing = [s for s in top.src if s not in emitted]
+            if missing:
+                stack.extend(reversed(missing))
+            else:
+                emitted[top] = state.add(_instr_for(top, tuple(emitted[s] for s in top.src)))
+                stack.pop()
+    return emitted[node]
 
 
 def _emit_group(state: _Linearizer, group: list[Node]) -> None:
@@ -245,16 +254,17 @@ def _emit_frontier(state: _Linearizer, node: Node, inner_vars: set[Node], scope:
                    walked: set[Node]) -> None:
     """Emit the loop-invariant parts of a reduce body (before its loop opens). `walked` holds the body nodes already
     looked through: bodies share subexpressions, and walking each path again is exponential in the sharing."""
-    if node in state.emitted or node in walked:
-        return
-    if state.free[node] & inner_vars:
-        walked.add(node)
-        if node.op is Op.LOOP_REDUCE:
-            return  # a nested reduce hoists its own invariants when its loop is emitted; its vars are not open yet
-        for s in node.src:
-            _emit_frontier(state, s, inner_vars, scope, walked)
-        return
-    _emit(state, node)
+    stack = [node]
+    while stack:
+        node = stack.pop()
+        if node in state.emitted or node in walked:
+            continue
+        if state.free[node] & inner_vars:
+            walked.add(node)
+            if node.op is not Op.LOOP_REDUCE:  # a nested reduce hoists its own invariants when its loop is emitted
+                stack.extend(reversed(node.src))
+            continue
+        _emit(state, node)
 
 
 def _instr_for(node: Node, src: tuple[int, ...]) -> Instr:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Generator
 
 from baregrad import dtype as dt
 from baregrad.errors import ShapeError
@@ -97,15 +98,35 @@ def lower_kernel(value: Node, out_param: Node, params: dict[Node, Node], out_sha
 
 
 def _lower(state: _Lowering, node: Node, idx: tuple[Node, ...], valid: Node) -> Node:
-    key = (node, idx, valid)
-    out = state.memo.get(key)
-    if out is None:
-        out = _lower_uncached(state, node, idx, valid)
-        state.memo[key] = out
-    return out
+    """The kernel expression of `node` at index `idx` (zero where `valid` is false), memoized per (node, idx, valid).
+
+    Iterative: each node's lowering is a generator that yields the (node, idx, valid) of a source it needs and
+    receives its lowered value, and this loop runs them on an explicit stack, so a 10,000-op chain needs no
+    Python recursion."""
+    memo = state.memo
+    root = (node, idx, valid)
+    if root in memo:
+        return memo[root]
+    stack = [(root, _lower_steps(state, *root))]
+    sent: Node | None = None
+    while stack:
+        key, steps = stack[-1]
+        try:
+            need = steps.send(sent)
+        except StopIteration as done:
+            memo[key] = sent = done.value
+            stack.pop()
+            continue
+        sent = memo.get(need)
+        if sent is None:
+            stack.append((need, _lower_steps(state, *need)))
+    return memo[root]
 
 
-def _lower_uncached(state: _Lowering, node: Node, idx: tuple[Node, ...], valid: Node) -> Node:
+Lowering = Generator[tuple[Node, tuple[Node, ...], Node], Node, Node]
+
+
+def _lower_steps(state: _Lowering, node: Node, idx: tuple[Node, ...], valid: Node) -> Lowering:
     op = node.op
     if op is Op.BUFFER:
         if sym.is_const(valid, False):
@@ -116,14 +137,17 @@ def _lower_uncached(state: _Lowering, node: Node, idx: tuple[Node, ...], valid: 
     if op is Op.ARANGE:
         return _cast(idx[0], node.dtype)
     if op in ALU or op in (Op.CAST, Op.BITCAST):
-        return Node(op, node.dtype, tuple(_lower(state, s, idx, valid) for s in node.src), node.arg)
+        src = []
+        for s in node.src:
+            src.append((yield (s, idx, valid)))
+        return Node(op, node.dtype, tuple(src), node.arg)
     if op is Op.REDUCE:
-        return _lower_reduce(state, node, idx, valid)
+        return (yield from _lower_reduce(state, node, idx, valid))
     if op is Op.GATHER:
-        return _lower_gather(state, node, idx, valid)
+        return (yield from _lower_gather(node, idx, valid))
     if op is Op.PAD:
-        return _lower_pad(state, node, idx, valid)
-    return _lower(state, node.src[0], _movement_index(node, idx), valid)
+        return (yield from _lower_pad(node, idx, valid))
+    return (yield (node.src[0], _movement_index(node, idx), valid))
 
 
 def _zero(d: dt.DType):
@@ -153,7 +177,7 @@ def _movement_index(node: Node, idx: tuple[Node, ...]) -> tuple[Node, ...]:
     raise NotImplementedError(node.op)
 
 
-def _lower_pad(state: _Lowering, node: Node, idx: tuple[Node, ...], valid: Node) -> Node:
+def _lower_pad(node: Node, idx: tuple[Node, ...], valid: Node) -> Lowering:
     in_shape = node.src[0].shape
     inner_idx, inside = [], sym.TRUE
     for i, s, (before, _) in zip(idx, in_shape, node.arg):
@@ -162,13 +186,13 @@ def _lower_pad(state: _Lowering, node: Node, idx: tuple[Node, ...], valid: Node)
             inside = sym.and_(inside, sym.ge(i, before))
         if sym.vmax(i) >= before + s:
             inside = sym.and_(inside, sym.lt(i, before + s))
-    value = _lower(state, node.src[0], tuple(inner_idx), sym.and_(valid, inside))
+    value = yield (node.src[0], tuple(inner_idx), sym.and_(valid, inside))
     if sym.is_const(inside, True):
         return value
     return Node(Op.WHERE, node.dtype, (inside, value, Node(Op.CONST, node.dtype, (), _zero(node.dtype))))
 
 
-def _lower_reduce(state: _Lowering, node: Node, idx: tuple[Node, ...], valid: Node) -> Node:
+def _lower_reduce(state: _Lowering, node: Node, idx: tuple[Node, ...], valid: Node) -> Lowering:
     reduce_op, axes = node.arg
     in_shape = node.src[0].shape
     new_idx, loop_vars = list(idx), []
@@ -179,7 +203,7 @@ def _lower_reduce(state: _Lowering, node: Node, idx: tuple[Node, ...], valid: No
         v = state.fresh_var(in_shape[axis])
         loop_vars.append(v)
         new_idx[axis] = v
-    body = _lower(state, node.src[0], tuple(new_idx), valid)
+    body = yield (node.src[0], tuple(new_idx), valid)
     if not loop_vars:
         return body
     out = Node(Op.LOOP_REDUCE, node.dtype, (body, *loop_vars), LoopReduceArg(reduce_op, len(loop_vars)))
@@ -187,11 +211,11 @@ def _lower_reduce(state: _Lowering, node: Node, idx: tuple[Node, ...], valid: No
     return out
 
 
-def _lower_gather(state: _Lowering, node: Node, idx: tuple[Node, ...], valid: Node) -> Node:
+def _lower_gather(node: Node, idx: tuple[Node, ...], valid: Node) -> Lowering:
     src, index_tensor = node.src
     axis = node.arg
     size = src.shape[axis]
-    raw = _lower(state, index_tensor, idx, valid)
+    raw = yield (index_tensor, idx, valid)
     # the range check runs in the index's own dtype when INDEX cannot hold all its values: narrowing first would
     # turn 2**32 + 1 into 1 (int64) or 2**32 - 1 into -1 (uint32), both in range
     d = raw.dtype if raw.dtype.itemsize > INDEX_BYTES or raw.dtype is dt.uint32 else sym.INDEX
@@ -208,7 +232,7 @@ def _lower_gather(state: _Lowering, node: Node, idx: tuple[Node, ...], valid: No
     wrapped = _cast(wrapped, sym.INDEX)  # exact wherever in_range holds, and unused where it does not
     src_idx = tuple(wrapped if i == axis else (sym.const(0) if src.shape[i] == 1 else j)
                     for i, j in enumerate(idx))
-    value = _lower(state, src, src_idx, sym.and_(valid, in_range))
+    value = yield (src, src_idx, sym.and_(valid, in_range))
     if value.op is Op.LOAD or sym.is_const(value, _zero(node.dtype)):
         return value  # a load masked by in_range already reads zero there: no select needed
     # a computed source (arange, a constant, an expand of one, arithmetic on loads) has a value even where the

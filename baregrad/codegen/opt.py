@@ -95,16 +95,35 @@ def _unroll_outer(sink: Node, global_vars: list[Node], opts: KernelOptions) -> O
 
 
 def _free_vars(node: Node, memo: dict[Node, frozenset[Node]]) -> frozenset[Node]:
+    """The loop variables node depends on (a reduce's own variables excluded), memoized; no recursion."""
     out = memo.get(node)
-    if out is None:
-        if node.op is Op.VAR:
-            out = frozenset({node})
+    if out is not None:
+        return out
+    for n in _unmemoized_postorder(node, memo):
+        if n.op is Op.VAR:
+            memo[n] = frozenset({n})
+        elif not n.src:
+            memo[n] = frozenset()
         else:
-            out = frozenset().union(*(_free_vars(s, memo) for s in node.src)) if node.src else frozenset()
-            if node.op is Op.LOOP_REDUCE:
-                out = out - set(node.src[1:])
-        memo[node] = out
-    return out
+            acc = frozenset().union(*(memo[s] for s in n.src))
+            memo[n] = acc - set(n.src[1:]) if n.op is Op.LOOP_REDUCE else acc
+    return memo[node]
+
+
+def _unmemoized_postorder(root: Node, memo: dict) -> list[Node]:
+    """The nodes below root (root included) not yet in memo, sources before users; the walk stops at memo hits."""
+    order: list[Node] = []
+    seen: set[Node] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+        elif node not in seen and node not in memo:
+            seen.add(node)
+            stack.append((node, True))
+            stack.extend((s, False) for s in node.src)
+    return order
 
 
 def _unit_stride(index: Node, v: Node) -> bool:
@@ -196,10 +215,9 @@ def _vectorize(store: Node, lane: Node, lanes: int) -> Node | None:
     first = {lane: sym.const(0)}
 
     def visit(node: Node) -> Node | None:
-        if node in done:
-            return done[node]
+        out: Node | None
         if lane not in _free_vars(node, memo):
-            out: Node | None = node
+            out = node
         elif node.dtype.scalar is not dt.float32:
             out = None
         elif node.op is Op.LOAD:
@@ -207,23 +225,43 @@ def _vectorize(store: Node, lane: Node, lanes: int) -> Node | None:
             out = Node(Op.LOAD, dt.vec(node.dtype, lanes), (node.src[0], substitute(node.src[1], first),
                                                             node.src[2])) if ok else None
         elif node.op is Op.STORE:
-            value = visit(node.src[2])
+            value = done[node.src[2]]
             ok = value is not None and value.dtype.lanes == lanes and _unit_stride(node.src[1], lane)
             out = Node(Op.STORE, dt.vec(node.dtype, lanes), (node.src[0], substitute(node.src[1], first),
                                                              value)) if ok else None
         elif node.op is Op.LOOP_REDUCE:
-            body = visit(node.src[0]) if node.arg.op is ReduceOp.SUM else None
+            body = done[node.src[0]] if node.arg.op is ReduceOp.SUM else None
             out = None if body is None else Node(node.op, dt.vec(node.dtype, lanes), (body, *node.src[1:]),
                                                  node.arg)
         elif node.op in VECTOR_OPS:
-            src = [visit(s) for s in node.src]
+            src = [done[s] for s in node.src]
             out = None if any(s is None for s in src) else Node(node.op, dt.vec(node.dtype, lanes), tuple(src),
                                                                  node.arg)
         else:
             out = None
-        done[node] = out
         return out
-    return visit(store)
+
+    # sources before users, without recursion; nodes that do not vary with lane stay as they are (not walked)
+    for node in _lane_dependent_postorder(store, lane, memo):
+        done[node] = visit(node)
+    return done[store]
+
+
+def _lane_dependent_postorder(root: Node, lane: Node, memo: dict) -> list[Node]:
+    """Nodes below root whose value varies with `lane`, sources first; the walk does not enter the others."""
+    order: list[Node] = []
+    seen: set[Node] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+        elif node not in seen:
+            seen.add(node)
+            stack.append((node, True))
+            if lane in _free_vars(node, memo) and node.op is not Op.LOAD:
+                stack.extend((s, False) for s in node.src)
+    return order
 
 
 def substitute(root: Node, mapping: dict[Node, Node]) -> Node:

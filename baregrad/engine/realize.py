@@ -13,6 +13,8 @@ from baregrad.engine.schedule import KernelStep, ScheduleTemplate, Slot, build_s
 from baregrad.errors import StaleReadError
 from baregrad.ir.node import Node, tick_write_clock, write_clock
 from baregrad.ir.ops import MOVEMENT, Op
+from baregrad.profile import profiler, progress
+from baregrad.profile.profiler import kernel_cost
 
 _SCHEDULES: dict[tuple, ScheduleTemplate] = {}
 _PROGRAMS: dict[tuple[str, Node], tuple[Any, str]] = {}
@@ -140,6 +142,8 @@ def check_stale_reads(nodes: list[Node]) -> None:
 
 def realize(targets: list[Node], device: Device) -> list[Buffer]:
     """Compute the target nodes on `device` and return their buffers (shaped like the nodes)."""
+    if profiler.ACTIVE is not None:
+        profiler.ACTIVE.realize_begin(device)
     assigns: list[Node] = []
     canonical, inputs = canonicalize(targets, assigns, device)
     key = (device.name, canonical)
@@ -147,7 +151,14 @@ def realize(targets: list[Node], device: Device) -> list[Buffer]:
     if template is None:
         template = build_schedule(canonical, len(inputs), device.kernel_options)
         _SCHEDULES[key] = template
+        progress.precompile(template.steps, lambda step: compiled(step, device))
+        if profiler.ACTIVE is not None:
+            profiler.ACTIVE.scheduled(cached=False, n_kernels=len(template.steps))
+    elif profiler.ACTIVE is not None:
+        profiler.ACTIVE.scheduled(cached=True, n_kernels=len(template.steps))
     outputs = run_schedule(template, inputs, device)
+    if profiler.ACTIVE is not None:
+        profiler.ACTIVE.realize_end(template, len(inputs))
     for node, canon, buf in zip(targets, canonical, outputs):
         if node.op is not _BUFFER:
             if canon.op is _BUFFER:  # served from the memo: another tensor already holds this buffer
@@ -178,12 +189,15 @@ def compiled(step: KernelStep, device: Device) -> Any:
         key = (device.name, step.ast)
         cached = _PROGRAMS.get(key)
         if cached is None:
+            started = profiler.ACTIVE.compile_begin() if profiler.ACTIVE is not None else None
             source = device.render(step.prog)
             if config.DEBUG >= 4:
                 print(source)
             if config.DEBUG >= 5:
                 print(step.prog)
             cached = _PROGRAMS[key] = (device.compile(source, step.prog), source)
+            if started is not None and profiler.ACTIVE is not None:
+                profiler.ACTIVE.compiled(step.name, started, source)
         step.program, step.source = cached
     return step.program
 
@@ -206,7 +220,10 @@ def run_schedule(template: ScheduleTemplate, inputs: list[Buffer], device: Devic
             print(step.ast)
         t0 = time.perf_counter() if debug >= 2 else 0.0
         args = [buffers[s] for s in step.slots]
-        program(*[b.handle for b in args])
+        if profiler.ACTIVE is None:
+            program(*[b.handle for b in args])
+        else:
+            profiler.ACTIVE.launch(step, program, args, device)
         if recording:
             capture.record_launch(program, args, device)
         if debug >= 2:
@@ -216,6 +233,8 @@ def run_schedule(template: ScheduleTemplate, inputs: list[Buffer], device: Devic
             for slot in free_after.get(i, ()):
                 buffers[slot] = None
     stats.bump("kernels", len(template.steps))
+    if profiler.ACTIVE is not None:  # also for schedules run without realize() (a model's captured step plan)
+        profiler.ACTIVE.record_schedule(template, device.name)
     if debug and template.steps:
         device.synchronize()
         print(f"realize: {len(template.steps)} kernels in {(time.perf_counter() - start) * 1e3:.3f} ms")
@@ -223,10 +242,9 @@ def run_schedule(template: ScheduleTemplate, inputs: list[Buffer], device: Devic
 
 
 def _print_kernel_time(step: KernelStep, seconds: float) -> None:
-    nbytes = sum(p.size * p.dtype.itemsize for p in step.prog.params)
-    flops = step.prog.work
-    print(f"  {step.name:<30} {seconds * 1e6:9.1f} us  {flops / seconds / 1e9:8.2f} GFLOP/s(est) "
-          f"{nbytes / seconds / 1e9:8.2f} GB/s")
+    cost = kernel_cost(step.prog)
+    print(f"  {step.name:<30} {seconds * 1e6:9.1f} us  {cost.flops / seconds / 1e9:8.2f} GFLOP/s(est) "
+          f"{cost.nbytes / seconds / 1e9:8.2f} GB/s")
 
 
 def clear_caches() -> None:

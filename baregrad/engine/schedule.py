@@ -38,6 +38,7 @@ class KernelStep:
     slots: tuple[int, ...]     # the buffer slot of each kernel parameter, in order
     program: Any = None        # the compiled callable
     source: str = ""
+    point: Node | None = None  # the graph node this kernel computes (the profiler's graph view reads it)
 
 
 @dataclass
@@ -60,8 +61,10 @@ def build_schedule(targets: tuple[Node, ...], n_inputs: int, opts: KernelOptions
     # SIMD CPUs only: large matmuls read B from packed panels, convolutions a padded copy (codegen/pack.py)
     targets = pack_simd_operands(targets, opts)
     forced = broadcast_recomputes(targets)
+    forced |= nested_reduce_boundaries(targets, forced)
+    steps: dict[tuple[Node, Node, Node], KernelStep | set[Node]] = {}  # kept across tries: most steps recur
     for _ in range(1000):
-        template = _try_schedule(targets, n_inputs, forced, opts)
+        template = _try_schedule(targets, n_inputs, forced, opts, steps)
         if isinstance(template, ScheduleTemplate):
             return template
         forced |= template
@@ -100,6 +103,89 @@ def broadcast_recomputes(targets: tuple[Node, ...]) -> set[Node]:
                     continue
             stack.extend(node.src)
     return forced
+
+
+def nested_reduce_boundaries(targets: tuple[Node, ...], realized: set[Node]) -> set[Node]:
+    """Reduces that another reduce reads at an index moving with its own reduce loop: fused, they would be computed
+    again on every iteration of that loop (a convolution reading the previous convolution), so each gets a kernel.
+
+    This is decided on the tensor graph, before any lowering: for each reduce, its fused body is walked with, per
+    dimension, whether the index there moves with the reduce's loop (movement ops carry that mask down). A nested
+    reduce reached with a moving dimension is a boundary. A reduce that is only broadcast along the loop (softmax's
+    max under its sum, layernorm's mean) is not: it is computed once per row, and stays fused. The check after
+    lowering (linear.redundant_reduces) remains the exact one; this pass only spares it the common cases, which
+    otherwise cost a lowering of the whole fused graph per boundary found."""
+    forced: set[Node] = set()
+    stop = set(realized)
+    for root in Node(Op.SINK, dt.bool_, targets).toposort():  # producers first: inner boundaries end outer walks
+        if root.op is not Op.REDUCE:
+            continue
+        axes = root.arg[1]
+        start = tuple(i in axes and s > 1 for i, s in enumerate(root.src[0].shape))
+        seen: set[tuple[Node, tuple[bool, ...]]] = set()
+        stack = [(root.src[0], start)]
+        while stack:
+            node, moving = stack.pop()
+            if (node, moving) in seen or node in stop or node.leafless or not any(moving):
+                continue
+            seen.add((node, moving))
+            if node.op is Op.REDUCE:
+                if any(m and s > 1 for m, s in zip(moving, node.shape)):
+                    forced.add(node)
+                    stop.add(node)
+                    continue
+                inner = tuple(m and i not in node.arg[1] for i, m in enumerate(moving))
+                stack.append((node.src[0], inner))
+            elif node.op in MOVEMENT:
+                stack.append((node.src[0], _moving_below(node, moving)))
+            elif node.op in ELEMENTWISE:
+                stack.extend((s, moving) for s in node.src)
+            elif node.op is Op.GATHER:  # the gathered axis moves with the data: take every dimension as moving
+                stack.append((node.src[1], moving))
+                stack.append((node.src[0], tuple(True for _ in node.src[0].shape)))
+            # buffers, constants, contiguous and assign end the walk: they are read, not recomputed
+    return forced
+
+
+def _moving_below(node: Node, moving: tuple[bool, ...]) -> tuple[bool, ...]:
+    """Which dimensions of a movement op's source move with the loop, given which of its output's do."""
+    op, in_shape = node.op, node.src[0].shape
+    if op is Op.PERMUTE:
+        out = [False] * len(in_shape)
+        for i, axis in enumerate(node.arg):
+            out[axis] = moving[i]
+        return tuple(out)
+    if op is Op.EXPAND:
+        return tuple(m and s == o for m, s, o in zip(moving, in_shape, node.shape))
+    if op is Op.RESHAPE:
+        return _reshape_moving(in_shape, node.shape, moving)
+    return moving  # pad, shrink, flip keep dimensions in place
+
+
+def _reshape_moving(in_shape: tuple[int, ...], out_shape: tuple[int, ...],
+                    moving: tuple[bool, ...]) -> tuple[bool, ...]:
+    """Dimensions are matched in groups of equal size products; a group moves in full if any part of it moves."""
+    out = [False] * len(in_shape)
+    i = j = 0
+    while i < len(in_shape) or j < len(out_shape):
+        gi, gj, pi, pj = [], [], 1, 1
+        while True:
+            if pi <= pj and i < len(in_shape):
+                gi.append(i)
+                pi *= in_shape[i]
+                i += 1
+            elif j < len(out_shape):
+                gj.append(j)
+                pj *= out_shape[j]
+                j += 1
+            else:
+                break
+            if pi == pj and (i == len(in_shape) or in_shape[i] != 1) and (j == len(out_shape) or out_shape[j] != 1):
+                break
+        if any(moving[k] and out_shape[k] > 1 for k in gj):
+            for k in gi:
+                out[k] = True
+    return tuple(out)
 
 
 def _below_movement(node: Node) -> Node:
@@ -146,8 +232,8 @@ def _is_slot(node: Node) -> bool:
     return node.op is Op.BUFFER and isinstance(node.arg, Slot)
 
 
-def _try_schedule(targets: tuple[Node, ...], n_inputs: int, forced: set[Node],
-                  opts: KernelOptions) -> ScheduleTemplate | set[Node]:
+def _try_schedule(targets: tuple[Node, ...], n_inputs: int, forced: set[Node], opts: KernelOptions,
+                  made: dict[tuple[Node, Node, Node], KernelStep | set[Node]]) -> ScheduleTemplate | set[Node]:
     points = _realize_points(targets, forced)
     slot_of: dict[Node, Node] = {}
     specs: dict[int, tuple[dt.DType, tuple[int, ...]]] = {}
@@ -167,7 +253,10 @@ def _try_schedule(targets: tuple[Node, ...], n_inputs: int, forced: set[Node],
                 slot_of[point] = out
                 continue
         graph, original = _substitute(value, slot_of, point)
-        step = _make_step(graph, out, point, opts)
+        key = (graph, out, point)
+        step = made.get(key)
+        if step is None:
+            step = made[key] = _make_step(graph, out, point, opts)
         if isinstance(step, set):
             # the step names nodes of the substituted graph; forcing works on the caller's nodes
             return {original.get(n, n) for n in step}
@@ -191,8 +280,37 @@ def _substitute(value: Node, slot_of: dict[Node, Node], point: Node) -> tuple[No
     return memo[value], {new: old for old, new in memo.items()}
 
 
+# A kernel reading more buffers or running more reduce loops than this is split: past it the C compiler's time
+# grows faster than the work (an unrolled RNN's input gradient, a sum of 1000 padded slices, took minutes to build).
+MAX_KERNEL_PARTS = 64
+
+
+def oversized_kernel_splits(nodes: list[Node]) -> set[Node]:
+    """Nodes to realize so that no kernel reads more than MAX_KERNEL_PARTS buffers and reduces: walking producers
+    first, a node whose operands together exceed the budget has its largest operands computed in kernels of
+    their own. Counts add over operands (shared parts count twice), which only splits a little early."""
+    parts: dict[Node, int] = {}
+    splits: set[Node] = set()
+    for node in nodes:
+        own = 1 if node.op is Op.REDUCE or _is_slot(node) else 0
+        sizes = sorted(((parts[s], i) for i, s in enumerate(node.src) if s in parts), reverse=True)
+        total = own + sum(n for n, _ in sizes)
+        for n, i in sizes:
+            if total <= MAX_KERNEL_PARTS:
+                break
+            src = node.src[i]
+            if n > 1 and src.op in _FUSABLE | {Op.REDUCE} and not src.leafless:
+                splits.add(src)
+                total -= n - 1
+        parts[node] = total
+    return splits
+
+
 def _make_step(graph: Node, out: Node, point: Node, opts: KernelOptions) -> KernelStep | set[Node]:
     nodes = graph.toposort()
+    splits = oversized_kernel_splits(nodes)
+    if splits:
+        return splits
     params: dict[Node, Node] = {}
     slots = [out.arg.index]
     out_param = param_node(0, math.prod(out.shape), out.dtype)
@@ -212,7 +330,7 @@ def _make_step(graph: Node, out: Node, point: Node, opts: KernelOptions) -> Kern
     name = ("r" if has_reduce else "e") + "_" + "_".join(str(s) for s in point.shape or (1,))
     prog = linearize(sink.sink, name, sink.global_vars)
     # lowering may fold a load away (an empty buffer): launch exactly the params the program kept
-    return KernelStep(name, sink.sink, prog, tuple(slots[p.index] for p in prog.params))
+    return KernelStep(name, sink.sink, prog, tuple(slots[p.index] for p in prog.params), point=point)
 
 
 def _assign_hazard(sink: Node, target_param: Node | None) -> bool:

@@ -24,6 +24,7 @@ from typing import Callable, Iterator, Protocol, Sequence, runtime_checkable
 
 from baregrad.errors import ArgumentError
 from baregrad.models.sampling import Sampler, SamplingParams
+from baregrad.profile.progress import working
 
 
 @runtime_checkable
@@ -154,7 +155,8 @@ def _prefill(model: LanguageModel, prompt_ids: list[int], cache: _CacheState, fe
     if shared == 0:
         model.reset()
     cache.tokens = []  # unknown until the model returns
-    fed = feed(prompt_ids[shared:], shared)
+    with working(f"processing prompt ({len(prompt_ids) - shared} tokens)"):
+        fed = feed(prompt_ids[shared:], shared)
     cache.tokens = list(prompt_ids)
     return fed, shared
 

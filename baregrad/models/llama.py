@@ -44,6 +44,8 @@ from baregrad.models import quant_matmul as qm
 from baregrad.models.quant_matmul import QuantWeight
 from baregrad.models.tokenizer import BPETokenizer
 from baregrad.nn.state.gguf import GGUFFile, gguf_load, gguf_tensor
+from baregrad.profile import profiler
+from baregrad.profile.progress import tracked
 from baregrad.tensor import Tensor
 
 CHUNK = 128          # KV-cache positions per chunk buffer
@@ -140,7 +142,7 @@ class ScheduledPart:
     _launches: list[tuple[Any, list[Any]]] | None = field(default=None, init=False, repr=False)
 
     def run(self, device: Device) -> Buffer:
-        if self.template.slot_specs:
+        if self.template.slot_specs or profiler.ACTIVE is not None:  # the profiler sees run_schedule's launches
             return run_schedule(self.template, self.inputs, device)[0]
         if self._launches is None:
             self._launches = [(compiled(step, device), [self.inputs[s].handle for s in step.slots])
@@ -159,6 +161,9 @@ class Plan:
     def run(self, device: Device) -> Buffer:
         out: Buffer | None = None
         for part in self.parts:
+            if profiler.ACTIVE is not None and not isinstance(part, ScheduledPart):  # a hand-written native kernel
+                out = profiler.ACTIVE.timed(type(part).__name__, lambda p=part: p.run(device), device)
+                continue
             out = part.run(device)
         assert out is not None
         return out
@@ -228,7 +233,10 @@ class LlamaModel:
         output = t.get("output.weight")
         self.output = qm.from_gguf(output, self.device) if output is not None else self.token_embd
         self.output_norm = self._plain(t["output_norm.weight"])
-        self.layers = [self._layer(t, i) for i in range(cfg.n_layers)]
+        layer_bytes = [sum(x.nbytes for name, x in t.items() if name.startswith(f"blk.{i}.")) for i in
+                       range(cfg.n_layers)]
+        self.layers = [self._layer(t, i) for i in tracked(range(cfg.n_layers), sum(layer_bytes), "loading model",
+                                                          "B", size=layer_bytes.__getitem__)]
         self.rope_cos, self.rope_sin = self._rope_tables()
         n_chunks = math.ceil(self.max_context / CHUNK)
         shape = (CHUNK, cfg.n_kv_heads, cfg.head_dim)
