@@ -18,7 +18,7 @@ from baregrad.errors import ArgumentError, DTypeError, ShapeError
 from baregrad.tensor import Tensor
 from baregrad.tensor_ops.functions import as_function as method_as_function
 from baregrad.tensor_ops.linalg import vector_norm
-from baregrad.tensor_ops.shape_ops import meshgrid
+from baregrad.tensor_ops.movement import meshgrid
 
 # torch.NAME(input, *args) == input.NAME(*args)
 FORWARDED = (

@@ -28,9 +28,9 @@ from baregrad.host_data import (
 )
 from baregrad.ir.node import Node
 from baregrad.ir.ops import Op, ReduceOp
-from baregrad.tensor_extra import TensorExtras
 from baregrad.tensor_ops.custom_grad import sqrt_zero_grad, with_grad
 from baregrad.tensor_ops.hooks import AFTER_BACKWARD, HOOKS, RETAINED, run_after_backward, run_hooks
+from baregrad.tensor_ops.mixins import TensorExtras
 
 Scalar = int | float | bool
 _BUFFER, _ASSIGN = Op.BUFFER, Op.ASSIGN  # bound once: Op.X is slow on Python 3.11 (see ir/ops.py)

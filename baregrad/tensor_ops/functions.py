@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from baregrad.tensor_ops import linalg as _linalg
-from baregrad.tensor_ops.shape_ops import (
+from baregrad.tensor_ops.movement import (
     broadcast_shapes,
     broadcast_tensors,
     meshgrid,

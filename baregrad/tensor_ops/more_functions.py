@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Callable
 
 from baregrad.tensor_ops.functions import as_function
-from baregrad.tensor_ops.random_ops import normal
+from baregrad.tensor_ops.random import normal
 
 METHOD_FUNCTIONS = (
     "addcmul", "addcdiv", "mv", "vdot", "dist", "renorm", "fmax", "fmin", "logcumsumexp", "gcd", "lcm", "ldexp",

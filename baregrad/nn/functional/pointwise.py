@@ -17,7 +17,7 @@ from baregrad.nn.functional.helpers import implicit_softmax_dim
 from baregrad.tensor import Tensor
 from baregrad.tensor_ops.custom_grad import with_grad
 from baregrad.tensor_ops.linalg import vector_norm
-from baregrad.tensor_ops.shape_ops import broadcast_shapes
+from baregrad.tensor_ops.movement import broadcast_shapes
 
 __all__ = ["celu", "selu", "glu", "hardshrink", "hardsigmoid", "hardtanh", "relu6", "logsigmoid", "mish", "prelu",
            "rrelu", "softmin", "softplus", "softshrink", "softsign", "tanhshrink", "threshold", "normalize",

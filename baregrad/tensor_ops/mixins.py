@@ -5,20 +5,20 @@ here as a free function because torch has it only as torch.nn.functional.one_hot
 """
 from __future__ import annotations
 
-from baregrad.tensor_ops.alias_ops import AliasOps
+from baregrad.tensor_ops.aliases import AliasOps
+from baregrad.tensor_ops.elementwise import MathOps
 from baregrad.tensor_ops.hooks import HookOps
-from baregrad.tensor_ops.index_ops import IndexOps
-from baregrad.tensor_ops.inplace_ops import InplaceOps
+from baregrad.tensor_ops.indexing import IndexOps
+from baregrad.tensor_ops.inplace import InplaceOps
 from baregrad.tensor_ops.linalg import LinalgOps
-from baregrad.tensor_ops.math_ops import MathOps
 from baregrad.tensor_ops.more_math import MoreMathOps
+from baregrad.tensor_ops.movement import ShapeOps, one_hot
 from baregrad.tensor_ops.multi import ShardOps
-from baregrad.tensor_ops.random_ops import RandomOps
-from baregrad.tensor_ops.reduce_ops import ReduceOps
-from baregrad.tensor_ops.shape_ops import ShapeOps, one_hot
-from baregrad.tensor_ops.sort_ops import SortOps
+from baregrad.tensor_ops.random import RandomOps
+from baregrad.tensor_ops.reduce import ReduceOps
+from baregrad.tensor_ops.sort import SortOps
 from baregrad.tensor_ops.special import SpecialOps
-from baregrad.tensor_ops.stats_ops import StatsOps
+from baregrad.tensor_ops.statistics import StatsOps
 
 
 class TensorExtras(MathOps, ReduceOps, SortOps, ShapeOps, LinalgOps, AliasOps, MoreMathOps, SpecialOps,

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from baregrad import dtype as dt
 from baregrad.errors import ArgumentError, BoundsError, DTypeError, ShapeError
-from baregrad.tensor_ops.shape_ops import broadcast_shapes, int_args
+from baregrad.tensor_ops.movement import broadcast_shapes, int_args
 
 if TYPE_CHECKING:
     from baregrad.tensor import Tensor
