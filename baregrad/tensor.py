@@ -10,7 +10,7 @@ import math
 import operator
 from typing import Any, Callable, Iterable, Sequence
 
-from baregrad import autograd as F
+from baregrad import autograd
 from baregrad import dtype as dt
 from baregrad.device import canonical_name, default_device_name, get_device
 from baregrad.engine.pending import pending_writes, record_write, write_done
@@ -31,6 +31,7 @@ from baregrad.ir.ops import Op, ReduceOp
 from baregrad.tensor_ops.custom_grad import sqrt_zero_grad, with_grad
 from baregrad.tensor_ops.hooks import AFTER_BACKWARD, HOOKS, RETAINED, run_after_backward, run_hooks
 from baregrad.tensor_ops.mixins import TensorExtras
+from baregrad.tensor_ops.results import ValuesIndices
 
 Scalar = int | float | bool
 _BUFFER, _ASSIGN = Op.BUFFER, Op.ASSIGN  # bound once: Op.X is slow on Python 3.11 (see ir/ops.py)
@@ -310,13 +311,13 @@ class Tensor(TensorExtras):
 
     def cast(self, d: Any) -> "Tensor":
         d = dt.to_dtype(d)
-        return self if d is self.dtype else F.Cast.apply(self, dtype=d)
+        return self if d is self.dtype else autograd.Cast.apply(self, dtype=d)
 
     def bitcast(self, d: Any) -> "Tensor":
         d = dt.to_dtype(d)
         if d.itemsize != self.dtype.itemsize:
             raise DTypeError(f"bitcast from {self.dtype.name} to {d.name} changes the element size")
-        return self if d is self.dtype else F.Cast.apply(self, dtype=d, bitcast=True)
+        return self if d is self.dtype else autograd.Cast.apply(self, dtype=d, bitcast=True)
 
     def is_floating_point(self) -> bool:
         return self.dtype.is_float
@@ -513,28 +514,28 @@ class Tensor(TensorExtras):
         a, b = _broadcast(a, b)
         return (b, a) if reverse else (a, b)
 
-    def _binary(self, fn: type[F.Function], other: Any, reverse: bool = False) -> "Tensor":
-        if self.node.dtype in _HALF and fn is F.Mul and _inexact_in_half(other, self.dtype):
+    def _binary(self, fn: type[autograd.Function], other: Any, reverse: bool = False) -> "Tensor":
+        if self.node.dtype in _HALF and fn is autograd.Mul and _inexact_in_half(other, self.dtype):
             return self.float()._binary(fn, other, reverse).cast(self.dtype)
         a, b = self._coerce(other, reverse)
         return fn.apply(a, b)
 
     # ---- elementwise arithmetic ----
     def add(self, other: Any, alpha: Scalar = 1) -> "Tensor":
-        return self._binary(F.Add, other * alpha if alpha != 1 else other)
+        return self._binary(autograd.Add, other * alpha if alpha != 1 else other)
 
     def sub(self, other: Any, alpha: Scalar = 1) -> "Tensor":
-        return self._binary(F.Sub, other * alpha if alpha != 1 else other)
+        return self._binary(autograd.Sub, other * alpha if alpha != 1 else other)
 
     def mul(self, other: Any) -> "Tensor":
-        return self._binary(F.Mul, other)
+        return self._binary(autograd.Mul, other)
 
     def div(self, other: Any, rounding_mode: str | None = None) -> "Tensor":
         if rounding_mode == "floor":
             return self.floor_divide(other)
         if rounding_mode == "trunc":
             a, b = self._coerce(other)
-            return F.Trunc.apply(a.float_div(b)) if a.dtype.is_float else _alu(Op.IDIV, a, b)
+            return autograd.Trunc.apply(a.float_div(b)) if a.dtype.is_float else _alu(Op.IDIV, a, b)
         if rounding_mode is not None:
             raise ArgumentError(f"rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
         return self.float_div(other)
@@ -545,7 +546,7 @@ class Tensor(TensorExtras):
         a, b = self._coerce(other, reverse)
         if not a.dtype.is_float:
             a, b = a.cast(dt.default_float), b.cast(dt.default_float)
-        return F.Div.apply(a, b)
+        return autograd.Div.apply(a, b)
 
     def floor_divide(self, other: Any, reverse: bool = False) -> "Tensor":
         a, b = self._coerce(other, reverse)
@@ -582,23 +583,23 @@ class Tensor(TensorExtras):
         a, b = self._coerce(exponent, reverse)
         if not a.dtype.is_float:
             return _int_pow(a, b)
-        return F.Pow.apply(a, b)
+        return autograd.Pow.apply(a, b)
 
     def neg(self) -> "Tensor":
         if self.dtype is dt.bool_:
             raise DTypeError("negation of a bool tensor is not supported; use ~ or logical_not()")
-        return F.Neg.apply(self)
+        return autograd.Neg.apply(self)
 
     def maximum(self, other: Any) -> "Tensor":
-        return self._binary(F.Maximum, other)
+        return self._binary(autograd.Maximum, other)
 
     def minimum(self, other: Any) -> "Tensor":
         a, b = self._coerce(other)
         if a.dtype is dt.bool_:
             return a & b
         if not a.dtype.is_float:  # ~x = -x - 1 reverses the order without overflowing at the type's minimum
-            return ~F.Maximum.apply(~a, ~b)
-        return -F.Maximum.apply(-a, -b)
+            return ~autograd.Maximum.apply(~a, ~b)
+        return -autograd.Maximum.apply(-a, -b)
 
     def where(self, x: Any, y: Any) -> "Tensor":
         """self is the condition: x where self is true, else y (torch.where(self, x, y))."""
@@ -614,7 +615,7 @@ class Tensor(TensorExtras):
         x, y = x._coerce(y)
         cond, x = _broadcast(cond, x)
         cond, y = _broadcast(cond, y)
-        return F.Where.apply(cond, x, y)
+        return autograd.Where.apply(cond, x, y)
 
     def masked_fill(self, mask: "Tensor", value: Any) -> "Tensor":
         return mask.where(value, self).cast(self.dtype)
@@ -703,22 +704,22 @@ class Tensor(TensorExtras):
 
     # ---- Python operators ----
     def __add__(self, other: Any) -> "Tensor":
-        return self._binary(F.Add, other)
+        return self._binary(autograd.Add, other)
 
     def __radd__(self, other: Any) -> "Tensor":
-        return self._binary(F.Add, other, True)
+        return self._binary(autograd.Add, other, True)
 
     def __sub__(self, other: Any) -> "Tensor":
-        return self._binary(F.Sub, other)
+        return self._binary(autograd.Sub, other)
 
     def __rsub__(self, other: Any) -> "Tensor":
-        return self._binary(F.Sub, other, True)
+        return self._binary(autograd.Sub, other, True)
 
     def __mul__(self, other: Any) -> "Tensor":
-        return self._binary(F.Mul, other)
+        return self._binary(autograd.Mul, other)
 
     def __rmul__(self, other: Any) -> "Tensor":
-        return self._binary(F.Mul, other, True)
+        return self._binary(autograd.Mul, other, True)
 
     def __truediv__(self, other: Any) -> "Tensor":
         return self.float_div(other)
@@ -760,7 +761,7 @@ class Tensor(TensorExtras):
         return other.matmul(self)
 
     def _inplace(self, result: "Tensor") -> "Tensor":
-        if self.requires_grad and self.is_leaf and F.grad_enabled():
+        if self.requires_grad and self.is_leaf and autograd.grad_enabled():
             raise ArgumentError("a leaf tensor that requires grad cannot be modified in place")
         if result.shape != self.shape:
             raise ShapeError(f"in-place result of shape {result.shape} does not fit tensor of shape {self.shape}")
@@ -847,13 +848,13 @@ class Tensor(TensorExtras):
         return self if self.dtype.is_float else self.cast(dt.default_float)
 
     def exp(self) -> "Tensor":
-        return F.Exp.apply(self._float_input())
+        return autograd.Exp.apply(self._float_input())
 
     def exp2(self) -> "Tensor":
         return (self._float_input() * math.log(2)).exp()
 
     def log(self) -> "Tensor":
-        return F.Log.apply(self._float_input())
+        return autograd.Log.apply(self._float_input())
 
     def log2(self) -> "Tensor":
         return self.log() * (1 / math.log(2))
@@ -880,28 +881,28 @@ class Tensor(TensorExtras):
         return with_grad(value, lambda g, out, x: (g * (out + 1),), self._float_input())
 
     def sqrt(self) -> "Tensor":
-        return F.Sqrt.apply(self._float_input())
+        return autograd.Sqrt.apply(self._float_input())
 
     def rsqrt(self) -> "Tensor":
         return self.sqrt().reciprocal()
 
     def reciprocal(self) -> "Tensor":
-        return F.Recip.apply(self._float_input())
+        return autograd.Recip.apply(self._float_input())
 
     def sin(self) -> "Tensor":
-        return F.Sin.apply(self._float_input())
+        return autograd.Sin.apply(self._float_input())
 
     def cos(self) -> "Tensor":
-        return F.Cos.apply(self._float_input())
+        return autograd.Cos.apply(self._float_input())
 
     def tan(self) -> "Tensor":
         return self.sin() / self.cos()
 
     def tanh(self) -> "Tensor":
-        return F.Tanh.apply(self._float_input())
+        return autograd.Tanh.apply(self._float_input())
 
     def erf(self) -> "Tensor":
-        return F.Erf.apply(self._float_input())
+        return autograd.Erf.apply(self._float_input())
 
     def sigmoid(self) -> "Tensor":
         # closed-form gradient y * (1 - y): through the reciprocal it is 0 * inf = NaN once exp(-x) overflows
@@ -961,7 +962,7 @@ class Tensor(TensorExtras):
         return (self > 0).where(one, (self < 0).where(-one, self.isnan().where(self.zeros_like(), self * 0)))
 
     def trunc(self) -> "Tensor":
-        return F.Trunc.apply(self) if self.dtype.is_float else self
+        return autograd.Trunc.apply(self) if self.dtype.is_float else self
 
     def floor(self) -> "Tensor":
         if not self.dtype.is_float:
@@ -1054,7 +1055,7 @@ class Tensor(TensorExtras):
             # reduce one identity element instead, so the result stays connected to autograd
             grow = [(0, 1) if i in axes and s == 0 else (0, 0) for i, s in enumerate(self.shape)]
             return self.pad(grow, 0 if op is ReduceOp.SUM else 1)._reduce(op, dim, keepdim)
-        reduced = F.Reduce.apply(self, op=op, axes=axes)
+        reduced = autograd.Reduce.apply(self, op=op, axes=axes)
         return reduced if keepdim else reduced.reshape(out_shape)
 
     def sum(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> "Tensor":
@@ -1092,13 +1093,13 @@ class Tensor(TensorExtras):
             return self.amin()
         return self._pick_at(self.argmin(dim, keepdim=True), dim, keepdim)
 
-    def _pick_at(self, index: "Tensor", dim: int, keepdim: bool) -> "_MinMax":
+    def _pick_at(self, index: "Tensor", dim: int, keepdim: bool) -> "ValuesIndices":
         """(values, indices) of max/min(dim): a gather, so a tie sends the gradient to the chosen index only."""
         if self.ndim == 0:
-            return _MinMax(self, index.reshape(()))
+            return ValuesIndices(self, index.reshape(()))
         axis = self._axis(dim)
         values = self.gather(axis, index)
-        return _MinMax(values, index) if keepdim else _MinMax(values.squeeze(axis), index.squeeze(axis))
+        return ValuesIndices(values, index) if keepdim else ValuesIndices(values.squeeze(axis), index.squeeze(axis))
 
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> "Tensor":
         if dim is None:
@@ -1215,7 +1216,7 @@ class Tensor(TensorExtras):
             shape = tuple(self.numel() // known if s == -1 else s for s in shape)
         if math.prod(shape) != self.numel() or any(s < 0 for s in shape):
             raise ShapeError(f"cannot reshape tensor of shape {self.shape} ({self.numel()} elements) into {shape}")
-        return self if shape == self.shape else F.Reshape.apply(self, shape=shape)
+        return self if shape == self.shape else autograd.Reshape.apply(self, shape=shape)
 
     def view(self, *shape: Any) -> "Tensor":
         if len(shape) == 1 and isinstance(shape[0], dt.DType):
@@ -1233,7 +1234,7 @@ class Tensor(TensorExtras):
         axes = tuple(self._axis(a) for a in order)
         if sorted(axes) != list(range(self.ndim)):
             raise ShapeError(f"permute{tuple(order)} is not a permutation of the {self.ndim} dims of {self.shape}")
-        return self if axes == tuple(range(self.ndim)) else F.Permute.apply(self, order=axes)
+        return self if axes == tuple(range(self.ndim)) else autograd.Permute.apply(self, order=axes)
 
     def transpose(self, dim0: int = 0, dim1: int = 1) -> "Tensor":
         if self.ndim < 2 and dim0 in (0, -1) and dim1 in (0, 1, -1):
@@ -1260,7 +1261,7 @@ class Tensor(TensorExtras):
             if p != s and p != 1:
                 raise ShapeError(f"cannot expand shape {self.shape} to {tuple(shape)}")
         x = self.reshape(padded) if padded != self.shape else self
-        return x if target == x.shape else F.Expand.apply(x, shape=target)
+        return x if target == x.shape else autograd.Expand.apply(x, shape=target)
 
     def expand_as(self, other: "Tensor") -> "Tensor":
         return self.expand(other.shape)
@@ -1296,7 +1297,7 @@ class Tensor(TensorExtras):
         return self._flip_mask(tuple(i in axes for i in range(self.ndim)))
 
     def _flip_mask(self, mask: tuple[bool, ...]) -> "Tensor":
-        return F.Flip.apply(self, axes=mask) if any(mask) else self
+        return autograd.Flip.apply(self, axes=mask) if any(mask) else self
 
     def shrink(self, bounds: Sequence[tuple[int, int]]) -> "Tensor":
         bounds = tuple((int(b), int(e)) for b, e in bounds)
@@ -1305,7 +1306,7 @@ class Tensor(TensorExtras):
         for (b, e), s in zip(bounds, self.shape):
             if not 0 <= b <= e <= s:
                 raise ShapeError(f"shrink bounds {bounds} do not fit shape {self.shape}")
-        return F.Shrink.apply(self, bounds=bounds)
+        return autograd.Shrink.apply(self, bounds=bounds)
 
     def pad(self, pads: Sequence[tuple[int, int]], value: Scalar = 0) -> "Tensor":
         """Pad each dim by (before, after); negative amounts crop. `value` fills the new cells."""
@@ -1317,9 +1318,9 @@ class Tensor(TensorExtras):
         grow = tuple((max(0, b), max(0, a)) for b, a in pads)
         if not any(b or a for b, a in grow):
             return x
-        out = F.Pad.apply(x, pads=grow)
+        out = autograd.Pad.apply(x, pads=grow)
         if value != 0:
-            inside = F.Pad.apply(x.ones_like(dt.bool_), pads=grow)
+            inside = autograd.Pad.apply(x.ones_like(dt.bool_), pads=grow)
             out = inside.where(out, value).cast(self.dtype)
         return out
 
@@ -1451,7 +1452,7 @@ class Tensor(TensorExtras):
         if any(i > s for d, (i, s) in enumerate(zip(index.shape, self.shape)) if d != axis):
             raise ShapeError(f"gather index shape {index.shape} exceeds input shape {self.shape} off dim {dim}")
         src = self.shrink([(0, s) if d == axis else (0, i) for d, (i, s) in enumerate(zip(index.shape, self.shape))])
-        return F.Gather.apply(src, index.to(self.device), axis=axis)
+        return autograd.Gather.apply(src, index.to(self.device), axis=axis)
 
     def take_along_dim(self, indices: "Tensor", dim: int | None = None) -> "Tensor":
         if dim is None:  # torch: both flattened
@@ -1517,7 +1518,7 @@ class Tensor(TensorExtras):
 
     def scatter_pick(self, which: "Tensor", axis: int) -> "Tensor":
         """out[..., j, ...] = self[..., which[..., j, ...], ...]: a gather whose index may be longer than self."""
-        return F.Gather.apply(self, which.cast(dt.int64), axis=axis)
+        return autograd.Gather.apply(self, which.cast(dt.int64), axis=axis)
 
     def index_add(self, dim: int, index: "Tensor", source: "Tensor", alpha: Scalar = 1) -> "Tensor":
         axis = self._axis(dim)
@@ -1562,21 +1563,6 @@ def _run_earlier_writes(writes: list[Tensor]) -> None:
     earlier = pending_writes(exclude=writes)
     if earlier:
         _realize_together(earlier)
-
-
-class _MinMax(tuple):
-    """(values, indices), with names, as torch.max(dim=...) returns."""
-
-    def __new__(cls, values: Tensor, indices: Tensor):
-        return super().__new__(cls, (values, indices))
-
-    @property
-    def values(self) -> Tensor:
-        return self[0]
-
-    @property
-    def indices(self) -> Tensor:
-        return self[1]
 
 
 def _row_max(x: Tensor, dim: int) -> Any:
@@ -1836,7 +1822,7 @@ def _run_backward(root: Tensor, gradient: Tensor, retain_graph: bool) -> list[Te
             stack.extend((p, False) for p in t._ctx.parents if p.requires_grad and id(p) not in seen)
     grads: dict[int, Tensor] = {id(root): gradient}
     leaves: list[Tensor] = []
-    with F.set_grad_enabled(False):
+    with autograd.set_grad_enabled(False):
         for t in reversed(order):
             g = grads.pop(id(t), None)
             if g is None:
@@ -1862,7 +1848,7 @@ def _run_backward(root: Tensor, gradient: Tensor, retain_graph: bool) -> list[Te
     return leaves
 
 
-class _Contiguous(F.Function):
+class _Contiguous(autograd.Function):
     def forward(self, x: Node) -> Node:
         return Node(Op.CONTIGUOUS, x.dtype, (x,))
 
@@ -1870,7 +1856,7 @@ class _Contiguous(F.Function):
         return (g,)
 
 
-class _ToDevice(F.Function):
+class _ToDevice(autograd.Function):
     def forward(self, x: Node, device: str) -> Node:
         src = Tensor.from_node(x, self.parents[0].device)
         self.src_device = src.device

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any, Callable
 
-from baregrad import autograd as F
+from baregrad import autograd
 from baregrad import dtype as dt
 from baregrad.errors import ArgumentError, ShapeError
 
@@ -53,7 +53,7 @@ def _inplace_method(name: str) -> Callable[..., "Tensor"]:
 def _rebind_view(self: "Tensor", view: "Tensor") -> "Tensor":
     """Make self the view (a new shape of the same values), as _inplace does for same-shape results."""
     from baregrad.tensor import rebind_parent
-    if self.requires_grad and self.is_leaf and F.grad_enabled():
+    if self.requires_grad and self.is_leaf and autograd.grad_enabled():
         raise ArgumentError(f"a leaf tensor of shape {self.shape} that requires grad cannot be modified in place")
     if self.requires_grad and view._ctx is not None:
         rebind_parent(view, self)  # the view's history must reach self's old value, not self itself
