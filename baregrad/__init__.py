@@ -155,7 +155,7 @@ __all__ += ["linalg", *_FUNCTIONS]
 # more torch.* functions (hstack, kron, cdist, tensordot, ...) and forwards under torch's other names. The names of
 # builtins (sum, max, abs, ...) become package attributes but stay out of __all__, so `import *` keeps the
 # builtins; code in this file below this point sees baregrad's sum/max/min, not Python's.
-from baregrad.functions_api import BUILTIN_NAMES, api_functions  # noqa: E402
+from baregrad.tensor_ops.free_functions import BUILTIN_NAMES, api_functions  # noqa: E402
 
 _API_FUNCTIONS = {k: v for k, v in api_functions().items() if k not in globals()}  # never replace a name above
 globals().update(_API_FUNCTIONS)

@@ -25,7 +25,7 @@ LAYERS: list[set[str]] = [
     {"device"},
     {"engine"},
     # the tensor API: Tensor's core, its op mixins, autograd rules, and the tensor-level helpers around them
-    {"tensor", "autograd", "tensor_ops", "indexing", "random", "functions_api", "host_data",
+    {"tensor", "autograd", "tensor_ops", "indexing", "random", "host_data",
      "tensor_jit"},
     {"nn", "optim", "onnx", "models", "distributed"},
     {"cli", "serve", "__main__", "__init__"},  # __init__: the public facade, which loads subpackages on first use
