@@ -41,50 +41,6 @@ half, float, double, long, int, short = float16, float32, float64, int64, int32,
 bool = bool_  # noqa: A001 - torch name
 
 tensor = Tensor
-zeros, ones, full, empty, arange, linspace, eye = (Tensor.zeros, Tensor.ones, Tensor.full, Tensor.empty, Tensor.arange,
-                                                   Tensor.linspace, Tensor.eye)
-rand, randn, randint, randperm = Tensor.rand, Tensor.randn, Tensor.randint, Tensor.randperm
-cat, stack = Tensor.cat, Tensor.stack
-
-
-def zeros_like(t: Tensor, dtype=None) -> Tensor:
-    return t.zeros_like(dtype)
-
-
-def ones_like(t: Tensor, dtype=None) -> Tensor:
-    return t.ones_like(dtype)
-
-
-def full_like(t: Tensor, value, dtype=None) -> Tensor:
-    return t.full_like(value, dtype)
-
-
-def rand_like(t: Tensor, dtype=None) -> Tensor:
-    return t.rand_like(dtype)
-
-
-def randn_like(t: Tensor, dtype=None) -> Tensor:
-    return t.randn_like(dtype)
-
-
-def empty_like(t: Tensor, dtype=None) -> Tensor:
-    return t.zeros_like(dtype)
-
-
-def where(cond: Tensor, x, y) -> Tensor:
-    return cond.where(x, y)
-
-
-def maximum(a: Tensor, b) -> Tensor:
-    return a.maximum(b)
-
-
-def minimum(a: Tensor, b) -> Tensor:
-    return a.minimum(b)
-
-
-def matmul(a: Tensor, b: Tensor) -> Tensor:
-    return a.matmul(b)
 
 
 def jit(fn):
@@ -145,25 +101,11 @@ def load(path: str | _PathLike, device: _Any = None) -> _Any:
 
 __all__ += ["save", "load"]
 
-# torch-style free functions (torch.einsum, torch.sort, torch.tril, ...) and baregrad.linalg
-from baregrad.tensor_ops.functions import linalg, tensor_functions  # noqa: E402
+# torch's free functions (torch.zeros, torch.where, torch.einsum, torch.hstack, ...), from one table. The names of
+# builtins (sum, max, abs, ...) become package attributes but stay out of __all__, so `import *` keeps the builtins;
+# code in this file below this point sees baregrad's sum/max/min, not Python's.
+from baregrad.tensor_ops.functions import BUILTIN_NAMES, linalg, torch_functions  # noqa: E402
 
-_FUNCTIONS = {k: v for k, v in tensor_functions().items() if k not in globals()}  # never replace a name above
+_FUNCTIONS = {k: v for k, v in torch_functions(Tensor).items() if k not in globals()}  # never replace a name above
 globals().update(_FUNCTIONS)
-__all__ += ["linalg", *_FUNCTIONS]
-
-# more torch.* functions (hstack, kron, cdist, tensordot, ...) and forwards under torch's other names. The names of
-# builtins (sum, max, abs, ...) become package attributes but stay out of __all__, so `import *` keeps the
-# builtins; code in this file below this point sees baregrad's sum/max/min, not Python's.
-from baregrad.tensor_ops.free_functions import BUILTIN_NAMES, api_functions  # noqa: E402
-
-_API_FUNCTIONS = {k: v for k, v in api_functions().items() if k not in globals()}  # never replace a name above
-globals().update(_API_FUNCTIONS)
-__all__ += [k for k in _API_FUNCTIONS if k not in BUILTIN_NAMES]
-
-# math, statistics, indexed writes and sampling (torch.lgamma, torch.quantile, torch.multinomial, torch.normal, ...)
-from baregrad.tensor_ops.more_functions import more_functions  # noqa: E402
-
-_MORE_FUNCTIONS = {k: v for k, v in more_functions().items() if k not in globals()}  # never replace a name above
-globals().update(_MORE_FUNCTIONS)
-__all__ += list(_MORE_FUNCTIONS)
+__all__ += ["linalg", *(k for k in _FUNCTIONS if k not in BUILTIN_NAMES)]
