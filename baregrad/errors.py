@@ -13,6 +13,16 @@ class DTypeError(Error, TypeError):
     """A dtype the operation or device does not support."""
 
 
+class UnsupportedDTypeError(DTypeError):
+    """A device cannot run a kernel because it lacks one of its dtypes (one the device declared unsupported).
+
+    `reason` is the device's own explanation (e.g. no cl_khr_fp64), so a test can skip with it."""
+
+    def __init__(self, message: str, device: str = "", dtype: str = "", reason: str = ""):
+        super().__init__(message)
+        self.device, self.dtype, self.reason = device, dtype, reason
+
+
 class DeviceError(Error, RuntimeError):
     """A device that is missing, failed, ran out of memory or timed out."""
 

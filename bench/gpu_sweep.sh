@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sweep of the GPU kernel knobs on a lent GPU (device tool: run(command="bash bench/gpu_sweep.sh", timeout_s=300)):
-# the tensor-core matmul tile (BAREGRAD_TC_TILE="bm,bn,bk,warps_m,warps_n,stages", codegen/tc_pipeline.py) and the
+# the tensor-core matmul tile (BAREGRAD_TC_TILE="bm,bn,bk,warps_m,warps_n,stages", codegen/gpu.py, render/gpu/tc_pipeline.py) and the
 # chunks per thread of elementwise kernels (BAREGRAD_GPU_UNROLL, codegen/gpu.py), each measured by bench/gpu.py on
 # CUDA, after the matmul tests pass with that tile. The defaults in the code are what this sweep found best.
 set -u

@@ -36,19 +36,11 @@ LAYER_OF = {unit: rank for rank, units in enumerate(LAYERS) for unit in units}
 # Tensors, so the two refer to each other by design, as one package would.
 CYCLE_UNIT = {unit: "tensor API" for unit in LAYERS[6]}
 
-# Upward edges still in the code, each with the issue item that removes it. Keep this short; never add to it.
-# codegen -> render: GPU source writers live in codegen/ (issue 20 item 1, arch-codegen worktree, moves them to
-# render/gpu/ and LinearProgram to ir/).
-ALLOWED_UPWARD = {("codegen", "render")}
+# Upward edges still in the code, each with the issue item that removes it: none now; keep it so.
+ALLOWED_UPWARD: set[tuple[str, str]] = set()
 
 # Private names that still cross modules, each with its owner. Keep this short; never add to it.
-ALLOWED_PRIVATE = {
-    # issue 20 items 1-2 (arch-codegen worktree) rewrite these modules
-    ("baregrad.codegen.gpu_portable_matmul", "baregrad.codegen.gpu_matmul._epilogue_instrs"),
-    ("baregrad.codegen.opt", "baregrad.ir.symbolic._terms"),
-    ("baregrad.device.nv.device", "baregrad.device.nv.driver._mock_requested"),
-    ("baregrad.device.nv.device", "baregrad.device.cuda._NvccCompiler"),
-}
+ALLOWED_PRIVATE: set[tuple[str, str]] = set()  # none; keep it so
 
 
 def module_name(path: pathlib.Path, root: pathlib.Path = ROOT) -> str:

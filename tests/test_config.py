@@ -9,11 +9,7 @@ from baregrad import config
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "baregrad"
-# Files that still read os.environ themselves: they belong to issue 20 items 1-2 (the codegen/render/nvcc split,
-# done in the arch-codegen worktree), which routes them through config's accessors (gpu_unroll, tc_tile,
-# allow_tf32, nv_mock, nv_trace_path, nv_command_memory, cuda_roots). Shrink this list; never grow it.
-PENDING = {"codegen/gpu.py", "codegen/tc_pipeline.py", "device/cuda.py", "device/cuda_api.py", "device/nv/driver.py",
-           "device/nv/kernel_iface.py", "device/nv/memory.py", "device/nv/device.py"}
+PENDING: set[str] = set()  # files allowed to read os.environ themselves: none; keep it so
 
 
 def _readme_table() -> str:

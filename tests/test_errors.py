@@ -8,6 +8,7 @@ import sys
 import pytest
 
 import baregrad as bg
+from baregrad.ir.launch import Kernel
 from tests.helpers import raises_baregrad
 
 
@@ -114,5 +115,5 @@ def test_compile_error_in_process(tmp_path, monkeypatch):
     monkeypatch.setenv("BAREGRAD_CACHE", str(tmp_path / "cache"))
     device = CPUDevice()
     with pytest.raises(bg.CompileError, match="no such luck") as info:
-        device.compile("int f(void) { return 1; }\n", None)
+        device.compile(Kernel("int f(void) { return 1; }\n"), None)
     assert str(tmp_path / "cache") in str(info.value)

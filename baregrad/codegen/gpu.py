@@ -1,46 +1,67 @@
-"""GPU kernel shaping: how one linear program becomes CUDA C and a launch (grid, block), chosen by heuristics.
+"""GPU kernel shaping: the decisions that turn one linear program into a launch plan (ir/launch.py), by heuristics.
 
 Strategies, tried in order:
-- MATMUL: a reduce-of-multiply of two loads is a matmul; codegen/gpu_matmul.py emits a tiled kernel
-  (tensor cores for fp16/bf16, and tf32 when allowed; a register-blocked SIMT kernel for fp32).
+- MATMUL: a reduce-of-multiply of two loads is a matmul (`match`); CUDA tiles it 128x128 per block (tensor cores
+  for fp16/bf16, and tf32 when allowed, pipelined with cp.async where both operands move in 16-byte chunks; a
+  register-blocked SIMT kernel for fp32); OpenCL and WGSL use a register tile (`portable_tile`), staged through
+  local memory where local memory is on-chip.
 - VECTOR: elementwise kernels whose loads and store index the flat output index directly move 4 elements
   per thread with one 16/8/4-byte load or store per buffer (aligned: buffers start 256-byte aligned).
 - BLOCK: one thread block per iteration of the global loops that enclose the reduces; its threads split
-  each reduce (warp shuffles, then shared memory across warps) and split any global loop after it, so a
-  softmax row is read by a whole block once instead of once per output element.
-- FLAT: every global loop mapped onto one flat thread id (the CRenderer's own GPU mode).
-The CPU never comes here: only a device with `is_gpu = True` renders through this module. The launch is
-written into the source as one comment line, so a compiled binary's cache entry and its launch travel together.
+  each reduce and split any global loop after it, so a softmax row is read by a whole block once instead of
+  once per output element.
+- FLAT: every global loop mapped onto one flat thread id.
+The portable devices' limits (work-group size, local memory, lavapipe's loop limit) come in a GPUTarget queried
+from the device; a shape that does not fit falls back to FLAT. What a language can do (vector loads, local-memory
+element sizes, a fixed FLAT work-group) comes from its writer (render/gpu/lang.py) as a `LanguageFacts`: this
+module decides, render/gpu/ writes.
 """
 from __future__ import annotations
 
-import enum
-import json
 import math
-import os
-from dataclasses import asdict, dataclass, field
-from typing import Iterator
+from dataclasses import dataclass
+from typing import Protocol
 
+from baregrad import config
 from baregrad import dtype as dt
-from baregrad.codegen.linear import L, LinearProgram, LoopKind
-from baregrad.render.cstyle import CUDA_DIALECT, CRenderer, Dialect, global_size
+from baregrad.codegen.tensor_cores import tensor_core_for
+from baregrad.ir.launch import (
+    CUDA_MATMUL_THREADS,
+    CUDA_MATMUL_TILE,
+    TC_CHUNK,
+    BlockShape,
+    GPUPlan,
+    Launch,
+    MatmulMatch,
+    MatmulShape,
+    MatmulTile,
+    Operand,
+    Strategy,
+    TcConfig,
+    VectorShape,
+)
+from baregrad.ir.linear import (
+    L,
+    LinearProgram,
+    LoopKind,
+    LoopNode,
+    global_size,
+    loop_kind,
+    loop_size,
+    loop_tree,
+    loops_in,
+    nested_chain,
+    walk_loops,
+)
+from baregrad.ir.ops import Op, ReduceOp
 
-PLAN_TAG = "// baregrad-launch: "
 FLAT_THREADS = 256
 VECTOR_LANES = 4
-VECTOR_UNROLL = 4   # 4-element chunks per thread in VECTOR kernels: more bytes in flight per thread
-
-
-def _vector_unroll() -> int:
-    """VECTOR_UNROLL, or BAREGRAD_GPU_UNROLL (benchmarking knob)."""
-    return int(os.environ.get("BAREGRAD_GPU_UNROLL", VECTOR_UNROLL))
-
-
-class Strategy(enum.Enum):
-    FLAT = "flat"
-    VECTOR = "vector"
-    BLOCK = "block"
-    MATMUL = "matmul"
+VECTOR_UNROLL = 4   # 4-element chunks per thread in CUDA VECTOR kernels: more bytes in flight per thread
+STATIC_SMEM_LIMIT = 48 * 1024
+MIN_OUTPUTS, MIN_K = 1024, 16
+MAX_GRID_YZ = 65535
+_VEC_BYTES = (4, 2, 1)  # element sizes a 4-wide load can move (as uint4, uint2, unsigned int)
 
 
 @dataclass(frozen=True)
@@ -49,166 +70,85 @@ class GPUTarget:
     arch: int = 90            # sm_XX as an integer
     sms: int = 132            # streaming multiprocessors
     allow_tf32: bool = False  # fp32 matmuls may round inputs to tf32 on tensor cores
-    # limits of the portable devices (OpenCL, WebGPU), queried from the device (codegen/gpu_portable.py)
+    # limits of the portable devices (OpenCL, WebGPU), queried from the device
     max_threads: int = 1024           # work-items per work-group
     local_bytes: int = 48 * 1024      # local (shared / workgroup) memory per work-group
     local_is_fast: bool = True        # local memory is on-chip (False: emulated in cached global memory, e.g. CPUs)
     loop_limit: int = 0               # loop iterations one thread may run in total (0: none; lavapipe stops at 65535)
 
 
-@dataclass(frozen=True)
-class Launch:
-    name: str
-    grid: tuple[int, int, int]
-    block: tuple[int, int, int]
-    smem: int = 0             # dynamic shared memory bytes
+class LanguageFacts(Protocol):
+    """What a portable kernel language can do, as far as shaping needs to know (render/gpu/lang.py provides it)."""
+    vector_width: int            # elements one vector load moves (0: no vector loads from buffers)
+    flat_threads: int            # work-items per group of its FLAT kernels (0: shaping chooses)
+
+    def local_bytes(self, d: dt.DType) -> int:
+        """Bytes of local memory holding one compute value of dtype d."""
+        ...
 
 
-@dataclass(frozen=True)
-class GPUPlan:
-    strategy: Strategy
-    launches: tuple[Launch, ...]
-
-    def comment(self) -> str:
-        launches = [asdict(x) for x in self.launches]
-        return PLAN_TAG + json.dumps({"strategy": self.strategy.value, "launches": launches})
-
-    @staticmethod
-    def from_source(source: str) -> "GPUPlan":
-        line = next(x for x in source.splitlines() if x.startswith(PLAN_TAG))
-        data = json.loads(line[len(PLAN_TAG):])
-        launches = tuple(Launch(x["name"], tuple(x["grid"]), tuple(x["block"]), x["smem"]) for x in data["launches"])
-        return GPUPlan(Strategy(data["strategy"]), launches)
+def vector_unroll() -> int:
+    """VECTOR_UNROLL, or BAREGRAD_GPU_UNROLL (benchmarking knob)."""
+    return config.gpu_unroll(VECTOR_UNROLL)
 
 
-# ---- the loop tree of a linear program ----
-@dataclass(eq=False)  # compared and hashed by identity
-class LoopNode:
-    start: int                                  # index of the RANGE instruction
-    body: list = field(default_factory=list)   # instruction indices and nested LoopNodes, in order
-    end: int = -1
-
-
-def loop_tree(prog: LinearProgram) -> list:
-    root: list = []
-    stack, opened = [root], []
-    for i, ins in enumerate(prog.instrs):
-        if ins.op is L.RANGE:
-            node = LoopNode(i)
-            stack[-1].append(node)
-            stack.append(node.body)
-            opened.append(node)
-        elif ins.op is L.END:
-            opened.pop().end = i
-            stack.pop()
-        else:
-            stack[-1].append(i)
-    return root
-
-
-def loops_in(items: list) -> list[LoopNode]:
-    return [x for x in items if isinstance(x, LoopNode)]
+def tc_config_from_env() -> TcConfig:
+    """The pipelined tensor-core tile, or BAREGRAD_TC_TILE="bm,bn,bk,warps_m,warps_n,stages" (benchmarking knob)."""
+    text = config.tc_tile()
+    if not text:
+        return TcConfig()
+    bm, bn, bk, wm, wn, st = (int(x) for x in text.split(","))
+    return TcConfig(bm, bn, bk, wm, wn, st)
 
 
 # ---- entry point ----
-def render(prog: LinearProgram, target: GPUTarget, dialect: Dialect = CUDA_DIALECT) -> str:
-    """CUDA C for `prog`, whose first line is the GPUPlan comment that says how to launch it."""
-    from baregrad.codegen import gpu_matmul
-    matmul = gpu_matmul.match(prog)
-    if matmul is not None:
-        return gpu_matmul.render(prog, matmul, target, dialect)
+def plan(prog: LinearProgram, target: GPUTarget, lang: LanguageFacts | None = None) -> GPUPlan:
+    """How to shape and launch `prog`: for CUDA when `lang` is None, else for that portable language."""
+    mm = match(prog)
+    if mm is not None:
+        found = cuda_matmul_plan(prog, mm, target) if lang is None else portable_matmul_plan(prog, mm, target)
+        if found is not None:
+            return found
     tree = loop_tree(prog)
-    reduces = [x for x in walk_loops(tree) if loop_kind(prog, x) is LoopKind.REDUCE]
-    if not reduces:
+    if not any(loop_kind(prog, x) is LoopKind.REDUCE for x in walk_loops(tree)):
         vec = vector_candidate(prog, tree)
         if vec is not None:
-            return _VectorWriter(prog, dialect, vec).source()
-        return _flat(prog, dialect)
-    outer = outer_globals(prog, tree)
-    block = BlockWriter(prog, dialect, outer)
-    if block.worthwhile():
-        return block.source()
-    return _flat(prog, dialect)
+            return vector_plan(prog, vec, target, lang)
+        return flat_plan(prog, target, lang)
+    block = block_plan(prog, tree, target, lang)
+    return block if block is not None else flat_plan(prog, target, lang)
 
 
-def walk_loops(items: list) -> Iterator[LoopNode]:
-    """Every loop of a loop tree, each before the loops inside it."""
-    for x in loops_in(items):
-        yield x
-        yield from walk_loops(x.body)
+def _pow2_floor(n: int) -> int:
+    return 1 << (max(1, n).bit_length() - 1)
 
 
-def loop_kind(prog: LinearProgram, loop: LoopNode) -> LoopKind:
-    """Global, local or reduce: the kind its LOOP instruction declares."""
-    return prog.instrs[loop.start].arg.kind
+def _one_launch(strategy: Strategy, prog: LinearProgram, grid: int, threads: int, **shape) -> GPUPlan:
+    return GPUPlan(strategy, (Launch(prog.name, (grid, 1, 1), (threads, 1, 1)),), **shape)
 
 
-def loop_size(prog: LinearProgram, loop: LoopNode) -> int:
-    """The loop's trip count."""
-    return prog.instrs[loop.start].arg.size
-
-
-def _flat(prog: LinearProgram, dialect: Dialect) -> str:
+# ---- FLAT ----
+def flat_threads(prog: LinearProgram, target: GPUTarget, lang: LanguageFacts | None = None) -> int:
+    """Threads per block of a FLAT kernel, within the device's work-group limit."""
     total = max(1, global_size(prog))
-    threads = min(FLAT_THREADS, max(32, 1 << (total - 1).bit_length()))
-    plan = GPUPlan(Strategy.FLAT, (Launch(prog.name, (-(-total // threads), 1, 1), (threads, 1, 1)),))
-    return plan.comment() + "\n" + CRenderer(dialect).render(prog)
+    if lang is None:
+        return min(FLAT_THREADS, max(32, 1 << (total - 1).bit_length()))
+    if lang.flat_threads:
+        return lang.flat_threads
+    if not any(ins.op is L.RANGE and ins.arg.kind is LoopKind.GLOBAL for ins in prog.instrs):
+        return 1  # no global loop: the kernel has no bounds check, so exactly one work-item may run it
+    return min(FLAT_THREADS, _pow2_floor(target.max_threads), max(32, 1 << (total - 1).bit_length()))
 
 
-# ---- shared writing helpers ----
-class _Writer:
-    """Walks instructions through a CRenderer, with indentation; subclasses shape the loops."""
-
-    def __init__(self, prog: LinearProgram, dialect: Dialect):
-        self.prog, self.d = prog, dialect
-        self.r = CRenderer(dialect)
-        self.r.names = {}
-        self.lines: list[str] = []
-        self.depth = 1
-
-    def put(self, text: str) -> None:
-        self.lines.append("  " * self.depth + text)
-
-    def instr(self, i: int) -> None:
-        ins = self.prog.instrs[i]
-        if ins.op is L.PARAM:
-            self.r.names[i] = f"p{ins.arg.index}"
-        elif ins.op is L.CONST:
-            self.r.names[i] = self.r.literal(ins.arg, ins.dtype)
-        else:
-            self.put(self.r.statement(i, ins, self.prog))
-
-    def serial_loop(self, loop: LoopNode, body) -> None:
-        rng = self.prog.instrs[loop.start].arg
-        self.r.names[loop.start] = rng.name
-        self.put(f"for (int {rng.name} = 0; {rng.name} < {rng.size}; {rng.name}++) {{")
-        self.depth += 1
-        body(loop.body)
-        self.depth -= 1
-        self.put("}")
-
-    def finish(self, plan: GPUPlan, threads: int) -> str:
-        params = ", ".join(self.r.param_decl(p) for p in self.prog.params)
-        prefix = self.d.kernel_prefix + f" __launch_bounds__({threads})"
-        head = f"{prefix} {self.prog.name}({params}) {{"
-        return "\n".join([plan.comment(), self.d.preamble, head, *self.lines, "}", ""])
+def flat_plan(prog: LinearProgram, target: GPUTarget, lang: LanguageFacts | None = None) -> GPUPlan:
+    threads = flat_threads(prog, target, lang)
+    return _one_launch(Strategy.FLAT, prog, -(-max(1, global_size(prog)) // threads), threads)
 
 
-# ---- VECTOR: elementwise, several elements per thread ----
-_VEC_TYPES = {4: "uint4", 2: "uint2", 1: "unsigned int"}  # by element size: the type moving 4 elements at once
-
-
-@dataclass(frozen=True)
-class VectorPlan:
-    """A single elementwise loop whose loads and store can move 4 values at a time."""
-    tree: list
-    loop: LoopNode
-    loads: frozenset[int]     # LOAD instructions read 4-wide
-    store: int | None         # the STORE written 4-wide, if its index allows
-
-
-def vector_candidate(prog: LinearProgram, tree: list) -> VectorPlan | None:
-    """The 4-wide plan for a program that is one elementwise loop (None when it is not, or indexes allow no vector)."""
+# ---- VECTOR ----
+def vector_candidate(prog: LinearProgram, tree: list) -> VectorShape | None:
+    """The 4-wide shape of a program that is one elementwise loop (None when it is not, or indexes allow no vector);
+    its thread count is filled in by vector_plan."""
     loops = loops_in(tree)
     if len(loops) != 1 or loops_in(loops[0].body) or loop_size(prog, loops[0]) % VECTOR_LANES:
         return None
@@ -216,7 +156,7 @@ def vector_candidate(prog: LinearProgram, tree: list) -> VectorPlan | None:
     loads, store = set(), None
     for i in loop.body:
         ins = prog.instrs[i]
-        if ins.op not in (L.LOAD, L.STORE) or ins.src[1] != loop.start or ins.dtype.itemsize not in _VEC_TYPES:
+        if ins.op not in (L.LOAD, L.STORE) or ins.src[1] != loop.start or ins.dtype.itemsize not in _VEC_BYTES:
             continue
         if ins.op is L.STORE:
             store = i
@@ -224,7 +164,7 @@ def vector_candidate(prog: LinearProgram, tree: list) -> VectorPlan | None:
             loads.add(i)
     if not loads and store is None:
         return None
-    return VectorPlan(tree, loop, frozenset(loads), store)
+    return VectorShape(tree, loop, frozenset(loads), store, 0)
 
 
 def _is_true(prog: LinearProgram, i: int) -> bool:
@@ -232,223 +172,256 @@ def _is_true(prog: LinearProgram, i: int) -> bool:
     return ins.op is L.CONST and ins.arg is True
 
 
-class _VectorWriter(_Writer):
-    def __init__(self, prog: LinearProgram, dialect: Dialect, plan: VectorPlan):
-        super().__init__(prog, dialect)
-        self.plan = plan
+def vector_plan(prog: LinearProgram, vec: VectorShape, target: GPUTarget, lang: LanguageFacts | None) -> GPUPlan:
+    n = loop_size(prog, vec.loop) // VECTOR_LANES
+    if lang is None:
+        threads, unroll = FLAT_THREADS, vector_unroll()
+        shape = VectorShape(vec.tree, vec.loop, vec.loads, vec.store, threads, unroll)
+    else:
+        threads, unroll = min(FLAT_THREADS, _pow2_floor(target.max_threads)), 1
 
-    def source(self) -> str:
-        prog, plan = self.prog, self.plan
-        n = loop_size(prog, plan.loop) // VECTOR_LANES
-        threads, unroll = FLAT_THREADS, _vector_unroll()
-        # each thread moves `unroll` 4-element chunks, one block-width apart (coalesced), all loads issued first
-        self.put(f"const int t0 = blockIdx.x * {threads * unroll} + threadIdx.x;")
-        loop_pos = self.tree_position()
-        for i in loop_pos[0]:
-            self.instr(i)
-        for i in sorted(plan.loads):
-            self.vector_load(i, unroll, threads)
-        if plan.store is not None:
-            st = prog.instrs[plan.store]
-            self.put(f"__align__(16) {self.r.storage_type(st.dtype)} sv[{VECTOR_LANES}];")
-        self.put("#pragma unroll")
-        self.put(f"for (int u = 0; u < {unroll}; u++) {{")
-        self.depth += 1
-        self.put(f"const int t = t0 + u * {threads};")
-        self.put(f"if (t >= {n}) break;")
-        for lane in range(VECTOR_LANES):
-            self.lane(lane)
-        if plan.store is not None:
-            st = prog.instrs[plan.store]
-            vt = _VEC_TYPES[st.dtype.itemsize]
-            self.put(f"*({vt}*)({self.r.names[st.src[0]]} + {VECTOR_LANES} * t) = *(const {vt}*)sv;")
-        self.depth -= 1
-        self.put("}")
-        for i in loop_pos[1]:
-            self.instr(i)
-        launch = Launch(prog.name, (-(-n // (threads * unroll)), 1, 1), (threads, 1, 1))
-        return self.finish(GPUPlan(Strategy.VECTOR, (launch,)), threads)
-
-    def tree_position(self) -> tuple[list[int], list[int]]:
-        tree = self.plan.tree
-        at = next(i for i, x in enumerate(tree) if x is self.plan.loop)
-        return [x for x in tree[:at]], [x for x in tree[at + 1:]]
-
-    def vector_load(self, i: int, unroll: int, threads: int) -> None:
-        ins = self.prog.instrs[i]
-        st, vt = self.r.storage_type(ins.dtype), _VEC_TYPES[ins.dtype.itemsize]
-        n = loop_size(self.prog, self.plan.loop) // VECTOR_LANES
-        self.put(f"__align__(16) {st} lv{i}[{unroll}][{VECTOR_LANES}];")
-        src = f"{self.r.names[ins.src[0]]} + {VECTOR_LANES} * (t0 + u * {threads})"
-        self.put(f"#pragma unroll\n  for (int u = 0; u < {unroll}; u++) if (t0 + u * {threads} < {n}) "
-                 f"*({vt}*)lv{i}[u] = *(const {vt}*)({src});")
-
-    def lane(self, lane: int) -> None:
-        rng = self.prog.instrs[self.plan.loop.start].arg
-        self.put("{")
-        self.depth += 1
-        self.r.names[self.plan.loop.start] = rng.name
-        self.put(f"int {rng.name} = {VECTOR_LANES} * t + {lane};")
-        for i in self.plan.loop.body:
-            ins = self.prog.instrs[i]
-            if i in self.plan.loads:
-                self.r.names[i] = f"v{i}"
-                value = self.r.from_storage(f"lv{i}[u][{lane}]", ins.dtype)
-                self.put(f"{self.r.compute_type(ins.dtype)} v{i} = {value};")
-            elif i == self.plan.store:
-                self.put(f"sv[{lane}] = {self.r.to_storage(self.r.names[ins.src[2]], ins.dtype)};")
-            else:
-                self.instr(i)
-        self.depth -= 1
-        self.put("}")
+        def vector_ok(i: int) -> bool:
+            return lang.vector_width == VECTOR_LANES and prog.instrs[i].dtype is not dt.float64
+        store = vec.store if vec.store is not None and vector_ok(vec.store) else None
+        shape = VectorShape(vec.tree, vec.loop, frozenset(i for i in vec.loads if vector_ok(i)), store, threads)
+    return _one_launch(Strategy.VECTOR, prog, -(-n // (threads * unroll)), threads, vector=shape)
 
 
-# ---- BLOCK: a thread block per outer iteration, cooperative reduces ----
+# ---- BLOCK ----
 def outer_globals(prog: LinearProgram, tree: list) -> list[LoopNode]:
     """The global loops enclosing the first reduce that sits directly inside global loops."""
-    def search(items: list, chain: list[LoopNode]) -> list[LoopNode] | None:
-        for x in loops_in(items):
+    stack: list[tuple[list, list[LoopNode]]] = [(tree, [])]
+    while stack:  # depth first, in program order
+        items, chain = stack.pop()
+        for x in reversed(loops_in(items)):
             if loop_kind(prog, x) is LoopKind.REDUCE:
-                return chain
-            found = search(x.body, chain + [x])
-            if found is not None:
-                return found
-        return None
-    return search(tree, []) or []
-
-
-def nested_chain(prog: LinearProgram, loop: LoopNode) -> tuple[list[LoopNode], list[int], list]:
-    """A perfectly nested chain of same-kind loops from `loop` (pure instructions between levels allowed)."""
-    chain, between = [loop], []
-    cur = loop
-    while True:
-        inner = loops_in(cur.body)
-        if len(inner) != 1 or cur.body[-1] is not inner[0] or loop_kind(prog, inner[0]) is not loop_kind(prog, loop):
-            break
-        others = [i for i in cur.body[:-1]]
-        if any(prog.instrs[i].op in (L.ACC, L.STORE, L.UPDATE) for i in others):
-            break
-        between.extend(others)
-        chain.append(inner[0])
-        cur = inner[0]
-    return chain, between, cur.body
-
-
-class BlockWriter(_Writer):
-    """A kernel with a block per iteration of the outer global loops and its threads sharing the inner work."""
-
-    def __init__(self, prog: LinearProgram, dialect: Dialect, outer: list[LoopNode]):
-        super().__init__(prog, dialect)
-        self.outer = outer
-        self.outer_starts = {x.start for x in outer}
-        self.blocks = math.prod(loop_size(prog, x) for x in outer)
-        self.tree = loop_tree(prog)
-        self.block_loops = self.collect_block_level(self.tree)
-        extents = [math.prod(loop_size(prog, x) for x in nested_chain(prog, loop)[0]) for loop in self.block_loops]
-        self.max_extent = max(extents, default=1)
-        self.threads = min(256, max(32, 1 << (self.max_extent - 1).bit_length()))
-        self.n_flat = 0
-
-    def collect_block_level(self, items: list) -> list[LoopNode]:
-        out = []
-        for x in loops_in(items):
-            out.extend(self.collect_block_level(x.body) if x.start in self.outer_starts else [x])
-        return out
-
-    def worthwhile(self) -> bool:
-        inner_global = any(loop_kind(self.prog, x) is LoopKind.GLOBAL for x in self.block_loops)
-        return inner_global or self.max_extent >= 64 or self.blocks < 2048
-
-    def source(self) -> str:
-        self.put("const int bidx = blockIdx.x;")
-        stride = self.blocks
-        for x in self.outer:
-            rng = self.prog.instrs[x.start].arg
-            stride //= rng.size
-            self.r.names[x.start] = rng.name
-            self.put(f"const int {rng.name} = (bidx / {stride}) % {rng.size};")
-        self.walk(self.tree, owned=False)
-        launch = Launch(self.prog.name, (self.blocks, 1, 1), (self.threads, 1, 1))
-        return self.finish(GPUPlan(Strategy.BLOCK, (launch,)), self.threads)
-
-    def walk(self, items: list, owned: bool) -> None:
-        for x in items:
-            if isinstance(x, int):
-                if self.prog.instrs[x].op is L.STORE and not owned:
-                    self.put("if (threadIdx.x == 0)")
-                    self.depth += 1
-                    self.instr(x)
-                    self.depth -= 1
-                else:
-                    self.instr(x)
-            elif x.start in self.outer_starts:
-                self.walk(x.body, owned)
-            elif owned:
-                self.serial_loop(x, lambda body: self.walk(body, True))
+                stack.append(([], chain + [None]))  # marker: a reduce directly inside `chain`
             else:
-                self.shared_loop(x)
-
-    def shared_loop(self, loop: LoopNode) -> None:
-        """The block's threads take the iterations of a (flattened) loop nest in turn."""
-        chain, between, body = nested_chain(self.prog, loop)
-        total = math.prod(loop_size(self.prog, x) for x in chain)
-        f = f"f{self.n_flat}"
-        self.n_flat += 1
-        self.put(f"for (int {f} = threadIdx.x; {f} < {total}; {f} += {self.threads}) {{")
-        self.depth += 1
-        stride = total
-        for x in chain:
-            rng = self.prog.instrs[x.start].arg
-            stride //= rng.size
-            self.r.names[x.start] = rng.name
-            self.put(f"const int {rng.name} = ({f} / {stride}) % {rng.size};" if stride > 1 else
-                     f"const int {rng.name} = {f} % {rng.size};")
-        for i in between:
-            self.instr(i)
-        self.walk(body, owned=True)
-        self.depth -= 1
-        self.put("}")
-        if loop_kind(self.prog, loop) is LoopKind.REDUCE:
-            for acc, op in self.accs_updated(loop):
-                self.combine(acc, op)
-
-    def accs_updated(self, loop: LoopNode) -> list[tuple[int, object]]:
-        out = {}
-        for i in range(loop.start, loop.end):
-            ins = self.prog.instrs[i]
-            if ins.op is L.UPDATE and ins.src[0] < loop.start:
-                out[ins.src[0]] = ins.arg
-        return list(out.items())
-
-    def combine(self, acc: int, op) -> None:
-        """Reduce one accumulator across the block; every thread ends with the total."""
-        d = self.prog.instrs[acc].dtype
-        ctype, name = self.r.compute_type(d), self.r.names[acc]
-        small = d is dt.bool_ or (d.itemsize < 4 and not d.is_float)
-        self.put("{")
-        self.depth += 1
-        shfl = f"({ctype})__shfl_xor_sync(0xffffffffu, (int)w, o)" if small else "__shfl_xor_sync(0xffffffffu, w, o)"
-        self.put(f"{ctype} w = {name};")
-        # every lane must reach each shuffle: take it into a variable before the (short-circuiting) combine
-        step = self.r.round_result(d, self.r.reduce_expr(op, "w", "s", d))
-        self.put(f"for (int o = 16; o > 0; o >>= 1) {{ {ctype} s = {shfl}; w = {step}; }}")
-        warps = self.threads // 32
-        if warps > 1:
-            self.put(f"__shared__ {ctype} red{acc}[{warps}];")
-            self.put(f"if ((threadIdx.x & 31) == 0) red{acc}[threadIdx.x >> 5] = w;")
-            self.put("__syncthreads();")
-            self.put(f"w = red{acc}[0];")
-            step = self.r.round_result(d, self.r.reduce_expr(op, "w", f"red{acc}[q]", d))
-            self.put(f"for (int q = 1; q < {warps}; q++) w = {step};")
-            self.put("__syncthreads();")
-        self.put(f"{name} = w;")
-        self.depth -= 1
-        self.put("}")
+                stack.append((x.body, chain + [x]))
+        if chain and chain[-1] is None:
+            return chain[:-1]
+    return []
 
 
-def plan_of(source: str) -> GPUPlan:
-    """The launch plan written at the top of a source this module rendered."""
-    return GPUPlan.from_source(source)
+def block_loops(prog: LinearProgram, tree: list, outer_starts: set[int]) -> list[LoopNode]:
+    """The loops directly inside the outer global loops: the block's threads share them."""
+    out, stack = [], list(reversed(loops_in(tree)))
+    while stack:
+        x = stack.pop()
+        if x.start in outer_starts:
+            stack.extend(reversed(loops_in(x.body)))
+        else:
+            out.append(x)
+    return out
 
 
-__all__ = ["GPUTarget", "GPUPlan", "Launch", "Strategy", "render", "plan_of", "loop_tree", "LoopNode"]
+def thread_iterations(prog: LinearProgram, items: list, shared: dict[int, int], threads: int) -> int:
+    """Loop iterations one thread runs; loops in `shared` (start -> flattened size) are split across `threads`."""
+    total = 0
+    for x in loops_in(items):
+        if x.start in shared:
+            body = nested_chain(prog, x)[2]
+            n = -(-shared[x.start] // threads)
+        else:
+            body, n = x.body, loop_size(prog, x)
+        total += n * (1 + thread_iterations(prog, body, shared, threads))
+    return total
+
+
+def block_plan(prog: LinearProgram, tree: list, target: GPUTarget, lang: LanguageFacts | None) -> GPUPlan | None:
+    """A block per outer iteration, when worthwhile (and, on the portable devices, when it fits)."""
+    outer = outer_globals(prog, tree)
+    blocks = math.prod(loop_size(prog, x) for x in outer)
+    shared_loops = block_loops(prog, tree, {x.start for x in outer})
+    extents = {x.start: math.prod(loop_size(prog, y) for y in nested_chain(prog, x)[0]) for x in shared_loops}
+    max_extent = max(extents.values(), default=1)
+    threads = min(256, max(32, 1 << (max_extent - 1).bit_length()))
+    inner_global = any(loop_kind(prog, x) is LoopKind.GLOBAL for x in shared_loops)
+    worthwhile = inner_global or max_extent >= 64 or blocks < 2048
+    if lang is not None:
+        threads = min(threads, _pow2_floor(target.max_threads))
+        acc_dtypes = {ins.dtype for ins in prog.instrs if ins.op is L.ACC}
+        scratch = sum(lang.local_bytes(d) for d in acc_dtypes) * threads
+        within_limit = not target.loop_limit or thread_iterations(prog, tree, extents, threads) <= target.loop_limit
+        if not (threads >= 2 and scratch <= target.local_bytes and within_limit):
+            return None
+        past_limit = target.loop_limit and thread_iterations(prog, tree, {}, 1) > target.loop_limit
+        worthwhile = worthwhile or bool(past_limit)
+    if not worthwhile:
+        return None
+    return _one_launch(Strategy.BLOCK, prog, blocks, threads, block=BlockShape(tree, tuple(outer), threads, blocks))
+
+
+# ---- MATMUL ----
+def cuda_matmul_plan(prog: LinearProgram, mm: MatmulMatch, target: GPUTarget) -> GPUPlan:
+    """A 128x128 tile per block: tensor cores (pipelined where operands allow) or SIMT for fp32. fp16 / bf16 on an
+    arch without tensor cores for them (before sm_80) take the register tile every GPU language shares, which
+    converts 16-bit inputs as it loads them (the SIMT kernel copies raw float32 words)."""
+    tc = tensor_core_for(mm.dtype, target.arch, target.allow_tf32)
+    if tc is None and mm.dtype is not dt.float32:
+        shared = portable_matmul_plan(prog, mm, target)
+        if shared is not None:
+            return shared
+    M, N, K, B = mm.sizes
+    if tc is not None and tc.k == 16:
+        cfg = tc_config_from_env()
+        if _pipeline_ok(mm.a, M, K) and _pipeline_ok(mm.b, N, K):
+            smem = cfg.smem_bytes(mm.a.s_k == 1, mm.b.s_k == 1)
+            dynamic = smem if smem > STATIC_SMEM_LIMIT else 0
+            launch = Launch(prog.name, (-(-N // cfg.bn), -(-M // cfg.bm), B), (cfg.threads, 1, 1), dynamic)
+            return GPUPlan(Strategy.MATMUL, (launch,), matmul=MatmulShape(mm, tc, pipeline=cfg))
+    tile = CUDA_MATMUL_TILE
+    launch = Launch(prog.name, (-(-N // tile), -(-M // tile), B), (CUDA_MATMUL_THREADS, 1, 1))
+    return GPUPlan(Strategy.MATMUL, (launch,), matmul=MatmulShape(mm, tc))
+
+
+def _pipeline_ok(op: Operand, mn_size: int, k_size: int) -> bool:
+    """Whether an operand can be moved in aligned 16-byte cp.async chunks along its contiguous dimension."""
+    if op.s_k != 1 and op.s_mn != 1:
+        return False
+    k_contiguous = op.s_k == 1
+    other = op.s_mn if k_contiguous else op.s_k
+    contiguous_size = k_size if k_contiguous else mn_size
+    return (other % TC_CHUNK == 0 and op.offset % TC_CHUNK == 0 and op.s_b % TC_CHUNK == 0
+            and contiguous_size % TC_CHUNK == 0)
+
+
+def portable_tile(mm: MatmulMatch, target: GPUTarget) -> MatmulTile:
+    """Few work-items with big register tiles on CPUs (per-item overhead dominates), 16 x 16 items on GPUs."""
+    vec = 4 if _vector_b(mm) else 1
+    if not target.local_is_fast:
+        return MatmulTile(8, 8, 8, 16, vec)
+    return MatmulTile(16, 16, 8, 8, vec)
+
+
+def _vector_b(mm: MatmulMatch) -> bool:
+    """B rows load as float4: float32, contiguous along n, every vector start 4-aligned."""
+    b, n = mm.b, mm.sizes[1]
+    return (mm.dtype is dt.float32 and b.s_mn == 1 and n % 4 == 0 and b.s_k % 4 == 0 and b.s_b % 4 == 0
+            and b.offset % 4 == 0)
+
+
+def portable_matmul_plan(prog: LinearProgram, mm: MatmulMatch, target: GPUTarget) -> GPUPlan | None:
+    """The register-tiled kernel's plan, or None where it does not fit the device (then another shape runs)."""
+    tile = portable_tile(mm, target)
+    M, N, K, B = mm.sizes
+    use_local = target.local_is_fast and (tile.bk * (tile.bm + tile.bn) * 4 <= target.local_bytes)
+    loop_iterations = K // tile.bk * (tile.bk + 4) if use_local else K
+    if tile.threads > target.max_threads or (target.loop_limit and loop_iterations > target.loop_limit):
+        return None
+    gn, gm = -(-N // tile.bn), -(-M // tile.bm)
+    return _one_launch(Strategy.MATMUL, prog, gn * gm * B, tile.threads,
+                       matmul=MatmulShape(mm, tile=tile, use_local=use_local))
+
+
+# ---- matching ----
+def _affine(prog: LinearProgram, i: int, memo: dict) -> dict | None:
+    """The index instruction i as {range instruction (or None for the constant): coefficient}, or None."""
+    if i in memo:
+        return memo[i]
+    ins = prog.instrs[i]
+    out = None
+    if ins.op is L.RANGE:
+        out = {i: 1}
+    elif ins.op is L.CONST and isinstance(ins.arg, int) and not isinstance(ins.arg, bool):
+        out = {None: ins.arg}
+    elif ins.op is L.ALU and ins.arg in (Op.ADD, Op.MUL):
+        x, y = (_affine(prog, s, memo) for s in ins.src)
+        if x is not None and y is not None:
+            out = _combine(ins.arg, x, y)
+    memo[i] = out
+    return out
+
+
+def _combine(op: Op, x: dict, y: dict) -> dict | None:
+    if op is Op.ADD:
+        out = dict(x)
+        for k, v in y.items():
+            out[k] = out.get(k, 0) + v
+        return out
+    for const, other in ((x, y), (y, x)):
+        if set(const) <= {None}:
+            scale = const.get(None, 0)
+            return {k: v * scale for k, v in other.items()}
+    return None
+
+
+def _chain(prog: LinearProgram) -> tuple[list[LoopNode], LoopNode] | None:
+    items, globals_ = loop_tree(prog), []
+    while True:
+        loops = loops_in(items)
+        if len(loops) != 1:
+            return None
+        x = loops[0]
+        if prog.instrs[x.start].arg.kind is LoopKind.REDUCE:
+            return (globals_, x) if not loops_in(x.body) else None
+        globals_.append(x)
+        items = x.body
+
+
+def match(prog: LinearProgram) -> MatmulMatch | None:
+    """The matmul this program computes, if it is one the template handles."""
+    found = _chain(prog)
+    if found is None or len(found[0]) not in (2, 3):
+        return None
+    globals_, k = found
+    updates = [i for i in k.body if prog.instrs[i].op is L.UPDATE]
+    if len(updates) != 1 or prog.instrs[updates[0]].arg is not ReduceOp.SUM:
+        return None
+    acc, value = prog.instrs[updates[0]].src
+    mul = prog.instrs[value]
+    d = prog.instrs[acc].dtype
+    if d not in (dt.float16, dt.bfloat16, dt.float32) or mul.op is not L.ALU or mul.arg is not Op.MUL:
+        return None
+    loads = [prog.instrs[s] for s in mul.src]
+    if any(x.op is not L.LOAD or x.dtype is not d or (len(x.src) > 2 and not _true(prog, x.src[2])) for x in loads):
+        return None
+    memo: dict = {}
+    forms = [_affine(prog, x.src[1], memo) for x in loads]
+    if any(f is None for f in forms):
+        return None
+    return _assign_roles(prog, globals_, k, acc, d, list(mul.src), forms)
+
+
+def _true(prog: LinearProgram, i: int) -> bool:
+    return prog.instrs[i].op is L.CONST and prog.instrs[i].arg is True
+
+
+def _assign_roles(prog, globals_, k, acc, d, loads, forms) -> MatmulMatch | None:
+    allowed = {g.start for g in globals_} | {k.start, None}
+    if any(set(f) - allowed or not f.get(k.start) for f in forms):
+        return None
+    # batch dims come first in the lowering (..., m, n, k); it may be broadcast in either operand
+    batch = globals_[0] if len(globals_) == 3 else None
+    own = [{g for g in globals_ if g is not batch and f.get(g.start) and not other.get(g.start)}
+           for f, other in ((forms[0], forms[1]), (forms[1], forms[0]))]
+    if any(len(o) != 1 for o in own):
+        return None
+    m, n = next(iter(own[0])), next(iter(own[1]))
+    ops = [_operand(prog, loads[i], forms[i], g, k, batch) for i, g in ((0, m), (1, n))]
+    if _store_stride(prog, m) < _store_stride(prog, n):
+        m, n, ops = n, m, ops[::-1]
+    size = {g.start: prog.instrs[g.start].arg.size for g in (*globals_, k)}
+    sizes = (size[m.start], size[n.start], size[k.start], size[batch.start] if batch else 1)
+    too_small = sizes[0] * sizes[1] < MIN_OUTPUTS or sizes[2] < MIN_K
+    if too_small or sizes[3] > MAX_GRID_YZ or sizes[0] > CUDA_MATMUL_TILE * MAX_GRID_YZ:
+        return None
+    return MatmulMatch(m, n, batch, k, tuple(globals_), acc, ops[0], ops[1], d, sizes)
+
+
+def _operand(prog, load: int, form: dict, own: LoopNode, k: LoopNode, batch: LoopNode | None) -> Operand:
+    return Operand(load, prog.instrs[load].src[0], form.get(own.start, 0), form[k.start],
+                   form.get(batch.start, 0) if batch else 0, form.get(None, 0))
+
+
+def _store_stride(prog: LinearProgram, g: LoopNode) -> int:
+    memo: dict = {}
+    for i in range(len(prog.instrs)):
+        if prog.instrs[i].op is L.STORE:
+            form = _affine(prog, prog.instrs[i].src[1], memo)
+            return abs(form.get(g.start, 0)) if form else 0
+    return 0
+
+
+__all__ = ["GPUTarget", "LanguageFacts", "plan", "match", "flat_threads", "thread_iterations", "vector_candidate",
+           "outer_globals", "FLAT_THREADS", "VECTOR_LANES"]

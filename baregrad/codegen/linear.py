@@ -1,4 +1,4 @@
-"""Linearize a kernel AST into a linear program: SSA instructions with explicit loops.
+"""Linearize a kernel AST into a linear program (ir/linear.py): SSA instructions with explicit loops.
 
 Placement is by dependence: every expression is emitted in the innermost loop whose variable it uses,
 so a reduce that only depends on the outer loops (the row max and row sum in softmax) is computed once
@@ -6,75 +6,14 @@ per row, not once per element. Reduces over the same loop variables share one lo
 """
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 from typing import Any
 
 from baregrad import dtype as dt
 from baregrad.codegen.lower import LoopReduceArg, Param
+from baregrad.ir.linear import Instr, L, LinearProgram, Loop, LoopKind, ParamInfo
 from baregrad.ir.node import Node
 from baregrad.ir.ops import ALU, Op, ReduceOp
-
-
-class L(enum.Enum):
-    PARAM = "param"        # arg: ParamInfo
-    CONST = "const"        # arg: value
-    RANGE = "range"        # arg: Loop
-    END = "end"            # src: (range,)
-    LOAD = "load"          # src: (param, index, valid?)
-    STORE = "store"        # src: (param, index, value)
-    ALU = "alu"            # arg: Op
-    CAST = "cast"
-    BITCAST = "bitcast"
-    ACC = "acc"            # arg: initial value; a mutable accumulator
-    UPDATE = "update"      # src: (acc, value); arg: ReduceOp
-
-
-class LoopKind(enum.Enum):
-    GLOBAL = "global"
-    REDUCE = "reduce"
-
-
-@dataclass(frozen=True)
-class Loop:
-    name: str
-    size: int
-    kind: LoopKind
-
-
-@dataclass(frozen=True)
-class ParamInfo:
-    index: int
-    dtype: dt.DType
-    size: int
-    writable: bool
-
-
-@dataclass(frozen=True)
-class Instr:
-    op: L
-    dtype: dt.DType
-    src: tuple[int, ...] = ()
-    arg: Any = None
-
-
-@dataclass
-class LinearProgram:
-    name: str
-    instrs: list[Instr]
-    params: list[ParamInfo]
-    work: int  # total inner-loop iterations, to decide on threading
-
-    def __str__(self) -> str:
-        lines = [f"kernel {self.name}"]
-        depth = 1
-        for i, ins in enumerate(self.instrs):
-            if ins.op is L.END:
-                depth -= 1
-            lines.append(f"{'  ' * depth}%{i} = {ins.op.value} {ins.dtype.name} {list(ins.src)} {ins.arg}")
-            if ins.op is L.RANGE:
-                depth += 1
-        return "\n".join(lines)
 
 
 def reduce_identity(op: ReduceOp, d: dt.DType) -> Any:
@@ -312,3 +251,7 @@ def redundant_reduces(sink: Node, global_vars: list[Node]) -> list[Node]:
         for j, v in enumerate(vars_):
             chain.setdefault(v, base | frozenset(vars_[:j + 1]))
     return out
+
+
+__all__ = ["Instr", "L", "LinearProgram", "Loop", "LoopKind", "ParamInfo", "linearize", "param_node",
+           "redundant_reduces", "reduce_identity"]

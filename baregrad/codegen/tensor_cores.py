@@ -1,32 +1,14 @@
 """Tensor-core shapes per architecture, as data: which mma.sync instruction multiplies which dtypes where.
 
-Each entry is one warp-wide PTX `mma.sync` shape. The matmul template (codegen/gpu_matmul.py) picks the first
+Each entry is one warp-wide PTX `mma.sync` shape. The matmul plan (codegen/gpu.py) picks the first
 entry whose input dtype matches and whose minimum architecture the device meets; nothing else in the
 compiler knows about tensor cores. Fragment layouts (which lane holds which element) follow from the shape
 and element width, as the PTX ISA defines them for the m16n8kK family; they live in the template.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from baregrad import dtype as dt
-
-
-@dataclass(frozen=True)
-class TensorCore:
-    m: int
-    n: int
-    k: int
-    dtype_in: dt.DType      # the loaded element type (float32 means tf32 inputs)
-    ptx_type: str           # the PTX spelling of the input type
-    min_arch: int           # sm_XX as an integer, e.g. 80
-    a_regs: int             # 32-bit registers per lane holding the A fragment
-    b_regs: int             # ... the B fragment (the f32 accumulator always takes 4)
-
-    @property
-    def instruction(self) -> str:
-        return f"mma.sync.aligned.m{self.m}n{self.n}k{self.k}.row.col.f32.{self.ptx_type}.{self.ptx_type}.f32"
-
+from baregrad.ir.launch import TensorCore
 
 TENSOR_CORES: tuple[TensorCore, ...] = (
     TensorCore(16, 8, 16, dt.float16, "f16", 80, 4, 2),

@@ -3,8 +3,8 @@
 A backend is one module with a `Device` subclass that provides:
 - memory: alloc_raw(nbytes) -> handle, free_raw(handle, nbytes), copyin(handle, data), copyout(handle, nbytes)
   -> bytes; the inherited `Allocator` (device/allocator.py) caches freed buffers by size on top of them;
-- render(prog: LinearProgram) -> source text, and compile(source, prog) -> a callable Program that launches the
-  kernel with the buffers' handles and the program's integer arguments;
+- render(prog: LinearProgram) -> a Kernel (ir/launch.py: the source text, and on GPUs its launch plan as data),
+  and compile(kernel, prog) -> a callable Program that launches it with the buffers' handles;
 - synchronize(), which waits for the device.
 Each backend has an import-light `probe() -> str | None` (None: may work here; else why not); `BACKENDS` names
 both, one line per backend. A probe module may be the backend module itself when that imports nothing heavy;
@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from baregrad import config
 from baregrad.device.allocator import Allocator
-from baregrad.errors import DeviceError, DTypeError
+from baregrad.errors import DeviceError, UnsupportedDTypeError
 
-if TYPE_CHECKING:
-    from baregrad.codegen.linear import LinearProgram
+if TYPE_CHECKING:  # the device layer's registry must not import the compiler
+    from baregrad.ir.launch import Kernel
+    from baregrad.ir.linear import LinearProgram
 
 
 @dataclass(frozen=True)
@@ -70,17 +71,19 @@ class Device(Allocator):
         return self.unsupported_dtypes.get(d.name)
 
     def check_dtypes(self, prog: LinearProgram) -> None:
-        """Raise DTypeError naming the kernel and the reason when prog uses a dtype this device lacks."""
+        """Raise UnsupportedDTypeError (a DTypeError) naming the kernel and the reason when prog uses a dtype this
+        device lacks."""
         for d in {ins.dtype for ins in prog.instrs}:
             reason = self.supports(d)
             if reason is not None:
-                raise DTypeError(f"device {self.name} cannot run kernel {prog.name} with dtype {d.name}: {reason}")
+                message = f"device {self.name} cannot run kernel {prog.name} with dtype {d.name}: {reason}"
+                raise UnsupportedDTypeError(message, self.name, d.name, reason)
 
     # ---- compiler and runtime ----
-    def render(self, prog: "LinearProgram") -> str:
+    def render(self, prog: LinearProgram) -> Kernel:
         raise NotImplementedError
 
-    def compile(self, source: str, prog: "LinearProgram") -> Callable[..., Any]:
+    def compile(self, kernel: Kernel, prog: LinearProgram) -> Callable[..., Any]:
         raise NotImplementedError
 
     def synchronize(self) -> None:

@@ -7,12 +7,13 @@ import subprocess
 from typing import Any, Callable
 
 from baregrad import config
-from baregrad.codegen.linear import LinearProgram
 from baregrad.codegen.opt import KernelOptions
 from baregrad.device import Device
 from baregrad.device.compile_cache import cache_key, cached_build
 from baregrad.device.host_memory import HostMemory
 from baregrad.errors import CompileError, DeviceError
+from baregrad.ir.launch import Kernel
+from baregrad.ir.linear import LinearProgram
 from baregrad.render.cstyle import C_DIALECT, CRenderer
 
 FLAGS = ["-O2", "-march=native", "-ftree-vectorize", "-fvect-cost-model=dynamic", "-fno-math-errno", "-fwrapv", "-fPIC",
@@ -36,11 +37,11 @@ class CPUDevice(HostMemory, Device):
     def address(self, handle: Any) -> int:
         return ctypes.addressof(handle)
 
-    def render(self, prog: LinearProgram) -> str:
-        return self.renderer.render(prog)
+    def render(self, prog: LinearProgram) -> Kernel:
+        return Kernel(self.renderer.render(prog))
 
-    def compile(self, source: str, prog: LinearProgram) -> Callable[..., Any]:
-        lib = self.load_library(source)
+    def compile(self, kernel: Kernel, prog: LinearProgram) -> Callable[..., Any]:
+        lib = self.load_library(kernel.source)
         fn = getattr(lib, prog.name)
         fn.argtypes = [ctypes.c_void_p] * len(prog.params)
         fn.restype = None

@@ -1,4 +1,5 @@
-"""Device CUDA: CUDA C from codegen/gpu.py, compiled to a cubin by NVRTC (nvcc as a fallback), run by libcuda.
+"""Device CUDA: CUDA C (codegen/gpu.py plans, render/gpu/writer.py writes) compiled to a cubin (device/nvcc.py),
+run by libcuda.
 
 Everything goes through ctypes (device/cuda_api.py); no CUDA Python package is needed. Work is queued on
 one non-blocking stream; copies to and from the host synchronize it. Compiled cubins are cached on disk
@@ -13,20 +14,19 @@ Environment: BAREGRAD_TF32=1 lets fp32 matmuls use tf32 tensor cores (as torch's
 from __future__ import annotations
 
 import ctypes
-import os
-import shutil
-import subprocess
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
+from baregrad import config
 from baregrad.codegen import gpu
 from baregrad.codegen.gpu_split import GPUKernelOptions
-from baregrad.codegen.linear import LinearProgram
-from baregrad.device import Device
-from baregrad.device.compile_cache import cache_key, cached_build
-from baregrad.device.cuda_api import NVRTC, Driver
+from baregrad.device import Device, nvcc
 from baregrad.device import cuda_api as api
-from baregrad.errors import CompileError, DeviceError
+from baregrad.device.cuda_api import Driver
+from baregrad.errors import DeviceError
+from baregrad.ir.launch import Kernel, Launch
+from baregrad.ir.linear import LinearProgram
+from baregrad.render.gpu.writer import render_cuda
 
 _DRIVER: Driver | None = None
 
@@ -36,30 +36,6 @@ def driver() -> Driver:
     if _DRIVER is None:
         _DRIVER = Driver()
     return _DRIVER
-
-
-class _NvccCompiler:
-    """The toolkit's nvcc, used when no libnvrtc is found."""
-
-    def __init__(self) -> None:
-        self.nvcc = shutil.which("nvcc") or "/usr/local/cuda/bin/nvcc"
-        if not os.path.exists(self.nvcc):
-            raise DeviceError("neither NVRTC nor nvcc found: pip install nvidia-cuda-nvrtc or set CUDA_PATH")
-        out = subprocess.run([self.nvcc, "--version"], capture_output=True, text=True, timeout=60).stdout
-        self.version = "nvcc " + (out.strip().splitlines() or ["?"])[-1]
-
-    def compile(self, source: str, name: str, arch: str) -> bytes:
-        import tempfile
-        with tempfile.TemporaryDirectory() as tmp:
-            src, out = os.path.join(tmp, f"{name}.cu"), os.path.join(tmp, f"{name}.cubin")
-            with open(src, "w") as f:
-                f.write(source)
-            r = subprocess.run([self.nvcc, "-cubin", f"-arch={arch}", "-o", out, src], capture_output=True, text=True,
-                               timeout=300)
-            if r.returncode != 0:
-                raise CompileError(f"nvcc failed to compile {name} for {arch}:\n{r.stderr}")
-            with open(out, "rb") as f:
-                return f.read()
 
 
 class CUDADevice(Device):
@@ -81,13 +57,10 @@ class CUDADevice(Device):
         self.arch = f"sm_{major}{minor}"
         self.device_name = self.drv.device_name(self.dev)
         sms = self.drv.attribute(self.dev, api.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT)
-        self.target = gpu.GPUTarget(major * 10 + minor, sms, os.environ.get("BAREGRAD_TF32") == "1")
+        self.target = gpu.GPUTarget(major * 10 + minor, sms, config.allow_tf32())
         self.kernel_options = GPUKernelOptions(sms=sms)  # long reduces split across the SMs (codegen/gpu_split.py)
         self.stream = self.drv.stream_create()
-        try:
-            self.compiler: Any = NVRTC()
-        except DeviceError:
-            self.compiler = _NvccCompiler()
+        self.compiler = nvcc.kernel_compiler()
 
     # ---- allocator ----
     def cache_limit(self) -> int:
@@ -126,15 +99,13 @@ class CUDADevice(Device):
         super().clear_cache()
 
     # ---- compiler and runtime ----
-    def render(self, prog: LinearProgram) -> str:
-        return gpu.render(prog, self.target)
+    def render(self, prog: LinearProgram) -> Kernel:
+        plan = gpu.plan(prog, self.target)
+        return Kernel(render_cuda(prog, plan), plan)
 
-    def compile(self, source: str, prog: LinearProgram) -> Callable[..., Any]:
-        key = cache_key(source, self.compiler.version, self.arch)
-        path = cached_build(key, ".cubin", lambda out: self._build(source, prog.name, out))
-        with open(path, "rb") as f:
-            image = f.read()
-        plan = gpu.plan_of(source)
+    def compile(self, kernel: Kernel, prog: LinearProgram) -> Callable[..., Any]:
+        source, plan = kernel.source, kernel.plan
+        image = nvcc.build_cubin(self.compiler, source, prog.name, self.arch)
         module = self.drv.module_load(image)
         kernels = []
         for launch in plan.launches:
@@ -143,11 +114,6 @@ class CUDADevice(Device):
                 self.drv.set_max_dynamic_smem(fn, launch.smem)
             kernels.append((fn, launch))
         return CUDAProgram(self, module, kernels)
-
-    def _build(self, source: str, name: str, out: str) -> None:
-        image = self.compiler.compile(source, name, self.arch)
-        with open(out, "wb") as f:
-            f.write(image)
 
     def synchronize(self) -> None:
         self.drv.stream_sync(self.stream)
@@ -186,10 +152,10 @@ class CUDADevice(Device):
 class CUDAProgram:
     """A compiled kernel (or a short sequence of them) launched with the planned grid and block."""
 
-    def __init__(self, device: CUDADevice, module: int, kernels: list[tuple[int, gpu.Launch]]):
+    def __init__(self, device: CUDADevice, module: int, kernels: list[tuple[int, Launch]]):
         self.device, self.module, self.kernels = device, module, kernels
         self._args: dict[int, tuple[Any, Any]] = {}  # arity -> (address values, kernelParams pointing at them)
-        self._prepared: dict[int, tuple[Any, list[tuple[tuple, gpu.Launch]]]] = {}  # arity -> values, launches
+        self._prepared: dict[int, tuple[Any, list[tuple[tuple, Launch]]]] = {}  # arity -> values, launches
 
     def argument_arrays(self, n: int) -> tuple[Any, Any]:
         """cuLaunchKernel's kernelParams for n buffer addresses, built once per arity: a launch only writes the
@@ -202,7 +168,7 @@ class CUDAProgram:
             arrays = self._args[n] = (values, params)
         return arrays
 
-    def prepared(self, n: int) -> tuple[Any, list[tuple[tuple, gpu.Launch]]]:
+    def prepared(self, n: int) -> tuple[Any, list[tuple[tuple, Launch]]]:
         """The address array and every kernel's cuLaunchKernel arguments for n buffers, built once per arity
         (an eager op is one launch: building its arguments anew each time is a visible part of its cost)."""
         entry = self._prepared.get(n)

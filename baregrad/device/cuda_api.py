@@ -11,9 +11,9 @@ import ctypes
 import ctypes.util
 import glob
 import os
-import sys
 from typing import Any
 
+from baregrad.device import nvcc
 from baregrad.errors import CompileError, DeviceError
 
 CUDA_SUCCESS = 0
@@ -27,19 +27,6 @@ CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8
 
 _DRIVER_DIRS = ["/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/local/nvidia/lib64", "/usr/lib/wsl/lib",
                 "/usr/lib/aarch64-linux-gnu"]
-
-
-def _toolkit_dirs() -> list[str]:
-    roots = [os.environ.get(v) for v in ("CUDA_PATH", "CUDA_HOME")] + ["/usr/local/cuda"]
-    roots += sorted(glob.glob("/usr/local/cuda-*"), reverse=True)
-    return [os.path.join(r, sub) for r in roots if r for sub in ("lib64", "lib", "targets/x86_64-linux/lib")]
-
-
-def _wheel_dirs() -> list[str]:
-    out = []
-    for base in sys.path:
-        out += sorted(glob.glob(os.path.join(base, "nvidia", "*", "lib")), reverse=True)
-    return out
 
 
 def _load(stem: str, dirs: list[str]) -> ctypes.CDLL:
@@ -244,7 +231,7 @@ class NVRTC:
 
     def __init__(self) -> None:
         try:
-            self.lib = _load("nvrtc", _toolkit_dirs() + _wheel_dirs())
+            self.lib = _load("nvrtc", nvcc.toolkit_lib_dirs() + nvcc.wheel_lib_dirs())
         except OSError as e:
             raise DeviceError(f"NVRTC not usable: {e} (pip install nvidia-cuda-nvrtc, or set CUDA_PATH)") from e
         major, minor = ctypes.c_int(), ctypes.c_int()

@@ -13,12 +13,13 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
-from baregrad.codegen.linear import L, LinearProgram, LoopKind
 from baregrad.codegen.opt import KernelOptions
 from baregrad.device import Device
 from baregrad.device.compile_cache import cache_key, cached_build
 from baregrad.device.host_memory import HostMemory
 from baregrad.errors import CompileError, DeviceError
+from baregrad.ir.launch import Kernel
+from baregrad.ir.linear import L, LinearProgram, LoopKind
 from baregrad.render.llvmir import render_llvm
 
 try:
@@ -58,11 +59,12 @@ class LLVMDevice(HostMemory, Device):
         self.target_id = f"llvmlite {llvmlite.__version__} {llvm.get_host_cpu_name()} {self.tm.triple}"
 
     # ---- compiler ----
-    def render(self, prog: LinearProgram) -> str:
+    def render(self, prog: LinearProgram) -> Kernel:
         self.check_dtypes(prog)
-        return render_llvm(prog)
+        return Kernel(render_llvm(prog))
 
-    def compile(self, source: str, prog: LinearProgram) -> Callable[..., Any]:
+    def compile(self, kernel: Kernel, prog: LinearProgram) -> Callable[..., Any]:
+        source = kernel.source
         # kernels of one name may differ; in one JIT each object needs symbols of its own
         symbol = f"{prog.name}_{cache_key(source)[:16]}"
         source = source.replace(f"define void @{prog.name}(", f"define void @{symbol}(", 1)

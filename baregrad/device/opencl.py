@@ -1,10 +1,11 @@
 """Device OPENCL: OpenCL C kernels through libOpenCL, bound with ctypes (no pyopencl).
 
 One context and one in-order queue on the first GPU (else the first device of any kind, e.g. PoCL on the CPU).
-Kernels are shaped by codegen/gpu_portable.py as CUDA's are (work-groups sharing reduces through local memory
-and barriers, register-tiled matmuls, float4 loads), within the limits queried here (work-group size, local
-memory size and whether it is on-chip, compute units); the launch is the plan written at the top of the
-source. Built program binaries are kept in the on-disk compile cache by a hash of source, device and driver.
+Kernels are shaped by codegen/gpu.py and written by render/gpu/writer.py as CUDA's are (work-groups sharing
+reduces through local memory and barriers, register-tiled matmuls, float4 loads), within the limits queried here
+(work-group size, local memory size and whether it is on-chip, compute units); the launch is the plan rendered
+beside the source (ir/launch.py Kernel). Built program binaries are kept in the on-disk compile cache by a hash
+of source, device and driver.
 """
 from __future__ import annotations
 
@@ -13,14 +14,16 @@ import ctypes.util
 import dataclasses
 from typing import Any, Callable
 
-from baregrad.codegen import gpu, gpu_portable
-from baregrad.codegen.gpu_lang import OpenCLLanguage
+from baregrad.codegen import gpu
 from baregrad.codegen.gpu_split import GPUKernelOptions
-from baregrad.codegen.linear import LinearProgram
 from baregrad.device import Device
 from baregrad.device.compile_cache import cache_key, cached_build
 from baregrad.errors import CompileError, DeviceError
+from baregrad.ir.launch import Kernel, Launch
+from baregrad.ir.linear import LinearProgram
 from baregrad.render.cstyle import OPENCL_DIALECT, CRenderer
+from baregrad.render.gpu.lang import OpenCLLanguage
+from baregrad.render.gpu.writer import render_gpu
 
 INSTALL_HINT = "apt-get install ocl-icd-libopencl1 pocl-opencl-icd (or a GPU vendor's OpenCL driver)"
 
@@ -174,14 +177,13 @@ class OpenCLDevice(Device):
         check(self.cl.clFinish(self.queue), "clFinish")
 
     # ---- compiler ----
-    def render(self, prog: LinearProgram) -> str:
+    def render(self, prog: LinearProgram) -> Kernel:
         self.check_dtypes(prog)
-        return gpu_portable.render(prog, self.target, self.language, self._flat)
+        plan = gpu.plan(prog, self.target, self.language)
+        return Kernel(render_gpu(prog, plan, self.language, self.renderer.render), plan)
 
-    def _flat(self, prog: LinearProgram) -> tuple[str, int]:
-        return self.renderer.render(prog), gpu_portable.flat_threads(prog, self.target)
-
-    def compile(self, source: str, prog: LinearProgram) -> Callable[..., Any]:
+    def compile(self, kernel: Kernel, prog: LinearProgram) -> Callable[..., Any]:
+        source = kernel.source
         key = cache_key(source, self.driver_id, self.options)
         try:
             path = cached_build(key, ".clbin", lambda out: self._build_binary(source, prog.name, out))
@@ -190,9 +192,9 @@ class OpenCLDevice(Device):
         except DeviceError:  # a binary the driver no longer accepts: build from source, uncached
             program = self._build(source, prog.name)
         err = ctypes.c_int32()
-        kernel = self.cl.clCreateKernel(program, prog.name.encode(), ctypes.byref(err))
+        handle = self.cl.clCreateKernel(program, prog.name.encode(), ctypes.byref(err))
         check(err.value, f"clCreateKernel({prog.name})")
-        return _CLProgram(self, vp(kernel), gpu.plan_of(source).launches[0])
+        return _CLProgram(self, vp(handle), kernel.plan.launches[0])
 
     def _build(self, source: str, name: str) -> Any:
         err = ctypes.c_int32()
@@ -243,7 +245,7 @@ class OpenCLDevice(Device):
 class _CLProgram:
     """A kernel launched as its plan says: grid x block work-items in groups of block."""
 
-    def __init__(self, device: OpenCLDevice, kernel: Any, launch: gpu.Launch):
+    def __init__(self, device: OpenCLDevice, kernel: Any, launch: Launch):
         self.device, self.kernel = device, kernel
         self.local = launch.block[0]
         self.global_ = launch.grid[0] * launch.block[0]

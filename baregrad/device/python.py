@@ -5,8 +5,9 @@ import struct
 from typing import Any, Callable
 
 from baregrad import dtype as dt
-from baregrad.codegen.linear import LinearProgram
 from baregrad.device import Device
+from baregrad.ir.launch import Kernel
+from baregrad.ir.linear import LinearProgram
 from baregrad.render.python import RUNTIME, bf16_bits, bf16_from_bits, render_python
 
 
@@ -43,12 +44,12 @@ class PythonDevice(Device):
             return bytes(nbytes)
         return pack(handle.values, handle.dtype)[:nbytes]
 
-    def render(self, prog: LinearProgram) -> str:
-        return render_python(prog)
+    def render(self, prog: LinearProgram) -> Kernel:
+        return Kernel(render_python(prog))
 
-    def compile(self, source: str, prog: LinearProgram) -> Callable[..., Any]:
+    def compile(self, kernel: Kernel, prog: LinearProgram) -> Callable[..., Any]:
         namespace = dict(RUNTIME)
-        exec(compile(source, f"<baregrad kernel {prog.name}>", "exec"), namespace)  # noqa: S102 - our own code
+        exec(compile(kernel.source, f"<baregrad kernel {prog.name}>", "exec"), namespace)  # noqa: S102 - our own code
         return _PythonProgram(self, namespace[prog.name], [p.dtype for p in prog.params])
 
 

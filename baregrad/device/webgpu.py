@@ -2,11 +2,11 @@
 
 Works on any adapter wgpu finds: a GPU through Vulkan/Metal/D3D12, or lavapipe (Mesa's Vulkan on the CPU)
 in CI. Buffers are storage buffers rounded up to 4 bytes; copyin writes through the queue, copyout maps a
-staging buffer (queue.read_buffer). Kernels are shaped by codegen/gpu_portable.py as CUDA's are (workgroups
-sharing reduces through workgroup memory and barriers, register-tiled matmuls) within the adapter's limits;
-each is one compute pipeline with an automatic bind-group layout, dispatched as the plan at the top of its
-source says, in 2D when it needs more than 65535 workgroups. Dtype support is declared in render/wgsl.py
-(UNSUPPORTED): float64 and uint64 raise DTypeError, int64 computes in 32 bits.
+staging buffer (queue.read_buffer). Kernels are shaped by codegen/gpu.py and written by render/gpu/writer.py
+as CUDA's are (workgroups sharing reduces through workgroup memory and barriers, register-tiled matmuls) within
+the adapter's limits; each is one compute pipeline with an automatic bind-group layout, dispatched as its launch
+plan (ir/launch.py, rendered beside the source) says, in 2D when it needs more than 65535 workgroups. Dtype support is
+declared in render/wgsl.py (UNSUPPORTED): float64 and uint64 raise DTypeError, int64 computes in 32 bits.
 
 lavapipe ends every loop of an invocation once the invocation has run 65535 loop iterations in all (Mesa's
 LP_MAX_TGSI_LOOP_ITERATIONS, one counter per shader invocation), silently: a sum over 70000 elements in one
@@ -18,12 +18,14 @@ import math
 import os
 from typing import Any, Callable
 
-from baregrad.codegen import gpu, gpu_portable
-from baregrad.codegen.gpu_lang import WGSLLanguage
+from baregrad.codegen import gpu
 from baregrad.codegen.gpu_split import GPUKernelOptions
-from baregrad.codegen.linear import LinearProgram
 from baregrad.device import Device
 from baregrad.errors import CompileError, DeviceError
+from baregrad.ir.launch import Kernel, Launch
+from baregrad.ir.linear import LinearProgram
+from baregrad.render.gpu.lang import WGSLLanguage
+from baregrad.render.gpu.writer import render_gpu
 from baregrad.render.wgsl import UNSUPPORTED, WORKGROUP, render_wgsl
 
 INSTALL_HINT = "pip install wgpu, and a Vulkan/Metal/D3D12 driver (apt-get install mesa-vulkan-drivers libvulkan1)"
@@ -94,11 +96,14 @@ class WebGPUDevice(Device):
         self.device.queue.read_buffer(self._sync_buffer, 0, 4)
 
     # ---- compiler ----
-    def render(self, prog: LinearProgram) -> str:
+    def render(self, prog: LinearProgram) -> Kernel:
         self.check_dtypes(prog)
-        return gpu_portable.render(prog, self.target, WGSLLanguage(), lambda p: (render_wgsl(p), WORKGROUP))
+        lang = WGSLLanguage()
+        plan = gpu.plan(prog, self.target, lang)
+        return Kernel(render_gpu(prog, plan, lang, render_wgsl), plan)
 
-    def compile(self, source: str, prog: LinearProgram) -> Callable[..., Any]:
+    def compile(self, kernel: Kernel, prog: LinearProgram) -> Callable[..., Any]:
+        source = kernel.source
         try:
             module = self.device.create_shader_module(code=source)
             pipeline = self.device.create_compute_pipeline(layout="auto",
@@ -106,7 +111,7 @@ class WebGPUDevice(Device):
         except Exception as e:  # noqa: BLE001 - naga's validation error carries the shader diagnostics
             raise CompileError(f"WGSL compile of kernel {prog.name} failed on {self.adapter_name}:\n{e}\n"
                                f"--- source ---\n{source}") from e
-        return _WGPUProgram(self, pipeline, gpu.plan_of(source).launches[0])
+        return _WGPUProgram(self, pipeline, kernel.plan.launches[0])
 
     def grid(self, threads: int) -> tuple[int, int]:
         """Workgroups in x and y covering `threads` in FLAT kernels' 64-thread workgroups."""
@@ -134,7 +139,7 @@ def _target(limits: dict, info: Any) -> gpu.GPUTarget:
 
 
 class _WGPUProgram:
-    def __init__(self, device: WebGPUDevice, pipeline: Any, launch: gpu.Launch):
+    def __init__(self, device: WebGPUDevice, pipeline: Any, launch: Launch):
         self.device, self.pipeline = device, pipeline
         self.total = launch.grid[0]
         self.grid = device.dispatch(launch.grid[0])

@@ -190,14 +190,14 @@ def compiled(step: KernelStep, device: Device) -> Any:
         cached = _PROGRAMS.get(key)
         if cached is None:
             started = profiler.ACTIVE.compile_begin() if profiler.ACTIVE is not None else None
-            source = device.render(step.prog)
+            kernel = device.render(step.prog)
             if config.DEBUG >= 4:
-                print(source)
+                print(kernel.source)
             if config.DEBUG >= 5:
                 print(step.prog)
-            cached = _PROGRAMS[key] = (device.compile(source, step.prog), source)
+            cached = _PROGRAMS[key] = (device.compile(kernel, step.prog), kernel.source)
             if started is not None and profiler.ACTIVE is not None:
-                profiler.ACTIVE.compiled(step.name, started, source)
+                profiler.ACTIVE.compiled(step.name, started, kernel.source)
         step.program, step.source = cached
     return step.program
 

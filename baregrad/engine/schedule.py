@@ -271,7 +271,7 @@ def _try_schedule(targets: tuple[Node, ...], n_inputs: int, forced: set[Node], o
 def _substitute(value: Node, slot_of: dict[Node, Node], point: Node) -> tuple[Node, dict[Node, Node]]:
     """value with already-realized nodes replaced by their slots, and a map from new nodes to the originals."""
     memo: dict[Node, Node] = {}
-    for node in value.toposort():
+    for node in value.toposort(boundary=slot_of):
         if node in slot_of and node is not point:
             memo[node] = slot_of[node]
             continue
@@ -306,18 +306,65 @@ def oversized_kernel_splits(nodes: list[Node]) -> set[Node]:
     return splits
 
 
+@dataclass(frozen=True)
+class _KernelShape:
+    """A kernel built for a graph whose buffers are numbered locally (0 = the output, then first use), so that every
+    graph of the same structure (a network's repeated blocks, the steps of an unrolled loop) shares one lowering."""
+    name: str
+    ast: Node
+    prog: LinearProgram
+    params: tuple[int, ...]  # the local buffer number of each kernel parameter, in order
+
+
+_KERNEL_SHAPES: dict[tuple, "_KernelShape | set[Node]"] = {}
+
+
 def _make_step(graph: Node, out: Node, point: Node, opts: KernelOptions) -> KernelStep | set[Node]:
+    local_graph, local_out, slots, original = _number_locally(graph, out)
+    key = (local_graph, local_out, point.op is Op.ASSIGN, point.shape, opts)
+    shape = _KERNEL_SHAPES.get(key)
+    if shape is None:
+        if len(_KERNEL_SHAPES) > 20_000:  # a long-running process with ever-new graphs: start again
+            _KERNEL_SHAPES.clear()
+        shape = _KERNEL_SHAPES[key] = _make_kernel_shape(local_graph, local_out, point, opts)
+    if isinstance(shape, set):
+        return {original.get(n, n) for n in shape}
+    return KernelStep(shape.name, shape.ast, shape.prog, tuple(slots[i] for i in shape.params), point=point)
+
+
+def _number_locally(graph: Node, out: Node) -> tuple[Node, Node, list[int], dict[Node, Node]]:
+    """graph and out with their slots renumbered 0 (out), 1, 2, ... in order of first use; the global slot of each
+    local number; and a map from the renumbered graph's nodes back to graph's."""
+    local: dict[int, int] = {out.arg.index: 0}
+    slots = [out.arg.index]
+    memo: dict[Node, Node] = {}
+    for node in graph.toposort():
+        if _is_slot(node):
+            i = local.get(node.arg.index)
+            if i is None:
+                i = local[node.arg.index] = len(slots)
+                slots.append(node.arg.index)
+            memo[node] = slot_node(i, node.dtype, node.shape)
+            continue
+        src = tuple(memo[s] for s in node.src)
+        memo[node] = node if src == node.src else Node(node.op, node.dtype, src, node.arg)
+    local_out = slot_node(0, out.dtype, out.shape)
+    return memo[graph], local_out, slots, {new: old for old, new in memo.items()}
+
+
+def _make_kernel_shape(graph: Node, out: Node, point: Node, opts: KernelOptions) -> _KernelShape | set[Node]:
+    """Lower, check, optimize and linearize one kernel; or the nodes of `graph` that must be realized first."""
     nodes = graph.toposort()
     splits = oversized_kernel_splits(nodes)
     if splits:
         return splits
     params: dict[Node, Node] = {}
-    slots = [out.arg.index]
     out_param = param_node(0, math.prod(out.shape), out.dtype)
+    if out in nodes:
+        params[out] = out_param  # an assign reading the buffer it writes
     for node in nodes:
         if _is_slot(node) and node not in params:
-            params[node] = param_node(len(slots), math.prod(node.shape), node.dtype)
-            slots.append(node.arg.index)
+            params[node] = param_node(node.arg.index, math.prod(node.shape), node.dtype)
     has_reduce = any(n.op is Op.REDUCE for n in nodes)
     lowered = lower_kernel(graph, out_param, params, point.shape, has_reduce)
     # the kernel's own reduce is computed where it is stored; only reduces below it can move out
@@ -325,12 +372,12 @@ def _make_step(graph: Node, out: Node, point: Node, opts: KernelOptions) -> Kern
     if bad:
         return bad
     if point.op is Op.ASSIGN and _assign_hazard(lowered.sink, params.get(out)):
-        return {point.src[1]}
+        return {graph}  # the assigned value: computed into a buffer of its own first
     sink = optimize(lowered.sink, lowered.global_vars, opts)
     name = ("r" if has_reduce else "e") + "_" + "_".join(str(s) for s in point.shape or (1,))
     prog = linearize(sink.sink, name, sink.global_vars)
     # lowering may fold a load away (an empty buffer): launch exactly the params the program kept
-    return KernelStep(name, sink.sink, prog, tuple(slots[p.index] for p in prog.params), point=point)
+    return _KernelShape(name, sink.sink, prog, tuple(p.index for p in prog.params))
 
 
 def _assign_hazard(sink: Node, target_param: Node | None) -> bool:

@@ -114,8 +114,9 @@ class Node:
     def __repr__(self) -> str:
         return format_node(self)
 
-    def toposort(self) -> list["Node"]:
-        """All nodes reachable from this one, children before parents."""
+    def toposort(self, boundary: "set[Node] | dict[Node, Any] | None" = None) -> list["Node"]:
+        """All nodes reachable from this one, children before parents. Nodes in `boundary` (other than this one)
+        are listed but not walked below: a scheduler stops at what is already computed."""
         order: list[Node] = []
         seen: set[int] = set()
         stack: list[tuple[Node, bool]] = [(self, False)]
@@ -128,7 +129,8 @@ class Node:
                 continue
             seen.add(id(node))
             stack.append((node, True))
-            stack.extend((s, False) for s in reversed(node.src) if id(s) not in seen)
+            if boundary is None or node is self or node not in boundary:
+                stack.extend((s, False) for s in reversed(node.src) if id(s) not in seen)
         return order
 
 

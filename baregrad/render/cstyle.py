@@ -11,7 +11,7 @@ import platform
 from dataclasses import dataclass, field
 
 from baregrad import dtype as dt
-from baregrad.codegen.linear import L, LinearProgram, LoopKind, ParamInfo
+from baregrad.ir.linear import L, LinearProgram, LoopKind, ParamInfo, global_size
 from baregrad.ir.ops import Op, ReduceOp
 
 
@@ -302,11 +302,6 @@ class CRenderer:
 
 def _global_loops(prog: LinearProgram) -> list:
     return [ins.arg for ins in prog.instrs if ins.op is L.RANGE and ins.arg.kind is LoopKind.GLOBAL]
-
-
-def global_size(prog: LinearProgram) -> int:
-    """How many threads a GPU launch of this program needs: one per iteration of all global loops."""
-    return math.prod(loop.size for loop in _global_loops(prog))
 
 
 def _gpu_global_strides(prog: LinearProgram) -> dict[str, int]:

@@ -10,7 +10,7 @@ import math
 import struct
 
 from baregrad import dtype as dt
-from baregrad.codegen.linear import L, LinearProgram
+from baregrad.ir.linear import L, LinearProgram
 from baregrad.ir.ops import Op, ReduceOp
 
 INF, NAN = float("inf"), float("nan")

@@ -6,11 +6,13 @@ tests/test_docs.py registers it and checks its results against numpy, so this fi
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
 from baregrad import dtype as dt
 from baregrad.device import Backend, Device, register_backend
 from baregrad.device.python import pack, unpack
+from baregrad.ir.launch import Kernel
+from baregrad.ir.linear import LinearProgram
 from baregrad.render.python import RUNTIME, render_python
 
 
@@ -34,12 +36,12 @@ class BytesDevice(Device):
         return bytes(handle[:nbytes])
 
     # ---- compiler and runtime ----
-    def render(self, prog: Any) -> str:
-        return render_python(prog)
+    def render(self, prog: LinearProgram) -> Kernel:
+        return Kernel(render_python(prog))  # source text; a GPU backend also attaches its launch plan
 
-    def compile(self, source: str, prog: Any) -> Callable[..., None]:
+    def compile(self, kernel: Kernel, prog: LinearProgram) -> Callable[..., None]:
         namespace = dict(RUNTIME)
-        exec(compile(source, f"<BYTES kernel {prog.name}>", "exec"), namespace)  # noqa: S102 - source we rendered
+        exec(compile(kernel.source, f"<BYTES kernel {prog.name}>", "exec"), namespace)  # noqa: S102 - rendered here
         return BytesProgram(namespace[prog.name], [p.dtype for p in prog.params])
 
     def synchronize(self) -> None:

@@ -1,4 +1,4 @@
-"""CUDA C without a GPU: render many ops' kernels through the scheduler and codegen/gpu.py, compile them with nvcc.
+"""CUDA C without a GPU: plan many ops' kernels (codegen/gpu.py), write them (render/gpu/writer.py), compile with nvcc.
 
 All sources go into one translation unit (kernel names made unique) so nvcc runs once for the whole suite:
 each nvcc start costs seconds. Skips with its reason when nvcc is missing. Long reduces are also scheduled as
@@ -21,8 +21,10 @@ from baregrad.device import get_device
 from baregrad.engine.buffer import Buffer
 from baregrad.engine.realize import canonicalize
 from baregrad.engine.schedule import build_schedule
+from baregrad.ir.launch import GPUPlan, Strategy
 from baregrad.ir.node import Node
 from baregrad.ir.ops import Op
+from baregrad.render.gpu.writer import render_cuda
 
 NVCC = shutil.which("nvcc") or next((p for p in ("/usr/local/cuda/bin/nvcc", "/usr/local/bin/nvcc")
                                      if os.path.exists(p)), None)
@@ -97,37 +99,45 @@ def _programs(name: str, t: bg.Tensor, opts=None):
         yield step.prog
 
 
-def _render_all() -> dict[str, tuple[str, gpu.GPUPlan]]:
+def _render(prog, target: gpu.GPUTarget) -> tuple[str, GPUPlan]:
+    plan = gpu.plan(prog, target)
+    return render_cuda(prog, plan), plan
+
+
+def _render_all() -> dict[str, tuple[str, GPUPlan]]:
     out = {}
     for name, t in _cases().items():
         target = gpu.GPUTarget(90, 132, allow_tf32=name == "mm_tf32")
         for prog in _programs(name, t):
-            src = gpu.render(prog, target)
-            out[prog.name] = (src, gpu.plan_of(src))
+            out[prog.name] = _render(prog, target)
+    for name in ("mm_f16", "mm_bf16", "linear_f16"):  # no tensor cores for 16-bit inputs before sm_80
+        for prog in _programs(f"{name}_sm75", _cases()[name]):
+            out[prog.name] = _render(prog, gpu.GPUTarget(75, 40))
     for name, t in _split_cases().items():
         for prog in _programs(name, t, GPU_OPTS):
-            src = gpu.render(prog, gpu.GPUTarget(90, 132))
-            out[prog.name] = (src, gpu.plan_of(src))
+            out[prog.name] = _render(prog, gpu.GPUTarget(90, 132))
     return out
 
 
 @pytest.fixture(scope="module")
-def rendered() -> dict[str, tuple[str, gpu.GPUPlan]]:
+def rendered() -> dict[str, tuple[str, GPUPlan]]:
     return _render_all()
 
 
 def test_strategies(rendered):
-    def plans(prefix: str) -> list[gpu.GPUPlan]:
+    def plans(prefix: str) -> list[GPUPlan]:
         return [p for name, (_, p) in rendered.items() if name.rsplit("_", 1)[0] == prefix]
     for mm in ("mm_f32", "mm_f16", "mm_bf16", "mm_tf32", "linear", "bmm", "bmm_f16"):
-        assert gpu.Strategy.MATMUL in [p.strategy for p in plans(mm)], mm
+        assert Strategy.MATMUL in [p.strategy for p in plans(mm)], mm
     assert "m16n8k16.row.col.f32.f16" in rendered["mm_f16_0"][0]
     assert "m16n8k16.row.col.f32.bf16" in rendered["mm_bf16_0"][0]
     assert "m16n8k8.row.col.f32.tf32" in rendered["mm_tf32_0"][0]
     assert "mma.sync" not in rendered["mm_f32_0"][0]          # fp32 without tf32 stays exact (SIMT)
-    assert [p.strategy for p in plans("softmax")] == [gpu.Strategy.BLOCK]   # one kernel, cooperative rows
+    old_f16 = rendered["mm_f16_sm75_0"]                        # sm_75: the shared register tile, inputs converted
+    assert "mma.sync" not in old_f16[0] and old_f16[1].matmul.tile is not None and "f16_to_f32(" in old_f16[0]
+    assert [p.strategy for p in plans("softmax")] == [Strategy.BLOCK]   # one kernel, cooperative rows
     assert "__shfl_xor_sync" in rendered["softmax_0"][0] and "__syncthreads" in rendered["softmax_0"][0]
-    assert plans("mul_chain")[0].strategy is gpu.Strategy.VECTOR
+    assert plans("mul_chain")[0].strategy is Strategy.VECTOR
     assert "uint4" in rendered["mul_chain_0"][0]
 
 
@@ -136,17 +146,19 @@ def test_long_reduces_render_as_partial_and_finish(rendered):
         kernels = [k for k in rendered if k.rsplit("_", 1)[0] == name]
         assert len(kernels) >= 2, name
     first, finish = rendered["split_sum_0"][1], rendered["split_sum_1"][1]
-    assert first.strategy is gpu.Strategy.BLOCK and first.launches[0].grid[0] >= 132   # every SM busy
+    assert first.strategy is Strategy.BLOCK and first.launches[0].grid[0] >= 132   # every SM busy
     assert finish.launches[0].grid[0] == 1
     assert rendered["split_rows_0"][1].launches[0].grid[0] >= 132
     assert "split_half_0(float* p0" in rendered["split_half_0"][0]   # fp16 partials accumulate in fp32
     softmax = [rendered[f"split_softmax_{i}"][1] for i in range(5)]
-    assert softmax[2].launches[0].grid[0] >= 132 and softmax[4].strategy is not gpu.Strategy.BLOCK
+    assert softmax[2].launches[0].grid[0] >= 132 and softmax[4].strategy is not Strategy.BLOCK
 
 
-def test_plan_roundtrip(rendered):
+def test_plan_is_data_not_text(rendered):
+    """The launch travels beside the source (ir.launch.Kernel), not inside it."""
     src, plan = rendered["softmax_0"]
-    assert gpu.plan_of(src) == plan and plan.launches[0].grid[0] == 64
+    assert plan.launches[0].grid[0] == 64 and plan.block is not None and plan.block.blocks == 64
+    assert "baregrad-launch" not in src and f"__launch_bounds__({plan.launches[0].block[0]})" in src
 
 
 @pytest.mark.skipif(NVCC is None, reason="nvcc not found (install the CUDA toolkit or put nvcc on PATH)")

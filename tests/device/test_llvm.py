@@ -6,6 +6,7 @@ import pytest
 
 import baregrad as bg
 from baregrad.errors import CompileError, DTypeError
+from baregrad.ir.launch import Kernel
 from tests.device.device_checks import basic_ops_match_numpy, empty_program, open_or_skip
 
 
@@ -20,7 +21,7 @@ def test_basic_ops_match_numpy(llvm_device):
 
 def test_invalid_ir_is_a_compile_error_with_the_log(llvm_device):
     with pytest.raises(CompileError, match="no_such_value"):
-        llvm_device.compile("define void @broken() {\n  ret i32 %no_such_value\n}\n", empty_program("broken"))
+        llvm_device.compile(Kernel("define void @broken() {\n  ret i32 %no_such_value\n}\n"), empty_program("broken"))
 
 
 def test_unsupported_dtype_is_a_dtype_error(llvm_device, monkeypatch):

@@ -6,6 +6,7 @@ import pytest
 
 import baregrad as bg
 from baregrad.errors import CompileError, DTypeError
+from baregrad.ir.launch import Kernel
 from baregrad.render.cstyle import OPENCL_DIALECT, CRenderer
 from tests.device.device_checks import basic_ops_match_numpy, empty_program, open_or_skip
 
@@ -21,7 +22,8 @@ def test_basic_ops_match_numpy(cl):
 
 def test_compile_error_carries_build_log(cl):
     with pytest.raises(CompileError, match="error") as info:
-        cl.compile("__kernel void broken(__global float* p0) { p0[0] = undefined_name; }", empty_program("broken"))
+        source = "__kernel void broken(__global float* p0) { p0[0] = undefined_name; }"
+        cl.compile(Kernel(source), empty_program("broken"))
     assert "undefined_name" in str(info.value)
 
 

@@ -1,5 +1,6 @@
-"""GPU shaping on the portable devices (codegen/gpu_portable.py): OPENCL and WEBGPU kernels use work-groups,
-local memory, barriers and vector loads, stay correct on every path, and fall back within the device's limits."""
+"""GPU shaping on the portable devices (codegen/gpu.py decides, render/gpu/writer.py writes): OPENCL and WEBGPU
+kernels use work-groups, local memory, barriers and vector loads, stay correct on every path, and fall back
+within the device's limits."""
 from __future__ import annotations
 
 import dataclasses
@@ -8,9 +9,9 @@ import numpy as np
 import pytest
 
 import baregrad as bg
-from baregrad.codegen import gpu
 from baregrad.engine.realize import canonicalize, clear_caches
 from baregrad.engine.schedule import build_schedule
+from baregrad.ir.launch import Kernel, Strategy
 from tests.device.device_checks import open_or_skip
 
 DEVICES = ["OPENCL", "WEBGPU"]
@@ -32,13 +33,13 @@ def limits(dev, monkeypatch):
     clear_caches()
 
 
-def sources(t: bg.Tensor, dev) -> list[str]:
+def sources(t: bg.Tensor, dev) -> list[Kernel]:
     canonical, inputs = canonicalize([t.node])
     return [dev.render(step.prog) for step in build_schedule(canonical, len(inputs), dev.kernel_options).steps]
 
 
-def strategy(source: str) -> gpu.Strategy:
-    return gpu.plan_of(source).strategy
+def strategy(kernel: Kernel) -> Strategy:
+    return kernel.plan.strategy
 
 
 def rand(*shape: int, seed: int = 0) -> np.ndarray:
@@ -48,16 +49,16 @@ def rand(*shape: int, seed: int = 0) -> np.ndarray:
 def test_shapes_follow_the_gpu_strategies(dev):
     name = dev.name
     x, a = bg.Tensor(rand(64, 300), device=name), bg.Tensor(rand(256, 256), device=name)
-    assert [strategy(s) for s in sources(a @ a, dev)] == [gpu.Strategy.MATMUL]
+    assert [strategy(s) for s in sources(a @ a, dev)] == [Strategy.MATMUL]
     softmax = sources(x.softmax(-1), dev)
-    assert gpu.Strategy.BLOCK in [strategy(s) for s in softmax]
+    assert Strategy.BLOCK in [strategy(s) for s in softmax]
     local, barrier = LOCAL[name]
     assert any(local in s and barrier in s for s in softmax)
     elementwise = sources(bg.Tensor(rand(4096), device=name) * 2 + 1, dev)
-    assert [strategy(s) for s in elementwise] == [gpu.Strategy.VECTOR]
+    assert [strategy(s) for s in elementwise] == [Strategy.VECTOR]
     if name == "OPENCL":
         assert "vload4" in elementwise[0] and "vstore4" in elementwise[0]
-        assert "float4" in sources(a @ a, dev)[0]
+        assert "float4" in sources(a @ a, dev)[0].source
 
 
 @pytest.mark.parametrize("local_is_fast", [False, True])
@@ -78,7 +79,7 @@ def test_half_matmul_accumulates_in_float(dev, limits, local_is_fast):
     limits(local_is_fast=local_is_fast)
     a, b = rand(96, 80, seed=4), rand(80, 72, seed=5)
     x, y = (bg.Tensor(v, device=dev.name).cast("float16").realize() for v in (a, b))  # half loads: the template
-    assert [strategy(s) for s in sources(x @ y, dev)] == [gpu.Strategy.MATMUL]
+    assert [strategy(s) for s in sources(x @ y, dev)] == [Strategy.MATMUL]
     ref = a.astype(np.float16).astype(np.float32) @ b.astype(np.float16).astype(np.float32)
     np.testing.assert_allclose((x @ y).numpy().astype(np.float32), ref, rtol=1e-3, atol=1e-2)
 
@@ -102,7 +103,7 @@ def test_shapes_that_exceed_the_limits_fall_back(dev, limits):
     np.testing.assert_allclose((bg.Tensor(a, device=name) @ bg.Tensor(a.T.copy(), device=name)).numpy(), a @ a.T,
                                rtol=1e-4, atol=1e-4)
     t = bg.Tensor(x, device=name)
-    assert all(strategy(s) is not gpu.Strategy.BLOCK for s in sources(t.sum(-1), dev))
+    assert all(strategy(s) is not Strategy.BLOCK for s in sources(t.sum(-1), dev))
     np.testing.assert_allclose(t.softmax(-1).numpy(), np.exp(x) / np.exp(x).sum(-1, keepdims=True), rtol=1e-5,
                                atol=1e-6)
 

@@ -6,6 +6,7 @@ import pytest
 
 import baregrad as bg
 from baregrad.errors import CompileError, DTypeError
+from baregrad.ir.launch import Kernel
 from tests.device.device_checks import basic_ops_match_numpy, empty_program, open_or_skip
 
 
@@ -21,7 +22,7 @@ def test_basic_ops_match_numpy(gpu):
 def test_shader_error_is_a_compile_error_with_the_log(gpu):
     source = "@compute @workgroup_size(1) fn broken() { let x: f32 = no_such_value; }"
     with pytest.raises(CompileError, match="no_such_value"):
-        gpu.compile(source, empty_program("broken"))
+        gpu.compile(Kernel(source), empty_program("broken"))
 
 
 @pytest.mark.parametrize("name", ["float64", "uint64"])

@@ -1,6 +1,6 @@
 """Device NV: baregrad's own NVIDIA driver (NVDriver, ioctls to the kernel module) behind the Device contract.
 
-Kernels are the CUDA device's: the same CUDA C from codegen/gpu.py (so the same matmul and reduce shapes), compiled
+Kernels are the CUDA device's: the same CUDA C (codegen/gpu.py, render/gpu/: the same matmul and reduce shapes),
 to a cubin for the GPU's sm_XX by NVRTC (nvcc when no libnvrtc is found) and cached on disk under the same key as
 the CUDA device's cubins. Launches go through NVProgram.launch with the grid and block the plan chose.
 
@@ -17,32 +17,23 @@ result with (launch, argument, handle) patches re-issues them all with one doorb
 from __future__ import annotations
 
 import ctypes
-import os
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
+from baregrad import config
 from baregrad.codegen import gpu
-from baregrad.codegen.linear import LinearProgram
-from baregrad.device import Device
-from baregrad.device.compile_cache import cache_key, cached_build
+from baregrad.device import Device, nvcc
 from baregrad.errors import DeviceError
+from baregrad.ir.launch import GPUPlan, Kernel, Launch
+from baregrad.ir.linear import LinearProgram
+from baregrad.render.gpu.writer import render_cuda
 
 from . import NVBuffer, NVDriver, NVProgram
-from .driver import _mock_requested
+from .driver import mock_requested
 from .eager import EagerLaunch
 from .replay import NVReplay, ReplayLaunch
 
 Patch = tuple[int, int, Any]  # (captured call index, its buffer argument index, new handle)
-
-
-def _compiler() -> Any:
-    """NVRTC when libnvrtc loads (fast, in-process), else the toolkit's nvcc; both raise CompileError with the log."""
-    from baregrad.device.cuda import _NvccCompiler  # the CUDA device's nvcc runner, shared rather than copied
-    from baregrad.device.cuda_api import NVRTC
-    try:
-        return NVRTC()
-    except DeviceError:
-        return _NvccCompiler()
 
 
 class NVDevice(Device):
@@ -51,15 +42,15 @@ class NVDevice(Device):
 
     def __init__(self, mock: bool | None = None) -> None:
         super().__init__()
-        self.mock = _mock_requested(mock)
+        self.mock = mock_requested(mock)
         try:
             self.drv = NVDriver(mock=self.mock)
         except DeviceError as e:
             raise DeviceError(f"NV device unavailable: {e}") from e
         self.arch = self.drv.arch
-        self.target = gpu.GPUTarget(int(self.arch[3:]), allow_tf32=os.environ.get("BAREGRAD_TF32") == "1")
+        self.target = gpu.GPUTarget(int(self.arch[3:]), allow_tf32=config.allow_tf32())
         try:
-            self.compiler = _compiler()
+            self.compiler = nvcc.kernel_compiler()
         except DeviceError as e:
             self.drv.close()
             raise DeviceError(f"NV device has no kernel compiler: {e}") from e
@@ -94,36 +85,29 @@ class NVDevice(Device):
         self.drv.trim()
 
     # ---- compiler and runtime ----
-    def render(self, prog: LinearProgram) -> str:
-        return gpu.render(prog, self.target)
+    def render(self, prog: LinearProgram) -> Kernel:
+        plan = gpu.plan(prog, self.target)
+        return Kernel(render_cuda(prog, plan), plan)
 
-    def compile(self, source: str, prog: LinearProgram) -> NVKernel:
-        image = self.build(source, prog.name)
-        plan = gpu.plan_of(source)
+    def compile(self, kernel: Kernel, prog: LinearProgram) -> NVKernel:
+        image = self.build(kernel.source, prog.name)
+        plan = kernel.plan
         programs = [self.drv.load_program(x.name, image, x.smem) for x in plan.launches]
-        kernel = NVKernel(self, list(zip(programs, plan.launches)))
+        nv_kernel = NVKernel(self, list(zip(programs, plan.launches)))
         if self.mock:
-            kernel.twins = self._twins(image, plan, prog)
-            kernel.register_twins()
-        return kernel
+            nv_kernel.twins = self._twins(image, plan, prog)
+            nv_kernel.register_twins()
+        return nv_kernel
 
     def build(self, source: str, name: str) -> bytes:
         """The cubin for `source` on this GPU, from the disk cache or freshly compiled."""
-        key = cache_key(source, self.compiler.version, self.arch)
-        path = cached_build(key, ".cubin", lambda out: self._write_cubin(source, name, out))
-        with open(path, "rb") as f:
-            return f.read()
-
-    def _write_cubin(self, source: str, name: str, out: str) -> None:
-        image = self.compiler.compile(source, name, self.arch)
-        with open(out, "wb") as f:
-            f.write(image)
+        return nvcc.build_cubin(self.compiler, source, name, self.arch)
 
     def synchronize(self) -> None:
         self.drv.synchronize()
 
     # ---- mock twins ----
-    def _twins(self, image: bytes, plan: gpu.GPUPlan, prog: LinearProgram) -> list[tuple[Any, Callable]]:
+    def _twins(self, image: bytes, plan: GPUPlan, prog: LinearProgram) -> list[tuple[Any, Callable]]:
         """Twin key and CPU function per launch: the whole program runs with the last launch; earlier launches
         of a multi-kernel plan only produce what the last one consumes, so their twins do nothing."""
         from .mock import twin_key
@@ -164,7 +148,7 @@ class NVDevice(Device):
 class NVKernel:
     """A compiled baregrad kernel: the plan's launches (usually one) of NVPrograms, called with buffer handles."""
 
-    def __init__(self, device: NVDevice, kernels: list[tuple[NVProgram, gpu.Launch]]):
+    def __init__(self, device: NVDevice, kernels: list[tuple[NVProgram, Launch]]):
         self.device, self.kernels = device, kernels  # handles arrive one per declared param (schedule's contract)
         self.twins: list[tuple[Any, Callable]] = []
         # checked once here, so each call can skip the checks; an empty tensor's launch has nothing to compute

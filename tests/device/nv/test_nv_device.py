@@ -154,5 +154,21 @@ def test_missing_compiler_is_explained(monkeypatch):
     for var in ("CUDA_PATH", "CUDA_HOME"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setattr("glob.glob", lambda pattern: [])
+    monkeypatch.setattr("baregrad.device.nvcc.toolkit_roots", lambda: [])  # no /usr/local/cuda either
     assert shutil.which("nvcc") is None
     assert "neither nvcc nor libnvrtc" in probe("NV")
+
+
+def test_plan_survives_a_compile_cache_hit(nv, tmp_path, monkeypatch):
+    """The launch plan travels beside the source (ir.launch.Kernel), so a cubin found in the disk cache launches
+    with the plan of this render: nothing is parsed back out of the source or the binary."""
+    from tests.render.kernels import programs
+    monkeypatch.setenv("BAREGRAD_CACHE", str(tmp_path))
+    prog = programs()["softmax_0"]
+    kernel = nv.render(prog)
+    assert "baregrad-launch" not in kernel.source and kernel.plan.launches[0].grid == (64, 1, 1)
+    nv.compile(kernel, prog)
+    compiles = bg.counters()["compiles"]
+    again = nv.compile(nv.render(prog), prog)
+    assert bg.counters()["compiles"] == compiles, "the second build should be a disk-cache hit"
+    assert [launch for _, launch in again.kernels] == list(kernel.plan.launches)

@@ -1,91 +1,44 @@
-"""The portable matmul template (OpenCL C, WGSL): codegen/gpu_matmul.py's match, a register-tiled kernel.
+"""The portable matmul template (OpenCL C, WGSL): a register-tiled kernel for a matmul codegen/gpu.py planned.
 
-gpu_matmul.match finds the matmul (any strides, an optional batch loop, a fused epilogue). Each work-group
-computes a BM x BN output tile; each work-item an TM x TN register tile whose columns, 4-wide float4 vectors
-where B is contiguous along n, interleave with its neighbours' (neighbouring work-items read neighbouring
-addresses). The accumulators are separate variables, written out, so they stay in registers.
-Where local memory is on-chip (a GPU), A and B tiles of BK steps go through it between barriers; where it
-is emulated in cached global memory (PoCL, lavapipe: CPUs), each work-item reads global memory directly,
-which is faster there. Rows and columns past the matrix read a clamped index and are never stored, so the
-loads need no branches; half and bfloat16 accumulate in float32 and round once, as on CUDA.
+codegen/gpu.py matches the matmul (any strides, an optional batch loop, a fused epilogue) and chooses the tile
+(ir/launch.py MatmulTile). Each work-group computes a BM x BN output tile; each work-item an TM x TN register tile
+whose columns, 4-wide float4 vectors where B is contiguous along n, interleave with its neighbours' (neighbouring
+work-items read neighbouring addresses). The accumulators are separate variables, written out, so they stay in
+registers. Where local memory is on-chip (a GPU), A and B tiles of BK steps go through it between barriers; where
+it is emulated in cached global memory (PoCL, lavapipe: CPUs), each work-item reads global memory directly, which
+is faster there. Rows and columns past the matrix read a clamped index and are never stored, so the loads need no
+branches; half and bfloat16 accumulate in float32 and round once, as on CUDA.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from baregrad import dtype as dt
-from baregrad.codegen import gpu_matmul
-from baregrad.codegen.gpu import GPUPlan, GPUTarget, Launch, Strategy
-from baregrad.codegen.gpu_lang import GROUP_ID, LOCAL_ID, KernelLanguage
-from baregrad.codegen.gpu_matmul import MatmulMatch, Operand
-from baregrad.codegen.linear import L, LinearProgram
-
-BK = 16  # k steps per local-memory tile
+from baregrad.ir.launch import MatmulMatch, MatmulShape, MatmulTile, Operand
+from baregrad.ir.linear import L, LinearProgram
+from baregrad.render.gpu.cuda_matmul import epilogue_instrs
+from baregrad.render.gpu.lang import GROUP_ID, LOCAL_ID, KernelLanguage
 
 
-@dataclass(frozen=True)
-class MatmulTile:
-    """A work-group of tx x ty work-items, each tm rows x tn columns (tn counts scalars, vec of them per load)."""
-    tx: int
-    ty: int
-    tm: int
-    tn: int
-    vec: int
-
-    @property
-    def threads(self) -> int:
-        return self.tx * self.ty
-
-    @property
-    def bm(self) -> int:
-        return self.ty * self.tm
-
-    @property
-    def bn(self) -> int:
-        return self.tx * self.tn
-
-    def row(self, i: int) -> str:
-        return f"ty + {i * self.ty}"
-
-    def col(self, j: int) -> str:
-        """Column of this work-item's j-th load (a vector of `vec` columns)."""
-        return f"(tx + {j * self.tx}) * {self.vec}"
+def _row(t: MatmulTile, i: int) -> str:
+    return f"ty + {i * t.ty}"
 
 
-def choose_tile(mm: MatmulMatch, target: GPUTarget, lang: KernelLanguage) -> MatmulTile:
-    """Few work-items with big register tiles on CPUs (per-item overhead dominates), 16 x 16 items on GPUs."""
-    vec = 4 if _vector_b(mm) else 1
-    if not target.local_is_fast:
-        return MatmulTile(8, 8, 8, 16, vec)
-    return MatmulTile(16, 16, 8, 8, vec)
+def _col(t: MatmulTile, j: int) -> str:
+    """Column of this work-item's j-th load (a vector of `vec` columns)."""
+    return f"(tx + {j * t.tx}) * {t.vec}"
 
 
-def _vector_b(mm: MatmulMatch) -> bool:
-    """B rows load as float4: float32, contiguous along n, every vector start 4-aligned."""
-    b, n = mm.b, mm.sizes[1]
-    return (mm.dtype is dt.float32 and b.s_mn == 1 and n % 4 == 0 and b.s_k % 4 == 0 and b.s_b % 4 == 0
-            and b.offset % 4 == 0)
-
-
-def render(prog: LinearProgram, mm: MatmulMatch, target: GPUTarget, lang: KernelLanguage) -> str | None:
-    """The kernel with its GPUPlan comment, or None where it does not fit the device (then another shape runs)."""
-    tile = choose_tile(mm, target, lang)
+def render(prog: LinearProgram, shape: MatmulShape, lang: KernelLanguage) -> str:
+    """The kernel text of the planned tile."""
+    mm, tile = shape.match, shape.tile
     M, N, K, B = mm.sizes
-    use_local = target.local_is_fast and (BK * (tile.bm + tile.bn) * 4 <= target.local_bytes)
-    loop_iterations = K // BK * (BK + 4) if use_local else K
-    if tile.threads > target.max_threads or (target.loop_limit and loop_iterations > target.loop_limit):
-        return None
     lang.start(prog)
     w = _MatmulWriter(prog, mm, lang, tile)
     gn, gm = -(-N // tile.bn), -(-M // tile.bm)
     w.setup(gm, gn)
-    w.k_loop_local() if use_local else w.k_loop_direct()
+    w.k_loop_local() if shape.use_local else w.k_loop_direct()
     w.epilogue()
-    locals_ = [lang.local_array("As", lang.float_type, BK * tile.bm), lang.local_array("Bs", lang.float_type,
-                                                                                         BK * tile.bn)]
-    body = lang.kernel(prog, tile.threads, locals_ if use_local else [], w.lines)
-    launch = Launch(prog.name, (gn * gm * B, 1, 1), (tile.threads, 1, 1))
-    return GPUPlan(Strategy.MATMUL, (launch,)).comment() + "\n" + body
+    locals_ = [lang.local_array("As", lang.float_type, tile.bk * tile.bm),
+               lang.local_array("Bs", lang.float_type, tile.bk * tile.bn)]
+    return lang.kernel(prog, tile.threads, locals_ if shape.use_local else [], w.lines)
 
 
 class _MatmulWriter:
@@ -107,9 +60,9 @@ class _MatmulWriter:
         self.put(lang.let_int("n0", f"({GROUP_ID} % {gn}) * {t.bn}"))
         M, N = self.mm.sizes[0], self.mm.sizes[1]
         for i in range(t.tm):  # rows past the matrix read its last row and are never stored
-            self.put(lang.let_int(f"am{i}", f"min(m0 + {t.row(i)}, {M - 1})"))
+            self.put(lang.let_int(f"am{i}", f"min(m0 + {_row(t, i)}, {M - 1})"))
         for j in range(t.tn // t.vec):
-            self.put(lang.let_int(f"bn{j}", f"min(n0 + {t.col(j)}, {N - t.vec})"))
+            self.put(lang.let_int(f"bn{j}", f"min(n0 + {_col(t, j)}, {N - t.vec})"))
         acc_type, zero = (lang.float4_type, lang.vec4()) if t.vec == 4 else (lang.float_type, "0.0f")
         for i in range(t.tm):
             for j in range(t.tn // t.vec):
@@ -150,16 +103,16 @@ class _MatmulWriter:
         """BK k-steps of A and B staged in local memory (As[k][m], Bs[k][n]) between barriers."""
         lang, mm, t = self.lang, self.mm, self.t
         M, N, K = mm.sizes[0], mm.sizes[1], mm.sizes[2]
-        self.put(lang.loop("k0", "0", K, BK))
+        self.put(lang.loop("k0", "0", K, t.bk))
         self.copy_tile("As", mm.a, t.bm, "m0", M, self.a_index)
         self.copy_tile("Bs", mm.b, t.bn, "n0", N, self.b_index)
         self.put(lang.barrier(), 1)
-        self.put(lang.loop("kk", "0", BK, 1), 1)
-        a = lambda i: f"As[kk * {t.bm} + {t.row(i)}]"  # noqa: E731
+        self.put(lang.loop("kk", "0", t.bk, 1), 1)
+        a = lambda i: f"As[kk * {t.bm} + {_row(t, i)}]"  # noqa: E731
         if t.vec == 4:
-            b = lambda j: lang.vec4(", ".join(f"Bs[kk * {t.bn} + {t.col(j)} + {e}]" for e in range(4)))  # noqa: E731
+            b = lambda j: lang.vec4(", ".join(f"Bs[kk * {t.bn} + {_col(t, j)} + {e}]" for e in range(4)))  # noqa: E731
         else:
-            b = lambda j: f"Bs[kk * {t.bn} + {t.col(j)}]"  # noqa: E731
+            b = lambda j: f"Bs[kk * {t.bn} + {_col(t, j)}]"  # noqa: E731
         self.fma_block(a, b, 2)
         self.put("}", 1)
         self.put(lang.barrier(), 1)
@@ -168,7 +121,7 @@ class _MatmulWriter:
     def copy_tile(self, name: str, op: Operand, rows: int, base: str, size: int, index) -> None:
         """Cooperative copy of rows x BK elements into local memory; k past the matrix reads as 0."""
         lang, K = self.lang, self.mm.sizes[2]
-        self.put(lang.loop("c", LOCAL_ID, rows * BK, self.t.threads), 1)
+        self.put(lang.loop("c", LOCAL_ID, rows * self.t.bk, self.t.threads), 1)
         self.put(lang.let_int("ck", f"c / {rows}"), 2)
         self.put(lang.let_int("cr", f"c % {rows}"), 2)
         self.put(lang.let_int("gk", f"min(k0 + ck, {K - 1})"), 2)
@@ -180,7 +133,7 @@ class _MatmulWriter:
         """Whatever the kernel computed after the reduce, once per output element this work-item holds."""
         lang, mm, t, prog = self.lang, self.mm, self.t, self.prog
         M, N = mm.sizes[0], mm.sizes[1]
-        instrs = [i for i in gpu_matmul._epilogue_instrs(prog, mm) if prog.instrs[i].op not in (L.PARAM, L.CONST)]
+        instrs = [i for i in epilogue_instrs(prog, mm) if prog.instrs[i].op not in (L.PARAM, L.CONST)]
         lang.bind(mm.m.start, "em")
         lang.bind(mm.n.start, "en")
         lang.bind(mm.acc, "ev")
@@ -192,8 +145,8 @@ class _MatmulWriter:
                 for e in range(t.vec):
                     value = f"acc{i}_{j}.{lanes[e]}" if t.vec == 4 else f"acc{i}_{j}"
                     self.put("{")
-                    self.put(lang.let_int("em", f"m0 + {t.row(i)}"), 1)
-                    self.put(lang.let_int("en", f"n0 + {t.col(j)} + {e}"), 1)
+                    self.put(lang.let_int("em", f"m0 + {_row(t, i)}"), 1)
+                    self.put(lang.let_int("en", f"n0 + {_col(t, j)} + {e}"), 1)
                     self.put(lang.if_open(f"em < {M} && en < {N}"), 1)
                     ev = lang.round(mm.dtype, value)
                     self.put(lang.let("ev", lang.float_type, ev), 2)
@@ -204,4 +157,4 @@ class _MatmulWriter:
                     self.put("}")
 
 
-__all__ = ["render", "MatmulTile", "choose_tile"]
+__all__ = ["render"]

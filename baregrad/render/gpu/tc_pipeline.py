@@ -6,56 +6,17 @@ warps read their operand fragments with `ldmatrix` (`.trans` when an operand is 
 contiguous), which needs no per-element shuffling. Shared rows are padded by 16 bytes so that the eight row
 addresses of one `ldmatrix` fall in distinct banks.
 
-Only the main loop lives here; gpu_matmul.py matches the matmul, chooses this loop when every operand can be
-copied in aligned 16-byte chunks, and writes the epilogue from the accumulator layout described by `TcConfig`.
+Only the main loop lives here; codegen/gpu.py matches the matmul and chooses this loop when every operand can be
+copied in aligned 16-byte chunks; render/gpu/cuda_matmul.py writes the epilogue from the accumulator layout
+described by `TcConfig` (ir/launch.py).
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
-PAD = 8                      # 16-bit elements of padding per shared row
-CHUNK = 8                    # 16-bit elements per 16-byte cp.async
-STATIC_SMEM_LIMIT = 48 * 1024
+from baregrad.ir.launch import TC_CHUNK, TC_PAD, TcConfig
 
-
-@dataclass(frozen=True)
-class TcConfig:
-    bm: int = 128
-    bn: int = 128
-    bk: int = 32
-    warps_m: int = 2
-    warps_n: int = 4
-    stages: int = 3
-
-    @property
-    def threads(self) -> int:
-        return 32 * self.warps_m * self.warps_n
-
-    @property
-    def warp_m(self) -> int:           # rows of the output tile one warp computes
-        return self.bm // self.warps_m
-
-    @property
-    def warp_n(self) -> int:
-        return self.bn // self.warps_n
-
-    @property
-    def mi(self) -> int:               # 16-row mma tiles per warp
-        return self.warp_m // 16
-
-    @property
-    def ni(self) -> int:               # 8-column mma tiles per warp
-        return self.warp_n // 8
-
-
-def config_from_env() -> TcConfig:
-    """The default tile shape, or BAREGRAD_TC_TILE="bm,bn,bk,warps_m,warps_n,stages" (benchmarking knob)."""
-    text = os.environ.get("BAREGRAD_TC_TILE")
-    if not text:
-        return TcConfig()
-    bm, bn, bk, wm, wn, st = (int(x) for x in text.split(","))
-    return TcConfig(bm, bn, bk, wm, wn, st)
+PAD, CHUNK = TC_PAD, TC_CHUNK
 
 
 @dataclass(frozen=True)
@@ -77,13 +38,6 @@ class OperandCopy:
         return (self.rows_mn if self.k_contiguous else bk) * self.smem_row(bk)
 
 
-def eligible(k_contiguous: bool, s_mn: int, s_k: int, offset: int, s_b: int, mn_size: int, k_size: int) -> bool:
-    """Whether an operand can be moved in aligned 16-byte chunks along its contiguous dimension."""
-    other = s_mn if k_contiguous else s_k
-    contiguous_size = k_size if k_contiguous else mn_size
-    return (other % CHUNK == 0 and offset % CHUNK == 0 and s_b % CHUNK == 0 and contiguous_size % CHUNK == 0)
-
-
 HELPERS = """#ifndef BAREGRAD_TC_PIPELINE
 #define BAREGRAD_TC_PIPELINE
 __device__ __forceinline__ void bg_cp_async16(void* dst, const void* src, bool valid) {
@@ -103,14 +57,11 @@ __device__ __forceinline__ void bg_ldmatrix_x4_trans(unsigned* r, const void* p)
 #endif"""
 
 
-def smem_bytes(cfg: TcConfig, a: OperandCopy, b: OperandCopy) -> int:
-    return 2 * cfg.stages * (a.stage_elems(cfg.bk) + b.stage_elems(cfg.bk))
-
-
-def declarations(cfg: TcConfig, a: OperandCopy, b: OperandCopy) -> list[str]:
-    """Shared memory (static when it fits in 48 KiB, else dynamic) and the per-thread accumulators."""
-    total = smem_bytes(cfg, a, b) // 2
-    if smem_bytes(cfg, a, b) <= STATIC_SMEM_LIMIT:
+def declarations(cfg: TcConfig, a: OperandCopy, b: OperandCopy, dynamic: bool) -> list[str]:
+    """Shared memory (static, or dynamic where the plan launches with dynamic shared memory) and the per-thread
+    accumulators."""
+    total = cfg.smem_bytes(a.k_contiguous, b.k_contiguous) // 2
+    if not dynamic:
         decl = f"__shared__ __align__(128) unsigned short smem[{total}];"
     else:
         decl = "extern __shared__ __align__(128) unsigned short smem[];"

@@ -1,10 +1,11 @@
-"""The GPU matmul template: detect a lowered matmul in a linear program and emit a tiled kernel for it.
+"""The CUDA matmul template: a tiled kernel for a matmul codegen/gpu.py matched and planned (MatmulShape).
 
 A matmul lowers to global loops (batch?, m, n) around one SUM reduce over k of LOAD(a) * LOAD(b), with
-indices affine in the loop variables. `match` recognises that shape (any strides, so x @ W.T matches too)
-and `render` emits a kernel computing a 128x128 output tile per block through shared memory:
+indices affine in the loop variables (any strides, so x @ W.T matches too). `render` emits a kernel computing
+a 128x128 output tile per block through shared memory:
 - fp16 / bf16 (and fp32 with tf32 allowed): 8 warps, each a 64x32 tile of mma.sync tensor-core ops
-  (shapes from codegen/tensor_cores.py), f32 accumulation;
+  (shapes from codegen/tensor_cores.py), f32 accumulation, pipelined with cp.async (render/gpu/tc_pipeline.py)
+  when the plan says so;
 - fp32: a SIMT kernel where each thread keeps an 8x8 register tile.
 Global -> shared copies move 16 bytes at a time when a stride of 1 and alignment allow it. Whatever the
 kernel computed after the reduce (bias, activation, casts) is re-rendered per output element, so fused
@@ -14,150 +15,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from baregrad import dtype as dt
-from baregrad.codegen.gpu import GPUPlan, GPUTarget, Launch, LoopNode, Strategy, loop_tree, loops_in
-from baregrad.codegen.linear import L, LinearProgram, LoopKind
-from baregrad.codegen import tc_pipeline as tcp
-from baregrad.codegen.tensor_cores import TensorCore, tensor_core_for
-from baregrad.ir.ops import Op, ReduceOp
+from baregrad.ir.launch import CUDA_MATMUL_THREADS, CUDA_MATMUL_TILE, MatmulMatch, MatmulShape, Operand, TensorCore
+from baregrad.ir.linear import L, LinearProgram, LoopNode
 from baregrad.render.cstyle import CRenderer, Dialect
+from baregrad.render.gpu import tc_pipeline as tcp
 
-THREADS = 256
-BM = BN = 128
-MIN_OUTPUTS, MIN_K = 1024, 16
-MAX_GRID_YZ = 65535
-
-
-@dataclass(frozen=True)
-class Operand:
-    load: int        # the LOAD instruction
-    param: int       # its PARAM instruction
-    s_mn: int        # element stride along this operand's own output loop (m for A, n for B)
-    s_k: int
-    s_b: int         # stride along the batch loop (0 when absent or broadcast)
-    offset: int
-
-
-@dataclass(frozen=True)
-class MatmulMatch:
-    m: LoopNode
-    n: LoopNode
-    batch: LoopNode | None
-    k: LoopNode
-    globals_: tuple[LoopNode, ...]
-    acc: int
-    a: Operand
-    b: Operand
-    dtype: dt.DType
-    sizes: tuple[int, int, int, int]   # M, N, K, batch
-
-
-# ---- matching ----
-def _affine(prog: LinearProgram, i: int, memo: dict) -> dict | None:
-    """The index instruction i as {range instruction (or None for the constant): coefficient}, or None."""
-    if i in memo:
-        return memo[i]
-    ins = prog.instrs[i]
-    out = None
-    if ins.op is L.RANGE:
-        out = {i: 1}
-    elif ins.op is L.CONST and isinstance(ins.arg, int) and not isinstance(ins.arg, bool):
-        out = {None: ins.arg}
-    elif ins.op is L.ALU and ins.arg in (Op.ADD, Op.MUL):
-        x, y = (_affine(prog, s, memo) for s in ins.src)
-        if x is not None and y is not None:
-            out = _combine(ins.arg, x, y)
-    memo[i] = out
-    return out
-
-
-def _combine(op: Op, x: dict, y: dict) -> dict | None:
-    if op is Op.ADD:
-        out = dict(x)
-        for k, v in y.items():
-            out[k] = out.get(k, 0) + v
-        return out
-    for const, other in ((x, y), (y, x)):
-        if set(const) <= {None}:
-            scale = const.get(None, 0)
-            return {k: v * scale for k, v in other.items()}
-    return None
-
-
-def _chain(prog: LinearProgram) -> tuple[list[LoopNode], LoopNode] | None:
-    items, globals_ = loop_tree(prog), []
-    while True:
-        loops = loops_in(items)
-        if len(loops) != 1:
-            return None
-        x = loops[0]
-        if prog.instrs[x.start].arg.kind is LoopKind.REDUCE:
-            return (globals_, x) if not loops_in(x.body) else None
-        globals_.append(x)
-        items = x.body
-
-
-def match(prog: LinearProgram) -> MatmulMatch | None:
-    """The matmul this program computes, if it is one the template handles."""
-    found = _chain(prog)
-    if found is None or len(found[0]) not in (2, 3):
-        return None
-    globals_, k = found
-    updates = [i for i in k.body if prog.instrs[i].op is L.UPDATE]
-    if len(updates) != 1 or prog.instrs[updates[0]].arg is not ReduceOp.SUM:
-        return None
-    acc, value = prog.instrs[updates[0]].src
-    mul = prog.instrs[value]
-    d = prog.instrs[acc].dtype
-    if d not in (dt.float16, dt.bfloat16, dt.float32) or mul.op is not L.ALU or mul.arg is not Op.MUL:
-        return None
-    loads = [prog.instrs[s] for s in mul.src]
-    if any(x.op is not L.LOAD or x.dtype is not d or (len(x.src) > 2 and not _true(prog, x.src[2])) for x in loads):
-        return None
-    memo: dict = {}
-    forms = [_affine(prog, x.src[1], memo) for x in loads]
-    if any(f is None for f in forms):
-        return None
-    return _assign_roles(prog, globals_, k, acc, d, list(mul.src), forms)
-
-
-def _true(prog: LinearProgram, i: int) -> bool:
-    return prog.instrs[i].op is L.CONST and prog.instrs[i].arg is True
-
-
-def _assign_roles(prog, globals_, k, acc, d, loads, forms) -> MatmulMatch | None:
-    allowed = {g.start for g in globals_} | {k.start, None}
-    if any(set(f) - allowed or not f.get(k.start) for f in forms):
-        return None
-    # batch dims come first in the lowering (..., m, n, k); it may be broadcast in either operand
-    batch = globals_[0] if len(globals_) == 3 else None
-    own = [{g for g in globals_ if g is not batch and f.get(g.start) and not other.get(g.start)}
-           for f, other in ((forms[0], forms[1]), (forms[1], forms[0]))]
-    if any(len(o) != 1 for o in own):
-        return None
-    m, n = next(iter(own[0])), next(iter(own[1]))
-    ops = [_operand(prog, loads[i], forms[i], g, k, batch) for i, g in ((0, m), (1, n))]
-    if _store_stride(prog, m) < _store_stride(prog, n):
-        m, n, ops = n, m, ops[::-1]
-    size = {g.start: prog.instrs[g.start].arg.size for g in (*globals_, k)}
-    sizes = (size[m.start], size[n.start], size[k.start], size[batch.start] if batch else 1)
-    if sizes[0] * sizes[1] < MIN_OUTPUTS or sizes[2] < MIN_K or sizes[3] > MAX_GRID_YZ or sizes[0] > BM * MAX_GRID_YZ:
-        return None
-    return MatmulMatch(m, n, batch, k, tuple(globals_), acc, ops[0], ops[1], d, sizes)
-
-
-def _operand(prog, load: int, form: dict, own: LoopNode, k: LoopNode, batch: LoopNode | None) -> Operand:
-    return Operand(load, prog.instrs[load].src[0], form.get(own.start, 0), form[k.start],
-                   form.get(batch.start, 0) if batch else 0, form.get(None, 0))
-
-
-def _store_stride(prog: LinearProgram, g: LoopNode) -> int:
-    memo: dict = {}
-    for i in range(len(prog.instrs)):
-        if prog.instrs[i].op is L.STORE:
-            form = _affine(prog, prog.instrs[i].src[1], memo)
-            return abs(form.get(g.start, 0)) if form else 0
-    return 0
+THREADS = CUDA_MATMUL_THREADS
+BM = BN = CUDA_MATMUL_TILE
 
 
 # ---- rendering ----
@@ -179,8 +43,9 @@ class _Tile:
         return f"{name}[{k}][{mn}]" if self.k_major_smem else f"{name}[{mn}][{k}]"
 
 
-def render(prog: LinearProgram, mm: MatmulMatch, target: GPUTarget, dialect: Dialect) -> str:
-    tc = tensor_core_for(mm.dtype, target.arch, target.allow_tf32)
+def render(prog: LinearProgram, shape: MatmulShape, dialect: Dialect, dynamic_smem: bool = False) -> str:
+    """The kernel's CUDA C; `dynamic_smem`: the plan launches it with dynamic shared memory."""
+    mm, tc = shape.match, shape.tensor_core
     r = CRenderer(dialect)
     r.names = {}
     for i, ins in enumerate(prog.instrs):
@@ -189,10 +54,8 @@ def render(prog: LinearProgram, mm: MatmulMatch, target: GPUTarget, dialect: Dia
         elif ins.op is L.CONST:
             r.names[i] = r.literal(ins.arg, ins.dtype)
     store_elem = r.storage_type(mm.dtype)
-    if tc is not None and tc.k == 16:
-        pipelined = _render_pipelined(prog, mm, tc, r, dialect)
-        if pipelined is not None:
-            return pipelined
+    if shape.pipeline is not None:
+        return _render_pipelined(prog, mm, tc, shape.pipeline, r, dialect, dynamic_smem)
     tile = _Tile(32, False, store_elem, mm.dtype.itemsize) if tc else _Tile(8, True, "float", 4)
     M, N, K, B = mm.sizes
     lines = [f"__shared__ __align__(16) {tile.elem} As{tile.smem_shape(BM)};",
@@ -209,42 +72,30 @@ def render(prog: LinearProgram, mm: MatmulMatch, target: GPUTarget, dialect: Dia
     lines += _epilogue(prog, mm, r, tc)
     params = ", ".join(r.param_decl(p) for p in prog.params)
     head = f"{dialect.kernel_prefix} __launch_bounds__({THREADS}) {prog.name}({params}) {{"
-    launch = Launch(prog.name, (-(-N // BN), -(-M // BM), B), (THREADS, 1, 1))
-    plan = GPUPlan(Strategy.MATMUL, (launch,))
-    return "\n".join([plan.comment(), dialect.preamble, _TF32_HELPER if tc and tc.ptx_type == "tf32" else "", head,
+    return "\n".join([dialect.preamble, _TF32_HELPER if tc and tc.ptx_type == "tf32" else "", head,
                       *("  " + x for x in lines), "}", ""])
 
 
 def _pipeline_operand(r: CRenderer, op: Operand, mn_size: int, k_size: int, mn0: str, rows: int
-                      ) -> tcp.OperandCopy | None:
-    if op.s_k == 1 or op.s_mn == 1:
-        k_contiguous = op.s_k == 1
-        if tcp.eligible(k_contiguous, op.s_mn, op.s_k, op.offset, op.s_b, mn_size, k_size):
-            ptr = f"((const unsigned short*){r.names[op.param]} + {op.offset} + (long){op.s_b} * bz)"
-            return tcp.OperandCopy(ptr, k_contiguous, op.s_mn, op.s_k, mn_size, k_size, mn0, rows)
-    return None
+                      ) -> tcp.OperandCopy:
+    ptr = f"((const unsigned short*){r.names[op.param]} + {op.offset} + (long){op.s_b} * bz)"
+    return tcp.OperandCopy(ptr, op.s_k == 1, op.s_mn, op.s_k, mn_size, k_size, mn0, rows)
 
 
-def _render_pipelined(prog: LinearProgram, mm: MatmulMatch, tc: TensorCore, r: CRenderer,
-                      dialect: Dialect) -> str | None:
-    """The cp.async + ldmatrix kernel (codegen/tc_pipeline.py), when both operands move in 16-byte chunks."""
-    cfg = tcp.config_from_env()
+def _render_pipelined(prog: LinearProgram, mm: MatmulMatch, tc: TensorCore, cfg: tcp.TcConfig, r: CRenderer,
+                      dialect: Dialect, dynamic_smem: bool) -> str:
+    """The cp.async + ldmatrix kernel (render/gpu/tc_pipeline.py); the plan chose it because both operands move
+    in aligned 16-byte chunks."""
     M, N, K, B = mm.sizes
     a = _pipeline_operand(r, mm.a, M, K, "m0", cfg.bm)
     b = _pipeline_operand(r, mm.b, N, K, "n0", cfg.bn)
-    if a is None or b is None:
-        return None
     lines = ["const int tid = threadIdx.x, bz = blockIdx.z;",
              f"const int m0 = blockIdx.y * {cfg.bm}, n0 = blockIdx.x * {cfg.bn};"]
-    lines += tcp.declarations(cfg, a, b) + tcp.main_loop(cfg, a, b, tc.instruction, K)
+    lines += tcp.declarations(cfg, a, b, dynamic_smem) + tcp.main_loop(cfg, a, b, tc.instruction, K)
     lines += _epilogue(prog, mm, r, tc, _WarpTile(cfg.warp_m, cfg.warp_n))
     params = ", ".join(r.param_decl(p) for p in prog.params)
     head = f"{dialect.kernel_prefix} __launch_bounds__({cfg.threads}) {prog.name}({params}) {{"
-    smem = tcp.smem_bytes(cfg, a, b)
-    dynamic = smem if smem > tcp.STATIC_SMEM_LIMIT else 0
-    launch = Launch(prog.name, (-(-N // cfg.bn), -(-M // cfg.bm), B), (cfg.threads, 1, 1), dynamic)
-    plan = GPUPlan(Strategy.MATMUL, (launch,))
-    return "\n".join([plan.comment(), dialect.preamble, tcp.HELPERS, head, *("  " + x for x in lines), "}", ""])
+    return "\n".join([dialect.preamble, tcp.HELPERS, head, *("  " + x for x in lines), "}", ""])
 
 
 _TF32_HELPER = """#ifndef BAREGRAD_TF32
@@ -364,7 +215,7 @@ def _epilogue(prog: LinearProgram, mm: MatmulMatch, r: CRenderer, tc: TensorCore
     r.names[mm.m.start], r.names[mm.n.start], r.names[mm.acc] = "em", "en", "ev"
     if mm.batch is not None:
         r.names[mm.batch.start] = "bz"
-    body = [r.statement(i, prog.instrs[i], prog) for i in _epilogue_instrs(prog, mm)
+    body = [r.statement(i, prog.instrs[i], prog) for i in epilogue_instrs(prog, mm)
             if prog.instrs[i].op not in (L.PARAM, L.CONST)]
     ev = r.round_result(mm.dtype, "{}")
     if tc:
@@ -386,7 +237,8 @@ def _epilogue(prog: LinearProgram, mm: MatmulMatch, r: CRenderer, tc: TensorCore
     return out + ["  }", "}"]
 
 
-def _epilogue_instrs(prog: LinearProgram, mm: MatmulMatch) -> list[int]:
+def epilogue_instrs(prog: LinearProgram, mm: MatmulMatch) -> list[int]:
+    """The instructions after the reduce, in program order (the k loop and the accumulator left out)."""
     out: list[int] = []
 
     def walk(items: list) -> None:

@@ -1,7 +1,7 @@
-"""How a portable GPU kernel spells its parts in OpenCL C and in WGSL.
+"""How a GPU kernel spells its parts in CUDA C, OpenCL C and WGSL: one `KernelLanguage` per dialect.
 
-codegen/gpu_portable.py shapes kernels for OpenCL and WebGPU the way codegen/gpu.py shapes them for CUDA
-(work-groups, local memory, barriers, cooperative reductions); it writes them through a `KernelLanguage`:
+render/gpu/writer.py writes the kernels codegen/gpu.py shapes (work-groups, local memory, barriers, cooperative
+reductions, vector loads) through a `KernelLanguage`:
 the per-instruction statements come from each language's renderer (render/cstyle.py's OpenCL dialect,
 render/wgsl.py), and the few structural pieces (thread and group ids, loops, local arrays, barriers,
 the kernel head) from the two small classes here.
@@ -9,18 +9,24 @@ the kernel head) from the two small classes here.
 from __future__ import annotations
 
 from baregrad import dtype as dt
-from baregrad.codegen.linear import L, LinearProgram
+from baregrad.ir.linear import L, LinearProgram
 from baregrad.ir.ops import ReduceOp
 from baregrad.render import wgsl
-from baregrad.render.cstyle import OPENCL_DIALECT, CRenderer, Dialect
+from baregrad.render.cstyle import CUDA_DIALECT, OPENCL_DIALECT, CRenderer, Dialect
 
 LOCAL_ID = "tid"      # the work-item's index in its work-group (an int in both languages)
 GROUP_ID = "bidx"     # the work-group's flat index
 
 
 class KernelLanguage:
-    """The structural spellings a portable kernel needs; subclasses bind one language."""
+    """The structural spellings a portable kernel needs; subclasses bind one language. `vector_width`,
+    `flat_threads` and `local_bytes` are what codegen/gpu.py's shaping needs to know (its LanguageFacts)."""
     vector_width = 0   # elements one vector load moves (0: the language has no vector loads from buffers)
+    flat_threads = 0   # work-items per group of the language's FLAT kernels (0: shaping chooses)
+
+    def local_bytes(self, d: dt.DType) -> int:
+        """Bytes of local memory holding one compute value of dtype d."""
+        return self.local_type(d)[1]
 
     def start(self, prog: LinearProgram) -> None:
         """Name the program's parameters and constants before any statement is written."""
@@ -96,12 +102,29 @@ class KernelLanguage:
         """The whole kernel text; `body` may use LOCAL_ID and GROUP_ID."""
         raise NotImplementedError
 
+    def block_combine(self, acc: int, op: ReduceOp, d: dt.DType, threads: int) -> tuple[dict[str, str], list[str]]:
+        """Reduce accumulator `acc` across the work-group so every work-item holds the total: (local declarations
+        by name, lines). Here a tree in local memory between barriers, written out (it adds no loop iterations)."""
+        elem, _ = self.local_type(d)
+        red = f"red_{elem}"
+        name = self.name(acc)
+        lines = [f"{red}[{LOCAL_ID}] = {self.to_local(name, d)};", self.barrier()]
+        half = threads // 2
+        while half:
+            mine, other = self.from_local(f"{red}[{LOCAL_ID}]", d), self.from_local(f"{red}[{LOCAL_ID} + {half}]", d)
+            step = self.to_local(self.combine(op, mine, other, d), d)
+            lines += [self.if_open(f"{LOCAL_ID} < {half}") + f" {red}[{LOCAL_ID}] = {step}; }}", self.barrier()]
+            half //= 2
+        lines.append(f"{name} = {self.from_local(f'{red}[0]', d)};")
+        lines.append(self.barrier())  # everyone has read the total before the scratch is reused
+        return {red: self.local_array(red, elem, threads)}, lines
 
-class OpenCLLanguage(KernelLanguage):
-    vector_width = 4
+
+class CLanguage(KernelLanguage):
+    """What CUDA C and OpenCL C spell alike: statements come from render/cstyle.py's CRenderer in one dialect."""
     float_type, float4_type = "float", "float4"
 
-    def __init__(self, dialect: Dialect = OPENCL_DIALECT):
+    def __init__(self, dialect: Dialect):
         self.dialect = dialect
 
     def start(self, prog: LinearProgram) -> None:
@@ -122,16 +145,10 @@ class OpenCLLanguage(KernelLanguage):
     def loop(self, var: str, start: str, end: int | str, step: int | str) -> str:
         return f"for (int {var} = {start}; {var} < {end}; {var} += {step}) {{"
 
-    def barrier(self) -> str:
-        return "barrier(CLK_LOCAL_MEM_FENCE);"
-
-    def local_array(self, name: str, elem: str, count: int) -> str:
-        return f"__local {elem} {name}[{count}];"
-
     def local_type(self, d: dt.DType) -> tuple[str, int]:
         if d is dt.bool_:
             return "int", 4
-        return self.r.compute_type(d), max(4, d.itemsize)
+        return CRenderer(self.dialect).compute_type(d), max(4, d.itemsize)
 
     def to_local(self, expr: str, d: dt.DType) -> str:
         return f"(int)({expr})" if d is dt.bool_ else expr
@@ -142,14 +159,20 @@ class OpenCLLanguage(KernelLanguage):
     def combine(self, op: ReduceOp, a: str, b: str, d: dt.DType) -> str:
         return self.r.round_result(d, self.r.reduce_expr(op, a, b, d))
 
-    def vector_type(self, d: dt.DType) -> str:
-        return f"{self.r.storage_type(d)}4"
-
     def load(self, param: int, index: str, d: dt.DType) -> str:
         return self.r.from_storage(f"{self.names[param]}[{index}]", d)
 
-    def load4(self, param: int, index: str) -> str:
-        return f"vload4(0, {self.names[param]} + ({index}))"
+    def storage_type(self, d: dt.DType) -> str:
+        return self.r.storage_type(d)
+
+    def compute_type(self, d: dt.DType) -> str:
+        return self.r.compute_type(d)
+
+    def from_storage(self, expr: str, d: dt.DType) -> str:
+        return self.r.from_storage(expr, d)
+
+    def to_storage(self, expr: str, d: dt.DType) -> str:
+        return self.r.to_storage(expr, d)
 
     def round(self, d: dt.DType, expr: str) -> str:
         return self.r.round_result(d, expr)
@@ -166,6 +189,36 @@ class OpenCLLanguage(KernelLanguage):
     def choose(self, cond: str, yes: str, no: str) -> str:
         return f"(({cond}) ? {yes} : {no})"  # only the chosen side is evaluated
 
+
+
+class OpenCLLanguage(CLanguage):
+    vector_width = 4
+
+    def __init__(self, dialect: Dialect = OPENCL_DIALECT):
+        super().__init__(dialect)
+
+    def barrier(self) -> str:
+        return "barrier(CLK_LOCAL_MEM_FENCE);"
+
+    def local_array(self, name: str, elem: str, count: int) -> str:
+        return f"__local {elem} {name}[{count}];"
+
+    def vector_type(self, d: dt.DType) -> str:
+        return f"{self.r.storage_type(d)}4"
+
+    def load4(self, param: int, index: str) -> str:
+        return f"vload4(0, {self.names[param]} + ({index}))"
+
+    def vector_load(self, i: int, d: dt.DType, param: int) -> str:
+        """Declare lv<i>: the 4 elements of work-item t."""
+        return f"const {self.vector_type(d)} lv{i} = vload4(t, {self.names[param]});"
+
+    def vector_lane(self, i: int, lane: int) -> str:
+        return f"lv{i}.s{lane}"
+
+    def vector_store(self, d: dt.DType, param: int, values: list[str]) -> str:
+        return f"vstore4(({self.vector_type(d)})({', '.join(values)}), t, {self.names[param]});"
+
     def kernel(self, prog: LinearProgram, threads: int, locals_: list[str], body: list[str]) -> str:
         params = ", ".join(self.r.param_decl(p) for p in prog.params)
         head = (f"{self.dialect.kernel_prefix} __attribute__((reqd_work_group_size({threads}, 1, 1))) "
@@ -174,8 +227,55 @@ class OpenCLLanguage(KernelLanguage):
         return "\n".join([self.dialect.preamble, head, *("  " + x for x in locals_ + ids + body), "}", ""])
 
 
+_CUDA_MOVES = {4: "uint4", 2: "uint2", 1: "unsigned int"}  # by element size: the type moving 4 elements at once
+
+
+class CUDALanguage(CLanguage):
+    """CUDA C: warp shuffles in block reductions, VECTOR chunks moved as uint4 (several per thread)."""
+    vector_width = 4
+    warp = 32
+
+    def __init__(self, dialect: Dialect = CUDA_DIALECT):
+        super().__init__(dialect)
+
+    def barrier(self) -> str:
+        return "__syncthreads();"
+
+    def local_array(self, name: str, elem: str, count: int) -> str:
+        return f"__shared__ {elem} {name}[{count}];"
+
+    def vector_move_type(self, d: dt.DType) -> str:
+        return _CUDA_MOVES[d.itemsize]
+
+    def kernel(self, prog: LinearProgram, threads: int, locals_: list[str], body: list[str]) -> str:
+        params = ", ".join(self.r.param_decl(p) for p in prog.params)
+        head = f"{self.dialect.kernel_prefix} __launch_bounds__({threads}) {prog.name}({params}) {{"
+        ids = [f"const int {LOCAL_ID} = threadIdx.x;", f"const int {GROUP_ID} = blockIdx.x;"]
+        return "\n".join([self.dialect.preamble, head, *("  " + x for x in ids + locals_ + body), "}", ""])
+
+    def block_combine(self, acc: int, op: ReduceOp, d: dt.DType, threads: int) -> tuple[dict[str, str], list[str]]:
+        """Warp shuffles, then one partial per warp through shared memory; every thread ends with the total."""
+        ctype, name = self.r.compute_type(d), self.name(acc)
+        small = d is dt.bool_ or (d.itemsize < 4 and not d.is_float)
+        shfl = f"({ctype})__shfl_xor_sync(0xffffffffu, (int)w, o)" if small else "__shfl_xor_sync(0xffffffffu, w, o)"
+        # every lane must reach each shuffle: take it into a variable before the (short-circuiting) combine
+        step = self.combine(op, "w", "s", d)
+        lines = ["{", f"  {ctype} w = {name};",
+                 f"  for (int o = 16; o > 0; o >>= 1) {{ {ctype} s = {shfl}; w = {step}; }}"]
+        warps = threads // self.warp
+        if warps > 1:
+            lines += [f"  __shared__ {ctype} red{acc}[{warps}];",
+                      f"  if (({LOCAL_ID} & 31) == 0) red{acc}[{LOCAL_ID} >> 5] = w;", "  __syncthreads();",
+                      f"  w = red{acc}[0];",
+                      f"  for (int q = 1; q < {warps}; q++) w = {self.combine(op, 'w', f'red{acc}[q]', d)};",
+                      "  __syncthreads();"]
+        return {}, lines + [f"  {name} = w;", "}"]
+
+
 class WGSLLanguage(KernelLanguage):
     float_type, float4_type = "f32", "vec4<f32>"
+    flat_threads = wgsl.WORKGROUP  # render/wgsl.py's FLAT kernels declare this workgroup size
+
     def start(self, prog: LinearProgram) -> None:
         self.prog, self.r = prog, wgsl.WGSLRenderer()
         self.r.prog = prog
@@ -245,4 +345,4 @@ class WGSLLanguage(KernelLanguage):
         return "\n".join([wgsl.PREAMBLE, *decls, *locals_, *head, *("  " + x for x in body), "}", ""])
 
 
-__all__ = ["KernelLanguage", "OpenCLLanguage", "WGSLLanguage", "LOCAL_ID", "GROUP_ID"]
+__all__ = ["KernelLanguage", "CLanguage", "OpenCLLanguage", "CUDALanguage", "WGSLLanguage", "LOCAL_ID", "GROUP_ID"]

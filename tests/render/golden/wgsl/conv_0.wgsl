@@ -1,0 +1,107 @@
+// plan: block conv_0 grid=(256, 1, 1) block=(32, 1, 1) smem=0
+fn bg_isnan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+fn bg_opaque(x: f32) -> f32 { return x; }
+fn f16_bits(x: f32) -> u32 { return pack2x16float(vec2<f32>(x, 0.0)) & 0xffffu; }
+fn f16_from_bits(b: u32) -> f32 { return unpack2x16float(b & 0xffffu).x; }
+fn bf16_bits(x: f32) -> u32 {
+  let u = bitcast<u32>(x);
+  if ((u & 0x7fffffffu) > 0x7f800000u) { return (u >> 16u) | 0x40u; }
+  return ((u + 0x7fffu + ((u >> 16u) & 1u)) >> 16u) & 0xffffu;
+}
+fn bf16_from_bits(b: u32) -> f32 { return bitcast<f32>(b << 16u); }
+fn bg_erf(x: f32) -> f32 {
+  // Numerical Recipes erfc: fractional error below 1.2e-7
+  let z = abs(x);
+  let t = 1.0 / (1.0 + 0.5 * z);
+  let p = -z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 +
+    t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
+  let r = 1.0 - t * exp(p);
+  return select(r, -r, x < 0.0);
+}
+fn bg_fmod(x: f32, y: f32) -> f32 {
+  // C's fmod, exact: WGSL's x % y is x - y * trunc(x / y), which rounds (1.0 % 0.1 gives 0, not 0.09999999).
+  // Subtracting the largest y * 2^k <= r is exact (Sterbenz) and at least halves r: at most 278 steps.
+  // Exact for normal floats; WGSL may flush subnormals to zero
+  let ay = abs(y);
+  var r = abs(x);
+  if (bg_isnan(x) || bg_isnan(y) || (bitcast<u32>(r) == 0x7f800000u) || ay == 0.0) {
+    return bitcast<f32>(0x7fc00000u);
+  }
+  let ey = frexp(ay).exp;
+  for (var i = 0; i < 300 && r >= ay; i++) {
+    var t = ldexp(ay, frexp(r).exp - ey);
+    if (t > r) { t = t * 0.5; }
+    r = r - t;
+  }
+  return select(r, -r, x < 0.0);
+}
+fn bg_pow(x: f32, y: f32) -> f32 {
+  // WGSL's pow is undefined for x < 0; C's is defined for integral y
+  if (y == 0.0) { return 1.0; }
+  let r = pow(abs(x), y);
+  if (x >= 0.0 || bg_isnan(x)) { return select(r, x, bg_isnan(x)); }
+  if (trunc(y) != y) { return bitcast<f32>(0x7fc00000u); }
+  return select(r, -r, trunc(y * 0.5) != y * 0.5);
+}
+
+@group(0) @binding(0) var<storage, read_write> p0: array<f32>;
+@group(0) @binding(1) var<storage, read> p1: array<f32>;
+@group(0) @binding(2) var<storage, read> p2: array<f32>;
+var<workgroup> red_f32: array<f32, 32>;
+@compute @workgroup_size(32)
+fn conv_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let tid: i32 = i32(lid);
+  let bidx: i32 = i32(wid.x + wid.y * nwg.x);
+  if (bidx >= 256) { return; }
+  let g1: i32 = (bidx / 64) % 4;
+  let g2: i32 = (bidx / 8) % 8;
+  let g3: i32 = (bidx / 1) % 8;
+  let v13: i32 = (g1 * 64i);
+  let v14: i32 = (g1 * 27i);
+  let v16: i32 = (g2 * 8i);
+  let v17: i32 = (v13 + v16);
+  let v18: i32 = (g2 * 10i);
+  let v20: i32 = (v17 + g3);
+  var v21: f32 = 0x0.0p+0f;
+  for (var f0: i32 = tid; f0 < 27; f0 += 32) {
+    let r0: i32 = (f0 / 9) % 3;
+    let r1: i32 = (f0 / 3) % 3;
+    let r2: i32 = f0 % 3;
+    let v23: i32 = (r0 * 100i);
+    let v24: i32 = (r0 * 9i);
+    let v25: i32 = (v14 + v24);
+    let v27: i32 = (r1 * 10i);
+    let v28: i32 = (v23 + v27);
+    let v29: i32 = (v28 + v18);
+    let v30: i32 = (r1 * 3i);
+    let v31: i32 = (v25 + v30);
+    let v33: i32 = (v29 + r2);
+    let v34: i32 = (v33 + g3);
+    let v35: f32 = p1[v34];
+    let v36: i32 = (v31 + r2);
+    let v37: f32 = p2[v36];
+    let v38: f32 = (v35 * v37);
+    v21 = (v21 + v38);
+  }
+  red_f32[tid] = v21;
+  workgroupBarrier();
+  if (tid < 16) { red_f32[tid] = (red_f32[tid] + red_f32[tid + 16]); }
+  workgroupBarrier();
+  if (tid < 8) { red_f32[tid] = (red_f32[tid] + red_f32[tid + 8]); }
+  workgroupBarrier();
+  if (tid < 4) { red_f32[tid] = (red_f32[tid] + red_f32[tid + 4]); }
+  workgroupBarrier();
+  if (tid < 2) { red_f32[tid] = (red_f32[tid] + red_f32[tid + 2]); }
+  workgroupBarrier();
+  if (tid < 1) { red_f32[tid] = (red_f32[tid] + red_f32[tid + 1]); }
+  workgroupBarrier();
+  v21 = red_f32[0];
+  workgroupBarrier();
+  let v43: bool = (0x0.0p+0f < v21 && !(bg_isnan(0x0.0p+0f) || bg_isnan(v21)));
+  let v44: bool = (v21 != v21 || bg_isnan(v21) || bg_isnan(v21));
+  let v45: bool = (v43 || v44);
+  let v46: f32 = select(0x0.0p+0f, v21, v45);
+  if (tid == 0) {
+    p0[v20] = v46;
+  }
+}
