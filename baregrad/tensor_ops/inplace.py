@@ -52,7 +52,7 @@ def _inplace_method(name: str) -> Callable[..., "Tensor"]:
 
 def _rebind_view(self: "Tensor", view: "Tensor") -> "Tensor":
     """Make self the view (a new shape of the same values), as _inplace does for same-shape results."""
-    from baregrad.tensor import rebind_parent
+    from baregrad.tensor_ops.arithmetic import rebind_parent
     if self.requires_grad and self.is_leaf and autograd.grad_enabled():
         raise ArgumentError(f"a leaf tensor of shape {self.shape} that requires grad cannot be modified in place")
     if self.requires_grad and view._ctx is not None:
