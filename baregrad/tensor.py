@@ -6,6 +6,7 @@ them differentiable. Shapes and dtypes are checked where the user calls, so erro
 """
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from typing import Any, Callable, Iterable, Sequence
@@ -56,6 +57,18 @@ def _device_name(device: Any) -> str:
     if isinstance(device, Tensor):
         return device.device
     return canonical_name(str(device))
+
+
+def in_accumulate_dtype(method: Callable[..., "Tensor"]) -> Callable[..., "Tensor"]:
+    """Run a reduction-based composite (mean, var, softmax, ...) of a float16/bfloat16 tensor wholly in float32 and
+    round its result once, as torch's kernels do; the two casts fuse into the composite's kernels."""
+    @functools.wraps(method)
+    def wrapper(self: "Tensor", *args: Any, **kwargs: Any) -> "Tensor":
+        acc = dt.accumulate_dtype(self.dtype)
+        if acc is self.dtype:
+            return method(self, *args, **kwargs)
+        return method(self.cast(acc), *args, **kwargs).cast(self.dtype)
+    return wrapper
 
 
 class Tensor(TensorExtras):
@@ -492,7 +505,11 @@ class Tensor(TensorExtras):
             # reduce one identity element instead, so the result stays connected to autograd
             grow = [(0, 1) if i in axes and s == 0 else (0, 0) for i, s in enumerate(self.shape)]
             return self.pad(grow, 0 if op is ReduceOp.SUM else 1)._reduce(op, dim, keepdim)
-        reduced = autograd.Reduce.apply(self, op=op, axes=axes)
+        acc = dt.accumulate_dtype(self.dtype)
+        if op is ReduceOp.MAX or acc is self.dtype:
+            reduced = autograd.Reduce.apply(self, op=op, axes=axes)
+        else:  # a 16-bit float sum/prod accumulates in float32 and rounds once; the casts fuse into its kernel
+            reduced = autograd.Reduce.apply(self.cast(acc), op=op, axes=axes).cast(self.dtype)
         return reduced if keepdim else reduced.reshape(out_shape)
 
     def sum(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> "Tensor":
@@ -503,6 +520,7 @@ class Tensor(TensorExtras):
         x = self.cast(dtype) if dtype is not None else self.cast(dt.sum_dtype(self.dtype))
         return x._reduce(ReduceOp.PROD, dim, keepdim)
 
+    @in_accumulate_dtype
     def mean(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
         x = self._float_input()
         count = math.prod(self.shape[a] for a in self._reduce_axes(dim)) if self.ndim else 1
@@ -577,6 +595,7 @@ class Tensor(TensorExtras):
         axes = self._reduce_axes(dim)
         return tuple(1 if i in axes else s for i, s in enumerate(self.shape) if keepdim or i not in axes)
 
+    @in_accumulate_dtype
     def var(self, dim: Any = None, keepdim: bool = False, correction: int = 1,
             unbiased: bool | None = None) -> "Tensor":
         if unbiased is not None:
@@ -586,6 +605,7 @@ class Tensor(TensorExtras):
         centered = x - x.mean(dim, keepdim=True)
         return (centered * centered).sum(dim, keepdim) / max(n - correction, 0)
 
+    @in_accumulate_dtype
     def std(self, dim: Any = None, keepdim: bool = False, correction: int = 1,
             unbiased: bool | None = None) -> "Tensor":
         return sqrt_zero_grad(self.var(dim, keepdim, correction, unbiased))
@@ -593,6 +613,7 @@ class Tensor(TensorExtras):
     def var_mean(self, dim: Any = None, keepdim: bool = False, correction: int = 1) -> tuple["Tensor", "Tensor"]:
         return self.var(dim, keepdim, correction), self.mean(dim, keepdim)
 
+    @in_accumulate_dtype
     def logsumexp(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
         x = self._float_input()
         if x.numel() == 0:  # an empty sum: log(0) = -inf, as torch
@@ -604,13 +625,20 @@ class Tensor(TensorExtras):
         return out if keepdim else out.reshape(self._empty_reduce_shape(dim, False))
 
     def softmax(self, dim: int = -1, dtype: Any = None) -> "Tensor":
-        x = self._float_input() if dtype is None else self.cast(dtype)
+        return self._float_input()._softmax(dim) if dtype is None else self.cast(dtype)._softmax(dim)
+
+    @in_accumulate_dtype
+    def _softmax(self, dim: int) -> "Tensor":
+        x = self
         e = (x - _row_max(x, dim)).exp()
         return e / e.sum(dim, keepdim=True)
 
     def log_softmax(self, dim: int = -1, dtype: Any = None) -> "Tensor":
-        x = self._float_input() if dtype is None else self.cast(dtype)
-        shifted = x - _row_max(x, dim)
+        return self._float_input()._log_softmax(dim) if dtype is None else self.cast(dtype)._log_softmax(dim)
+
+    @in_accumulate_dtype
+    def _log_softmax(self, dim: int) -> "Tensor":
+        shifted = self - _row_max(self, dim)
         return shifted - shifted.exp().sum(dim, keepdim=True).log()
 
     def cumsum(self, dim: int = 0, dtype: Any = None) -> "Tensor":
@@ -650,6 +678,9 @@ class Tensor(TensorExtras):
         if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
             raise ShapeError(f"matmul shape mismatch: {a.shape} @ {b.shape}")
         d = dt.promote(a.dtype, b.dtype)
+        acc = dt.accumulate_dtype(d)
+        if acc is not d:  # 16-bit floats: exact float32 products, a float32 sum, one rounding (as torch)
+            return a.cast(acc).matmul(b.cast(acc)).cast(d)
         a, b = a.cast(d), b.cast(d)
         if a.ndim == 1 and b.ndim == 1:
             return (a * b).sum()

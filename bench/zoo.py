@@ -10,22 +10,19 @@ from __future__ import annotations
 from typing import Any
 
 
-def _make_divisible(v: float, divisor: int = 8) -> int:
-    new_v = max(divisor, int(v + divisor / 2) // divisor * divisor)
-    return new_v + divisor if new_v < 0.9 * v else new_v
-
-
 def mobilenet_v2(nn: Any, num_classes: int = 1000) -> Any:
-    def conv_bn(cin: int, cout: int, k: int, stride: int = 1, groups: int = 1, act: bool = True) -> list:
-        layers = [nn.Conv2d(cin, cout, k, stride, (k - 1) // 2, groups=groups, bias=False), nn.BatchNorm2d(cout)]
-        return layers + [nn.ReLU6()] if act else layers
+    """torchvision's MobileNetV2, with its parameter names (features.0.0.weight, ...), so its weights load."""
+    def conv_bn_relu(cin: int, cout: int, k: int, stride: int = 1, groups: int = 1) -> Any:
+        return nn.Sequential(nn.Conv2d(cin, cout, k, stride, (k - 1) // 2, groups=groups, bias=False),
+                             nn.BatchNorm2d(cout), nn.ReLU6())
 
     class InvertedResidual(nn.Module):
         def __init__(self, cin: int, cout: int, stride: int, expand: int):
             super().__init__()
             hidden = cin * expand
-            layers = conv_bn(cin, hidden, 1) if expand != 1 else []
-            layers += conv_bn(hidden, hidden, 3, stride, groups=hidden) + conv_bn(hidden, cout, 1, act=False)
+            layers = [conv_bn_relu(cin, hidden, 1)] if expand != 1 else []
+            layers += [conv_bn_relu(hidden, hidden, 3, stride, groups=hidden),
+                       nn.Conv2d(hidden, cout, 1, bias=False), nn.BatchNorm2d(cout)]
             self.conv = nn.Sequential(*layers)
             self.use_res = stride == 1 and cin == cout
 
@@ -38,12 +35,12 @@ def mobilenet_v2(nn: Any, num_classes: int = 1000) -> Any:
             settings = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2),
                         (6, 320, 1, 1)]
             cin, last = 32, 1280
-            layers = conv_bn(3, cin, 3, 2)
+            layers = [conv_bn_relu(3, cin, 3, 2)]
             for t, c, n, s in settings:
                 for i in range(n):
                     layers.append(InvertedResidual(cin, c, s if i == 0 else 1, t))
                     cin = c
-            layers += conv_bn(cin, last, 1)
+            layers.append(conv_bn_relu(cin, last, 1))
             self.features = nn.Sequential(*layers)
             self.classifier = nn.Sequential(nn.Dropout(0.2), nn.Linear(last, num_classes))
 

@@ -123,28 +123,47 @@ def nested_reduce_boundaries(targets: tuple[Node, ...], realized: set[Node]) -> 
         axes = root.arg[1]
         start = tuple(i in axes and s > 1 for i, s in enumerate(root.src[0].shape))
         seen: set[tuple[Node, tuple[bool, ...]]] = set()
-        stack = [(root.src[0], start)]
+        # each entry: a node, which of its dimensions move with root's loop, and the top of the elementwise run it
+        # sits in (the run's own result, through views only): the best node to realize, see _boundary_for
+        stack: list[tuple[Node, tuple[bool, ...], Node | None]] = [(root.src[0], start, None)]
         while stack:
-            node, moving = stack.pop()
+            node, moving, run_top = stack.pop()
             if (node, moving) in seen or node in stop or node.leafless or not any(moving):
                 continue
             seen.add((node, moving))
             if node.op is Op.REDUCE:
                 if any(m and s > 1 for m, s in zip(moving, node.shape)):
-                    forced.add(node)
-                    stop.add(node)
+                    boundary = _boundary_for(node, run_top, stop)
+                    forced.add(boundary)
+                    stop.add(boundary)
                     continue
                 inner = tuple(m and i not in node.arg[1] for i, m in enumerate(moving))
-                stack.append((node.src[0], inner))
+                stack.append((node.src[0], inner, None))
             elif node.op in MOVEMENT:
-                stack.append((node.src[0], _moving_below(node, moving)))
+                keeps_run = node.op in _VIEW_OPS and run_top is not None
+                stack.append((node.src[0], _moving_below(node, moving), run_top if keeps_run else None))
             elif node.op in ELEMENTWISE:
-                stack.extend((s, moving) for s in node.src)
+                top = run_top if run_top is not None else node
+                stack.extend((s, moving, top) for s in node.src)
             elif node.op is Op.GATHER:  # the gathered axis moves with the data: take every dimension as moving
-                stack.append((node.src[1], moving))
-                stack.append((node.src[0], tuple(True for _ in node.src[0].shape)))
+                stack.append((node.src[1], moving, None))
+                stack.append((node.src[0], tuple(True for _ in node.src[0].shape), None))
             # buffers, constants, contiguous and assign end the walk: they are read, not recomputed
     return forced
+
+
+# views that neither repeat nor drop elements: an elementwise run seen through them is still one value per element
+_VIEW_OPS = frozenset({Op.RESHAPE, Op.PERMUTE, Op.FLIP})
+
+
+def _boundary_for(reduce: Node, run_top: Node | None, realized_here: set[Node]) -> Node:
+    """What to realize for a reduce that its consumer would recompute: the elementwise run on top of it (a conv's
+    BatchNorm and ReLU, a linear layer's bias and GELU) when that run has one value per element of the reduce, so
+    the epilogue is computed once, in the reduce's kernel, instead of once per read in the consumer's inner loop."""
+    if run_top is not None and math.prod(run_top.shape) == math.prod(reduce.shape) and \
+            reduce in run_top.toposort(boundary=realized_here):
+        return run_top
+    return reduce
 
 
 def _moving_below(node: Node, moving: tuple[bool, ...]) -> tuple[bool, ...]:

@@ -1,5 +1,8 @@
 """Llama-family causal LM from a GGUF file (SmolLM2 and friends), following generate.LanguageModel.
 
+The other decoder families (Mistral, Qwen2/3, Phi-3, Gemma 2/3) are this model with the differences that
+models/families.py tabulates (biases, q/k norms, post-norms, GELU, soft-caps, sliding windows, RoPE variants).
+
 Per layer: RMSNorm, q/k/v projections on the quantized weights (quant_matmul fuses the block decode into each
 matmul kernel), RoPE, a KV-cache write, grouped-query attention, SwiGLU MLP; then the last position's logits
 (or their argmax, on the device).
@@ -19,8 +22,9 @@ C kernels instead (cpu_quant, cpu_attention): each layer's part is cut at those 
 launches, with the activations between them in persistent scratch buffers (Scratch); the residual adds happen
 inside the projection launches.
 
-RoPE uses the GGML "normal" variant (rotate consecutive pairs (2i, 2i+1)): llama.cpp's converter permutes the
-rows of attn_q / attn_k from Hugging Face's half-split order into this interleaved order.
+Arch "llama" uses the GGML "normal" RoPE variant (rotate consecutive pairs (2i, 2i+1)): llama.cpp's converter
+permutes the rows of attn_q / attn_k from Hugging Face's half-split order into this interleaved order. The other
+families keep Hugging Face's order and rotate (i, i + head_dim / 2) ("neox").
 """
 from __future__ import annotations
 
@@ -41,7 +45,9 @@ from baregrad.ir.node import Node
 from baregrad.ir.ops import Op
 from baregrad.models import cpu_attention, cpu_quant
 from baregrad.models import quant_matmul as qm
+from baregrad.models.families import FAMILIES, Activation, Family, RopeStyle
 from baregrad.models.quant_matmul import QuantWeight
+from baregrad.models.spm_tokenizer import SPMTokenizer
 from baregrad.models.tokenizer import BPETokenizer
 from baregrad.nn.state.gguf import GGUFFile, gguf_load, gguf_tensor
 from baregrad.profile import profiler
@@ -63,14 +69,39 @@ class LlamaConfig:
     norm_eps: float
     rope_base: float
     context_length: int
+    head_dim: int
+    arch: str = "llama"
+    sliding_window: int = 0       # 0: none; else a sliding layer's query at p sees keys p - window < j <= p
+    attn_softcap: float = 0.0     # 0: none; else scores become cap * tanh(scores / cap)
+    final_softcap: float = 0.0    # the same on the output logits
+    rope_scale: float = 1.0       # linear RoPE scaling: positions divided by this (global layers)
+    attn_scale: float = 0.0       # 0: 1 / sqrt(head_dim)
+    rope_attn_factor: float = 1.0          # cos and sin scaled by this (Phi-3's LongRoPE)
+    rope_original_context: int = 0         # the context the model was trained at, before RoPE scaling
 
     @property
-    def head_dim(self) -> int:
-        return self.dim // self.n_heads
+    def family(self) -> Family:
+        return FAMILIES[self.arch]
+
+    @property
+    def q_dim(self) -> int:
+        """Width of the attention output (n_heads * head_dim; not always dim, e.g. in Gemma)."""
+        return self.n_heads * self.head_dim
+
+    @property
+    def scale(self) -> float:
+        return self.attn_scale or 1.0 / math.sqrt(self.head_dim)
+
+    def sliding(self, layer: int) -> bool:
+        """Whether `layer` attends over a sliding window (see Family.swa_pattern)."""
+        pattern = self.family.swa_pattern
+        return self.sliding_window > 0 and (pattern == 0 or (layer + 1) % pattern != 0)
 
     @classmethod
-    def from_gguf(cls, meta: dict[str, Any]) -> "LlamaConfig":
+    def from_gguf(cls, meta: dict[str, Any]) -> LlamaConfig:
         arch = str(meta.get("general.architecture", "llama"))
+        if arch not in FAMILIES:
+            raise FormatError(f"GGUF architecture {arch!r} is not supported; supported: {', '.join(FAMILIES)}")
 
         def get(key: str, default: Any = None) -> Any:
             value = meta.get(f"{arch}.{key}", default)
@@ -78,13 +109,23 @@ class LlamaConfig:
                 raise FormatError(f"GGUF metadata lacks {arch}.{key}")
             return value
 
-        n_heads = int(get("attention.head_count"))
+        n_heads, dim, n_layers = int(get("attention.head_count")), int(get("embedding_length")), int(get("block_count"))
+        wide_query = n_layers in FAMILIES[arch].wide_query_scale_blocks
+        scaling = str(get("rope.scaling.type", "none"))
         tokens = meta.get("tokenizer.ggml.tokens")
-        return cls(dim=int(get("embedding_length")), n_layers=int(get("block_count")), n_heads=n_heads,
+        return cls(dim=dim, n_layers=n_layers, n_heads=n_heads,
                    n_kv_heads=int(get("attention.head_count_kv", n_heads)), ffn_dim=int(get("feed_forward_length")),
                    vocab_size=int(get("vocab_size", len(tokens) if tokens else None)),
                    norm_eps=float(get("attention.layer_norm_rms_epsilon", 1e-5)),
-                   rope_base=float(get("rope.freq_base", 10000.0)), context_length=int(get("context_length", 2048)))
+                   rope_base=float(get("rope.freq_base", 10000.0)), context_length=int(get("context_length", 2048)),
+                   head_dim=int(get("attention.key_length", dim // n_heads)), arch=arch,
+                   sliding_window=int(get("attention.sliding_window", 0)),
+                   attn_softcap=float(get("attn_logit_softcapping", 0.0)),
+                   final_softcap=float(get("final_logit_softcapping", 0.0)),
+                   rope_scale=float(get("rope.scaling.factor", 1.0)) if scaling == "linear" else 1.0,
+                   attn_scale=float(get("attention.scale", (n_heads / dim) ** 0.5 if wide_query else 0.0)),
+                   rope_attn_factor=float(get("rope.scaling.attn_factor", 1.0)),
+                   rope_original_context=int(get("rope.scaling.original_context_length", 0)))
 
 
 @dataclass
@@ -95,6 +136,11 @@ class LayerWeights:
     ffn_norm: Tensor
     w_gate_up: list[QuantWeight]  # ffn_gate and ffn_up rows stacked
     w_down: QuantWeight
+    qkv_bias: Tensor | None = None        # q, k, v biases concatenated (Qwen2)
+    q_norm: Tensor | None = None          # per-head RMSNorm weights of q and k (Gemma 3, Qwen3)
+    k_norm: Tensor | None = None
+    post_attn_norm: Tensor | None = None  # norms of the attention and MLP outputs before the residual add (Gemma)
+    post_ffn_norm: Tensor | None = None
 
 
 @dataclass
@@ -213,6 +259,32 @@ def rope(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
     return Tensor.stack([a * cos - b * sin, a * sin + b * cos], dim=-1).reshape(x.shape)
 
 
+def rope_neox(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
+    """Rotate pairs (i, i + D/2) of the last axis (GPT-NeoX / Hugging Face order). x: (T, H, D)."""
+    half = x.shape[-1] // 2
+    a, b = x[..., :half], x[..., half:]
+    return Tensor.cat([a * cos - b * sin, b * cos + a * sin], dim=-1)
+
+
+def soft_cap(x: Tensor, cap: float) -> Tensor:
+    """cap * tanh(x / cap): Gemma 2's bound on attention scores and logits (cap 0: x unchanged)."""
+    return (x * (1.0 / cap)).tanh() * cap if cap else x
+
+
+@dataclass(frozen=True)
+class RopeTables:
+    """cos and sin of every position's angles, (max_context, head_dim // 2) each."""
+    cos: Tensor
+    sin: Tensor
+
+
+def tokenizer_from_gguf(meta: dict[str, Any]) -> BPETokenizer | SPMTokenizer:
+    """The file's tokenizer: SentencePiece-style ("llama": Llama 2, Mistral, Phi-3, Gemma) or byte-level BPE."""
+    if meta.get("tokenizer.ggml.model") == "llama":
+        return SPMTokenizer.from_gguf_metadata(meta)
+    return BPETokenizer.from_gguf_metadata(meta)
+
+
 def prompt_bucket(n: int) -> int:
     """Padded prompt length: few distinct lengths, so prefill graphs (and kernels) are shared."""
     if n <= 1:
@@ -226,7 +298,7 @@ class LlamaModel:
     def __init__(self, gguf: GGUFFile, device: str | None = None, max_context: int = DEFAULT_CONTEXT):
         self.config = cfg = LlamaConfig.from_gguf(gguf.metadata)
         self.device = get_device(device).name
-        self.tokenizer = BPETokenizer.from_gguf_metadata(gguf.metadata)
+        self.tokenizer = tokenizer_from_gguf(gguf.metadata)
         self.max_context = min(max_context, cfg.context_length)
         t = gguf.tensors
         self.token_embd = qm.from_gguf(t["token_embd.weight"], self.device)
@@ -237,14 +309,23 @@ class LlamaModel:
                        range(cfg.n_layers)]
         self.layers = [self._layer(t, i) for i in tracked(range(cfg.n_layers), sum(layer_bytes), "loading model",
                                                           "B", size=layer_bytes.__getitem__)]
-        self.rope_cos, self.rope_sin = self._rope_tables()
+        factors = self._rope_factors(t)
+        freq_factors = None if factors is None else array("f", gguf_tensor(factors).to_bytes()).tolist()
+        self.rope_global = self._rope_tables(cfg.rope_base, cfg.rope_scale, freq_factors, cfg.rope_attn_factor)
+        local_base = cfg.family.local_rope_base
+        self.rope_local = self.rope_global if local_base is None else self._rope_tables(local_base, 1.0, None)
+        # a file whose RoPE needs what is not built here would otherwise run with wrong angles
+        scaling = gguf.metadata.get(f"{cfg.arch}.rope.scaling.type")
+        if scaling not in (None, "none", "linear") and factors is None:
+            raise FormatError(f"{cfg.arch}.rope.scaling.type={scaling!r} without rope factor tensors is not "
+                              "supported (only none, linear, Llama 3.1's rope_freqs and Phi-3's LongRoPE)")
         n_chunks = math.ceil(self.max_context / CHUNK)
         shape = (CHUNK, cfg.n_kv_heads, cfg.head_dim)
         self.k_cache = [[_fresh(dt.float32, shape, self.device) for _ in range(n_chunks)] for _ in range(cfg.n_layers)]
         self.v_cache = [[_fresh(dt.float32, shape, self.device) for _ in range(n_chunks)] for _ in range(cfg.n_layers)]
         self._device = get_device(self.device)
         # the projections as hand-written SIMD kernels where they exist (CPU, Q4_1 / Q8_0 weights)
-        self._native = cpu_quant.supported(self.device, self._matrices())
+        self._native = self._native_fits() and cpu_quant.supported(self.device, self._matrices())
         self._states: dict[tuple[int, int], StepState] = {}
         self._plans: dict[tuple, Plan] = {}
 
@@ -253,22 +334,72 @@ class LlamaModel:
         return gguf_tensor(tensor).to(self.device).cast(dt.float32).realize()
 
     def _layer(self, t: dict, i: int) -> LayerWeights:
+        missing = [f"blk.{i}.{n}" for n in self.config.family.required_tensors() if f"blk.{i}.{n}" not in t]
+        if missing:
+            raise FormatError(f"{self.config.arch} GGUF lacks {', '.join(missing)}")
+
         def q(name: str) -> QuantWeight:
             return qm.from_gguf(t[f"blk.{i}.{name}.weight"], self.device)
-        return LayerWeights(self._plain(t[f"blk.{i}.attn_norm.weight"]), qm.stack_rows([q("attn_q"), q("attn_k"),
-                                                                                         q("attn_v")]),
-                            q("attn_output"), self._plain(t[f"blk.{i}.ffn_norm.weight"]),
-                            qm.stack_rows([q("ffn_gate"), q("ffn_up")]), q("ffn_down"))
 
-    def _rope_tables(self) -> tuple[Tensor, Tensor]:
-        half = self.config.head_dim // 2
-        inv = [self.config.rope_base ** (-2.0 * i / self.config.head_dim) for i in range(half)]
+        def optional(name: str) -> Tensor | None:
+            tensor = t.get(f"blk.{i}.{name}")
+            return None if tensor is None else self._plain(tensor)
+
+        # Phi-3 stores q, k, v (and gate, up) fused, in the order the separate tensors are stacked below
+        wqkv = [q("attn_qkv")] if f"blk.{i}.attn_qkv.weight" in t else qm.stack_rows([q("attn_q"), q("attn_k"),
+                                                                                         q("attn_v")])
+        gate_up = qm.stack_rows([q("ffn_gate"), q("ffn_up")]) if f"blk.{i}.ffn_gate.weight" in t else [q("ffn_up")]
+        return LayerWeights(self._plain(t[f"blk.{i}.attn_norm.weight"]), wqkv, q("attn_output"),
+                            self._plain(t[f"blk.{i}.ffn_norm.weight"]), gate_up, q("ffn_down"),
+                            qkv_bias=self._qkv_bias(t, i), q_norm=optional("attn_q_norm.weight"),
+                            k_norm=optional("attn_k_norm.weight"),
+                            post_attn_norm=optional("post_attention_norm.weight"),
+                            post_ffn_norm=optional("post_ffw_norm.weight"))
+
+    def _qkv_bias(self, t: dict, i: int) -> Tensor | None:
+        """The q, k and v biases as one vector (zeros for a missing one), or None when the layer has none."""
+        cfg = self.config
+        names = [f"blk.{i}.attn_{p}.bias" for p in "qkv"]
+        if not any(n in t for n in names):
+            return None
+        widths = (cfg.q_dim, cfg.n_kv_heads * cfg.head_dim, cfg.n_kv_heads * cfg.head_dim)
+        parts = [self._plain(t[n]).reshape(w) if n in t else Tensor.zeros(w, device=self.device)
+                 for n, w in zip(names, widths)]
+        return Tensor.cat(parts, dim=0).realize()
+
+    def _rope_factors(self, t: dict) -> Any:
+        """The tensor of per-frequency RoPE divisors, if any: Llama 3.1's rope_freqs, or Phi-3's LongRoPE pair, of
+        which (as llama.cpp) the long one when the context asked for exceeds the original training context."""
+        if "rope_freqs.weight" in t:
+            return t["rope_freqs.weight"]
+        long, short = t.get("rope_factors_long.weight"), t.get("rope_factors_short.weight")
+        if long is None or short is None:
+            return None
+        return long if self.max_context > self.config.rope_original_context else short
+
+    def _rope_tables(self, base: float, scale: float, freq_factors: list[float] | None,
+                     attn_factor: float = 1.0) -> RopeTables:
+        hd = self.config.head_dim
+        half = hd // 2
+        inv = [base ** (-2.0 * i / hd) / scale for i in range(half)]
+        if freq_factors is not None:
+            if len(freq_factors) != half:
+                raise FormatError(f"rope_freqs has {len(freq_factors)} factors for head_dim {hd} (needs {half})")
+            inv = [f / d for f, d in zip(inv, freq_factors)]
         # angles in float64 on the host, as llama.cpp / torch build them, then rounded to float32
-        cos = [math.cos(p * f) for p in range(self.max_context) for f in inv]
-        sin = [math.sin(p * f) for p in range(self.max_context) for f in inv]
+        cos = [math.cos(p * f) * attn_factor for p in range(self.max_context) for f in inv]
+        sin = [math.sin(p * f) * attn_factor for p in range(self.max_context) for f in inv]
         shape = (self.max_context, half)
-        return (Tensor.from_bytes(array("f", cos).tobytes(), dt.float32, shape, self.device),
-                Tensor.from_bytes(array("f", sin).tobytes(), dt.float32, shape, self.device))
+        return RopeTables(Tensor.from_bytes(array("f", cos).tobytes(), dt.float32, shape, self.device),
+                          Tensor.from_bytes(array("f", sin).tobytes(), dt.float32, shape, self.device))
+
+    def _native_fits(self) -> bool:
+        """Whether the hand-written CPU kernels compute this model's layers: they add the residual inside the
+        projection (no post-norms) and attend over every earlier position with the 1 / sqrt(head_dim) scale and
+        dim-wide output (no window, no soft-cap)."""
+        cfg = self.config
+        return (cfg.sliding_window == 0 and not cfg.attn_softcap and not cfg.attn_scale and cfg.q_dim == cfg.dim
+                and all(layer.post_attn_norm is None and layer.post_ffn_norm is None for layer in self.layers))
 
     def _matrices(self) -> list[QuantWeight]:
         """Every weight a decoded token multiplies with."""
@@ -336,16 +467,26 @@ class LlamaModel:
         inp = StepInputs(state.ids, state.meta, state.offsets, first, n_chunks)
         cfg, t = self.config, state.ids.shape[0]
         positions = state.meta[0:1] + Tensor.arange(t, dtype=dt.int32, device=self.device)
-        cos = self.rope_cos.index_select(0, positions).reshape(t, 1, cfg.head_dim // 2)
-        sin = self.rope_sin.index_select(0, positions).reshape(t, 1, cfg.head_dim // 2)
-        # key j is visible to query i when j <= start + i; the mask is finite because WGSL may assume no infinity
-        keys = Tensor.arange(n_chunks * CHUNK, dtype=dt.int32, device=self.device)
-        mask = (keys.reshape(1, -1) <= positions.reshape(-1, 1)).where(0.0, -1e30)
+
+        def angles(tables: RopeTables) -> tuple[Tensor, Tensor]:
+            return (tables.cos.index_select(0, positions).reshape(t, 1, cfg.head_dim // 2),
+                    tables.sin.index_select(0, positions).reshape(t, 1, cfg.head_dim // 2))
+        rope_global = angles(self.rope_global)
+        rope_local = rope_global if self.rope_local is self.rope_global else angles(self.rope_local)
+        # key j is visible to query i when j <= start + i (and, in a sliding layer, j > start + i - window);
+        # the mask is finite because WGSL may assume no infinity
+        keys = Tensor.arange(n_chunks * CHUNK, dtype=dt.int32, device=self.device).reshape(1, -1)
+        seen = keys <= positions.reshape(-1, 1)
+        mask = seen.where(0.0, -1e30)
+        local_mask = (seen & (keys > positions.reshape(-1, 1) - cfg.sliding_window)).where(0.0, -1e30)
         b = PlanBuilder()
-        b.add(_assign(state.x[0], qm.embedding(self.token_embd, state.ids)))
+        x0 = qm.embedding(self.token_embd, state.ids)
+        b.add(_assign(state.x[0], x0 * math.sqrt(cfg.dim) if cfg.family.embed_scale else x0))
         b.flush()
         for i, layer in enumerate(self.layers):
-            x_out = self._block(b, state, i, layer, state.x[i % 2], cos, sin, mask, inp)
+            sliding = cfg.sliding(i)
+            cos, sin = rope_local if sliding else rope_global
+            x_out = self._block(b, state, i, layer, state.x[i % 2], cos, sin, local_mask if sliding else mask, inp)
             if x_out is not state.x[1 - i % 2]:
                 b.add(_assign(state.x[1 - i % 2], x_out))
             b.flush()  # one part per layer: the 30 layers share its schedule
@@ -354,6 +495,7 @@ class LlamaModel:
         scratch = state.scratch
         out = self._project(b, rms_norm(last, self.output_norm, cfg.norm_eps), [self.output],
                             scratch and scratch.head_in, scratch and scratch.logits)
+        out = soft_cap(out, cfg.final_softcap)
         # realized before the argmax, whose reduces would otherwise each recompute the 49152-row matmul
         if argmax:
             b.add(_contiguous(out).argmax(-1).cast(dt.int32))
@@ -370,10 +512,20 @@ class LlamaModel:
         h = rms_norm(x, layer.attn_norm, cfg.norm_eps)
         # a projection is its own kernel: RoPE reads two of its outputs per element, the cache write gathers rows
         qkv = self._project(b, h, layer.wqkv, s and s.h, s and s.qkv)
+        if layer.qkv_bias is not None and s is not None:
+            # native: the cache write reads v from the projection's buffer, so the bias is added in place, first
+            b.add(_assign(s.qkv, s.qkv + layer.qkv_bias))
+            b.flush()
+        elif layer.qkv_bias is not None:
+            qkv = qkv + layer.qkv_bias
         q_end, k_end = cfg.n_heads * hd, (cfg.n_heads + cfg.n_kv_heads) * hd
-        q = rope(qkv[:, :q_end].reshape(t, cfg.n_heads, hd), cos, sin)
-        k = rope(qkv[:, q_end:k_end].reshape(t, cfg.n_kv_heads, hd), cos, sin)
+        q = qkv[:, :q_end].reshape(t, cfg.n_heads, hd)
+        k = qkv[:, q_end:k_end].reshape(t, cfg.n_kv_heads, hd)
         v = qkv[:, k_end:].reshape(t, cfg.n_kv_heads, hd)
+        if layer.q_norm is not None and layer.k_norm is not None:
+            q, k = rms_norm(q, layer.q_norm, cfg.norm_eps), rms_norm(k, layer.k_norm, cfg.norm_eps)
+        rotate = rope_neox if cfg.family.rope is RopeStyle.NEOX else rope
+        q, k = rotate(q, cos, sin), rotate(k, cos, sin)
         if s is not None:
             attn = self._native_attention(b, i, q, k, k_end, inp, state)
         else:
@@ -383,12 +535,21 @@ class LlamaModel:
             # otherwise recompute them per iteration
             attn = self._attention(q.contiguous(), keys, values, mask)
         # the attention output is a permuted view of a realized buffer: the projection reads it as it is
-        x = self._project(b, attn, [layer.wo], s and s.attn, s and s.x_mid, residual=x, realize_input=False)
+        if layer.post_attn_norm is None:
+            x = self._project(b, attn, [layer.wo], s and s.attn, s and s.x_mid, residual=x, realize_input=False)
+        else:  # Gemma: the attention output normalized before the residual add (never on the native path)
+            out = self._project(b, attn, [layer.wo], None, None, realize_input=False)
+            x = (x + rms_norm(out, layer.post_attn_norm, cfg.norm_eps)).contiguous()
         h = rms_norm(x, layer.ffn_norm, cfg.norm_eps)
         gate_up = self._project(b, h, layer.w_gate_up, s and s.h, s and s.gate_up)
-        # realized: fused into the down projection, the silu would be recomputed for every output row
-        ffn = gate_up[:, :cfg.ffn_dim].silu() * gate_up[:, cfg.ffn_dim:]
-        return self._project(b, ffn, [layer.w_down], s and s.ffn, s and state.x[1 - i % 2], residual=x)
+        # realized: fused into the down projection, the activation would be recomputed for every output row
+        gate = gate_up[:, :cfg.ffn_dim]
+        act = gate.gelu(approximate="tanh") if cfg.family.activation is Activation.GELU_TANH else gate.silu()
+        ffn = act * gate_up[:, cfg.ffn_dim:]
+        if layer.post_ffn_norm is None:
+            return self._project(b, ffn, [layer.w_down], s and s.ffn, s and state.x[1 - i % 2], residual=x)
+        out = self._project(b, ffn, [layer.w_down], None, None)
+        return x + rms_norm(out, layer.post_ffn_norm, cfg.norm_eps)
 
     def _project(self, b: PlanBuilder, x: Tensor, weights: list[QuantWeight], staging: Tensor | None,
                  out: Tensor | None, residual: Tensor | None = None, realize_input: bool = True) -> Tensor:
@@ -450,9 +611,9 @@ class LlamaModel:
         kg = keys.permute(1, 0, 2).unsqueeze(1)                                      # (Hkv, 1, L, D)
         vg = values.permute(1, 0, 2).unsqueeze(1)
         # three kernels: fused further, the engine would recompute the scores (and softmax sums) per output
-        scores = ((qg @ kg.transpose(-1, -2)) * (1.0 / math.sqrt(hd)) + mask).contiguous()  # (Hkv, R, T, L)
+        scores = (soft_cap((qg @ kg.transpose(-1, -2)) * cfg.scale, cfg.attn_softcap) + mask).contiguous()
         out = (scores.softmax(-1).contiguous() @ vg).contiguous()                           # (Hkv, R, T, D)
-        return out.permute(2, 0, 1, 3).reshape(t, cfg.dim)
+        return out.permute(2, 0, 1, 3).reshape(t, cfg.q_dim)
 
 
 def _fresh(d: dt.DType, shape: tuple[int, ...], device: str) -> Tensor:

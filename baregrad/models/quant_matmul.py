@@ -1,12 +1,12 @@
 """Block-quantized weights as lazy Tensor ops, so a quantized linear layer is one fused kernel.
 
-A GGUF weight of a block type (Q4_0, Q4_1, Q8_0, Q4_K, Q6_K) stays in memory as its raw uint8 blocks. Decoding
-is written with ordinary Tensor ops on that byte tensor (slices, shifts, masks, uint16 assembly and a float16
-bitcast for the scales), laid out block by block as (rows, n_blocks, *block_axes). Nothing is computed until the
-result is consumed: `linear(x, w)` multiplies and reduces over (n_blocks, *block_axes) directly, and the
-scheduler fuses the decode into the matmul's reduce kernel, which then reads the packed bytes. The element order
-of each block is the one documented in baregrad.nn.state.quant, whose dequantize_reference checks this module.
-"""
+A GGUF weight of a block type (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K) stays in memory
+as its raw uint8 blocks. Decoding is written with ordinary Tensor ops on that byte tensor (slices, shifts, masks,
+uint16 assembly and a float16 bitcast for the scales), laid out block by block as (rows, n_blocks, *block_axes).
+Nothing is computed until the result is consumed: `linear(x, w)` multiplies and reduces over (n_blocks, *block_axes)
+directly, and the scheduler fuses the decode into the matmul's reduce kernel, which then reads the packed bytes. The
+element order of each block is the one documented in baregrad.nn.state.quant, whose dequantize_reference checks this
+module."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from baregrad import dtype as dt
 from baregrad.errors import FormatError, ShapeError
 from baregrad.nn.state.gguf import GGUFTensor, gguf_tensor
-from baregrad.nn.state.quant import LAYOUTS, GGMLType
+from baregrad.nn.state.quant import IQ4_NL_LEVELS, LAYOUTS, GGMLType
 from baregrad.tensor import Tensor
 
 PLAIN_TYPES = (GGMLType.F32, GGMLType.F16, GGMLType.BF16)
@@ -87,6 +87,36 @@ def _q4_1(b: Tensor) -> Tensor:
     return _nibbles(b[..., 4:20]).cast(dt.float32) * d + m
 
 
+def _low_bits(b: Tensor, offset: int) -> Tensor:
+    """The 32 fifth bits of Q5_0 / Q5_1 (a little-endian uint32 at `offset`), as (..., 2, 16): bit e of element e."""
+    qh = b[..., offset:offset + 4]
+    shift = Tensor.arange(8, dtype=dt.uint8, device=b.device)
+    bits = (qh.unsqueeze(-1).expand(*qh.shape, 8) >> shift) & 1  # (..., byte, bit)
+    return bits.reshape(*b.shape[:-1], 2, 16)
+
+
+def _q5_0(b: Tensor) -> Tensor:
+    d = _half(b, 0).unsqueeze(-1)
+    q = _nibbles(b[..., 6:22]) | (_low_bits(b, 2) << 4)
+    return (q.cast(dt.float32) - 16.0) * d
+
+
+def _q5_1(b: Tensor) -> Tensor:
+    d, m = _half(b, 0).unsqueeze(-1), _half(b, 2).unsqueeze(-1)
+    q = _nibbles(b[..., 8:24]) | (_low_bits(b, 4) << 4)
+    return q.cast(dt.float32) * d + m
+
+
+def _iq4_nl(b: Tensor) -> Tensor:
+    # the 16-level table as a sum of steps over the nibble: level(q) = L[0] + sum_{k < q} (L[k + 1] - L[k]),
+    # elementwise ops only, so the decode still fuses into the matmul's reduce
+    q = _nibbles(b[..., 2:18])
+    value = Tensor.full(q.shape, float(IQ4_NL_LEVELS[0]), device=b.device)
+    for k in range(1, 16):
+        value = value + (q >= k).where(float(IQ4_NL_LEVELS[k] - IQ4_NL_LEVELS[k - 1]), 0.0)
+    return value * _half(b, 0).unsqueeze(-1)
+
+
 def _q8_0(b: Tensor) -> Tensor:
     return b[..., 2:34].bitcast(dt.int8).cast(dt.float32) * _half(b, 0)
 
@@ -98,6 +128,41 @@ def _k4_scales(s: Tensor) -> tuple[Tensor, Tensor]:
     return sc.cast(dt.float32), mn.cast(dt.float32)
 
 
+def _small_k_low(qs: Tensor) -> Tensor:
+    """The 2-bit values of Q2_K / Q3_K, (..., 64) bytes -> (..., h, j, k, 16) for element 128h + 32j + 16k + l."""
+    lead = qs.shape[:-1]
+    shift = (Tensor.arange(4, dtype=dt.uint8, device=qs.device) * 2).reshape(4, 1, 1)
+    return (qs.reshape(*lead, 2, 1, 2, 16).expand(*lead, 2, 4, 2, 16) >> shift) & 3
+
+
+def _q2_k(b: Tensor) -> Tensor:
+    lead = b.shape[:-1]
+    s = b[..., 0:16].reshape(*lead, 2, 4, 2, 1)  # scale 8h + 2j + k
+    d, dmin = _half(b, 80).reshape(*lead, 1, 1, 1, 1), _half(b, 82).reshape(*lead, 1, 1, 1, 1)
+    return _small_k_low(b[..., 16:80]).cast(dt.float32) * (d * (s & 15).cast(dt.float32)) - dmin * (
+        s >> 4).cast(dt.float32)
+
+
+def _q3_k_scales(s: Tensor) -> Tensor:
+    """The 16 signed scales of Q3_K (see quant.unpack_q3k_scales), as float32 (..., 16)."""
+    lead = s.shape[:-1]
+    low = Tensor.cat([s[..., 0:8] & 15, s[..., 0:8] >> 4], dim=-1)
+    shift = (Tensor.arange(4, dtype=dt.uint8, device=s.device) * 2).reshape(4, 1)
+    high = ((s[..., 8:12].reshape(*lead, 1, 4).expand(*lead, 4, 4) >> shift) & 3).reshape(*lead, 16)
+    return (low | (high << 4)).cast(dt.float32) - 32.0
+
+
+def _q3_k(b: Tensor) -> Tensor:
+    lead = b.shape[:-1]
+    # the high bit of element 128h + 32j + 16k + l is bit 4h + j of hmask[16k + l]
+    shift = (Tensor.arange(2, dtype=dt.uint8, device=b.device).reshape(2, 1, 1, 1) * 4
+             + Tensor.arange(4, dtype=dt.uint8, device=b.device).reshape(1, 4, 1, 1))
+    high = (b[..., 0:32].reshape(*lead, 1, 1, 2, 16).expand(*lead, 2, 4, 2, 16) >> shift) & 1
+    q = _small_k_low(b[..., 32:96]).cast(dt.float32) + high.cast(dt.float32) * 4.0 - 4.0
+    scale = _q3_k_scales(b[..., 96:108]).reshape(*lead, 2, 4, 2, 1) * _half(b, 108).reshape(*lead, 1, 1, 1, 1)
+    return q * scale
+
+
 def _q4_k(b: Tensor) -> Tensor:
     lead = b.shape[:-1]
     d, dmin = _half(b, 0), _half(b, 2)
@@ -105,6 +170,19 @@ def _q4_k(b: Tensor) -> Tensor:
     scale = (d * sc).reshape(*lead, 4, 2, 1)
     offset = (dmin * mn).reshape(*lead, 4, 2, 1)
     q = _nibbles(b[..., 16:144].reshape(*lead, 4, 32))  # (..., chunk, half, 32)
+    return q.cast(dt.float32) * scale - offset
+
+
+def _q5_k(b: Tensor) -> Tensor:
+    lead = b.shape[:-1]
+    d, dmin = _half(b, 0), _half(b, 2)
+    sc, mn = _k4_scales(b[..., 4:16])
+    scale = (d * sc).reshape(*lead, 4, 2, 1)
+    offset = (dmin * mn).reshape(*lead, 4, 2, 1)
+    # element 64c + 32h + l: its fifth bit is bit 2c + h of qh[l]
+    shift = (Tensor.arange(8, dtype=dt.uint8, device=b.device)).reshape(4, 2, 1)
+    high = (b[..., 16:48].reshape(*lead, 1, 1, 32).expand(*lead, 4, 2, 32) >> shift) & 1
+    q = _nibbles(b[..., 48:176].reshape(*lead, 4, 32)) | (high << 4)  # (..., chunk, half, 32)
     return q.cast(dt.float32) * scale - offset
 
 
@@ -125,8 +203,9 @@ def _q6_k(b: Tensor) -> Tensor:
     return q.reshape(*lead, 2, 2, 2, 2, 16) * (scales * d)
 
 
-_DECODERS = {GGMLType.Q4_0: _q4_0, GGMLType.Q4_1: _q4_1, GGMLType.Q8_0: _q8_0, GGMLType.Q4_K: _q4_k,
-             GGMLType.Q6_K: _q6_k}
+_DECODERS = {GGMLType.Q4_0: _q4_0, GGMLType.Q4_1: _q4_1, GGMLType.Q5_0: _q5_0, GGMLType.Q5_1: _q5_1,
+             GGMLType.Q8_0: _q8_0, GGMLType.IQ4_NL: _iq4_nl, GGMLType.Q2_K: _q2_k, GGMLType.Q3_K: _q3_k,
+             GGMLType.Q4_K: _q4_k, GGMLType.Q5_K: _q5_k, GGMLType.Q6_K: _q6_k}
 
 
 def block_values(w: QuantWeight, rows: Tensor | None = None) -> Tensor:

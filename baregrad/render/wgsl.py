@@ -29,6 +29,21 @@ MATH = {Op.SQRT: "sqrt", Op.EXP: "exp", Op.EXP2: "exp2", Op.LOG: "log", Op.LOG2:
 
 PREAMBLE = """fn bg_isnan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
 fn bg_opaque(x: f32) -> f32 { return x; }
+// IEEE results decided on the bits where a compiler that assumes no NaN/Inf (lavapipe does) folds them away:
+// x / 0.0 and NaN * 0.0 to 0, x - x to 0 and x / x to 1 for x = inf or NaN
+fn bg_nonfinite(x: f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) == 0x7f800000u; }
+fn bg_div_zero(x: f32, zero: f32) -> f32 {
+  if ((bitcast<u32>(x) & 0x7fffffffu) == 0u || bg_isnan(x)) { return bitcast<f32>(0x7fc00000u); }
+  return bitcast<f32>(((bitcast<u32>(x) ^ bitcast<u32>(zero)) & 0x80000000u) | 0x7f800000u);
+}
+fn bg_mul_zero(x: f32, zero: f32) -> f32 {
+  if (bg_nonfinite(x)) { return bitcast<f32>(0x7fc00000u); }
+  return bitcast<f32>((bitcast<u32>(x) ^ bitcast<u32>(zero)) & 0x80000000u);
+}
+fn bg_sub_self(x: f32) -> f32 { return select(0.0, bitcast<f32>(0x7fc00000u), bg_nonfinite(x)); }
+fn bg_div_self(x: f32) -> f32 {
+  return select(1.0, bitcast<f32>(0x7fc00000u), bg_nonfinite(x) || (bitcast<u32>(x) & 0x7fffffffu) == 0u);
+}
 fn f16_bits(x: f32) -> u32 { return pack2x16float(vec2<f32>(x, 0.0)) & 0xffffu; }
 fn f16_from_bits(b: u32) -> f32 { return unpack2x16float(b & 0xffffu).x; }
 fn bf16_bits(x: f32) -> u32 {
@@ -109,6 +124,24 @@ def literal(value, d: dt.DType) -> str:
 def opaque(expr: str) -> str:
     """An f32 literal hidden from naga's constant folding (which rejects a result that is infinite or NaN)."""
     return f"bg_opaque({expr})" if expr.endswith("f") or expr.startswith("bitcast<f32>") else expr
+
+
+def is_zero_literal(expr: str) -> bool:
+    return expr in ("0x0.0p+0f", "-0.0f")  # literal()'s spellings of +0.0 and -0.0
+
+
+def special_case(op: Op, s: list[str]) -> str | None:
+    """Float arithmetic whose NaN/Inf result a no-NaN/Inf compiler would fold away, rendered on the bits."""
+    if op is Op.FDIV and is_zero_literal(s[1]):
+        return f"bg_div_zero({s[0]}, {s[1]})"
+    if op is Op.RECIP and is_zero_literal(s[0]):
+        return f"bg_div_zero(1.0f, {s[0]})"
+    if op is Op.MUL and (is_zero_literal(s[0]) or is_zero_literal(s[1])):
+        x, zero = (s[1], s[0]) if is_zero_literal(s[0]) else (s[0], s[1])
+        return f"bg_mul_zero({x}, {zero})"
+    if op in (Op.SUB, Op.FDIV) and s[0] == s[1]:
+        return f"bg_{'sub' if op is Op.SUB else 'div'}_self({s[0]})"
+    return None
 
 
 def wrap(d: dt.DType, expr: str) -> str:
@@ -276,6 +309,8 @@ class WGSLRenderer:
             return f"(0u - {s[0]})" if in_d.is_unsigned else f"(-({s[0]}))"
         if op is Op.NOT:
             return f"select({literal(0, in_d)}, {literal(1, in_d)}, {s[0]} == {literal(0, in_d)})"
+        if in_d.is_float and (special := special_case(op, s)) is not None:
+            return special
         if op is Op.RECIP:  # 1/0 of a literal zero (an empty tensor's folded load) must not fold to a literal inf
             return f"(1.0f / {opaque(s[0])})"
         if op in MATH:  # naga constant-folds builtins of literals and rejects e.g. log(0): keep literals opaque

@@ -36,7 +36,7 @@ INPLACE_OF = (
     # indexed writes
     "masked_fill", "masked_scatter", "scatter", "scatter_add", "scatter_reduce", "index_add", "index_fill",
     "index_copy", "index_put",
-    # torch's other names (alias_ops)
+    # torch's other names (aliases)
     "negative", "absolute", "fix", "sgn", "multiply", "subtract", "divide", "true_divide", "greater",
     "greater_equal", "less", "less_equal", "not_equal",
 )

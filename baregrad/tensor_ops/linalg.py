@@ -2,6 +2,7 @@
 cross, addmm/baddbmm. Also the `baregrad.linalg` namespace functions (vector_norm, norm, cross)."""
 from __future__ import annotations
 
+import functools
 import math
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -131,6 +132,9 @@ def _scaled_sum(base: "Tensor", product: "Tensor", beta: Any, alpha: Any) -> "Te
 
 def vector_norm(x: "Tensor", ord: Any = 2, dim: Any = None, keepdim: bool = False) -> "Tensor":  # noqa: A002
     """torch.linalg.vector_norm: sum(|x|^ord)^(1/ord), with ord in {inf, -inf, 0} as max, min, count."""
+    acc = dt.accumulate_dtype(x.dtype)
+    if acc is not x.dtype:  # a 16-bit float norm is computed in float32 and rounded once, as torch does
+        return vector_norm(x.cast(acc), ord, dim, keepdim).cast(x.dtype)
     a = x._float_input().abs()
     if ord == math.inf:
         return a.amax(dim, keepdim)
@@ -233,6 +237,10 @@ def einsum(equation: str, *operands: Any) -> "Tensor":
     if any(label not in sizes for label in out):
         raise ArgumentError(f"einsum '{equation}': output label not found in the inputs")
     every = out + [lb for lb in sizes if lb not in out]
+    d = functools.reduce(dt.promote, [t.dtype for t, _ in aligned])
+    acc = dt.accumulate_dtype(d)
+    if acc is not d:  # 16-bit floats: float32 products and sums, one rounding at the end (as torch)
+        return einsum(equation, *[t.cast(acc) for t in tensors]).cast(d)
     product = None
     for t, labels in aligned:
         order = sorted(range(len(labels)), key=lambda i: every.index(labels[i]))

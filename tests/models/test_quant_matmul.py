@@ -10,10 +10,12 @@ from baregrad.engine.schedule import build_schedule
 from baregrad.models import quant_matmul as qm
 from baregrad.nn.state.quant import LAYOUTS, GGMLType, dequantize_reference
 
-BLOCK_TYPES = [GGMLType.Q4_0, GGMLType.Q4_1, GGMLType.Q8_0, GGMLType.Q4_K, GGMLType.Q6_K]
+BLOCK_TYPES = [GGMLType.Q4_0, GGMLType.Q4_1, GGMLType.Q5_0, GGMLType.Q5_1, GGMLType.Q8_0, GGMLType.IQ4_NL,
+               GGMLType.Q2_K, GGMLType.Q3_K, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K]
 # byte offsets of the float16 fields of each block: random bytes there could be NaN or huge
-HALF_FIELDS = {GGMLType.Q4_0: (0,), GGMLType.Q4_1: (0, 2), GGMLType.Q8_0: (0,), GGMLType.Q4_K: (0, 2),
-               GGMLType.Q6_K: (208,)}
+HALF_FIELDS = {GGMLType.Q4_0: (0,), GGMLType.Q4_1: (0, 2), GGMLType.Q5_0: (0,), GGMLType.Q5_1: (0, 2),
+               GGMLType.Q8_0: (0,), GGMLType.IQ4_NL: (0,), GGMLType.Q2_K: (80, 82), GGMLType.Q3_K: (108,),
+               GGMLType.Q4_K: (0, 2), GGMLType.Q5_K: (0, 2), GGMLType.Q6_K: (208,)}
 
 
 def random_blocks(t: GGMLType, rows: int, cols: int, seed: int = 0) -> np.ndarray:
@@ -36,6 +38,20 @@ def test_dequantize_matches_reference(t: GGMLType) -> None:
     raw = random_blocks(t, rows, cols)
     w = qm.quant_weight(bg.Tensor(raw), t, (rows, cols))
     np.testing.assert_array_equal(qm.dequantize(w).numpy(), reference(t, raw, rows, cols))
+
+
+@pytest.mark.parametrize("t", BLOCK_TYPES, ids=lambda t: t.name)
+def test_reference_matches_gguf_package(t: GGMLType) -> None:
+    """Our block layouts (the pure-Python reference and the Tensor-op decode) against gguf.quants' dequantizers,
+    written independently from ggml's C."""
+    gguf_quants = pytest.importorskip("gguf.quants")
+    gguf = pytest.importorskip("gguf")
+    rows, cols = 4, 2 * LAYOUTS[t].block_size
+    raw = random_blocks(t, rows, cols, seed=5)
+    theirs = gguf_quants.dequantize(raw, gguf.GGMLQuantizationType[t.name]).reshape(rows, cols)
+    np.testing.assert_array_equal(reference(t, raw, rows, cols), theirs)
+    w = qm.quant_weight(bg.Tensor(raw), t, (rows, cols))
+    np.testing.assert_array_equal(qm.dequantize(w).numpy(), theirs)
 
 
 @pytest.mark.parametrize("t", BLOCK_TYPES, ids=lambda t: t.name)

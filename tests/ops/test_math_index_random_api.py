@@ -1,4 +1,4 @@
-"""more_math, special, stats_ops, index_ops, random_ops and inplace_ops against torch, on every device.
+"""more_math, special, statistics, indexing, random and inplace (tensor_ops) against torch, on every device.
 
 Deterministic ops are compared forward and backward with tests.helpers.check. Random ops are checked by their
 statistics (generous bounds, a few thousand draws) and by reproducibility under baregrad.manual_seed, never by

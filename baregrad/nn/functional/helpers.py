@@ -98,6 +98,12 @@ def convnd(x: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding:
         raise ShapeError(f"conv{n}d: input {x.shape} and weight {weight.shape} do not match groups={groups}")
     stride, dilation = int_tuple(stride, n), int_tuple(dilation, n)
     pads = conv_padding(padding, kernel, dilation, stride)
+    d = dt.promote(x.dtype, weight.dtype)
+    acc = dt.accumulate_dtype(d)
+    if acc is not d:  # 16-bit floats: float32 products and sums, one rounding (as torch); the casts fuse
+        biased = convnd(x.cast(acc), weight.cast(acc), None if bias is None else bias.cast(acc), stride, padding,
+                        dilation, groups, n)
+        return biased.cast(d)
     x = x.pad([(0, 0), (0, 0)] + pads)
     win = sliding_windows(x, kernel, stride, dilation)                      # (N, C, *out, *k)
     outs = win.shape[2:2 + n]

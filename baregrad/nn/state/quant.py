@@ -31,6 +31,10 @@ Q5_1 — 32 elements, 24 bytes
 Q8_0 — 32 elements, 34 bytes
     [0:2] d (half)   [2:34] qs[32] (int8)          y[j] = qs[j] * d
 
+IQ4_NL — 32 elements, 18 bytes: Q4_0's layout, the nibble indexing a fixed non-linear table of 16 int8 levels
+    [0:2] d (half)   [2:18] qs[16]
+    y[j] = d * IQ4_NL_LEVELS[qs[j] & 0x0F],  y[j + 16] = d * IQ4_NL_LEVELS[qs[j] >> 4]
+
 K-quants — 256 elements ("super-block") split into sub-blocks.
 
 Q4_K — 256 elements, 144 bytes: 8 sub-blocks of 32, each with a 6-bit scale sc[i] and 6-bit min mn[i]
@@ -48,6 +52,19 @@ Q5_K — 256 elements, 176 bytes: as Q4_K plus a 5th bit per element
     For chunk c = 0..3, l = 0..31, with b = qs[32c : 32c + 32]:
         y[64c + l]      = d * sc[2c]     * ((b[l] & 0x0F) + 16 * ((qh[l] >> (2c)) & 1))     - dmin * mn[2c]
         y[64c + 32 + l] = d * sc[2c + 1] * ((b[l] >> 4)   + 16 * ((qh[l] >> (2c + 1)) & 1)) - dmin * mn[2c + 1]
+
+Q2_K — 256 elements, 84 bytes: 16 sub-blocks of 16, each with a 4-bit scale and a 4-bit min
+    [0:16] scales[16] (low nibble scale, high nibble min)   [16:80] qs[64]   [80:82] d (half)   [82:84] dmin (half)
+    element e = 128h + 32j + 16k + l (h, k < 2; j < 4; l < 16), with s = scales[8h + 2j + k]:
+        y[e] = d * (s & 0x0F) * ((qs[32h + 16k + l] >> 2j) & 3) - dmin * (s >> 4)
+
+Q3_K — 256 elements, 110 bytes: 16 sub-blocks of 16, each with a 6-bit signed scale
+    [0:32] hmask[32]   [32:96] qs[64]   [96:108] scales[12]   [108:110] d (half)
+    scale i (0..15), s = scales: low 4 bits s[i] & 0x0F (i < 8) or s[i - 8] >> 4 (i >= 8),
+        high 2 bits (s[8 + i % 4] >> 2 * (i // 4)) & 3; sc[i] = (low | high << 4) - 32
+    element e = 128h + 32j + 16k + l as in Q2_K:
+        q = ((qs[32h + 16k + l] >> 2j) & 3) - (4 if bit (4h + j) of hmask[16k + l] is 0 else 0)
+        y[e] = d * sc[8h + 2j + k] * q
 
 Q6_K — 256 elements, 210 bytes: 16 sub-blocks of 16, each with an int8 scale
     [0:128] ql[128] (low 4 bits)   [128:192] qh[64] (high 2 bits)   [192:208] scales[16] (int8)   [208:210] d (half)
@@ -150,6 +167,13 @@ LAYOUTS: dict[GGMLType, BlockLayout] = {
     GGMLType.Q5_1: BlockLayout(GGMLType.Q5_1, QK, 24, (BlockField("d", 0, "e"), BlockField("m", 2, "e"),
                                                        BlockField("qh", 4, "I"), BlockField("qs", 8, "B", 16))),
     GGMLType.Q8_0: BlockLayout(GGMLType.Q8_0, QK, 34, (BlockField("d", 0, "e"), BlockField("qs", 2, "b", 32))),
+    GGMLType.IQ4_NL: BlockLayout(GGMLType.IQ4_NL, QK, 18, (BlockField("d", 0, "e"), BlockField("qs", 2, "B", 16))),
+    GGMLType.Q2_K: BlockLayout(GGMLType.Q2_K, QK_K, 84, (
+        BlockField("scales", 0, "B", 16), BlockField("qs", 16, "B", 64), BlockField("d", 80, "e"),
+        BlockField("dmin", 82, "e"))),
+    GGMLType.Q3_K: BlockLayout(GGMLType.Q3_K, QK_K, 110, (
+        BlockField("hmask", 0, "B", 32), BlockField("qs", 32, "B", 64), BlockField("scales", 96, "B", 12),
+        BlockField("d", 108, "e"))),
     GGMLType.Q4_K: BlockLayout(GGMLType.Q4_K, QK_K, 144, (
         BlockField("d", 0, "e"), BlockField("dmin", 2, "e"), BlockField("scales", 4, "B", 12),
         BlockField("qs", 16, "B", 128))),
@@ -160,6 +184,10 @@ LAYOUTS: dict[GGMLType, BlockLayout] = {
         BlockField("ql", 0, "B", 128), BlockField("qh", 128, "B", 64), BlockField("scales", 192, "b", 16),
         BlockField("d", 208, "e"))),
 }
+
+
+# IQ4_NL's 16 levels (ggml's kvalues_iq4nl): denser near zero, where weights are
+IQ4_NL_LEVELS = (-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113)
 
 
 def layout(type_id: int, where: str = "") -> BlockLayout:
@@ -180,6 +208,13 @@ def row_nbytes(ggml_type: GGMLType, n_elements: int) -> int:
     if n_elements % lay.block_size:
         raise FormatError(f"{n_elements} elements of {ggml_type.name} are not whole {lay.block_size}-element blocks")
     return n_elements // lay.block_size * lay.type_size
+
+
+def unpack_q3k_scales(scales: bytes) -> list[int]:
+    """The 16 signed six-bit scales packed in the 12 `scales` bytes of Q3_K."""
+    s = scales
+    return [((s[i] & 0x0F if i < 8 else s[i - 8] >> 4) | ((s[8 + i % 4] >> (2 * (i // 4))) & 3) << 4) - 32
+            for i in range(16)]
 
 
 def unpack_k4_scales(scales: bytes) -> tuple[list[int], list[int]]:
@@ -227,6 +262,40 @@ def _q8_0(b: bytes) -> list[float]:
     return [q * d for q in struct.unpack_from("<32b", b, 2)]
 
 
+def _iq4_nl(b: bytes) -> list[float]:
+    d = _half(b, 0)
+    qs = b[2:18]
+    return [d * IQ4_NL_LEVELS[q & 0x0F] for q in qs] + [d * IQ4_NL_LEVELS[q >> 4] for q in qs]
+
+
+def _k_small_index(e: int) -> tuple[int, int, int]:
+    """For element e = 128h + 32j + 16k + l of Q2_K / Q3_K: its qs byte, its 2-bit shift index j, its scale."""
+    h, j, k, low = e // 128, e // 32 % 4, e // 16 % 2, e % 16
+    return 32 * h + 16 * k + low, j, 8 * h + 2 * j + k
+
+
+def _q2_k(b: bytes) -> list[float]:
+    scales, qs = b[0:16], b[16:80]
+    d, dmin = _half(b, 80), _half(b, 82)
+    out: list[float] = []
+    for e in range(QK_K):
+        byte, j, i = _k_small_index(e)
+        out.append(d * (scales[i] & 0x0F) * ((qs[byte] >> (2 * j)) & 3) - dmin * (scales[i] >> 4))
+    return out
+
+
+def _q3_k(b: bytes) -> list[float]:
+    hmask, qs = b[0:32], b[32:96]
+    sc = unpack_q3k_scales(b[96:108])
+    d = _half(b, 108)
+    out: list[float] = []
+    for e in range(QK_K):
+        byte, j, i = _k_small_index(e)
+        high = (hmask[byte % 32] >> (4 * (e // 128) + j)) & 1
+        out.append(d * sc[i] * (((qs[byte] >> (2 * j)) & 3) - (0 if high else 4)))
+    return out
+
+
 def _q4_k(b: bytes) -> list[float]:
     d, dmin = _half(b, 0), _half(b, 2)
     sc, mn = unpack_k4_scales(b[4:16])
@@ -267,7 +336,8 @@ def _q6_k(b: bytes) -> list[float]:
 
 
 _BLOCK_DECODERS = {GGMLType.Q4_0: _q4_0, GGMLType.Q4_1: _q4_1, GGMLType.Q5_0: _q5_0, GGMLType.Q5_1: _q5_1,
-                   GGMLType.Q8_0: _q8_0, GGMLType.Q4_K: _q4_k, GGMLType.Q5_K: _q5_k, GGMLType.Q6_K: _q6_k}
+                   GGMLType.Q8_0: _q8_0, GGMLType.Q4_K: _q4_k, GGMLType.Q5_K: _q5_k, GGMLType.Q6_K: _q6_k,
+                   GGMLType.IQ4_NL: _iq4_nl, GGMLType.Q2_K: _q2_k, GGMLType.Q3_K: _q3_k}
 
 
 def _plain_values(ggml_type: GGMLType, raw: bytes, n: int) -> list[float]:

@@ -111,6 +111,47 @@ def prescan(data: bytes | memoryview, what: str = "pickle") -> None:
         raise FormatError(f"{what}: malformed pickle after the opcode at byte {pos}: {type(e).__name__}: {e}") from e
 
 
+class _ViewFile:
+    """A read-only file over buf[start:end] for pickletools.genops: reads copy only what they return, so finding
+    where a pickle ends never copies the (possibly gigabytes of) data behind it."""
+
+    def __init__(self, buf: bytes | memoryview, start: int, end: int):
+        self.view = memoryview(buf).cast("B")
+        self.pos, self.end = start, end
+
+    def read(self, n: int = -1) -> bytes:
+        stop = self.end if n < 0 else min(self.end, self.pos + n)
+        out = bytes(self.view[self.pos:stop])
+        self.pos = stop
+        return out
+
+    def readline(self) -> bytes:
+        at = self.pos
+        while at < self.end:  # in chunks: a line of a GLOBAL is short, a hostile one is not
+            found = bytes(self.view[at:min(self.end, at + 4096)]).find(b"\n")
+            if found >= 0:
+                return self.read(at + found + 1 - self.pos)
+            at += 4096
+        return self.read()
+
+    def tell(self) -> int:
+        return self.pos
+
+
+def pickle_end(buf: bytes | memoryview, start: int, limit: int, what: str = "pickle") -> int:
+    """One past the STOP opcode of the pickle that starts at buf[start], which must end within `limit` bytes;
+    nothing is executed. A truncated or malformed stream raises FormatError."""
+    file = _ViewFile(buf, start, min(len(memoryview(buf).cast("B")), start + limit))
+    try:
+        for opcode, _, pos in pickletools.genops(file):
+            if opcode.name == "STOP":
+                return pos + 1
+    except Exception as e:  # genops reports bad streams with ValueError and friends; all mean "malformed"
+        raise FormatError(f"{what}: malformed or truncated pickle at byte {file.tell()} (it starts at byte {start}, "
+                          f"at most {limit} bytes): {type(e).__name__}: {e}") from e
+    raise FormatError(f"{what}: the pickle at byte {start} has no STOP opcode")
+
+
 def run_unpickler(data: bytes | memoryview, allowed: Mapping[GlobalName, Any] | Set[GlobalName],
                   persistent_load: Callable[[Any], Any] | None = None, encoding: str = "ASCII",
                   what: str = "pickle") -> Any:

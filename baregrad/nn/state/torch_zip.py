@@ -187,37 +187,61 @@ def parse_torch_zip(path: str | os.PathLike) -> TorchCheckpoint:
     what = f"{archive.path}:{archive.prefix}data.pkl"
     loader = _StorageLoader(archive, checkpoint, what)
     checkpoint.tree = run_unpickler(data, torch_globals(), loader, encoding="utf-8", what=what)
-    _check_tree(checkpoint.tree, what, 0, set())
+    check_tree(checkpoint.tree, what)
     return checkpoint
 
 
+@dataclass(frozen=True)
+class StorageId:
+    """The checked fields of a storage's persistent id ('storage', torch.<Type>Storage, key, location, numel)."""
+    dtype: DType
+    key: str
+    location: str
+    numel: int
+
+    @property
+    def nbytes(self) -> int:
+        return self.numel * self.dtype.itemsize
+
+
+def parse_storage_id(pid: Any, length: int, what: str) -> StorageId:
+    """Check a persistent id of `length` fields whose first five are ('storage', type, key, location, numel):
+    the zip format's has five, the legacy format's a sixth (a view). Its size is checked to fit 2**63 bytes."""
+    if not (isinstance(pid, tuple) and len(pid) == length and pid[0] == "storage"):
+        raise FormatError(f"{what}: persistent id {short_repr(pid)} is not ('storage', type, key, location, n"
+                          f"{', view' if length == 6 else ''})")
+    storage_type, key, location, numel = pid[1:5]
+    valid = (isinstance(storage_type, Marker) and isinstance(storage_type.value, DType)
+             and isinstance(key, str) and key.isdigit() and isinstance(location, str)
+             and isinstance(numel, int) and not isinstance(numel, bool) and numel >= 0)
+    if not valid:
+        raise FormatError(f"{what}: malformed storage id {short_repr(pid)}")
+    checked_numel((numel, storage_type.value.itemsize), f"{what}: storage {key}")
+    return StorageId(storage_type.value, key, location, numel)
+
+
+def same_storage(known: StorageId | StorageRecord, sid: StorageId, what: str) -> None:
+    """A key names one storage: every id that repeats it must give the same dtype and size."""
+    if (known.dtype, known.numel) != (sid.dtype, sid.numel):
+        raise FormatError(f"{what}: storage {sid.key} used as {known.dtype.name}[{known.numel}] and "
+                          f"{sid.dtype.name}[{sid.numel}]")
+
+
 class _StorageLoader:
-    """persistent_load for torch pickles: validates the id and maps the storage entry once per key."""
+    """persistent_load for zip checkpoints: validates the id and maps the storage entry once per key."""
 
     def __init__(self, archive: _Archive, checkpoint: TorchCheckpoint, what: str):
         self.archive, self.checkpoint, self.what = archive, checkpoint, what
 
     def __call__(self, pid: Any) -> StorageRecord:
-        if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"):
-            raise FormatError(f"{self.what}: persistent id {short_repr(pid)} is not "
-                              "('storage', type, key, location, n)")
-        _, storage_type, key, location, numel = pid
-        valid = (isinstance(storage_type, Marker) and isinstance(storage_type.value, DType)
-                 and isinstance(key, str) and key.isdigit() and isinstance(location, str)
-                 and isinstance(numel, int) and not isinstance(numel, bool) and numel >= 0)
-        if not valid:
-            raise FormatError(f"{self.what}: malformed storage id {short_repr(pid)}")
-        dtype = storage_type.value
-        cached = self.checkpoint.storages.get(key)
+        sid = parse_storage_id(pid, 5, self.what)
+        cached = self.checkpoint.storages.get(sid.key)
         if cached is not None:
-            if (cached.dtype, cached.numel) != (dtype, numel):
-                raise FormatError(f"{self.what}: storage {key} used as {cached.dtype.name}[{cached.numel}] and "
-                                  f"{dtype.name}[{numel}]")
+            same_storage(cached, sid, self.what)
             return cached
-        nbytes = checked_numel((numel, dtype.itemsize), f"{self.what}: storage {key}")
-        data = self.archive.entry_bytes(f"data/{key}", nbytes)
-        record = StorageRecord(key, dtype, numel, location, data, self.checkpoint.byteorder == "big")
-        self.checkpoint.storages[key] = record
+        data = self.archive.entry_bytes(f"data/{sid.key}", sid.nbytes)
+        record = StorageRecord(sid.key, sid.dtype, sid.numel, sid.location, data, self.checkpoint.byteorder == "big")
+        self.checkpoint.storages[sid.key] = record
         return record
 
 
@@ -292,10 +316,11 @@ def torch_globals() -> dict[tuple[str, str], Any]:
     return table
 
 
-def _check_tree(obj: Any, what: str, depth: int, checked: set[int]) -> None:
+def check_tree(obj: Any, what: str, depth: int = 0, checked: set[int] | None = None) -> None:
     """Refuse bare whitelisted objects at the leaves and cycles/absurd nesting before anyone walks the tree.
     `checked` holds the ids of containers already passed: memo references can share one container from 2**n
     paths, and each is checked once (an id joins only after its contents, so a cycle still hits the depth)."""
+    checked = set() if checked is None else checked
     if depth > 100:
         raise FormatError(f"{what}: containers nested more than 100 deep (or a reference cycle)")
     if isinstance(obj, (Marker, SafeCallable, StorageRecord)) or obj is collections.OrderedDict:
@@ -304,11 +329,11 @@ def _check_tree(obj: Any, what: str, depth: int, checked: set[int]) -> None:
         return
     if isinstance(obj, dict):
         for key, value in obj.items():
-            _check_tree(key, what, depth + 1, checked)
-            _check_tree(value, what, depth + 1, checked)
+            check_tree(key, what, depth + 1, checked)
+            check_tree(value, what, depth + 1, checked)
     elif isinstance(obj, (list, tuple, set, frozenset)):
         for item in obj:
-            _check_tree(item, what, depth + 1, checked)
+            check_tree(item, what, depth + 1, checked)
     else:
         return
     checked.add(id(obj))  # the tree keeps obj alive, so its id is not reused during the walk
@@ -336,9 +361,3 @@ def records_to_tensors(obj: Any, done: dict[int, Any] | None = None, device: Any
     done[id(obj)] = out  # the tree keeps obj alive, so its id is not reused during the walk
     return out
 
-
-def torch_load(path: str | os.PathLike, device: Any = None) -> Any:
-    """Load a torch.save checkpoint without torch: the pickled tree, with Tensors on `device` (None: the default
-    device) in place of torch tensors. Only whitelisted globals are resolved (see torch_globals); anything else
-    raises FormatError."""
-    return records_to_tensors(parse_torch_zip(path).tree, device=device)

@@ -83,3 +83,37 @@ def tensor_class():
     if not hasattr(module, "Tensor") or not hasattr(module.Tensor, "from_bytes"):
         pytest.skip("baregrad.tensor.Tensor.from_bytes does not exist yet")
     return module.Tensor
+
+
+# A tiny protocol-2 assembler: each helper returns the opcodes that push one value.
+def glob(module: str, name: str) -> bytes:
+    return b"c" + module.encode() + b"\n" + name.encode() + b"\n"
+
+
+def text(s: str) -> bytes:
+    return b"X" + struct.pack("<I", len(s.encode())) + s.encode()
+
+
+def num(n: int) -> bytes:
+    return b"\x8a\x09" + n.to_bytes(9, "little", signed=True)
+
+
+def tup(*items: bytes) -> bytes:
+    return b"(" + b"".join(items) + b"t"
+
+
+def proto2(body: bytes) -> bytes:
+    return b"\x80\x02" + body + b"."
+
+
+def storage(numel: int = 4, key: str = "0", view: bytes | None = None, kind: str = "FloatStorage") -> bytes:
+    """A storage's persistent id: the zip format's 5 fields, or the legacy format's 6 when `view` is given
+    (b"N" for none, or a tuple's opcodes)."""
+    fields = [text("storage"), glob("torch", kind), text(key), text("cpu"), num(numel)]
+    return tup(*fields, *([view] if view is not None else [])) + b"Q"
+
+
+def rebuild(store: bytes, size: tuple[int, ...], stride: tuple[int, ...], offset: int = 0) -> bytes:
+    """torch._utils._rebuild_tensor_v2(store, offset, size, stride, False, None)."""
+    return (glob("torch._utils", "_rebuild_tensor_v2")
+            + tup(store, num(offset), tup(*map(num, size)), tup(*map(num, stride)), b"\x89", b"N") + b"R")

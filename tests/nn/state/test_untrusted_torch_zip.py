@@ -4,40 +4,11 @@ import struct
 import zipfile
 
 import pytest
+from state_builders import num, proto2, rebuild, storage, text, tup
 
 from baregrad.errors import FormatError
 from baregrad.nn.state import parse_torch_zip, torch_load
 from baregrad.nn.state.torch_zip import MAX_EXPANDED_NUMEL
-
-
-# A tiny protocol-2 assembler: each helper returns the opcodes that push one value.
-def glob(module: str, name: str) -> bytes:
-    return b"c" + module.encode() + b"\n" + name.encode() + b"\n"
-
-
-def text(s: str) -> bytes:
-    return b"X" + struct.pack("<I", len(s.encode())) + s.encode()
-
-
-def num(n: int) -> bytes:
-    return b"\x8a\x09" + n.to_bytes(9, "little", signed=True)
-
-
-def tup(*items: bytes) -> bytes:
-    return b"(" + b"".join(items) + b"t"
-
-
-def proto2(body: bytes) -> bytes:
-    return b"\x80\x02" + body + b"."
-
-
-def storage(numel: int = 4) -> bytes:
-    return tup(text("storage"), glob("torch", "FloatStorage"), text("0"), text("cpu"), num(numel)) + b"Q"
-
-
-def rebuild(store: bytes, size: tuple[int, ...], stride: tuple[int, ...]) -> bytes:
-    return (glob("torch._utils", "_rebuild_tensor_v2")
-            + tup(store, num(0), tup(*map(num, size)), tup(*map(num, stride)), b"\x89", b"N") + b"R")
 
 
 def shared_lists(levels: int, leaf: bytes) -> bytes:

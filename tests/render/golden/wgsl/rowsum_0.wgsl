@@ -1,6 +1,21 @@
 // plan: block rowsum_0 grid=(64, 1, 1) block=(64, 1, 1) smem=0
 fn bg_isnan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
 fn bg_opaque(x: f32) -> f32 { return x; }
+// IEEE results decided on the bits where a compiler that assumes no NaN/Inf (lavapipe does) folds them away:
+// x / 0.0 and NaN * 0.0 to 0, x - x to 0 and x / x to 1 for x = inf or NaN
+fn bg_nonfinite(x: f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) == 0x7f800000u; }
+fn bg_div_zero(x: f32, zero: f32) -> f32 {
+  if ((bitcast<u32>(x) & 0x7fffffffu) == 0u || bg_isnan(x)) { return bitcast<f32>(0x7fc00000u); }
+  return bitcast<f32>(((bitcast<u32>(x) ^ bitcast<u32>(zero)) & 0x80000000u) | 0x7f800000u);
+}
+fn bg_mul_zero(x: f32, zero: f32) -> f32 {
+  if (bg_nonfinite(x)) { return bitcast<f32>(0x7fc00000u); }
+  return bitcast<f32>((bitcast<u32>(x) ^ bitcast<u32>(zero)) & 0x80000000u);
+}
+fn bg_sub_self(x: f32) -> f32 { return select(0.0, bitcast<f32>(0x7fc00000u), bg_nonfinite(x)); }
+fn bg_div_self(x: f32) -> f32 {
+  return select(1.0, bitcast<f32>(0x7fc00000u), bg_nonfinite(x) || (bitcast<u32>(x) & 0x7fffffffu) == 0u);
+}
 fn f16_bits(x: f32) -> u32 { return pack2x16float(vec2<f32>(x, 0.0)) & 0xffffu; }
 fn f16_from_bits(b: u32) -> f32 { return unpack2x16float(b & 0xffffu).x; }
 fn bf16_bits(x: f32) -> u32 {
