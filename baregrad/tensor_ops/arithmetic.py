@@ -58,7 +58,7 @@ class ArithmeticOps:
             a = self.cast(d)
             b = core.Tensor.from_node(core.const_node(other, d, a.shape), self.device)
             return (b, a) if reverse else (a, b)
-        a, b = core.broadcast_pair(a, b)
+        a, b = broadcast_pair(a, b)
         return (b, a) if reverse else (a, b)
 
     def _binary(self, fn: type[autograd.Function], other: Any, reverse: bool = False) -> "Tensor":
@@ -160,8 +160,8 @@ class ArithmeticOps:
         if not isinstance(y, core.Tensor):
             y = core.Tensor.from_node(_fitting_const(y, dt.python_scalar_dtype(y, x.dtype)), self.device)
         x, y = x._coerce(y)
-        cond, x = core.broadcast_pair(cond, x)
-        cond, y = core.broadcast_pair(cond, y)
+        cond, x = broadcast_pair(cond, x)
+        cond, y = broadcast_pair(cond, y)
         return autograd.Where.apply(cond, x, y)
 
     def masked_fill(self, mask: "Tensor", value: Any) -> "Tensor":
@@ -650,7 +650,7 @@ def _category(d: dt.DType) -> int:
 
 def _other_isnan(self: core.Tensor, other: Any) -> core.Tensor:
     if isinstance(other, core.Tensor):
-        return core.broadcast_pair(other.isnan(), self)[0]
+        return broadcast_pair(other.isnan(), self)[0]
     if isinstance(other, float) and math.isnan(other):
         return self.full_like(True, dt.bool_)
     return self.full_like(False, dt.bool_)
@@ -689,3 +689,16 @@ def _int_pow(a: core.Tensor, b: core.Tensor) -> core.Tensor:
     neg = b < 0
     return neg.where((a == 1).where(one, (a == -1).where((b & 1 == 1).where(-one, one), a.zeros_like())), result) \
         if not a.dtype.is_unsigned and a.dtype is not dt.bool_ else result
+
+
+def broadcast_pair(a: core.Tensor, b: core.Tensor) -> tuple[core.Tensor, core.Tensor]:
+    if a.shape == b.shape:
+        return a, b
+    n = max(a.ndim, b.ndim)
+    sa, sb = (1,) * (n - a.ndim) + a.shape, (1,) * (n - b.ndim) + b.shape
+    out = []
+    for x, y in zip(sa, sb):
+        if x != y and x != 1 and y != 1:
+            raise ShapeError(f"shapes {a.shape} and {b.shape} cannot be broadcast together")
+        out.append(y if x == 1 else x)
+    return a.expand(tuple(out)), b.expand(tuple(out))

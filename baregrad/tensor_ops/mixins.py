@@ -11,19 +11,20 @@ from baregrad.tensor_ops.elementwise import MathOps
 from baregrad.tensor_ops.hooks import HookOps
 from baregrad.tensor_ops.indexing import GatherScatterOps, IndexOps
 from baregrad.tensor_ops.inplace import InplaceOps
-from baregrad.tensor_ops.linalg import LinalgOps
+from baregrad.tensor_ops.linalg import LinalgOps, MatmulOps
 from baregrad.tensor_ops.more_math import MoreMathOps
 from baregrad.tensor_ops.movement import MovementOps, ShapeOps, one_hot
 from baregrad.tensor_ops.multi import ShardOps
 from baregrad.tensor_ops.random import RandomOps
-from baregrad.tensor_ops.reduce import ReduceOps
+from baregrad.tensor_ops.reduce import ReduceOps, ReductionOps
 from baregrad.tensor_ops.sort import SortOps
 from baregrad.tensor_ops.special import SpecialOps
 from baregrad.tensor_ops.statistics import StatsOps
 
 
-class TensorExtras(ArithmeticOps, MovementOps, GatherScatterOps, MathOps, ReduceOps, SortOps, ShapeOps, LinalgOps,
-                   AliasOps, MoreMathOps, SpecialOps, StatsOps, IndexOps, RandomOps, InplaceOps, HookOps, ShardOps):
+class TensorExtras(ArithmeticOps, ReductionOps, MovementOps, MatmulOps, GatherScatterOps,  # Tensor's core families
+                   MathOps, ReduceOps, SortOps, ShapeOps, LinalgOps, AliasOps, MoreMathOps, SpecialOps, StatsOps,
+                   IndexOps, RandomOps, InplaceOps, HookOps, ShardOps):
     """Methods beyond the core set. Each decomposes into core Tensor methods."""
     __slots__ = ()
 
