@@ -10,7 +10,10 @@ TEST_PACKAGES := numpy pytest pytest-xdist hypothesis torch==2.13.0 tokenizers j
                  transformers \
                  nvidia-cuda-nvrtc mpi4py mpich ruff
 
-.PHONY: demo test venv
+FUZZ_FORMATS := safetensors gguf torch_zip torch_pickle torch_legacy numpy_pickle tokenizer_json vocab_txt
+FUZZ_SECONDS ?= 60
+
+.PHONY: demo test venv fuzz
 
 $(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
@@ -31,3 +34,8 @@ demo: $(VENV)/.runtime
 
 test: $(VENV)/.test
 	$(PY) -m pytest -n 2 -q tests
+
+# every loader under the coverage-guided fuzzer for FUZZ_SECONDS each (atheris is a dev extra, not a test one)
+fuzz: $(VENV)/.runtime
+	$(PIP) install -q atheris || echo "atheris did not install: bench/fuzz.py falls back to its random mutator"
+	for f in $(FUZZ_FORMATS); do $(PY) bench/fuzz.py $$f --seconds $(FUZZ_SECONDS) || exit 1; done

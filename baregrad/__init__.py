@@ -23,12 +23,15 @@ from baregrad.dtype import (
 )
 from baregrad.errors import (
     ArgumentError,
+    BaregradWarning,
     BoundsError,
+    CacheWarning,
     CompileError,
     DeviceError,
     DTypeError,
     Error,
     FormatError,
+    OutOfMemoryError,
     ShapeError,
     StaleReadError,
 )
@@ -77,9 +80,9 @@ __getattr__ = lazy_submodules(__name__, SUBPACKAGES)
 __all__ = ["Tensor", "tensor", "dtypes", "DType", "bool_", "float16", "bfloat16", "float32", "float64", "int8",
            "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "no_grad", "set_grad_enabled",
            "manual_seed", "counters", "reset_counters", "Error", "ShapeError", "DTypeError", "DeviceError",
-           "FormatError", "CompileError", "ArgumentError", "BoundsError", "StaleReadError", "realize_all", "devices",
-           "default_device", "jit",
-           "profile", "memory_summary"]
+           "FormatError", "CompileError", "ArgumentError", "BoundsError", "StaleReadError", "OutOfMemoryError",
+           "BaregradWarning", "CacheWarning", "realize_all", "devices", "default_device", "jit", "profile",
+           "memory_summary"]
 
 # checkpoints: torch.save / torch.load's zip format (baregrad.nn.state, imported on first use)
 from os import PathLike as _PathLike  # noqa: E402

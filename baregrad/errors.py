@@ -49,3 +49,16 @@ class StaleReadError(Error, RuntimeError):
 
 class DistributedError(Error, RuntimeError):
     """A collective across processes failed: a rank died, hung past the timeout, or passed a mismatched tensor."""
+
+
+class OutOfMemoryError(DeviceError, MemoryError):
+    """An allocation larger than the device can give (the message names the size asked and the live total).
+    Raised before the allocation is tried where the free memory can be known, so the process stays usable."""
+
+
+class BaregradWarning(UserWarning):
+    """Base class of every warning baregrad gives: something went wrong, baregrad recovered, and says how."""
+
+
+class CacheWarning(BaregradWarning):
+    """The on-disk compile cache had a damaged entry (rebuilt) or could not be written (running without it)."""

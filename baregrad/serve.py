@@ -9,6 +9,10 @@ model and takes jobs from a queue, so concurrent clients are served one generati
 KV cache are not shared between threads). Events flow back to the connection's thread through a per-job queue;
 a client that disconnects cancels its job between two tokens.
 
+Stopping (SIGTERM, or Ctrl-C): the listening socket is closed at once, requests that arrive on open connections get
+503, generations in flight end at their next token with a proper final chunk (finish_reason, then `[DONE]`), and
+serve() returns within GRACE_SECONDS, so `baregrad serve` exits 0.
+
     python -m baregrad serve [MODEL] --port 8000        # then: OpenAI(base_url="http://127.0.0.1:8000/v1")
 """
 
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import json
 import queue
+import signal
 import threading
 import time
 import uuid
@@ -30,6 +35,7 @@ from baregrad.models.sampling import SamplingParams
 
 DEFAULT_MAX_TOKENS = 512  # when a request names none: enough for an answer, bounded for a slow model
 MAX_BODY_BYTES = 8 << 20
+GRACE_SECONDS = 5.0  # on SIGTERM, how long requests in flight get to end their streams
 
 
 class RequestError(Exception):
@@ -71,8 +77,9 @@ class Job:
 class ModelWorker:
     """The one thread that runs the model: jobs are served in arrival order."""
 
-    def __init__(self, model: LanguageModel):
+    def __init__(self, model: LanguageModel, stopping: threading.Event | None = None):
         self.model = model
+        self.stopping = stopping or threading.Event()  # set: every generation ends at its next token
         self.jobs: "queue.Queue[Job | None]" = queue.Queue()
         self.thread = threading.Thread(target=self._run, name="baregrad-model-worker", daemon=True)
         self.thread.start()
@@ -94,7 +101,9 @@ class ModelWorker:
 
     def _serve(self, job: Job) -> None:
         try:
-            for event in generate(self.model, job.prompt_ids, job.params, should_stop=job.cancelled.is_set):
+            def should_stop() -> bool:
+                return job.cancelled.is_set() or self.stopping.is_set()
+            for event in generate(self.model, job.prompt_ids, job.params, should_stop=should_stop):
                 job.events.put(event)
         except BaseException as exc:  # handed to the connection's thread, which answers 500
             job.events.put(exc)
@@ -261,14 +270,38 @@ class OpenAIServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], model: LanguageModel, model_name: str, verbose: bool = False):
         super().__init__(address, _Handler)
         self.model, self.model_name, self.verbose = model, model_name, verbose
-        self.worker = ModelWorker(model)
+        self.stopping = threading.Event()
+        self.worker = ModelWorker(model, self.stopping)
         self.started = int(time.time())
+        self.in_flight = 0  # requests being answered now, under `idle`
+        self.idle = threading.Condition()
 
     def close(self) -> None:
         """Stop serving, close the socket and end the worker thread."""
         self.shutdown()
+        self.drain()
+
+    def drain(self, grace: float = GRACE_SECONDS) -> bool:
+        """Stop accepting (close the listening socket), end generations in flight at their next token, wait up to
+        `grace` seconds for their answers to be sent, then end the worker. True when every request finished."""
+        self.stopping.set()
         self.server_close()
+        deadline = time.monotonic() + grace
+        with self.idle:
+            while self.in_flight and time.monotonic() < deadline:
+                self.idle.wait(timeout=max(deadline - time.monotonic(), 0.0))
+            finished = self.in_flight == 0
         self.worker.stop()
+        return finished
+
+    def request_started(self) -> None:
+        with self.idle:
+            self.in_flight += 1
+
+    def request_ended(self) -> None:
+        with self.idle:
+            self.in_flight -= 1
+            self.idle.notify_all()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -288,7 +321,11 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(self._post)
 
     def _answer(self, route: Callable[[], None]) -> None:
+        self.server.request_started()
         try:
+            if self.server.stopping.is_set():  # a request on a connection opened before the stop
+                self.close_connection = True
+                raise RequestError(503, "the server is shutting down", kind="server_error", code="shutting_down")
             route()
         except RequestError as exc:
             self._send_json(exc.status, exc.body())
@@ -297,6 +334,8 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as exc:  # a bug or a model failure: answer 500 and keep serving
             error = RequestError(500, f"internal error: {type(exc).__name__}: {exc}", kind="server_error")
             self._send_json(500, error.body())
+        finally:
+            self.server.request_ended()
 
     def _get(self) -> None:
         path = self.path.split("?", 1)[0].rstrip("/")
@@ -400,16 +439,31 @@ def start_server(model: LanguageModel, port: int = 0, host: str = "127.0.0.1", m
     return server, thread
 
 
+class StopServing(Exception):
+    """Raised in the main thread by the SIGTERM handler to leave serve_forever()."""
+
+
+def _raise_stop(signum: int, frame: Any) -> None:
+    signal.signal(signum, signal.SIG_IGN)  # a second SIGTERM while draining changes nothing
+    raise StopServing(signal.Signals(signum).name)
+
+
 def serve(model: LanguageModel, host: str = "127.0.0.1", port: int = 8000, model_name: str = "baregrad",
           verbose: bool = True) -> None:
-    """Serve until interrupted (Ctrl-C)."""
+    """Serve until SIGTERM or Ctrl-C, then stop gracefully (see the module docstring) and return."""
     server = OpenAIServer((host, port), model, model_name, verbose)
     bound_host, bound_port = server.server_address[:2]
-    print(f"serving {model_name} at http://{bound_host}:{bound_port}/v1 (OpenAI API); Ctrl-C stops", flush=True)
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_stop) if on_main_thread else None
     try:
+        print(f"serving {model_name} at http://{bound_host}:{bound_port}/v1 (OpenAI API); Ctrl-C stops", flush=True)
         server.serve_forever()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, StopServing):
         pass
     finally:
-        server.server_close()
-        server.worker.stop()
+        finished = server.drain()
+        if on_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+    if verbose:
+        print("stopped" + ("" if finished else f" (requests still open after {GRACE_SECONDS:g} s were cut)"),
+              flush=True)

@@ -34,6 +34,9 @@ class KernelOptions:
     # passes (B is re-read once per block, so larger is better while the block stays cached; 2 MiB measured best
     # at 2048 on a 2-core AVX2 machine with 1 MiB L2 and 32 MiB L3)
     block_bytes: int = 2 * 1024 * 1024
+    # the renderer has vector forms of comparisons, selects, max, division and math functions (C: GCC vector
+    # extensions), so a tile's epilogue (bias, BatchNorm, ReLU6, GELU) does not stop it from being vectorized
+    vector_epilogues: bool = False
 
 
 @dataclass
@@ -43,11 +46,17 @@ class OptimizedKernel:
 
 
 VECTOR_OPS = frozenset({Op.ADD, Op.SUB, Op.MUL, Op.NEG})
+# with KernelOptions.vector_epilogues: float ops with a vector form, and the mask ops feeding a select
+EPILOGUE_FLOAT_OPS = frozenset({Op.FDIV, Op.RECIP, Op.MAX, Op.WHERE, Op.SQRT, Op.EXP, Op.EXP2, Op.LOG, Op.LOG2,
+                                Op.SIN, Op.COS, Op.TANH, Op.ERF, Op.TRUNC})
+EPILOGUE_MASK_OPS = frozenset({Op.CMPLT, Op.CMPEQ, Op.CMPNE, Op.AND, Op.OR, Op.NOT})
 
 
 def optimize(sink: Node, global_vars: list[Node], opts: KernelOptions = KernelOptions()) -> OptimizedKernel:
     if opts.vector_width and len(global_vars) >= 2:
         tiled = _tile_matmul_like(sink, global_vars, opts)
+        if tiled is None:
+            tiled = _tile_merged_rows(sink, global_vars, opts)
         if tiled is None:
             tiled = _unroll_outer(sink, global_vars, opts)
         if tiled is not None:
@@ -57,6 +66,22 @@ def optimize(sink: Node, global_vars: list[Node], opts: KernelOptions = KernelOp
         if split is not None:
             return split
     return OptimizedKernel(sink, global_vars)
+
+
+def _tile_merged_rows(sink: Node, global_vars: list[Node], opts: KernelOptions) -> OptimizedKernel | None:
+    """A conv's output rows are often shorter than a strip of SIMD vectors or not a multiple of one (28, 14, 7
+    pixels): tile over the image's rows and columns as one loop (y * W + x), which the index algebra folds back to
+    a contiguous index wherever the rows are contiguous in memory. Where they are not (a window's padded loads)
+    vectorizing refuses, as before."""
+    if len(global_vars) < 3:  # the tile needs a row loop besides the merged one
+        return None
+    y, x = global_vars[-2], global_vars[-1]
+    width = x.arg[1]
+    if width % opts.vector_width == 0 or (y.arg[1] * width) % opts.vector_width:
+        return None
+    pixel = sym.var(x.arg[0], y.arg[1] * width)
+    merged = substitute(sink, {y: sym.idiv(pixel, width), x: sym.mod(pixel, width)})
+    return _tile_matmul_like(merged, global_vars[:-2] + [pixel], opts)
 
 
 def _split_flat_loop(sink: Node, flat: Node, opts: KernelOptions) -> OptimizedKernel | None:
@@ -174,7 +199,7 @@ def _tile_matmul_like(sink: Node, global_vars: list[Node], opts: KernelOptions) 
     for cu in range(plan.unroll):
         for cv in range(vectors):
             mapping = {plan.u: sym.add(row, cu), v: sym.add(sym.add(sym.mul(new_v, strip), cv * lanes), lane)}
-            vstore = _vectorize(substitute(store, mapping), lane, lanes)
+            vstore = _vectorize(substitute(store, mapping), lane, lanes, opts.vector_epilogues)
             if vstore is None:
                 return None
             stores.append(vstore)
@@ -206,11 +231,14 @@ def _shared_row_var(store: Node, global_vars: list[Node], memo: dict) -> Node:
     return global_vars[-2]
 
 
-def _vectorize(store: Node, lane: Node, lanes: int) -> Node | None:
+def _vectorize(store: Node, lane: Node, lanes: int, epilogues: bool = False) -> Node | None:
     """store with every value that varies with `lane` turned into a vector of `lanes` consecutive lane values
     (and lane set to 0 in the indices), or None where that is not possible: a load that is masked or not
-    contiguous in lane, a reduce other than sum, an op without a vector form, a dtype other than float32."""
+    contiguous in lane, a reduce other than sum, an op without a vector form, a dtype other than float32 (or, with
+    `epilogues`, a bool mask of float32 comparisons)."""
     memo: dict = {}
+    float_ops = VECTOR_OPS | EPILOGUE_FLOAT_OPS if epilogues else VECTOR_OPS
+    mask_ops = EPILOGUE_MASK_OPS if epilogues else frozenset()
     done: dict[Node, Node | None] = {}
     first = {lane: sym.const(0)}
 
@@ -218,6 +246,10 @@ def _vectorize(store: Node, lane: Node, lanes: int) -> Node | None:
         out: Node | None
         if lane not in _free_vars(node, memo):
             out = node
+        elif node.dtype is dt.bool_ and node.op in mask_ops:
+            src = [done[s] for s in node.src]
+            ok = all(s is not None and (s.dtype.scalar in (dt.float32, dt.bool_)) for s in src)
+            out = Node(node.op, dt.vec(dt.bool_, lanes), tuple(src), node.arg) if ok else None
         elif node.dtype.scalar is not dt.float32:
             out = None
         elif node.op is Op.LOAD:
@@ -233,7 +265,7 @@ def _vectorize(store: Node, lane: Node, lanes: int) -> Node | None:
             body = done[node.src[0]] if node.arg.op is ReduceOp.SUM else None
             out = None if body is None else Node(node.op, dt.vec(node.dtype, lanes), (body, *node.src[1:]),
                                                  node.arg)
-        elif node.op in VECTOR_OPS:
+        elif node.op in float_ops:
             src = [done[s] for s in node.src]
             out = None if any(s is None for s in src) else Node(node.op, dt.vec(node.dtype, lanes), tuple(src),
                                                                  node.arg)

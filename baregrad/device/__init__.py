@@ -66,6 +66,10 @@ class Device(Allocator):
         until the scheduler makes it, the tensor API asks the device here."""
         return not self.is_gpu
 
+    # threads that may compile a new schedule's kernels at once: more than one only where the compiler runs as a
+    # separate process (the threads just wait on it) and the device's compile path is thread-safe
+    compile_workers = 1
+
     def supports(self, d: Any) -> str | None:
         """None when this device can compute dtype d, else the reason it cannot."""
         return self.unsupported_dtypes.get(d.name)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, Callable
 
-from baregrad.errors import DeviceError
+from baregrad.errors import DeviceError, OutOfMemoryError
 
 SWEEP_BYTES = 32 << 20  # new device memory between pressure-hook calls
 SWEEP_MISSES = 256      # ... or this many cache misses: many small buffers (a JIT replay's outputs) add up slowly
@@ -29,6 +29,7 @@ class Allocator:
     def __init__(self) -> None:
         self._free_cache: dict[int, list[Any]] = defaultdict(list)
         self._cached_bytes = 0
+        self.live_bytes = 0  # bytes this allocator holds (in use or cached): named in out-of-memory errors
         self._since_sweep = self._misses = 0  # new device memory and cache misses since the last pressure hooks
 
     # ---- what a backend implements ----
@@ -64,10 +65,23 @@ class Allocator:
         self._since_sweep += nbytes
         self._misses += 1
         try:
-            return self.alloc_raw(nbytes)
+            handle = self.alloc_raw(nbytes)
         except (MemoryError, DeviceError):
-            self.clear_cache()
-            return self.alloc_raw(nbytes)
+            self.clear_cache()  # cached free buffers may be what stands in the way
+            try:
+                handle = self.alloc_raw(nbytes)
+            except MemoryError as e:  # OutOfMemoryError included: add the size asked and the live total
+                raise self.out_of_memory(nbytes, e) from e
+        self.live_bytes += nbytes
+        return handle
+
+    def out_of_memory(self, nbytes: int, cause: BaseException) -> OutOfMemoryError:
+        """The error for an allocation of `nbytes` the device cannot give; the process stays usable."""
+        name = getattr(self, "name", type(self).__name__)
+        in_use = self.live_bytes - self._cached_bytes
+        return OutOfMemoryError(f"{name} out of memory: asked for {format_bytes(nbytes)}, with "
+                                f"{format_bytes(in_use)} live in baregrad buffers on {name} "
+                                f"({cause or type(cause).__name__})")
 
     def free(self, handle: Any, nbytes: int) -> None:
         """Keep the buffer for reuse by an allocation of the same size. Over cache_limit(), the oldest cached
@@ -76,6 +90,7 @@ class Allocator:
         limit = self.cache_limit()
         if nbytes > limit:
             self.free_raw(handle, nbytes)
+            self.live_bytes -= nbytes
             return
         while self._cached_bytes + nbytes > limit:
             size = next(iter(self._free_cache))  # dicts keep insertion order: the size cached longest ago
@@ -83,6 +98,7 @@ class Allocator:
             if old:
                 self.free_raw(old.pop(0), size)
                 self._cached_bytes -= size
+                self.live_bytes -= size
             if not old:
                 del self._free_cache[size]
         self._free_cache[nbytes].append(handle)
@@ -92,5 +108,14 @@ class Allocator:
         for nbytes, handles in self._free_cache.items():
             for h in handles:
                 self.free_raw(h, nbytes)
+                self.live_bytes -= nbytes
         self._free_cache.clear()
         self._cached_bytes = 0
+
+
+def format_bytes(n: int) -> str:
+    """'4.00 GiB (4294967296 bytes)': readable, and exact for whoever compares numbers."""
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 1 << shift:
+            return f"{n / (1 << shift):.2f} {unit} ({n} bytes)"
+    return f"{n} bytes"

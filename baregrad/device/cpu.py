@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import os
 import subprocess
 from typing import Any, Callable
@@ -22,6 +23,7 @@ FLAGS = ["-O2", "-march=native", "-ftree-vectorize", "-fvect-cost-model=dynamic"
 
 class CPUDevice(HostMemory, Device):
     name = "CPU"
+    compile_workers = os.cpu_count() or 1  # each kernel is its own `cc` process
 
     def __init__(self) -> None:
         super().__init__()
@@ -32,7 +34,8 @@ class CPUDevice(HostMemory, Device):
         except (OSError, subprocess.TimeoutExpired) as e:
             raise DeviceError(f"CPU device needs a C compiler; running {self.cc!r} failed: {e}") from e
         self.compiler_id = version.splitlines()[0] if version else self.cc
-        self.kernel_options = KernelOptions(vector_width=_simd_float_lanes())
+        self.kernel_options = KernelOptions(vector_width=_simd_float_lanes(), vector_epilogues=True)
+        self.target_id = _host_cpu_identity()  # -march=native binaries run only on this kind of CPU
 
     def address(self, handle: Any) -> int:
         return ctypes.addressof(handle)
@@ -50,8 +53,8 @@ class CPUDevice(HostMemory, Device):
     def load_library(self, source: str) -> ctypes.CDLL:
         """C source compiled with the kernel flags (through the on-disk cache) and loaded: also used for the
         hand-written kernels of models/cpu_quant.py."""
-        key = cache_key(source, self.compiler_id, " ".join(FLAGS))
-        path = cached_build(key, ".so", lambda out: self._build(source, out))
+        key = cache_key(source, self.compiler_id, " ".join(FLAGS), self.target_id)
+        path = cached_build(key, ".so", lambda out: self._build(source, out), target=self.target_id)
         try:
             return ctypes.CDLL(path)
         except OSError as e:
@@ -78,7 +81,19 @@ def _simd_float_lanes() -> int:
             flags = next((line for line in f if line.startswith("flags")), "")
     except OSError:
         return 4
+    if " avx512f" in flags and " avx512vl" in flags:
+        return 16
     return 8 if " avx2" in flags else 4
+
+
+def _host_cpu_identity() -> str:
+    """This CPU's model and feature flags (hashed), read from /proc/cpuinfo: the target of -march=native."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            lines = [line for line in f if line.startswith(("model name", "flags", "Features", "CPU part"))]
+    except OSError:
+        lines = []
+    return "cpu-" + hashlib.sha256("".join(sorted(set(lines))).encode()).hexdigest()[:16]
 
 
 class _CPUProgram:

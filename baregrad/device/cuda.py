@@ -23,7 +23,7 @@ from baregrad.codegen.gpu_split import GPUKernelOptions
 from baregrad.device import Device, nvcc
 from baregrad.device import cuda_api as api
 from baregrad.device.cuda_api import Driver
-from baregrad.errors import DeviceError
+from baregrad.errors import DeviceError, OutOfMemoryError
 from baregrad.ir.launch import Kernel, Launch
 from baregrad.ir.linear import LinearProgram
 from baregrad.render.gpu.writer import render_cuda
@@ -72,9 +72,9 @@ class CUDADevice(Device):
     def alloc_raw(self, nbytes: int) -> Any:
         try:
             return self.drv.mem_alloc(nbytes)
-        except DeviceError as e:
+        except OutOfMemoryError as e:
             free, total = self.drv.mem_info()
-            raise DeviceError(f"CUDA out of memory allocating {nbytes} bytes ({free} of {total} free): {e}") from e
+            raise OutOfMemoryError(f"{e}; {free} of {total} bytes free on the GPU") from e
 
     def free_raw(self, handle: Any, nbytes: int) -> None:
         self.drv.mem_free(handle)

@@ -14,7 +14,7 @@ import os
 from typing import Any
 
 from baregrad.device import nvcc
-from baregrad.errors import CompileError, DeviceError
+from baregrad.errors import CompileError, DeviceError, OutOfMemoryError
 
 CUDA_SUCCESS = 0
 CUDA_ERROR_OUT_OF_MEMORY = 2
@@ -111,6 +111,8 @@ class Driver:
     def mem_alloc(self, nbytes: int) -> int:
         ptr = ctypes.c_uint64()
         rc = self.fn("cuMemAlloc_v2")(ctypes.byref(ptr), ctypes.c_size_t(max(nbytes, 1)))
+        if rc == CUDA_ERROR_OUT_OF_MEMORY:
+            raise OutOfMemoryError(f"cuMemAlloc: {self.error_name(rc)}")
         if rc != CUDA_SUCCESS:
             raise DeviceError(f"cuMemAlloc of {nbytes} bytes failed: {self.error_name(rc)}")
         return ptr.value

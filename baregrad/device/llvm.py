@@ -75,7 +75,7 @@ class LLVMDevice(HostMemory, Device):
         return _LLVMProgram(self, cfunc, prog)
 
     def _load(self, key: str, source: str, symbol: str) -> int:
-        path = cached_build(key, ".o", lambda out: self._build(source, symbol, out))
+        path = cached_build(key, ".o", lambda out: self._build(source, symbol, out), target=self.target_id)
         with open(path, "rb") as f:
             self.engine.add_object_file(llvm.ObjectFileRef.from_data(f.read()))
         self.engine.finalize_object()

@@ -101,7 +101,7 @@ def build_cubin(compiler: CubinCompiler, source: str, name: str, arch: str) -> b
         image = compiler.compile(source, name, arch)
         with open(out, "wb") as f:
             f.write(image)
-    path = cached_build(key, ".cubin", write)
+    path = cached_build(key, ".cubin", write, target=arch)  # a cubin for another arch is rebuilt, never loaded
     with open(path, "rb") as f:
         return f.read()
 

@@ -18,7 +18,7 @@ from baregrad.codegen import gpu
 from baregrad.codegen.gpu_split import GPUKernelOptions
 from baregrad.device import Device
 from baregrad.device.compile_cache import cache_key, cached_build
-from baregrad.errors import CompileError, DeviceError
+from baregrad.errors import CompileError, DeviceError, OutOfMemoryError
 from baregrad.ir.launch import Kernel, Launch
 from baregrad.ir.linear import LinearProgram
 from baregrad.render.cstyle import OPENCL_DIALECT, CRenderer
@@ -27,6 +27,9 @@ from baregrad.render.gpu.writer import render_gpu
 
 INSTALL_HINT = "apt-get install ocl-icd-libopencl1 pocl-opencl-icd (or a GPU vendor's OpenCL driver)"
 
+# cl.h errors that mean "not enough memory" for a buffer
+CL_OUT_OF_MEMORY = {-4: "CL_MEM_OBJECT_ALLOCATION_FAILURE", -5: "CL_OUT_OF_RESOURCES", -6: "CL_OUT_OF_HOST_MEMORY",
+                    -61: "CL_INVALID_BUFFER_SIZE (over the device's largest allocation)"}
 # cl.h constants we use
 CL_DEVICE_TYPE_GPU, CL_DEVICE_TYPE_ALL = 1 << 2, 0xFFFFFFFF
 CL_DEVICE_MAX_COMPUTE_UNITS, CL_DEVICE_MAX_WORK_GROUP_SIZE, CL_DEVICE_SINGLE_FP_CONFIG = 0x1002, 0x1004, 0x101B
@@ -153,8 +156,10 @@ class OpenCLDevice(Device):
     def alloc_raw(self, nbytes: int) -> Any:
         err = ctypes.c_int32()
         mem = self.cl.clCreateBuffer(self.context, CL_MEM_READ_WRITE, max(nbytes, 1), None, ctypes.byref(err))
+        if err.value in CL_OUT_OF_MEMORY:
+            raise OutOfMemoryError(f"clCreateBuffer: {CL_OUT_OF_MEMORY[err.value]} ({err.value})")
         if err.value != 0:
-            raise DeviceError(f"OPENCL out of memory allocating {nbytes} bytes (CL error {err.value})")
+            raise DeviceError(f"OPENCL could not allocate {nbytes} bytes (CL error {err.value})")
         return vp(mem)
 
     def free_raw(self, handle: Any, nbytes: int) -> None:
@@ -186,7 +191,8 @@ class OpenCLDevice(Device):
         source = kernel.source
         key = cache_key(source, self.driver_id, self.options)
         try:
-            path = cached_build(key, ".clbin", lambda out: self._build_binary(source, prog.name, out))
+            path = cached_build(key, ".clbin", lambda out: self._build_binary(source, prog.name, out),
+                                target=self.driver_id)
             with open(path, "rb") as f:
                 program = self._program_from_binary(f.read())
         except DeviceError:  # a binary the driver no longer accepts: build from source, uncached

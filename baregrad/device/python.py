@@ -6,6 +6,7 @@ from typing import Any, Callable
 
 from baregrad import dtype as dt
 from baregrad.device import Device
+from baregrad.device.host_memory import check_host_room
 from baregrad.ir.launch import Kernel
 from baregrad.ir.linear import LinearProgram
 from baregrad.render.python import RUNTIME, bf16_bits, bf16_from_bits, render_python
@@ -25,6 +26,7 @@ class PythonDevice(Device):
     name = "PYTHON"
 
     def alloc_raw(self, nbytes: int) -> Any:
+        check_host_room(nbytes)  # the values are Python objects in this process: at least nbytes of host memory
         return PythonBuffer(nbytes)
 
     def bind(self, handle: PythonBuffer, d: dt.DType) -> list:

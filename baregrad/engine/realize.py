@@ -151,7 +151,7 @@ def realize(targets: list[Node], device: Device) -> list[Buffer]:
     if template is None:
         template = build_schedule(canonical, len(inputs), device.kernel_options)
         _SCHEDULES[key] = template
-        progress.precompile(template.steps, lambda step: compiled(step, device))
+        _precompile(template, device)
         if profiler.ACTIVE is not None:
             profiler.ACTIVE.scheduled(cached=False, n_kernels=len(template.steps))
     elif profiler.ACTIVE is not None:
@@ -184,13 +184,26 @@ def note_external_write(buffers: list[Buffer]) -> None:
     bump_epoch()
 
 
-def compiled(step: KernelStep, device: Device) -> Any:
+def _precompile(template: ScheduleTemplate, device: Device) -> None:
+    """A new schedule's kernels, compiled before the first launch where that helps: on several threads where the
+    device compiles in separate processes (a model's first call: every kernel at once), under a progress bar when
+    there are many. Rendering stays on this thread (a renderer keeps per-kernel state); only compiles overlap."""
+    todo = list({s.ast: s for s in template.steps
+                 if (s.program is None or s.source == "") and (device.name, s.ast) not in _PROGRAMS}.values())
+    if len(todo) < 2 or (device.compile_workers <= 1 and not progress.compile_bar_wanted(len(todo))):
+        return
+    rendered = {s.ast: device.render(s.prog) for s in todo}
+    progress.precompile(todo, lambda s: compiled(s, device, rendered[s.ast]), device.compile_workers)
+
+
+def compiled(step: KernelStep, device: Device, kernel: Any = None) -> Any:
+    """The step's program: from the in-process table, else rendered (unless given) and compiled (disk-cached)."""
     if step.program is None or step.source == "":
         key = (device.name, step.ast)
         cached = _PROGRAMS.get(key)
         if cached is None:
             started = profiler.ACTIVE.compile_begin() if profiler.ACTIVE is not None else None
-            kernel = device.render(step.prog)
+            kernel = kernel if kernel is not None else device.render(step.prog)
             if config.DEBUG >= 4:
                 print(kernel.source)
             if config.DEBUG >= 5:

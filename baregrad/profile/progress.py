@@ -8,6 +8,7 @@ else a small built-in bar. Usage:
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import sys
 import threading
@@ -126,21 +127,25 @@ def tracked(items: Iterable[T], total: int, desc: str, unit: str = "it",
             bar.update(size(item))
 
 
-def precompile(steps: list[Any], compile_step: Callable[[Any], Any]) -> None:
-    """Compile a new schedule's kernels up front under a bar (n of N, with the disk-cache hits) when there are
-    many; with few, or with progress off, do nothing (the kernels compile at their first launch as usual)."""
-    todo = [s for s in steps if s.program is None or s.source == ""]
-    if len(todo) < COMPILE_BAR_MIN or not enabled():
-        return
+def compile_bar_wanted(n_kernels: int) -> bool:
+    return n_kernels >= COMPILE_BAR_MIN and enabled()
+
+
+def precompile(steps: list[Any], compile_step: Callable[[Any], Any], workers: int = 1) -> None:
+    """Compile kernels up front on `workers` threads (the device's compiler runs as a separate process, so the
+    threads only wait on it), under a bar (n of N, with the disk-cache hits) when there are many."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from baregrad import stats
-    hits = 0
-    with progress(len(todo), "compiling kernels", "kernel") as bar:
-        for step in todo:
-            before = stats.counters().get("compiles", 0)
-            compile_step(step)
-            hits += stats.counters().get("compiles", 0) == before
-            bar.set_postfix_str(f"{hits} from cache")
-            bar.update(1)
+    show = compile_bar_wanted(len(steps))
+    before = stats.counters().get("compiles", 0)
+    with progress(len(steps), "compiling kernels", "kernel") if show else contextlib.nullcontext() as bar:
+        with ThreadPoolExecutor(max(1, min(workers, len(steps)))) as pool:
+            for done, _ in enumerate(pool.map(compile_step, steps), 1):
+                if show:
+                    hits = done - (stats.counters().get("compiles", 0) - before)
+                    bar.set_postfix_str(f"{hits} from cache")
+                    bar.update(1)
 
 
 class Working:

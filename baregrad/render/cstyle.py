@@ -58,7 +58,7 @@ class CRenderer:
     # ---- types ----
     def compute_type(self, d: dt.DType) -> str:
         if d.lanes > 1:
-            return f"{self.compute_type(d.scalar)}{d.lanes}"
+            return f"bgmask{d.lanes}" if d.scalar is dt.bool_ else f"{self.compute_type(d.scalar)}{d.lanes}"
         if d in (dt.float16, dt.bfloat16):
             return "float"
         if d is dt.bool_:
@@ -203,8 +203,29 @@ class CRenderer:
             return f"{ctype} {name} = {self.cast_expr(src[0], prog.instrs[ins.src[0]].dtype, ins.dtype)};"
         if ins.op is L.BITCAST:
             return self.bitcast(name, src[0], prog.instrs[ins.src[0]].dtype, ins.dtype)
+        if ins.dtype.lanes > 1:
+            in_dtypes = [prog.instrs[s].dtype for s in ins.src]
+            return f"{ctype} {name} = {self.vector_alu(ins.arg, src, in_dtypes, ins.dtype)};"
         in_dtype = prog.instrs[ins.src[0]].dtype
         return f"{ctype} {name} = {self.round_result(ins.dtype, self.alu(ins.arg, src, in_dtype, ins.dtype))};"
+
+    def vector_alu(self, op: Op, s: list[str], src_dtypes: list[dt.DType], d: dt.DType) -> str:
+        """An op on SIMD vectors (codegen's float32 tiles and their epilogues; C_VECTOR_TYPES has the helpers).
+        GCC's vector extension broadcasts a scalar operand of arithmetic and comparisons, but not of a select."""
+        n = d.lanes
+        if op is Op.WHERE:
+            a, b = (x if sd.lanes > 1 else f"((float{n}){{0}} + {x})" for x, sd in zip(s[1:], src_dtypes[1:]))
+            if src_dtypes[0].lanes == 1:
+                return f"({s[0]} ? {a} : {b})"
+            return f"bg_sel{n}({s[0]}, {a}, {b})"
+        if op is Op.NOT:
+            return f"(~{s[0]})"
+        if op is Op.MAX:
+            a, b = (x if sd.lanes > 1 else f"((float{n}){{0}} + {x})" for x, sd in zip(s, src_dtypes))
+            return f"bg_max{n}({a}, {b})"
+        if op in LIBM and op is not Op.POW:
+            return f"bg_{LIBM[op]}f{n}({s[0]})"
+        return self.alu(op, s, d, d)
 
     def vector_statement(self, name: str, ins, src: list[str]) -> str:
         """Explicit SIMD: `lanes` consecutive elements loaded or stored at once; accumulators start at zero."""
@@ -313,9 +334,20 @@ def _gpu_global_strides(prog: LinearProgram) -> dict[str, int]:
     return strides
 
 
-# GCC vector extensions; aligned(4) lets a vector start at any float (unaligned loads and stores)
-C_VECTOR_TYPES = "".join(f"typedef float float{n} __attribute__((vector_size({4 * n}), aligned(4)));\n"
-                         for n in (4, 8, 16))
+# GCC vector extensions; aligned(4) lets a vector start at any float (unaligned loads and stores). A comparison
+# gives an int vector (-1 true, 0 false): a select is bitwise, max keeps a NaN as the scalar form does, and math
+# functions without a vector form in C run lane by lane (GCC unrolls and often vectorizes these short loops).
+_VECTOR_LANES = (4, 8, 16)
+C_VECTOR_TYPES = "".join(
+    f"typedef float float{n} __attribute__((vector_size({4 * n}), aligned(4)));\n"
+    f"typedef int bgmask{n} __attribute__((vector_size({4 * n})));\n"
+    f"static inline float{n} bg_sel{n}(bgmask{n} m, float{n} a, float{n} b) "
+    f"{{ return (float{n})((m & (bgmask{n})a) | (~m & (bgmask{n})b)); }}\n"
+    f"static inline float{n} bg_max{n}(float{n} a, float{n} b) {{ return bg_sel{n}((a > b) | (a != a), a, b); }}\n"
+    + "".join(f"static inline float{n} bg_{fn}f{n}(float{n} x) {{ float{n} r; "
+              f"for (int i = 0; i < {n}; i++) r[i] = {fn}f(x[i]); return r; }}\n"
+              for fn in sorted(set(LIBM.values()) - {"pow"}))
+    for n in _VECTOR_LANES)
 # An empty asm that claims to modify the vector keeps it in a register: without it GCC re-reads a vector shared by
 # a tile row from memory in every FMA (a memory operand), and those loads, not the FMAs, bound the matmul tile
 # (in-cache 4x16 tile on AVX2: 61 -> 91 GFLOP/s). "x" names an SSE/AVX register, so x86-64 only.

@@ -63,10 +63,7 @@ class NVDevice(Device):
         return 8 << 30
 
     def alloc_raw(self, nbytes: int) -> NVBuffer:
-        try:
-            return self.drv.alloc(max(nbytes, 1))
-        except DeviceError as e:
-            raise DeviceError(f"NV out of memory allocating {nbytes} bytes: {e}") from e
+        return self.drv.alloc(max(nbytes, 1))  # the RM's NV_ERR_NO_MEMORY arrives as OutOfMemoryError
 
     def free_raw(self, handle: NVBuffer, nbytes: int) -> None:
         if not self.drv.closed:

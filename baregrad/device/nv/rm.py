@@ -7,11 +7,14 @@ from __future__ import annotations
 import ctypes
 from enum import IntEnum
 
-from ...errors import DeviceError
+from ...errors import DeviceError, OutOfMemoryError
 from . import abi_ioctl as io
 from .abi_rm import RmClass, RmControl
 from .kernel_iface import KernelInterface
 from .status_names import nv_status_text
+
+# the RM's answers that mean "not enough memory" (NV_ERR_NO_MEMORY, NV_ERR_INSUFFICIENT_RESOURCES)
+NO_MEMORY_STATUSES = frozenset({0x51, 0x1A})
 
 
 def _name(enum: type[IntEnum], value: int) -> str:
@@ -46,7 +49,8 @@ class ResourceManager:
         what = f"RM alloc of {_name(RmClass, cls)} under 0x{parent:x}"
         self._ioctl(io.NV_ESC_RM_ALLOC, arg, what)
         if arg.status:
-            raise DeviceError(f"NV: {what} returned {nv_status_text(arg.status)}")
+            error = OutOfMemoryError if arg.status in NO_MEMORY_STATUSES else DeviceError
+            raise error(f"NV: {what} returned {nv_status_text(arg.status)}")
         return arg.hObjectNew
 
     def control(self, obj: int, cmd: int, params: ctypes.Structure) -> ctypes.Structure:
@@ -73,7 +77,8 @@ class ResourceManager:
         what = f"RM alloc of host memory 0x{cpu_addr:x}+0x{size:x}"
         self._ioctl(io.NV_ESC_RM_ALLOC_MEMORY, arg, what, fd=dev_fd)
         if arg.params.status:
-            raise DeviceError(f"NV: {what} returned {nv_status_text(arg.params.status)}")
+            error = OutOfMemoryError if arg.params.status in NO_MEMORY_STATUSES else DeviceError
+            raise error(f"NV: {what} returned {nv_status_text(arg.params.status)}")
         return arg.params.hObjectNew
 
     def map_memory(self, device: int, memory: int, size: int, flags: int, map_fd: int) -> None:

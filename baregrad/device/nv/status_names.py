@@ -6,6 +6,7 @@ from __future__ import annotations
 
 NV_STATUS_NAMES: dict[int, str] = {
     0x00: "NV_OK",
+    0x1A: "NV_ERR_INSUFFICIENT_RESOURCES",
     0x1B: "NV_ERR_INSUFFICIENT_PERMISSIONS",
     0x1E: "NV_ERR_INVALID_ADDRESS",
     0x1F: "NV_ERR_INVALID_ARGUMENT",

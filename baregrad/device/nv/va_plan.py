@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ...errors import DeviceError
+from ...errors import OutOfMemoryError
 
 HOST_WINDOW = (0x10_0000_0000, 0x20_0000_0000)    # 64 GiB of CPU+GPU visible addresses
 DEVICE_WINDOW = (0x20_0000_0000, 0xF0_0000_0000)  # GPU-only addresses
@@ -39,7 +39,7 @@ class VaWindow:
                 pieces += [(va + size, end)] if va + size < end else []
                 self.free_ranges[i:i + 1] = pieces
                 return va
-        raise DeviceError(f"NV: out of GPU virtual address space for 0x{size:x} bytes "
+        raise OutOfMemoryError(f"NV: out of GPU virtual address space for 0x{size:x} bytes "
                           f"in window 0x{self.lo:x}-0x{self.hi:x}")
 
     def give_back(self, va: int, size: int) -> None:

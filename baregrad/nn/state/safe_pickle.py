@@ -12,6 +12,7 @@ import io
 import pickle
 import pickletools
 import reprlib
+import warnings
 from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass
 from typing import Any
@@ -97,14 +98,19 @@ def prescan(data: bytes | memoryview, what: str = "pickle") -> None:
     that no pickler writes."""
     pos = 0
     try:
-        for opcode, arg, pos in pickletools.genops(io.BytesIO(data)):
-            if opcode.name in _FORBIDDEN_OPCODES:
-                raise FormatError(f"{what}: opcode {opcode.name} (copyreg extension) is not allowed (at byte {pos})")
-            # Picklers number memo entries 0, 1, 2, ..., so an index can never exceed the bytes before it;
-            # CPython's unpickler grows and zero-fills its memo array to twice the index it is given.
-            if opcode.name in _MEMO_PUT_OPCODES and arg > pos:
-                raise FormatError(f"{what}: {opcode.name} memo index {arg} is larger than any pickler writes "
-                                  f"(at byte {pos})")
+        with warnings.catch_warnings():
+            # a protocol-0 STRING with an invalid escape ('\\?') makes pickletools warn; under `python -W error` that
+            # escaped as a raw DeprecationWarning. No pickler writes one: the stream is malformed.
+            warnings.simplefilter("error", DeprecationWarning)
+            for opcode, arg, pos in pickletools.genops(io.BytesIO(data)):
+                if opcode.name in _FORBIDDEN_OPCODES:
+                    raise FormatError(f"{what}: opcode {opcode.name} (copyreg extension) is not allowed "
+                                      f"(at byte {pos})")
+                # Picklers number memo entries 0, 1, 2, ..., so an index can never exceed the bytes before it;
+                # CPython's unpickler grows and zero-fills its memo array to twice the index it is given.
+                if opcode.name in _MEMO_PUT_OPCODES and arg > pos:
+                    raise FormatError(f"{what}: {opcode.name} memo index {arg} is larger than any pickler writes "
+                                      f"(at byte {pos})")
     except FormatError:
         raise
     except Exception as e:  # genops reports bad streams with ValueError and friends; all mean "malformed"

@@ -13,12 +13,13 @@ import json
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 from baregrad import dtype as dt
 from baregrad.dtype import DType
 from baregrad.errors import ArgumentError, DTypeError, FormatError
 from baregrad.nn.state._common import Reader, checked_numel, map_file
+from baregrad.nn.state.torch_save import atomic_write
 
 # The reference implementation refuses headers above 100 MB; a larger one is a hostile file.
 MAX_HEADER_BYTES = 100_000_000
@@ -207,13 +208,13 @@ def safe_save(tensors: Mapping[str, Any], path: str | os.PathLike, metadata: Map
         offset += len(raw)
     text = json.dumps(header, separators=(",", ":")).encode("utf-8")
     text += b" " * (-(HEADER_PREFIX_BYTES + len(text)) % 8)
-    tmp = f"{os.fspath(path)}.tmp{os.getpid()}"
-    with open(tmp, "wb") as f:
+    def write(f: BinaryIO) -> None:
         f.write(len(text).to_bytes(8, "little"))
         f.write(text)
         for raw in chunks:
             f.write(raw)
-    os.replace(tmp, path)  # a crash mid-write leaves the old file, never a truncated one
+    # a crash, a SIGKILL or a Ctrl-C mid-write leaves the old file and no temporary one, never a truncated file
+    atomic_write(path, write)
 
 
 def _tensor_bytes(name: Any, tensor: Any) -> bytes:

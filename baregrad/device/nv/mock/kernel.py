@@ -29,6 +29,8 @@ MOCK_GPU_ID = 0x100
 SM_VERSION_9_0 = 0x900
 OK, ERR_INVALID_ARGUMENT, ERR_INVALID_CLASS, ERR_INVALID_OBJECT_HANDLE = 0, 0x1F, 0x22, 0x33
 ERR_INVALID_PARAM_STRUCT, ERR_NOT_SUPPORTED, ERR_UVM_ADDRESS_IN_USE = 0x3A, 0x56, 0x68
+ERR_NO_MEMORY = 0x51
+VIDMEM_BYTES = 80 << 30  # the mock GPU's video memory (an H100's 80 GiB): more is refused as the RM would
 PARAMS_FOR_CLASS = {C.NV01_DEVICE_0: r.NV0080_ALLOC_PARAMETERS, C.NV20_SUBDEVICE_0: r.NV2080_ALLOC_PARAMETERS,
                     C.NV01_MEMORY_LOCAL_USER: r.NV_MEMORY_ALLOCATION_PARAMS,
                     C.NV01_MEMORY_SYSTEM: r.NV_MEMORY_ALLOCATION_PARAMS,
@@ -90,6 +92,7 @@ class MockKernel:
         self.uvm_fd = -1
         self.usermode_maps: dict[int, MockMemory] = {}  # CPU address -> usermode page
         self.freed_memory = 0
+        self.vidmem_bytes, self.vidmem_used = VIDMEM_BYTES, 0
         self.calls: list[str] = []
 
     # --- KernelInterface -----------------------------------------------------------------------------------
@@ -205,6 +208,10 @@ class MockKernel:
         if obj.cls in (C.NV01_MEMORY_LOCAL_USER, C.NV01_MEMORY_SYSTEM):
             if params.size == 0 or params.size % 0x1000:
                 return ERR_INVALID_ARGUMENT
+            if obj.cls == C.NV01_MEMORY_LOCAL_USER:
+                if self.vidmem_used + params.size > self.vidmem_bytes:
+                    return ERR_NO_MEMORY
+                self.vidmem_used += params.size
             obj.memory = MockMemory(params.size)
         elif obj.cls in USERMODE:
             obj.memory = MockMemory(m.USERMODE_MAP_BYTES, usermode=True)
@@ -305,6 +312,8 @@ class MockKernel:
                 self._free_tree(child)
         if obj.memory is not None:
             self.freed_memory += 1
+            if obj.cls == C.NV01_MEMORY_LOCAL_USER:
+                self.vidmem_used -= obj.memory.size
             obj.memory.release()
         if obj.channel is not None:
             self.gpu.channels.pop(obj.channel.token, None)
