@@ -6,6 +6,7 @@
     baregrad chat [MODEL]             interactive chat (/reset forgets the conversation, /exit or Ctrl-D quits)
     baregrad serve [MODEL]            OpenAI-compatible HTTP server on 127.0.0.1:8000
     baregrad embed "text" ...         sentence embeddings; cosine similarities for two or more texts
+    baregrad onnx MODEL.onnx          inputs, outputs and op counts; --input name=x.npy runs it, --bench times it
     baregrad viz TRACE.json|SCRIPT.py the viz page (graphs, kernels, sources, timeline) of a saved profile, or of
                                       a script run under the profiler, on http://127.0.0.1:8642/
 
@@ -22,6 +23,7 @@ import math
 import sys
 from typing import Any, Callable, Sequence, TextIO
 
+from baregrad import config
 from baregrad.errors import Error
 from baregrad.models.generate import GenerationStats, LanguageModel, generate
 from baregrad.models.registry import DEFAULT_EMBEDDER, DEFAULT_LLM, ModelKind, model_display_name, resolve_model
@@ -99,6 +101,15 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("--device", help="device to run on")
     embed.add_argument("--similarity", action="store_true", help="print cosine similarities (default for 2+ texts)")
     embed.add_argument("--vectors", action="store_true", help="print the vectors even for 2+ texts")
+    onnx = commands.add_parser("onnx", help="describe, run or time an ONNX model")
+    onnx.add_argument("path", metavar="MODEL.onnx")
+    onnx.add_argument("--input", action="append", default=[], metavar="NAME=FILE.npy", help="run with this input")
+    onnx.add_argument("--out", metavar="DIR", help="where outputs go as NAME.npy (default: next to the model)")
+    onnx.add_argument("--bench", action="store_true", help="time it (beside onnxruntime where installed)")
+    onnx.add_argument("--device", help="device to run on")
+    onnx.add_argument("--threads", type=int, default=2, help="CPU threads for both runtimes (default: 2)")
+    onnx.add_argument("--repeat", type=int, default=10, help="timed calls for --bench (default: 10)")
+    onnx.add_argument("--dim", action="append", default=[], metavar="NAME=N", help="size of a named dim (bench)")
     viz = commands.add_parser("viz", help="serve the viz page of a profile (TRACE.json) or of a script's run")
     viz.add_argument("target", metavar="TRACE.json|SCRIPT.py")
     viz.add_argument("script_args", nargs=argparse.REMAINDER, metavar="ARGS",
@@ -230,6 +241,17 @@ def cmd_devices(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_onnx(args: argparse.Namespace) -> int:
+    config.default_omp_threads(args.threads)  # before the first CPU kernel loads
+    from baregrad.onnx.tool import run_tool
+    try:
+        dims = {k: int(v) for k, _, v in (d.partition("=") for d in args.dim)}
+    except ValueError:
+        raise CLIError(f"--dim takes NAME=N, got {args.dim}") from None
+    return run_tool(args.path, args.input, args.out, args.bench, args.device, args.threads, args.repeat, dims,
+                    sys.stdout)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """No arguments: answer the demo question with the default model, streamed."""
     demo = build_parser().parse_args(["run", DEMO_PROMPT])
@@ -239,7 +261,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     None: cmd_demo, "devices": cmd_devices, "run": cmd_run, "chat": cmd_chat, "serve": cmd_serve,
-    "embed": cmd_embed, "viz": cmd_viz,
+    "embed": cmd_embed, "onnx": cmd_onnx, "viz": cmd_viz,
 }
 
 

@@ -43,6 +43,8 @@ KNOBS: tuple[Knob, ...] = (
                                          "before it raises DistributedError (init_process_group(timeout=) overrides)"),
     Knob("RANK", "", "this process's rank when no MPI launcher says (torch.distributed's variable)", True),
     Knob("WORLD_SIZE", "", "the number of ranks, as RANK", True),
+    Knob("OMP_NUM_THREADS", "all cores", "threads of the CPU kernels (OpenMP); `baregrad onnx --threads` sets it",
+         True),
     Knob("CUDA_PATH", "", "CUDA toolkit root searched for nvcc/libnvrtc (also CUDA_HOME, /usr/local/cuda*)", True),
     Knob("CUDA_HOME", "", "CUDA toolkit root, as CUDA_PATH", True),
     Knob("OCL_ICD_VENDORS", "/etc/OpenCL/vendors", "where the OpenCL loader finds drivers (OPENCL probe)", True),
@@ -155,6 +157,11 @@ def launch_variable(name: str) -> str | None:
 def child_environment(**overrides: str) -> dict[str, str]:
     """This process's environment with `overrides`, for a process baregrad starts (the distributed launcher)."""
     return {**os.environ, **overrides}
+
+
+def default_omp_threads(n: int) -> None:
+    """Set OMP_NUM_THREADS (the CPU kernels' OpenMP threads) to n unless the user set it; before a kernel loads."""
+    os.environ.setdefault("OMP_NUM_THREADS", str(n))
 
 
 def knob_table() -> str:

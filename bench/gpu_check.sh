@@ -73,6 +73,10 @@ if [ -f "$LLM_DIR/expected.json" ]; then  # made here by `python bench/llm_gpu_c
     --devices $BENCH_DEVICES --trace-dir "$OUT_DIR"
 fi
 step "bench/gpu.py" 90 $PY bench/gpu.py --devices $BENCH_DEVICES --json "$OUT_DIR/bench.json"
+# the model zoo beside torch.cuda (bench/models.py), one quick table per device; rows print as they finish
+for dev in ${BENCH_DEVICES//,/ }; do
+  step "models $dev" 150 $PY bench/models.py --device $dev --quick
+done
 if [ "$NV_OK" = 0 ]; then
   # Where one eager op's time goes on CUDA and NV: the launch in a tight loop, the launch timed inside the chain, and
   # the chain without launches; NV's command memory (rings, pushbuffers, kernel arguments) in video memory (the
@@ -100,5 +104,7 @@ grep -E '^(CUDA|NV): ' "$LOG" | tail -4
 echo "---- launch parts (CUDA, then NV; per placement of NV's command memory)"
 grep -E '^==== launch parts|^[A-Z]+:$|kernel call|eager op|\.\.\. ' "$LOG" | grep -v 'NVKernel call' | tail -60
 grep -E '^  (CUDA|NV) (eager|jit)_us' "$LOG" | tail -8
+echo "---- model zoo (bench/models.py)"
+grep -E '^(==== models|baregrad device|model  |MobileNetV2|ResNet|MiniLM|GPT-2|SmolLM2|load average)' "$LOG" | tail -24
 echo "---- bench table (last)"
 awk '/^benchmark /{buf=""} /^benchmark /,/^\(ratios/{buf=buf $0 "\n"} END{printf "%s", buf}' "$LOG"
