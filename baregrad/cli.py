@@ -23,6 +23,7 @@ import math
 import sys
 from typing import Any, Callable, Sequence, TextIO
 
+from baregrad import config
 from baregrad.errors import Error
 from baregrad.models.generate import GenerationStats, LanguageModel, generate
 from baregrad.models.registry import DEFAULT_EMBEDDER, DEFAULT_LLM, ModelKind, model_display_name, resolve_model
@@ -66,7 +67,7 @@ def load_embedder(spec: str | None, device: str | None) -> Any:
 def _sampling_options() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     group = parent.add_argument_group("model and sampling")
-    group.add_argument("--model", help="GGUF path or short name (default: %s)" % DEFAULT_LLM)
+    group.add_argument("--model", help=f"GGUF path or short name (default: {DEFAULT_LLM})")
     group.add_argument("--device", help="device to run on, e.g. CPU, CUDA, NV (default: the fastest that works)")
     group.add_argument("--max-tokens", type=int, default=256, help="most tokens to generate (default: 256)")
     group.add_argument("--temperature", type=float, default=0.0, help="0 is greedy (default: 0)")
@@ -96,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     embed = commands.add_parser("embed", help="sentence embeddings and cosine similarities")
     embed.add_argument("texts", nargs="+", metavar="TEXT")
-    embed.add_argument("--model", help="model folder or short name (default: %s)" % DEFAULT_EMBEDDER)
+    embed.add_argument("--model", help=f"model folder or short name (default: {DEFAULT_EMBEDDER})")
     embed.add_argument("--device", help="device to run on")
     embed.add_argument("--similarity", action="store_true", help="print cosine similarities (default for 2+ texts)")
     embed.add_argument("--vectors", action="store_true", help="print the vectors even for 2+ texts")
@@ -241,8 +242,7 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
 
 def cmd_onnx(args: argparse.Namespace) -> int:
-    import os
-    os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))  # before the first CPU kernel loads
+    config.default_omp_threads(args.threads)  # before the first CPU kernel loads
     from baregrad.onnx.tool import run_tool
     try:
         dims = {k: int(v) for k, _, v in (d.partition("=") for d in args.dim)}

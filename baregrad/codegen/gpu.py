@@ -19,16 +19,40 @@ module decides, render/gpu/ writes.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from typing import Protocol
 
+from baregrad import config
 from baregrad import dtype as dt
 from baregrad.codegen.tensor_cores import tensor_core_for
-from baregrad.ir.launch import (CUDA_MATMUL_THREADS, CUDA_MATMUL_TILE, TC_CHUNK, BlockShape, GPUPlan, Launch,
-                                MatmulMatch, MatmulShape, MatmulTile, Operand, Strategy, TcConfig, VectorShape)
-from baregrad.ir.linear import (L, LinearProgram, LoopKind, LoopNode, global_size, loop_kind, loop_size, loop_tree,
-                                loops_in, nested_chain, walk_loops)
+from baregrad.ir.launch import (
+    CUDA_MATMUL_THREADS,
+    CUDA_MATMUL_TILE,
+    TC_CHUNK,
+    BlockShape,
+    GPUPlan,
+    Launch,
+    MatmulMatch,
+    MatmulShape,
+    MatmulTile,
+    Operand,
+    Strategy,
+    TcConfig,
+    VectorShape,
+)
+from baregrad.ir.linear import (
+    L,
+    LinearProgram,
+    LoopKind,
+    LoopNode,
+    global_size,
+    loop_kind,
+    loop_size,
+    loop_tree,
+    loops_in,
+    nested_chain,
+    walk_loops,
+)
 from baregrad.ir.ops import Op, ReduceOp
 
 FLAT_THREADS = 256
@@ -65,12 +89,12 @@ class LanguageFacts(Protocol):
 
 def vector_unroll() -> int:
     """VECTOR_UNROLL, or BAREGRAD_GPU_UNROLL (benchmarking knob)."""
-    return int(os.environ.get("BAREGRAD_GPU_UNROLL", VECTOR_UNROLL))
+    return config.gpu_unroll(VECTOR_UNROLL)
 
 
 def tc_config_from_env() -> TcConfig:
     """The pipelined tensor-core tile, or BAREGRAD_TC_TILE="bm,bn,bk,warps_m,warps_n,stages" (benchmarking knob)."""
-    text = os.environ.get("BAREGRAD_TC_TILE")
+    text = config.tc_tile()
     if not text:
         return TcConfig()
     bm, bn, bk, wm, wn, st = (int(x) for x in text.split(","))

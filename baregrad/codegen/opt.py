@@ -153,7 +153,7 @@ def _unmemoized_postorder(root: Node, memo: dict) -> list[Node]:
 
 def _unit_stride(index: Node, v: Node) -> bool:
     """True if index == v + (terms without v)."""
-    terms, _ = sym._terms(index)
+    terms, _ = sym.linear_terms(index)
     return terms.get(v) == 1 and all(v not in t.toposort() for t in terms if t is not v)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from baregrad import dtype as dt
 from baregrad.ir.launch import TensorCore
 
-
 TENSOR_CORES: tuple[TensorCore, ...] = (
     TensorCore(16, 8, 16, dt.float16, "f16", 80, 4, 2),
     TensorCore(16, 8, 16, dt.bfloat16, "bf16", 80, 4, 2),

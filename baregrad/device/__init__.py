@@ -1,46 +1,54 @@
-"""The device registry and the contracts every backend implements.
+"""The device registry, default-device selection, and the `Device` contract every backend implements.
 
-A backend is a `Device` subclass providing:
-- an allocator: alloc(nbytes) -> handle, free(handle), copyin(handle, bytes), copyout(handle, nbytes) -> bytes,
-- render(LinearProgram) -> a Kernel (ir/launch.py: the source text, and on GPUs its launch plan as data),
-  and compile(Kernel, LinearProgram) -> a callable Program,
-- Program(*handles) launches; synchronize() waits for the device.
-Backends are imported only when used: `describe_devices()` and default selection probe cheaply.
+A backend is one module with a `Device` subclass that provides:
+- memory: alloc_raw(nbytes) -> handle, free_raw(handle, nbytes), copyin(handle, data), copyout(handle, nbytes)
+  -> bytes; the inherited `Allocator` (device/allocator.py) caches freed buffers by size on top of them;
+- render(prog: LinearProgram) -> a Kernel (ir/launch.py: the source text, and on GPUs its launch plan as data),
+  and compile(kernel, prog) -> a callable Program that launches it with the buffers' handles;
+- synchronize(), which waits for the device.
+Each backend has an import-light `probe() -> str | None` (None: may work here; else why not); `BACKENDS` names
+both, one line per backend. A probe module may be the backend module itself when that imports nothing heavy;
+the built-in backends keep theirs in device/probes/ so that `describe_devices()` imports no backend.
 """
 from __future__ import annotations
 
 import importlib
-import importlib.util
-import os
-import shutil
-import sys
-from collections import defaultdict
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from baregrad import config
-from baregrad.errors import DeviceError, OutOfMemoryError, UnsupportedDTypeError
+from baregrad.device.allocator import Allocator
+from baregrad.errors import DeviceError, UnsupportedDTypeError
 
 if TYPE_CHECKING:  # the device layer's registry must not import the compiler
     from baregrad.ir.launch import Kernel
     from baregrad.ir.linear import LinearProgram
 
-# name -> (module, class); the order is the preference order for the default device
-BACKENDS: dict[str, tuple[str, str]] = {
-    "NV": ("baregrad.device.nv.device", "NVDevice"),
-    "CUDA": ("baregrad.device.cuda", "CUDADevice"),
-    "CPU": ("baregrad.device.cpu", "CPUDevice"),
-    "LLVM": ("baregrad.device.llvm", "LLVMDevice"),
-    "OPENCL": ("baregrad.device.opencl", "OpenCLDevice"),
-    "WEBGPU": ("baregrad.device.webgpu", "WebGPUDevice"),
-    "PYTHON": ("baregrad.device.python", "PythonDevice"),
+
+@dataclass(frozen=True)
+class Backend:
+    device: str  # "module:Class" of the Device subclass, imported when the device is first opened
+    probe: str   # module with the import-light probe()
+
+
+# name -> backend; the order is the preference order for the default device
+BACKENDS: dict[str, Backend] = {
+    "NV": Backend("baregrad.device.nv.device:NVDevice", "baregrad.device.probes.nv"),
+    "CUDA": Backend("baregrad.device.cuda:CUDADevice", "baregrad.device.probes.cuda"),
+    "CPU": Backend("baregrad.device.cpu:CPUDevice", "baregrad.device.probes.cpu"),
+    "LLVM": Backend("baregrad.device.llvm:LLVMDevice", "baregrad.device.probes.llvm"),
+    "OPENCL": Backend("baregrad.device.opencl:OpenCLDevice", "baregrad.device.probes.opencl"),
+    "WEBGPU": Backend("baregrad.device.webgpu:WebGPUDevice", "baregrad.device.probes.webgpu"),
+    "PYTHON": Backend("baregrad.device.python:PythonDevice", "baregrad.device.probes.python"),
 }
 
 
-SWEEP_BYTES = 32 << 20  # new device memory between sweeps of unreferenced graph nodes
-SWEEP_MISSES = 256      # ... or this many cache misses: many small buffers (a JIT replay's outputs) add up slowly
+def register_backend(name: str, backend: Backend) -> None:
+    """Add (or replace) a backend at run time: an out-of-tree device, or a test's example backend."""
+    BACKENDS[name.upper()] = backend
 
 
-class Device:
+class Device(Allocator):
     """Base class: a named device with a caching allocator. Subclasses fill in the abstract methods."""
     name = "?"
     kernel_options: Any = None  # a codegen.opt.KernelOptions; None means the defaults
@@ -48,6 +56,16 @@ class Device:
     unsupported_dtypes: dict[str, str] = {}
     # None, or why NaN and infinities may not survive arithmetic on this device (declared, so tests can skip)
     special_float_values: str | None = None
+    is_gpu = False  # renders through codegen/gpu.py (CUDA, NV)
+
+    @property
+    def wants_row_major_matmul_rhs(self) -> bool:
+        """Whether a matmul's right operand should be copied row-major first when it is a transposed buffer
+        (x @ W.T): the CPU-side tilers vectorize along the output's contiguous loop and need it; GPU matmul
+        kernels read either layout. The copy is a layout choice that belongs in the scheduler (issue 20 item 3);
+        until the scheduler makes it, the tensor API asks the device here."""
+        return not self.is_gpu
+
     # threads that may compile a new schedule's kernels at once: more than one only where the compiler runs as a
     # separate process (the threads just wait on it) and the device's compile path is thread-safe
     compile_workers = 1
@@ -65,92 +83,6 @@ class Device:
                 message = f"device {self.name} cannot run kernel {prog.name} with dtype {d.name}: {reason}"
                 raise UnsupportedDTypeError(message, self.name, d.name, reason)
 
-    def __init__(self) -> None:
-        self._free_cache: dict[int, list[Any]] = defaultdict(list)
-        self._cached_bytes = 0
-        self.live_bytes = 0  # bytes this device's allocator holds (in use or cached): named in out-of-memory errors
-        self._since_sweep = self._misses = 0  # new device memory and cache misses since the last node sweep
-
-    # ---- allocator ----
-    def alloc_raw(self, nbytes: int) -> Any:
-        raise NotImplementedError
-
-    def free_raw(self, handle: Any, nbytes: int) -> None:
-        pass
-
-    def copyin(self, handle: Any, data: bytes | memoryview) -> None:
-        raise NotImplementedError
-
-    def copyout(self, handle: Any, nbytes: int) -> bytes:
-        raise NotImplementedError
-
-    def alloc(self, nbytes: int) -> Any:
-        cached = self._free_cache.get(nbytes)
-        if not cached and (self._since_sweep > SWEEP_BYTES or self._misses > SWEEP_MISSES):
-            # dead tensors' buffers can still be held by graph nodes in the hash-consing table: release them
-            # (into the cache) before asking the device for more
-            from baregrad.ir.node import sweep
-            sweep()
-            self._since_sweep = self._misses = 0
-            cached = self._free_cache.get(nbytes)
-        if cached:
-            self._cached_bytes -= nbytes
-            handle = cached.pop()
-            if not cached:
-                del self._free_cache[nbytes]
-            return handle
-        self._since_sweep += nbytes
-        self._misses += 1
-        try:
-            handle = self.alloc_raw(nbytes)
-        except (MemoryError, DeviceError):
-            self.clear_cache()  # cached free buffers may be what stands in the way
-            try:
-                handle = self.alloc_raw(nbytes)
-            except MemoryError as e:  # OutOfMemoryError included: add the size asked and the live total
-                raise self.out_of_memory(nbytes, e) from e
-        self.live_bytes += nbytes
-        return handle
-
-    def out_of_memory(self, nbytes: int, cause: BaseException) -> OutOfMemoryError:
-        """The error for an allocation of `nbytes` the device cannot give; the process stays usable."""
-        in_use = self.live_bytes - self._cached_bytes
-        return OutOfMemoryError(f"{self.name} out of memory: asked for {format_bytes(nbytes)}, with "
-                                f"{format_bytes(in_use)} live in baregrad buffers on {self.name} "
-                                f"({cause or type(cause).__name__})")
-
-    def free(self, handle: Any, nbytes: int) -> None:
-        """Keep the buffer for reuse by an allocation of the same size. Over cache_limit(), the oldest cached
-        sizes are returned to the device first: the buffer just freed is the likeliest to be asked for again
-        (a loop realizing the same graph frees and re-allocates the same sizes every step)."""
-        limit = self.cache_limit()
-        if nbytes > limit:
-            self.free_raw(handle, nbytes)
-            self.live_bytes -= nbytes
-            return
-        while self._cached_bytes + nbytes > limit:
-            size = next(iter(self._free_cache))  # dicts keep insertion order: the size cached longest ago
-            old = self._free_cache[size]
-            if old:
-                self.free_raw(old.pop(0), size)
-                self._cached_bytes -= size
-                self.live_bytes -= size
-            if not old:
-                del self._free_cache[size]
-        self._free_cache[nbytes].append(handle)
-        self._cached_bytes += nbytes
-
-    def cache_limit(self) -> int:
-        return 1 << 30
-
-    def clear_cache(self) -> None:
-        for nbytes, handles in self._free_cache.items():
-            for h in handles:
-                self.free_raw(h, nbytes)
-                self.live_bytes -= nbytes
-        self._free_cache.clear()
-        self._cached_bytes = 0
-
     # ---- compiler and runtime ----
     def render(self, prog: LinearProgram) -> Kernel:
         raise NotImplementedError
@@ -163,14 +95,6 @@ class Device:
 
     def __repr__(self) -> str:
         return f"<Device {self.name}>"
-
-
-def format_bytes(n: int) -> str:
-    """'4.00 GiB (4294967296 bytes)': readable, and exact for whoever compares numbers."""
-    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
-        if n >= 1 << shift:
-            return f"{n / (1 << shift):.2f} {unit} ({n} bytes)"
-    return f"{n} bytes"
 
 
 class DeviceStatus(NamedTuple):
@@ -207,7 +131,7 @@ def get_device(name: str | None = None) -> Device:
     device = _OPEN.get(key)
     if device is None:
         base, _, index = key.partition(":")
-        module, cls = BACKENDS[base]
+        module, cls = BACKENDS[base].device.split(":")
         try:
             backend = getattr(importlib.import_module(module), cls)
         except ImportError as e:
@@ -234,60 +158,10 @@ def _host_memory_class() -> type:
     return HostMemory
 
 
-def _quick_probe(name: str) -> str | None:
-    """A cheap guess at why a device cannot work here (None: it may work). No backend is imported."""
-    if name == "PYTHON":
-        return None
-    if name == "CPU":
-        cc = os.environ.get("CC", "cc")
-        return None if shutil.which(cc) else f"no C compiler: {cc!r} not found (set CC or install gcc)"
-    if name == "NV":
-        mock = os.environ.get("BAREGRAD_NV_MOCK") == "1"
-        if not mock and not os.path.exists("/dev/nvidiactl"):
-            return "no /dev/nvidiactl: no NVIDIA kernel driver (BAREGRAD_NV_MOCK=1 runs NV on its mock)"
-        return None if cuda_compiler_found() else "no CUDA compiler for NV kernels: neither nvcc nor libnvrtc " \
-                                                    "found (pip install nvidia-cuda-nvrtc, or put nvcc on PATH)"
-    if name == "CUDA":
-        if not os.path.exists("/dev/nvidiactl"):
-            return "no /dev/nvidiactl: no NVIDIA GPU driver"
-        return None
-    if name == "LLVM":
-        return None if importlib.util.find_spec("llvmlite") else "llvmlite not installed (pip install llvmlite)"
-    if name == "OPENCL":
-        return _opencl_probe()
-    if name == "WEBGPU":
-        return _webgpu_probe()
-    return "unknown"
-
-
-def _opencl_probe() -> str | None:
-    """libOpenCL (the ICD loader) and at least one registered driver; file checks only."""
-    import ctypes.util
-    if not ctypes.util.find_library("OpenCL"):
-        return "libOpenCL not found (apt-get install ocl-icd-libopencl1 pocl-opencl-icd)"
-    vendors = os.environ.get("OCL_ICD_VENDORS", "/etc/OpenCL/vendors")
-    if os.path.isdir(vendors) and not any(f.endswith(".icd") for f in os.listdir(vendors)):
-        return f"libOpenCL found but no OpenCL driver registered in {vendors} (apt-get install pocl-opencl-icd, " \
-               "or a GPU vendor's OpenCL driver)"
-    return None
-
-
-def _webgpu_probe() -> str | None:
-    """The wgpu package and, on Linux, a Vulkan driver manifest for wgpu-native to load."""
-    if not importlib.util.find_spec("wgpu"):
-        return "wgpu not installed (pip install wgpu)"
-    if not sys.platform.startswith("linux") or os.environ.get("VK_ICD_FILENAMES") or os.environ.get("VK_DRIVER_FILES"):
-        return None
-    folders = ("/usr/share/vulkan/icd.d", "/etc/vulkan/icd.d", "/usr/local/share/vulkan/icd.d")
-    if any(os.path.isdir(d) and os.listdir(d) for d in folders):
-        return None
-    return "no Vulkan driver for wgpu (apt-get install mesa-vulkan-drivers libvulkan1, or a GPU driver)"
-
-
-def cuda_compiler_found() -> bool:
-    """nvcc or a libnvrtc is installed (device/nvcc.py's file check; nothing is loaded)."""
-    from baregrad.device.nvcc import compiler_found
-    return compiler_found()
+def probe(name: str) -> str | None:
+    """A cheap guess at why device `name` cannot work here (None: it may work). No backend is imported."""
+    base = canonical_name(name).partition(":")[0]
+    return importlib.import_module(BACKENDS[base].probe).probe()
 
 
 _DEFAULT: str | None = None
@@ -301,7 +175,7 @@ def default_device_name() -> str:
             _DEFAULT = canonical_name(requested)
         else:
             # NV's mock is a test harness (kernels run as CPU twins), never a default
-            mock = os.environ.get("BAREGRAD_NV_MOCK") == "1"
+            mock = config.nv_mock()
             _DEFAULT = next(n for n in ("NV", "CUDA", "CPU", "PYTHON") if not (n == "NV" and mock) and _works(n))
     return _DEFAULT
 
@@ -312,7 +186,7 @@ def set_default_device(name: str) -> None:
 
 
 def _works(name: str) -> bool:
-    if _quick_probe(name) is not None:
+    if probe(name) is not None:
         return False
     try:
         get_device(name)
@@ -325,7 +199,7 @@ def describe_devices() -> list[DeviceStatus]:
     """Every known device, whether it works here, and why not."""
     out = []
     for name in BACKENDS:
-        reason = _quick_probe(name)
+        reason = probe(name)
         if reason is None:
             try:
                 get_device(name)

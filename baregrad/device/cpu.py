@@ -7,16 +7,18 @@ import os
 import subprocess
 from typing import Any, Callable
 
-from baregrad.ir.launch import Kernel
-from baregrad.ir.linear import LinearProgram
+from baregrad import config
 from baregrad.codegen.opt import KernelOptions
 from baregrad.device import Device
-from baregrad.device.host_memory import HostMemory
 from baregrad.device.compile_cache import cache_key, cached_build
+from baregrad.device.host_memory import HostMemory
 from baregrad.errors import CompileError, DeviceError
+from baregrad.ir.launch import Kernel
+from baregrad.ir.linear import LinearProgram
 from baregrad.render.cstyle import C_DIALECT, CRenderer
 
-FLAGS = ["-O2", "-march=native", "-ftree-vectorize", "-fvect-cost-model=dynamic", "-fno-math-errno", "-fwrapv", "-fPIC", "-shared", "-fopenmp"]
+FLAGS = ["-O2", "-march=native", "-ftree-vectorize", "-fvect-cost-model=dynamic", "-fno-math-errno", "-fwrapv", "-fPIC",
+         "-shared", "-fopenmp"]
 
 
 class CPUDevice(HostMemory, Device):
@@ -25,7 +27,7 @@ class CPUDevice(HostMemory, Device):
 
     def __init__(self) -> None:
         super().__init__()
-        self.cc = os.environ.get("CC", "cc")
+        self.cc = config.c_compiler()
         self.renderer = CRenderer(C_DIALECT)
         try:
             version = subprocess.run([self.cc, "--version"], capture_output=True, text=True, timeout=30).stdout

@@ -14,20 +14,19 @@ Environment: BAREGRAD_TF32=1 lets fp32 matmuls use tf32 tensor cores (as torch's
 from __future__ import annotations
 
 import ctypes
-import os
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
+from baregrad import config
 from baregrad.codegen import gpu
-from baregrad.render.gpu.writer import render_cuda
 from baregrad.codegen.gpu_split import GPUKernelOptions
+from baregrad.device import Device, nvcc
+from baregrad.device import cuda_api as api
+from baregrad.device.cuda_api import Driver
+from baregrad.errors import DeviceError, OutOfMemoryError
 from baregrad.ir.launch import Kernel, Launch
 from baregrad.ir.linear import LinearProgram
-from baregrad.device import Device
-from baregrad.device import nvcc
-from baregrad.device.cuda_api import Driver
-from baregrad.device import cuda_api as api
-from baregrad.errors import DeviceError, OutOfMemoryError
+from baregrad.render.gpu.writer import render_cuda
 
 _DRIVER: Driver | None = None
 
@@ -58,7 +57,7 @@ class CUDADevice(Device):
         self.arch = f"sm_{major}{minor}"
         self.device_name = self.drv.device_name(self.dev)
         sms = self.drv.attribute(self.dev, api.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT)
-        self.target = gpu.GPUTarget(major * 10 + minor, sms, os.environ.get("BAREGRAD_TF32") == "1")
+        self.target = gpu.GPUTarget(major * 10 + minor, sms, config.allow_tf32())
         self.kernel_options = GPUKernelOptions(sms=sms)  # long reduces split across the SMs (codegen/gpu_split.py)
         self.stream = self.drv.stream_create()
         self.compiler = nvcc.kernel_compiler()

@@ -13,13 +13,13 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
-from baregrad.ir.launch import Kernel
-from baregrad.ir.linear import L, LinearProgram, LoopKind
 from baregrad.codegen.opt import KernelOptions
 from baregrad.device import Device
-from baregrad.device.host_memory import HostMemory
 from baregrad.device.compile_cache import cache_key, cached_build
+from baregrad.device.host_memory import HostMemory
 from baregrad.errors import CompileError, DeviceError
+from baregrad.ir.launch import Kernel
+from baregrad.ir.linear import L, LinearProgram, LoopKind
 from baregrad.render.llvmir import render_llvm
 
 try:

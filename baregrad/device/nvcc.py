@@ -15,6 +15,7 @@ import sys
 import tempfile
 from typing import Any, Protocol
 
+from baregrad import config
 from baregrad.errors import CompileError, DeviceError
 
 
@@ -27,8 +28,7 @@ class CubinCompiler(Protocol):
 
 def toolkit_roots() -> list[str]:
     """CUDA toolkit folders, the explicitly configured ones first, then the newest installed."""
-    roots = [os.environ.get(v) for v in ("CUDA_PATH", "CUDA_HOME")] + ["/usr/local/cuda"]
-    return [r for r in roots if r] + sorted(glob.glob("/usr/local/cuda-*"), reverse=True)
+    return config.cuda_roots() + ["/usr/local/cuda"] + sorted(glob.glob("/usr/local/cuda-*"), reverse=True)
 
 
 def toolkit_lib_dirs() -> list[str]:

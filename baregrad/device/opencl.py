@@ -15,15 +15,15 @@ import dataclasses
 from typing import Any, Callable
 
 from baregrad.codegen import gpu
-from baregrad.ir.launch import Kernel, Launch
-from baregrad.render.gpu.writer import render_gpu
-from baregrad.render.gpu.lang import OpenCLLanguage
 from baregrad.codegen.gpu_split import GPUKernelOptions
-from baregrad.ir.linear import LinearProgram
 from baregrad.device import Device
 from baregrad.device.compile_cache import cache_key, cached_build
 from baregrad.errors import CompileError, DeviceError, OutOfMemoryError
+from baregrad.ir.launch import Kernel, Launch
+from baregrad.ir.linear import LinearProgram
 from baregrad.render.cstyle import OPENCL_DIALECT, CRenderer
+from baregrad.render.gpu.lang import OpenCLLanguage
+from baregrad.render.gpu.writer import render_gpu
 
 INSTALL_HINT = "apt-get install ocl-icd-libopencl1 pocl-opencl-icd (or a GPU vendor's OpenCL driver)"
 

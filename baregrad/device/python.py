@@ -5,10 +5,10 @@ import struct
 from typing import Any, Callable
 
 from baregrad import dtype as dt
-from baregrad.ir.launch import Kernel
-from baregrad.ir.linear import LinearProgram
 from baregrad.device import Device
 from baregrad.device.host_memory import check_host_room
+from baregrad.ir.launch import Kernel
+from baregrad.ir.linear import LinearProgram
 from baregrad.render.python import RUNTIME, bf16_bits, bf16_from_bits, render_python
 
 

@@ -19,13 +19,13 @@ import os
 from typing import Any, Callable
 
 from baregrad.codegen import gpu
-from baregrad.ir.launch import Kernel, Launch
-from baregrad.render.gpu.writer import render_gpu
-from baregrad.render.gpu.lang import WGSLLanguage
 from baregrad.codegen.gpu_split import GPUKernelOptions
-from baregrad.ir.linear import LinearProgram
 from baregrad.device import Device
 from baregrad.errors import CompileError, DeviceError
+from baregrad.ir.launch import Kernel, Launch
+from baregrad.ir.linear import LinearProgram
+from baregrad.render.gpu.lang import WGSLLanguage
+from baregrad.render.gpu.writer import render_gpu
 from baregrad.render.wgsl import UNSUPPORTED, WORKGROUP, render_wgsl
 
 INSTALL_HINT = "pip install wgpu, and a Vulkan/Metal/D3D12 driver (apt-get install mesa-vulkan-drivers libvulkan1)"

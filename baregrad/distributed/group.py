@@ -7,7 +7,6 @@ MPI, not a TCP store, forms the group. The nccl backend also uses MPI, to hand e
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -33,8 +32,8 @@ _GROUP: list[ProcessGroup] = []
 
 
 def _env_int(name: str) -> int | None:
-    value = os.environ.get(name)
-    if value is None or value == "":
+    value = config.launch_variable(name)
+    if value is None:
         return None
     try:
         return int(value)

@@ -17,6 +17,8 @@ import shutil
 import subprocess
 import sys
 
+from baregrad import config
+
 
 def find_mpiexec() -> str | None:
     """mpiexec beside this Python (the mpich wheel puts it there), else on PATH."""
@@ -70,9 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         print("baregrad.distributed.run: mpiexec not found; install an MPI library (pip install mpich, or apt-get "
               "install openmpi-bin)", file=sys.stderr)
         return 127
-    env = dict(os.environ)
-    if opts.timeout is not None:
-        env["BAREGRAD_DIST_TIMEOUT"] = str(opts.timeout)
+    overrides = {"BAREGRAD_DIST_TIMEOUT": str(opts.timeout)} if opts.timeout is not None else {}
+    env = config.child_environment(**overrides)
     cmd = build_command(mpiexec, launcher_flavor(mpiexec), opts.nproc, opts.hostfile, [opts.script, *opts.args])
     return subprocess.call(cmd, env=env)
 

@@ -6,8 +6,14 @@ from typing import Any
 
 from baregrad import dtype as dt
 from baregrad.device import Device
+from baregrad.device.allocator import on_memory_pressure
 from baregrad.errors import DeviceError
+from baregrad.ir.node import sweep
 from baregrad.profile import memory, profiler
+
+# dead tensors' buffers can still be held by graph nodes in the hash-consing table: before a device asks for more
+# memory, release them (into its cache)
+on_memory_pressure(sweep)
 
 
 class Buffer:
@@ -65,3 +71,6 @@ class Buffer:
 
     def __repr__(self) -> str:
         return f"<Buffer {self.device.name} {self.dtype.name}{list(self.shape)}>"
+
+
+memory.track_buffer_type(Buffer)  # for bg.memory_summary()'s list of live buffers

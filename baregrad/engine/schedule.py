@@ -160,7 +160,8 @@ def _boundary_for(reduce: Node, run_top: Node | None, realized_here: set[Node]) 
     """What to realize for a reduce that its consumer would recompute: the elementwise run on top of it (a conv's
     BatchNorm and ReLU, a linear layer's bias and GELU) when that run has one value per element of the reduce, so
     the epilogue is computed once, in the reduce's kernel, instead of once per read in the consumer's inner loop."""
-    if run_top is not None and math.prod(run_top.shape) == math.prod(reduce.shape) and reduce in run_top.toposort(boundary=realized_here):
+    if run_top is not None and math.prod(run_top.shape) == math.prod(reduce.shape) and \
+            reduce in run_top.toposort(boundary=realized_here):
         return run_top
     return reduce
 
@@ -180,7 +181,8 @@ def _moving_below(node: Node, moving: tuple[bool, ...]) -> tuple[bool, ...]:
     return moving  # pad, shrink, flip keep dimensions in place
 
 
-def _reshape_moving(in_shape: tuple[int, ...], out_shape: tuple[int, ...], moving: tuple[bool, ...]) -> tuple[bool, ...]:
+def _reshape_moving(in_shape: tuple[int, ...], out_shape: tuple[int, ...],
+                    moving: tuple[bool, ...]) -> tuple[bool, ...]:
     """Dimensions are matched in groups of equal size products; a group moves in full if any part of it moves."""
     out = [False] * len(in_shape)
     i = j = 0

@@ -99,6 +99,9 @@ def _terms(node: Node) -> tuple[dict[Node, int], int]:
     return {node: 1}, 0
 
 
+linear_terms = _terms  # the public name: codegen reads an index's terms (node == sum(coeff * term) + c)
+
+
 def _build_sum(terms: dict[Node, int], constant: int) -> Node:
     out: Node | None = None
     for term, coeff in terms.items():

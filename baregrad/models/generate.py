@@ -20,7 +20,7 @@ import enum
 import time
 import weakref
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Protocol, Sequence, Union, runtime_checkable
+from typing import Callable, Iterator, Protocol, Sequence, runtime_checkable
 
 from baregrad.errors import ArgumentError
 from baregrad.models.sampling import Sampler, SamplingParams
@@ -131,7 +131,7 @@ def forget_cache(model: LanguageModel) -> None:
 
 
 # what feeding tokens gives: the last logits, or (from a model's greedy()) already the argmax token id
-Fed = Union[list[float], int]
+Fed = list[float] | int
 Feed = Callable[[list[int], int], Fed]
 
 

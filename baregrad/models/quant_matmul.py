@@ -1,12 +1,12 @@
 """Block-quantized weights as lazy Tensor ops, so a quantized linear layer is one fused kernel.
 
-A GGUF weight of a block type (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K) stays in memory as its raw uint8 blocks. Decoding
-is written with ordinary Tensor ops on that byte tensor (slices, shifts, masks, uint16 assembly and a float16
-bitcast for the scales), laid out block by block as (rows, n_blocks, *block_axes). Nothing is computed until the
-result is consumed: `linear(x, w)` multiplies and reduces over (n_blocks, *block_axes) directly, and the
-scheduler fuses the decode into the matmul's reduce kernel, which then reads the packed bytes. The element order
-of each block is the one documented in baregrad.nn.state.quant, whose dequantize_reference checks this module.
-"""
+A GGUF weight of a block type (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K) stays in memory
+as its raw uint8 blocks. Decoding is written with ordinary Tensor ops on that byte tensor (slices, shifts, masks,
+uint16 assembly and a float16 bitcast for the scales), laid out block by block as (rows, n_blocks, *block_axes).
+Nothing is computed until the result is consumed: `linear(x, w)` multiplies and reduces over (n_blocks, *block_axes)
+directly, and the scheduler fuses the decode into the matmul's reduce kernel, which then reads the packed bytes. The
+element order of each block is the one documented in baregrad.nn.state.quant, whose dequantize_reference checks this
+module."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -11,7 +11,6 @@ Decoding maps "▁" back to a space and byte tokens to their byte.
 """
 from __future__ import annotations
 
-import functools
 import heapq
 import re
 from collections.abc import Sequence
@@ -19,10 +18,9 @@ from dataclasses import dataclass
 
 from baregrad.errors import ArgumentError, FormatError
 from baregrad.models.chat_template import render_chat
-from baregrad.models.tokenizer import TokenType
+from baregrad.models.tokenizer import TokenType, VocabIds
 
 SPACE = "\u2581"
-_END_OF_TURN_TEXTS = frozenset({"<|endoftext|>", "<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>", "</s>"})
 _BYTE_TOKEN = re.compile(r"<0x([0-9A-Fa-f]{2})>")
 
 
@@ -67,7 +65,7 @@ class SPMVocab:
                    template if isinstance(template, str) else None)
 
 
-class SPMTokenizer:
+class SPMTokenizer(VocabIds):
     """Score-driven BPE over characters with byte fallback; see the module docstring."""
 
     def __init__(self, vocab: SPMVocab):
@@ -86,24 +84,6 @@ class SPMTokenizer:
     @classmethod
     def from_gguf_metadata(cls, metadata: dict) -> SPMTokenizer:
         return cls(SPMVocab.from_gguf_metadata(metadata))
-
-    @property
-    def vocab_size(self) -> int:
-        return len(self.vocab.tokens)
-
-    @property
-    def bos_id(self) -> int | None:
-        return self.vocab.bos_id
-
-    @property
-    def eos_id(self) -> int | None:
-        return self.vocab.eos_id
-
-    @functools.cached_property
-    def eos_ids(self) -> frozenset[int]:
-        """eos_id plus the special end-of-turn tokens of common chat formats (Gemma's <end_of_turn>, Phi's <|end|>)."""
-        ids = {i for i in self.special_ids if self.vocab.tokens[i] in _END_OF_TURN_TEXTS}
-        return frozenset(ids | ({self.eos_id} if self.eos_id is not None else set()))
 
     def encode(self, text: str, add_bos: bool | None = None) -> list[int]:
         ids: list[int] = []

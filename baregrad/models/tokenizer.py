@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from baregrad.errors import ArgumentError, FormatError
-
 from baregrad.models.chat_template import render_chat
 
 Backend = str  # "auto" | "tokenizers" | "python"
@@ -148,6 +147,30 @@ def _meta(metadata: dict, key: str, default: Any = None) -> Any:
     return value
 
 
+class VocabIds:
+    """vocab_size, bos_id, eos_id and eos_ids of a tokenizer with `.vocab` (tokens, bos_id, eos_id) and
+    `.special_ids`; BPETokenizer and SPMTokenizer share it. eos_ids adds the special end-of-turn tokens of common
+    chat formats (Gemma's <end_of_turn>, Phi's <|end|>, ...)."""
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocab.tokens)
+
+    @property
+    def bos_id(self) -> int | None:
+        return self.vocab.bos_id
+
+    @property
+    def eos_id(self) -> int | None:
+        return self.vocab.eos_id
+
+    @functools.cached_property
+    def eos_ids(self) -> frozenset[int]:
+        """Tokens that end a generation: eos_id plus the special end-of-turn tokens of common chat formats."""
+        ids = {i for i in self.special_ids if self.vocab.tokens[i] in _END_OF_TURN_TEXTS}
+        return frozenset(ids | ({self.eos_id} if self.eos_id is not None else set()))
+
+
 @dataclass(frozen=True)
 class BPEVocab:
     """What a byte-level BPE tokenizer needs, as read from GGUF metadata."""
@@ -205,7 +228,7 @@ def _optional_id(value: Any, vocab_size: int) -> int | None:
     return value
 
 
-class BPETokenizer:
+class BPETokenizer(VocabIds):
     """Byte-level BPE tokenizer (GPT-2 style) built from GGUF metadata."""
 
     def __init__(self, vocab: BPEVocab, backend: Backend = "auto"):
@@ -228,24 +251,6 @@ class BPETokenizer:
     def from_gguf(cls, path: str | Path, backend: Backend = "auto") -> "BPETokenizer":
         from baregrad.nn.state.gguf import gguf_load  # lazy: the GGUF parser is only needed here
         return cls.from_gguf_metadata(gguf_load(path).metadata, backend)
-
-    @property
-    def vocab_size(self) -> int:
-        return len(self.vocab.tokens)
-
-    @property
-    def bos_id(self) -> int | None:
-        return self.vocab.bos_id
-
-    @property
-    def eos_id(self) -> int | None:
-        return self.vocab.eos_id
-
-    @functools.cached_property
-    def eos_ids(self) -> frozenset[int]:
-        """Tokens that end a generation: eos_id plus the special end-of-turn tokens of common chat formats."""
-        ids = {i for i in self.special_ids if self.vocab.tokens[i] in _END_OF_TURN_TEXTS}
-        return frozenset(ids | ({self.eos_id} if self.eos_id is not None else set()))
 
     def encode(self, text: str, add_bos: bool | None = None) -> list[int]:
         """Token ids of `text`; special tokens written in the text become their single ids."""

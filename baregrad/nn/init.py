@@ -10,7 +10,7 @@ from baregrad.errors import ArgumentError, ShapeError
 from baregrad.tensor import Tensor
 
 
-def _set(t: Tensor, value: Tensor) -> Tensor:
+def set_values(t: Tensor, value: Tensor) -> Tensor:
     """Replace t's value by a realized copy of value (no autograd history)."""
     value = value.detach().to(t.device).cast(t.dtype).reshape(t.shape)
     # a buffer of its own: equal lazy graphs (two zeros_) share one realized buffer, and parameters are assigned to
@@ -48,15 +48,15 @@ def _fan(t: Tensor, mode: str) -> int:
 
 
 def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
-    return _set(t, Tensor.rand(*t.shape, device=t.device) * (b - a) + a)
+    return set_values(t, Tensor.rand(*t.shape, device=t.device) * (b - a) + a)
 
 
 def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
-    return _set(t, Tensor.randn(*t.shape, device=t.device) * std + mean)
+    return set_values(t, Tensor.randn(*t.shape, device=t.device) * std + mean)
 
 
 def constant_(t: Tensor, value: float) -> Tensor:
-    return _set(t, Tensor.full(t.shape, value, t.dtype, t.device))
+    return set_values(t, Tensor.full(t.shape, value, t.dtype, t.device))
 
 
 def zeros_(t: Tensor) -> Tensor:

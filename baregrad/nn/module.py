@@ -3,29 +3,45 @@ state_dict keys match torch's (`features.0.weight`) and torch checkpoints load b
 """
 from __future__ import annotations
 
-import weakref
 from collections import OrderedDict
 from typing import Any, Callable, Iterator, NamedTuple
 
 from baregrad.errors import ShapeError
 from baregrad.tensor import Tensor, realize_all
 
-# Tensors made by Parameter(), by id: a frozen one (requires_grad=False) must still register as a parameter,
-# and Tensor has no room for a flag of its own
-_PARAMETERS: "weakref.WeakValueDictionary[int, Tensor]" = weakref.WeakValueDictionary()
+
+class Parameter(Tensor):
+    """torch.nn.Parameter: a leaf tensor that a Module registers as a parameter. A Tensor subclass, so a frozen one
+    (requires_grad=False) is still known as a parameter; ops on it return plain Tensors."""
+    __slots__ = ()
+
+    def __init__(self, data: Any = None, requires_grad: bool = True):
+        src = data.detach() if isinstance(data, Tensor) else Tensor([] if data is None else data)
+        src = _private(src)
+        super().__init__(src, device=src.device, requires_grad=requires_grad)
+
+    def __deepcopy__(self, memo: dict) -> "Parameter":
+        if id(self) in memo:
+            return memo[id(self)]
+        copy = super().__deepcopy__(memo)  # a plain Tensor with its own buffer (and grad)
+        out = memo[id(self)] = Parameter(copy, self.requires_grad)
+        out.grad = copy.grad
+        return out
+
+    def __reduce__(self) -> tuple:
+        rebuild, args = super().__reduce__()
+        return (rebuild_parameter, (rebuild, args))
 
 
-def Parameter(data: Tensor, requires_grad: bool = True) -> Tensor:  # noqa: N802 - torch's name
-    """A leaf tensor that a Module registers as a parameter (so does any Tensor with requires_grad)."""
-    t = _private(data.detach() if isinstance(data, Tensor) else Tensor(data))
-    t.requires_grad = requires_grad
-    _PARAMETERS[id(t)] = t
-    return t
+def rebuild_parameter(rebuild: Any, args: tuple) -> Parameter:
+    """pickle's constructor for a Parameter: the Tensor, rebuilt as Tensor.__reduce__ says, made a Parameter."""
+    t = rebuild(*args)
+    return Parameter(t, t.requires_grad)
 
 
 def is_parameter(value: Any) -> bool:
-    """A Tensor with requires_grad, or one made by Parameter() (frozen parameters included)."""
-    return isinstance(value, Tensor) and (value.requires_grad or _PARAMETERS.get(id(value)) is value)
+    """A Parameter (frozen ones included), or any Tensor with requires_grad, which a Module also registers."""
+    return isinstance(value, Parameter) or (isinstance(value, Tensor) and value.requires_grad)
 
 
 def _private(t: Tensor) -> Tensor:
@@ -298,4 +314,4 @@ def _device_only(t: Tensor, args: tuple, kwargs: dict) -> Tensor:
     return t.to(device) if device is not None else t
 
 
-__all__ = ["Module", "Parameter", "IncompatibleKeys", "is_parameter"]
+__all__ = ["Module", "Parameter", "IncompatibleKeys", "is_parameter", "rebuild_parameter"]

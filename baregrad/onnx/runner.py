@@ -76,7 +76,7 @@ class OnnxModel:
         known = init_names | {v.name for v in self.graph.inputs}
         self._plans[id(self.graph)] = plan_graph(self.graph, known, {v.name for v in self.graph.inputs})
         if jit:
-            from baregrad import jit as make_jit
+            from baregrad.tensor_jit import jit as make_jit
             self._jit = make_jit(self._run_tensors)
 
     # -- public --
@@ -174,7 +174,8 @@ class OnnxModel:
         outs = run_graph(self.model, self.graph, env, call, self.device, top=True)
         if call.record is not None:
             pending = [v for v in call.record.values()
-                       if v is not None and not isinstance(v, list) and (v.numel() <= _HOST_ELEMENTS or _reads_memory(v))]
+                       if v is not None and not isinstance(v, list)
+                       and (v.numel() <= _HOST_ELEMENTS or _reads_memory(v))]
             realize_all(pending)
             self._folded[key] = {k: _host_backed(v) for k, v in call.record.items()}
         return dict(zip(self.output_names, outs))
@@ -339,7 +340,8 @@ def plan_graph(graph: Graph, known: set[str], shape_fixed_inputs: set[str]) -> _
         ins = [i for i in n.inputs if i]
         if n.op_type in _NOT_FOLDABLE or _subgraphs(n):
             continue
-        if n.op_type in ("Shape", "Size") and n.domain == "" and ins and ins[0] in shape_fixed or all(i in foldable for i in ins):
+        if n.op_type in ("Shape", "Size") and n.domain == "" and ins and ins[0] in shape_fixed or \
+                all(i in foldable for i in ins):
             foldable.update(o for o in n.outputs if o)
         if n.op_type in _DATA_DEPENDENT_SHAPE or not all(i in shape_fixed for i in ins):
             continue

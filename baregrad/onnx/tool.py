@@ -135,12 +135,13 @@ def onnxruntime_session(path: str, threads: int) -> Any:
 
 def run_tool(path: str, input_specs: Sequence[str], out_dir: str | None, bench: bool, device: str | None,
              threads: int, repeat: int, dims: dict[str, int], out: TextIO) -> int:
-    import baregrad as bg
+    from baregrad.onnx import load
+    from baregrad.tensor import Tensor, realize_all
     model = read_model(path)
     describe(model, out)
     if not input_specs and not bench:
         return 0
-    runner = bg.onnx.load(model, device=device, jit=bench)
+    runner = load(model, device=device, jit=bench)
     feeds = parse_inputs(input_specs) if input_specs else random_inputs(runner.inputs, dims)
     if input_specs:
         outputs = runner(**feeds)
@@ -148,9 +149,9 @@ def run_tool(path: str, input_specs: Sequence[str], out_dir: str | None, bench: 
     if bench:
         def ours() -> None:
             result = runner(**feeds)
-            bg.realize_all([v for v in result.values() if isinstance(v, bg.Tensor)])
+            realize_all([v for v in result.values() if isinstance(v, Tensor)])
             for v in result.values():
-                if isinstance(v, bg.Tensor):
+                if isinstance(v, Tensor):
                     v.to_bytes()  # wait for the device
         mine = time_calls(ours, repeat)
         print(f"baregrad ({runner.device}): median {mine.median_ms:.2f} ms, best {mine.best_ms:.2f} ms", file=out)

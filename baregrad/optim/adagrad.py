@@ -9,7 +9,7 @@ from typing import Any, Iterable
 
 from baregrad import dtype as dt
 from baregrad.errors import ArgumentError
-from baregrad.optim.optimizer import Optimizer, _StepState, check_torch_flags
+from baregrad.optim.optimizer import Optimizer, StepState, check_torch_flags
 from baregrad.tensor import Tensor
 
 
@@ -34,7 +34,7 @@ class Adagrad(Optimizer):
         acc = self._state(p, "sum", lambda: p.detach().full_like(group["initial_accumulator_value"]))
         return step, acc
 
-    def _update_group(self, index: int, group: dict[str, Any], params: list[Tensor], pending: _StepState) -> None:
+    def _update_group(self, index: int, group: dict[str, Any], params: list[Tensor], pending: StepState) -> None:
         lr = self.scalar(index, "lr", group["lr"], params[0].device, pending)
         for p in params:
             step, acc = self._init_state(p, group)

@@ -8,7 +8,7 @@ from typing import Any, Iterable
 
 from baregrad import dtype as dt
 from baregrad.errors import ArgumentError
-from baregrad.optim.optimizer import Optimizer, _StepState, check_torch_flags
+from baregrad.optim.optimizer import Optimizer, StepState, check_torch_flags
 from baregrad.tensor import Tensor
 
 
@@ -28,18 +28,15 @@ class Adam(Optimizer):
                                   "amsgrad": amsgrad, "maximize": maximize,
                                   "decoupled_weight_decay": decoupled_weight_decay or self.decoupled})
 
-    def _update_group(self, index: int, group: dict[str, Any], params: list[Tensor], pending: _StepState) -> None:
+    def _update_group(self, index: int, group: dict[str, Any], params: list[Tensor], pending: StepState) -> None:
         device = params[0].device
         lr = self.scalar(index, "lr", group["lr"], device, pending)
         beta1 = self.scalar(index, "beta1", group["betas"][0], device, pending)
         beta2, eps = group["betas"][1], group["eps"]
         for p in params:
             step = self._next_step(p, pending)
-            m = self._state(p, "exp_avg", lambda: p.detach().zeros_like())
-            v = self._state(p, "exp_avg_sq", lambda: p.detach().zeros_like())
             g, w = self._gradient_and_weight(p, group, lr)
-            b1 = beta1.cast(p.dtype)
-            pending.targets += [m.assign(m + (g - m) * (1 - b1)), v.assign(v * beta2 + g * g * (1 - beta2))]
+            m, v = self._adam_moments(p, g, beta1, beta2, pending)
             bias1 = 1 - beta1 ** step
             bias2_sqrt = (1 - Tensor.full((), beta2, dt.float32, device) ** step).sqrt()
             second = v

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from baregrad.errors import ArgumentError
-from baregrad.optim.optimizer import Optimizer, _StepState, check_torch_flags
+from baregrad.optim.optimizer import Optimizer, StepState, check_torch_flags
 from baregrad.tensor import Tensor
 
 
@@ -18,7 +18,7 @@ class Adamax(Optimizer):
         super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay,
                                   "maximize": maximize})
 
-    def _update_group(self, index: int, group: dict[str, Any], params: list[Tensor], pending: _StepState) -> None:
+    def _update_group(self, index: int, group: dict[str, Any], params: list[Tensor], pending: StepState) -> None:
         device = params[0].device
         lr = self.scalar(index, "lr", group["lr"], device, pending)
         beta1 = self.scalar(index, "beta1", group["betas"][0], device, pending)

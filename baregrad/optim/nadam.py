@@ -9,7 +9,7 @@ from typing import Any, Iterable
 
 from baregrad import dtype as dt
 from baregrad.errors import ArgumentError
-from baregrad.optim.optimizer import Optimizer, _StepState, check_torch_flags
+from baregrad.optim.optimizer import Optimizer, StepState, check_torch_flags
 from baregrad.tensor import Tensor
 
 
@@ -27,7 +27,7 @@ class NAdam(Optimizer):
                                   "momentum_decay": momentum_decay, "decoupled_weight_decay": decoupled_weight_decay,
                                   "maximize": maximize})
 
-    def _update_group(self, index: int, group: dict[str, Any], params: list[Tensor], pending: _StepState) -> None:
+    def _update_group(self, index: int, group: dict[str, Any], params: list[Tensor], pending: StepState) -> None:
         device = params[0].device
         lr = self.scalar(index, "lr", group["lr"], device, pending)
         beta1 = self.scalar(index, "beta1", group["betas"][0], device, pending)
@@ -35,14 +35,11 @@ class NAdam(Optimizer):
         for p in params:
             step = self._next_step(p, pending)
             mu_product = self._state(p, "mu_product", lambda: Tensor(1.0, dtype=dt.float32, device=device))
-            m = self._state(p, "exp_avg", lambda: p.detach().zeros_like())
-            v = self._state(p, "exp_avg_sq", lambda: p.detach().zeros_like())
             g, w = self._gradient_and_weight(p, group, lr)
             mu = beta1 * (1 - 0.5 * 0.96 ** (step * decay))
             mu_next = beta1 * (1 - 0.5 * 0.96 ** ((step + 1) * decay))
             pending.targets.append(mu_product.assign(mu_product * mu))
-            b1 = beta1.cast(p.dtype)
-            pending.targets += [m.assign(m + (g - m) * (1 - b1)), v.assign(v * beta2 + g * g * (1 - beta2))]
+            m, v = self._adam_moments(p, g, beta1, beta2, pending)
             bias2 = 1 - Tensor.full((), beta2, dt.float32, device) ** step
             denom = (v / bias2.cast(p.dtype)).sqrt() + eps
             grad_scale = lr * (1 - mu) / (1 - mu_product)

@@ -25,7 +25,7 @@ class _Scalar:
 
 
 @dataclass
-class _StepState:
+class StepState:
     """Device tensors written during one step, realized together at its end."""
     targets: list[Tensor] = field(default_factory=list)
 
@@ -61,7 +61,7 @@ class Optimizer:
             for p in group["params"]:
                 p.grad = None if set_to_none or p.grad is None else p.grad.zeros_like()
 
-    def scalar(self, group_index: int, name: str, value: float, device: str, pending: _StepState) -> Tensor:
+    def scalar(self, group_index: int, name: str, value: float, device: str, pending: StepState) -> Tensor:
         """The device copy of a hyperparameter, assigned a new value only when the Python value changed."""
         key = (group_index, name, device)
         held = self._scalars.get(key)
@@ -75,7 +75,7 @@ class Optimizer:
     @no_grad()
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         loss = closure() if closure is not None else None
-        pending = _StepState()
+        pending = StepState()
         for i, group in enumerate(self.param_groups):
             params = [p for p in group["params"] if p.grad is not None]
             if params:
@@ -83,7 +83,7 @@ class Optimizer:
         realize_all(pending.targets)
         return loss
 
-    def _update_group(self, index: int, group: dict[str, Any], params: list[Tensor], pending: _StepState) -> None:
+    def _update_group(self, index: int, group: dict[str, Any], params: list[Tensor], pending: StepState) -> None:
         raise NotImplementedError
 
     @staticmethod
@@ -98,11 +98,21 @@ class Optimizer:
             g = g + w * wd
         return g, w
 
-    def _next_step(self, p: Tensor, pending: _StepState) -> Tensor:
+    def _next_step(self, p: Tensor, pending: StepState) -> Tensor:
         """p's step count (float32 state "step", as torch keeps it), counted up by this step."""
         step = self._state(p, "step", lambda: Tensor(0.0, dtype=dt.float32, device=p.device))
         pending.targets.append(step.assign(step + 1))
         return step
+
+    def _adam_moments(self, p: Tensor, g: Tensor, beta1: Tensor, beta2: float, pending: StepState
+                      ) -> tuple[Tensor, Tensor]:
+        """Adam's moment estimates (state exp_avg, exp_avg_sq) as they stand after this step's update (queued on
+        `pending`); Adam, NAdam and RAdam share them."""
+        m = self._state(p, "exp_avg", lambda: p.detach().zeros_like())
+        v = self._state(p, "exp_avg_sq", lambda: p.detach().zeros_like())
+        b1 = beta1.cast(p.dtype)
+        pending.targets += [m.assign(m + (g - m) * (1 - b1)), v.assign(v * beta2 + g * g * (1 - beta2))]
+        return m, v
 
     def _state(self, p: Tensor, name: str, init: Callable[[], Tensor]) -> Tensor:
         st = self.state.setdefault(p, {})

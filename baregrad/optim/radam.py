@@ -12,7 +12,7 @@ import math
 from typing import Any, Iterable
 
 from baregrad.errors import ArgumentError
-from baregrad.optim.optimizer import Optimizer, _StepState, check_torch_flags
+from baregrad.optim.optimizer import Optimizer, StepState, check_torch_flags
 from baregrad.tensor import Tensor
 
 
@@ -27,7 +27,7 @@ class RAdam(Optimizer):
         super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay,
                                   "decoupled_weight_decay": decoupled_weight_decay, "maximize": maximize})
 
-    def _update_group(self, index: int, group: dict[str, Any], params: list[Tensor], pending: _StepState) -> None:
+    def _update_group(self, index: int, group: dict[str, Any], params: list[Tensor], pending: StepState) -> None:
         device = params[0].device
         lr = self.scalar(index, "lr", group["lr"], device, pending)
         beta1 = self.scalar(index, "beta1", group["betas"][0], device, pending)
@@ -39,11 +39,8 @@ class RAdam(Optimizer):
         first_rectified = _first_rectified_step(beta2, rho_inf)
         for p in params:
             step = self._next_step(p, pending)
-            m = self._state(p, "exp_avg", lambda: p.detach().zeros_like())
-            v = self._state(p, "exp_avg_sq", lambda: p.detach().zeros_like())
             g, w = self._gradient_and_weight(p, group, lr)
-            b1 = beta1.cast(p.dtype)
-            pending.targets += [m.assign(m + (g - m) * (1 - b1)), v.assign(v * beta2 + g * g * (1 - beta2))]
+            m, v = self._adam_moments(p, g, beta1, beta2, pending)
             bias1 = 1 - beta1 ** step
             bias2 = -(step * log_beta2).expm1()
             rho_t = rho_inf - 2 * step * (step * log_beta2).exp() / bias2

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from baregrad.errors import ArgumentError
-from baregrad.optim.optimizer import Optimizer, _StepState, check_torch_flags
+from baregrad.optim.optimizer import Optimizer, StepState, check_torch_flags
 from baregrad.tensor import Tensor
 
 
@@ -19,7 +19,7 @@ class RMSprop(Optimizer):
         super().__init__(params, {"lr": lr, "alpha": alpha, "eps": eps, "weight_decay": weight_decay,
                                   "momentum": momentum, "centered": centered, "maximize": maximize})
 
-    def _update_group(self, index: int, group: dict[str, Any], params: list[Tensor], pending: _StepState) -> None:
+    def _update_group(self, index: int, group: dict[str, Any], params: list[Tensor], pending: StepState) -> None:
         device = params[0].device
         lr = self.scalar(index, "lr", group["lr"], device, pending)
         # a scheduler (OneCycleLR) may cycle momentum: a device copy keeps the step one compiled graph

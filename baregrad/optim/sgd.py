@@ -5,7 +5,7 @@ from typing import Any, Iterable
 
 from baregrad import dtype as dt
 from baregrad.errors import ArgumentError
-from baregrad.optim.optimizer import Optimizer, _StepState, check_torch_flags
+from baregrad.optim.optimizer import Optimizer, StepState, check_torch_flags
 from baregrad.tensor import Tensor
 
 
@@ -21,7 +21,7 @@ class SGD(Optimizer):
         super().__init__(params, {"lr": lr, "momentum": momentum, "dampening": dampening,
                                   "weight_decay": weight_decay, "nesterov": nesterov, "maximize": maximize})
 
-    def _update_group(self, index: int, group: dict[str, Any], params: list[Tensor], pending: _StepState) -> None:
+    def _update_group(self, index: int, group: dict[str, Any], params: list[Tensor], pending: StepState) -> None:
         device = params[0].device
         lr = self.scalar(index, "lr", group["lr"], device, pending)
         use_momentum = group["momentum"] != 0

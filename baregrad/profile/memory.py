@@ -50,12 +50,20 @@ class LiveBuffer:
     origin: str
 
 
+BUFFER_TYPES: list[type] = []  # the engine registers its Buffer class: profile/ sits below engine/, never imports it
+
+
+def track_buffer_type(cls: type) -> None:
+    """Count instances of `cls` (with .allocated, .device, .dtype, .shape, .nbytes, .origin) in live_buffers()."""
+    if cls not in BUFFER_TYPES:
+        BUFFER_TYPES.append(cls)
+
+
 def live_buffers(device: str | None = None) -> list[LiveBuffer]:
     """Every buffer holding device memory now (optionally on one device), largest first."""
-    from baregrad.engine.buffer import Buffer
     found = []
     for obj in gc.get_objects():
-        if type(obj) is Buffer and obj.allocated and (device is None or obj.device.name == device):
+        if type(obj) in BUFFER_TYPES and obj.allocated and (device is None or obj.device.name == device):
             found.append(LiveBuffer(obj.device.name, obj.dtype.name, obj.shape, obj.nbytes,
                                     describe_origin(obj.origin)))
     found.sort(key=lambda b: -b.nbytes)

@@ -115,7 +115,7 @@ class Profiler:
         """Microseconds since the profiler started."""
         return (time.perf_counter() - self.origin) * 1e6
 
-    # ---- hooks (called by engine/realize.py, engine/buffer.py, engine/jit.py) ----
+    # ---- hooks (called by engine/realize.py, engine/buffer.py, tensor_jit.py) ----
     def realize_begin(self, device: Any) -> None:
         self._realize = (self.now(), device)
         self.caller = _user_frame()  # buffers this realize allocates were asked for by the same line

@@ -52,7 +52,8 @@ class Bar:
         bar = "#" * int(frac * 24)
         count = f"{_amount(self.n, self.unit)}/{_amount(self.total, self.unit)}"
         extra = f", {self.postfix}" if self.postfix else ""
-        self.stream.write(f"\r{self.desc} {frac:4.0%} |{bar:<24}| {count}{extra} [{time.monotonic() - self.start:.1f}s]")
+        elapsed = time.monotonic() - self.start
+        self.stream.write(f"\r{self.desc} {frac:4.0%} |{bar:<24}| {count}{extra} [{elapsed:.1f}s]")
         self.stream.flush()
         self.drawn = True
 

@@ -14,7 +14,8 @@ from typing import Any
 from baregrad.profile.profiler import MEMORY_ARGS
 
 HOST_PID = 1
-THREADS = {"native": 1, "realize": 1, "schedule": 1, "compile": 2, "kernel": 1, "jit": 1, "copy": 2, "alloc": 3, "free": 3}
+THREADS = {"native": 1, "realize": 1, "schedule": 1, "compile": 2, "kernel": 1, "jit": 1, "copy": 2, "alloc": 3,
+           "free": 3}
 THREAD_NAMES = {"host": {1: "python (realize, schedule, launch)", 2: "compile"},
                 "device": {1: "kernels", 2: "copies", 3: "memory"}}
 

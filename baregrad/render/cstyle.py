@@ -204,7 +204,8 @@ class CRenderer:
         if ins.op is L.BITCAST:
             return self.bitcast(name, src[0], prog.instrs[ins.src[0]].dtype, ins.dtype)
         if ins.dtype.lanes > 1:
-            return f"{ctype} {name} = {self.vector_alu(ins.arg, src, [prog.instrs[s].dtype for s in ins.src], ins.dtype)};"
+            in_dtypes = [prog.instrs[s].dtype for s in ins.src]
+            return f"{ctype} {name} = {self.vector_alu(ins.arg, src, in_dtypes, ins.dtype)};"
         in_dtype = prog.instrs[ins.src[0]].dtype
         return f"{ctype} {name} = {self.round_result(ins.dtype, self.alu(ins.arg, src, in_dtype, ins.dtype))};"
 

@@ -13,7 +13,7 @@ import struct
 from dataclasses import dataclass, field
 
 from baregrad import dtype as dt
-from baregrad.ir.linear import L, LinearProgram, Instr, LoopKind
+from baregrad.ir.linear import Instr, L, LinearProgram, LoopKind
 from baregrad.ir.ops import Op, ReduceOp
 
 INT_TYPES = {1: "i8", 2: "i16", 4: "i32", 8: "i64"}
@@ -72,7 +72,7 @@ def float_literal(value: float, d: dt.DType) -> str:
     v = float(value)
     if d is not dt.float64 and math.isfinite(v):
         v = ctypes.c_float(v).value
-    return "0x%016X" % struct.unpack("<Q", struct.pack("<d", v))[0]
+    return f"0x{struct.unpack('<Q', struct.pack('<d', v))[0]:016X}"
 
 
 def literal(value, d: dt.DType) -> str:

@@ -17,7 +17,7 @@ import math
 import struct
 
 from baregrad import dtype as dt
-from baregrad.ir.linear import L, Instr, LinearProgram, LoopKind
+from baregrad.ir.linear import Instr, L, LinearProgram, LoopKind
 from baregrad.ir.ops import Op, ReduceOp
 from baregrad.render.cstyle import global_size
 
@@ -196,7 +196,7 @@ class WGSLRenderer:
                 self.names[i] = literal(ins.arg, ins.dtype)
             elif ins.op is L.RANGE and ins.arg.kind is LoopKind.GLOBAL:
                 if first:
-                    self.lines += [pad + "let gidx = i32(gid.x + gid.y * nwg.x * %du);" % WORKGROUP,
+                    self.lines += [pad + f"let gidx = i32(gid.x + gid.y * nwg.x * {WORKGROUP}u);",
                                    pad + f"if (gidx >= {global_size(prog)}) {{ return; }}"]
                     first = False
                 loop, stride = ins.arg, strides[ins.arg.name]
@@ -213,7 +213,7 @@ class WGSLRenderer:
             else:
                 self.lines += [pad + line for line in self.statement(i, ins)]
         if first:  # no global loop: one invocation of the workgroup runs the kernel, the others would race it
-            self.lines.insert(0, "  if (gid.x + gid.y * nwg.x * %du != 0u) { return; }" % WORKGROUP)
+            self.lines.insert(0, f"  if (gid.x + gid.y * nwg.x * {WORKGROUP}u != 0u) {{ return; }}")
         decls = [self.binding(n, p) for n, p in enumerate(prog.params)]
         head = [f"@compute @workgroup_size({WORKGROUP})",
                 f"fn {prog.name}(@builtin(global_invocation_id) gid: vec3<u32>, "

@@ -7,18 +7,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
-from baregrad import autograd as F
+from baregrad import autograd
 from baregrad.ir.node import Node
 
 if TYPE_CHECKING:
     from baregrad.tensor import Tensor
 
 
-class _Composite(F.Function):
+class _Composite(autograd.Function):
     def forward(self, *nodes: Node, fn: Callable, grad_fn: Callable) -> Node:
         from baregrad.tensor import Tensor
         device = self.parents[0].device
-        with F.set_grad_enabled(False):
+        with autograd.set_grad_enabled(False):
             out = fn(*[Tensor.from_node(n, device) for n in nodes])
         self.out = out.node
         return out.node

@@ -1,16 +1,25 @@
-"""torch-style free functions: torch.NAME(input, *args) is input.NAME(*args) for every method listed here, plus
-the functions that take several tensors (einsum, meshgrid, broadcast_tensors, triu_indices, ...).
+"""torch's free functions, from one table: `torch_functions(Tensor)` is every torch.NAME that baregrad has.
 
-`baregrad/__init__.py` exports them. Names of Python builtins (abs, sum, max, ...) are left out on purpose, so
-the package namespace never shadows a builtin that its own code calls.
+- METHOD_FUNCTIONS: torch.NAME(input, *args) is input.NAME(*args);
+- BUILTIN_NAMES: the same for the names of Python builtins (abs, sum, max, ...): exported as package attributes
+  but left out of __all__, so `from baregrad import *` keeps the builtins;
+- CONSTRUCTORS: Tensor's static constructors (zeros, arange, cat, ...), and LIKE_FUNCTIONS (zeros_like, ...);
+- OTHER_FUNCTIONS: functions that are no method (einsum, hstack, cdist, normal, torch.max's several forms, ...),
+  implemented in the tensor_ops module of their concept.
+`baregrad/__init__.py` exports the table; the earlier entry wins where a name appears twice.
 """
 from __future__ import annotations
 
 from typing import Any, Callable
 
 from baregrad.tensor_ops import linalg as _linalg
-from baregrad.tensor_ops.shape_ops import (broadcast_shapes, broadcast_tensors, meshgrid, one_hot, tril_indices,
-                                           triu_indices)
+from baregrad.tensor_ops.movement import (
+    broadcast_shapes,
+    broadcast_tensors,
+    meshgrid,
+    tril_indices,
+    triu_indices,
+)
 
 METHOD_FUNCTIONS = (
     # math
@@ -41,19 +50,65 @@ METHOD_FUNCTIONS = (
 )
 
 
-def _as_function(name: str) -> Callable:
+def as_function(method: str, name: str | None = None) -> Callable:
+    """torch.NAME(input, *args, **kwargs) as input.METHOD(*args, **kwargs)."""
+    name = name or method
+
     def fn(input: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: A002 - torch's argument name
-        return getattr(input, name)(*args, **kwargs)
+        return getattr(input, method)(*args, **kwargs)
     fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = f"torch.{name}(input, ...): the same as input.{name}(...)."
+    fn.__doc__ = f"torch.{name}(input, ...): the same as input.{method}(...)."
     return fn
 
 
-def tensor_functions() -> dict[str, Callable]:
-    """Every free function to export from the package, by name."""
-    out = {name: _as_function(name) for name in METHOD_FUNCTIONS}
-    out.update(einsum=_linalg.einsum, meshgrid=meshgrid, broadcast_tensors=broadcast_tensors,
-               broadcast_shapes=broadcast_shapes, tril_indices=tril_indices, triu_indices=triu_indices)
+# torch.NAME(input, *args) == input.NAME(*args), under torch's other names too
+METHOD_FUNCTIONS += (
+    # arithmetic and comparison, under every name torch has for them
+    "add", "sub", "mul", "div", "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less",
+    "less_equal", "not_equal", "multiply", "subtract", "divide", "true_divide", "negative", "positive",
+    "absolute", "sgn", "fix", "relu", "where", "maximum", "minimum", "matmul",
+    # metadata and copies
+    "numel", "is_floating_point", "is_complex", "is_nonzero", "is_signed", "get_device", "clone", "detach", "t",
+    # shape
+    "swapdims", "ravel", "fliplr", "flipud", "rot90", "select", "narrow_copy", "tensor_split", "hsplit",
+    "vsplit", "dsplit", "split_with_sizes", "take", "masked_select", "kron",
+    # more math, special functions, statistics, indexed writes, sampling
+    "addcmul", "addcdiv", "mv", "vdot", "dist", "renorm", "fmax", "fmin", "logcumsumexp", "gcd", "lcm", "ldexp",
+    "bitwise_left_shift", "bitwise_right_shift", "isposinf", "isneginf", "isreal", "nextafter",
+    "erfc", "erfinv", "lgamma", "digamma",
+    "quantile", "nanquantile", "mode", "histc", "cov", "corrcoef",
+    "scatter_reduce", "index_copy", "index_fill", "index_put", "masked_scatter",
+    "bernoulli", "multinomial",
+)
+
+BUILTIN_NAMES = ("abs", "sum", "all", "any", "round", "pow", "max", "min")
+
+CONSTRUCTORS = ("zeros", "ones", "full", "empty", "arange", "linspace", "eye", "rand", "randn", "randint", "randperm",
+                "cat", "stack")
+
+# torch.NAME_like(t, dtype=None) == t.METHOD(dtype)
+LIKE_FUNCTIONS = {"zeros_like": "zeros_like", "ones_like": "ones_like", "full_like": "full_like",
+                  "rand_like": "rand_like", "randn_like": "randn_like", "empty_like": "zeros_like"}
+
+
+def torch_functions(tensor: type) -> dict[str, Callable]:
+    """Every free function to export from the package, by name (`tensor` is the Tensor class)."""
+    from baregrad.tensor_ops import free_functions as free
+    from baregrad.tensor_ops.random import normal
+    out: dict[str, Callable] = {}
+    out.update({name: getattr(tensor, name) for name in CONSTRUCTORS})
+    out.update({name: as_function(method, name) for name, method in LIKE_FUNCTIONS.items()})
+    for name in METHOD_FUNCTIONS:
+        out.setdefault(name, as_function(name))
+    others = {"einsum": _linalg.einsum, "meshgrid": meshgrid, "broadcast_tensors": broadcast_tensors,
+              "broadcast_shapes": broadcast_shapes, "tril_indices": tril_indices, "triu_indices": triu_indices,
+              "max": free.torch_max, "min": free.torch_min, "normal": normal, "row_stack": free.vstack,
+              "concat": free.concatenate, "trapz": free.trapezoid}
+    others.update({fn.__name__: fn for fn in free.FREE_FUNCTIONS})
+    for name, fn in others.items():
+        out.setdefault(name, fn)
+    for name in BUILTIN_NAMES:
+        out.setdefault(name, as_function(name))
     return out
 
 
@@ -69,4 +124,5 @@ class LinalgNamespace:
 
 linalg = LinalgNamespace()
 
-__all__ = ["tensor_functions", "linalg", "one_hot", "METHOD_FUNCTIONS"]
+__all__ = ["torch_functions", "linalg", "as_function", "METHOD_FUNCTIONS", "BUILTIN_NAMES", "CONSTRUCTORS",
+           "LIKE_FUNCTIONS"]

@@ -7,7 +7,11 @@ import math
 from typing import TYPE_CHECKING, Any, Sequence
 
 from baregrad import dtype as dt
-from baregrad.errors import ArgumentError, ShapeError
+from baregrad import tensor as core  # the Tensor class, at call time (tensor.py imports this module)
+from baregrad.device import get_device
+from baregrad.errors import ArgumentError, DTypeError, ShapeError
+from baregrad.ir.ops import Op
+from baregrad.tensor_ops.arithmetic import broadcast_pair
 from baregrad.tensor_ops.custom_grad import sqrt_zero_grad
 
 if TYPE_CHECKING:
@@ -251,3 +255,45 @@ def einsum(equation: str, *operands: Any) -> "Tensor":
     product = product.expand([sizes[lb] for lb in every])
     reduced = list(range(len(out), len(every)))
     return product.sum(reduced) if reduced else product
+
+
+class MatmulOps:
+    """matmul methods of Tensor; `self` is a Tensor."""
+    __slots__ = ()
+
+    # ---- matmul ----
+    def matmul(self, other: "Tensor") -> "Tensor":
+        a, b = self, other
+        if not isinstance(b, core.Tensor):
+            raise DTypeError(f"matmul needs a Tensor, got {type(b).__name__}")
+        if a.ndim == 0 or b.ndim == 0:
+            raise ShapeError(f"matmul needs tensors with at least one dim, got {a.shape} and {b.shape}")
+        if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
+            raise ShapeError(f"matmul shape mismatch: {a.shape} @ {b.shape}")
+        d = dt.promote(a.dtype, b.dtype)
+        acc = dt.accumulate_dtype(d)
+        if acc is not d:  # 16-bit floats: exact float32 products, a float32 sum, one rounding (as torch)
+            return a.cast(acc).matmul(b.cast(acc)).cast(d)
+        a, b = a.cast(d), b.cast(d)
+        if a.ndim == 1 and b.ndim == 1:
+            return (a * b).sum()
+        if b.ndim == 1:
+            return (a * b).sum(-1)
+        if a.ndim == 1:
+            return (a.unsqueeze(-1) * b).sum(-2)
+        if b.node.op is Op.PERMUTE and b.node.src[0].op is Op.BUFFER and b.numel() >= 4096 and \
+                get_device(b.device).wants_row_major_matmul_rhs:
+            b = b.contiguous()  # x @ W.T: a copy of W.T is cheap next to the matmul; the device says if it helps
+        # (..., n, k) x (..., k, m): broadcast to (..., n, m, k) and reduce the last axis
+        lhs = a.unsqueeze(-2)
+        rhs = b.transpose(-1, -2).unsqueeze(-3)
+        lhs, rhs = broadcast_pair(lhs, rhs)
+        return (lhs * rhs).sum(-1)
+
+    mm = matmul
+    bmm = matmul
+
+    def dot(self, other: "Tensor") -> "Tensor":
+        if self.ndim != 1 or other.ndim != 1:
+            raise ShapeError(f"dot needs 1-d tensors, got {self.shape} and {other.shape}")
+        return self.matmul(other)

@@ -10,11 +10,11 @@ import pytest
 
 import baregrad as bg
 import baregrad.nn.functional as F
-from baregrad.ir.linear import L, LoopKind
 from baregrad.codegen.opt import KernelOptions
 from baregrad.device import get_device
 from baregrad.engine.realize import canonicalize
 from baregrad.engine.schedule import build_schedule
+from baregrad.ir.linear import L, LoopKind
 from baregrad.ir.ops import Op
 from tests.helpers import compare, to_torch
 

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import baregrad as bg
-from baregrad.ir.linear import LinearProgram
 from baregrad.device import Device, get_device
+from baregrad.ir.linear import LinearProgram
 
 
 def open_or_skip(name: str) -> Device:

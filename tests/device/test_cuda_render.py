@@ -19,14 +19,14 @@ import baregrad as bg
 from baregrad import dtype as dt
 from baregrad.codegen import gpu
 from baregrad.codegen.gpu_split import GPUKernelOptions
-from baregrad.ir.launch import GPUPlan, Strategy
-from baregrad.render.gpu.writer import render_cuda
 from baregrad.device import get_device
 from baregrad.engine.buffer import Buffer
 from baregrad.engine.realize import canonicalize
 from baregrad.engine.schedule import build_schedule
+from baregrad.ir.launch import GPUPlan, Strategy
 from baregrad.ir.node import Node
 from baregrad.ir.ops import Op
+from baregrad.render.gpu.writer import render_cuda
 
 NVCC = shutil.which("nvcc") or next((p for p in ("/usr/local/cuda/bin/nvcc", "/usr/local/bin/nvcc")
                                      if os.path.exists(p)), None)

@@ -6,8 +6,8 @@ import pytest
 
 import baregrad as bg
 from baregrad.errors import CompileError, DTypeError
-from baregrad.render.cstyle import OPENCL_DIALECT, CRenderer
 from baregrad.ir.launch import Kernel
+from baregrad.render.cstyle import OPENCL_DIALECT, CRenderer
 from tests.device.device_checks import basic_ops_match_numpy, empty_program, open_or_skip
 
 

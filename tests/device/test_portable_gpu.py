@@ -1,5 +1,6 @@
-"""GPU shaping on the portable devices (codegen/gpu.py decides, render/gpu/writer.py writes): OPENCL and WEBGPU kernels use work-groups,
-local memory, barriers and vector loads, stay correct on every path, and fall back within the device's limits."""
+"""GPU shaping on the portable devices (codegen/gpu.py decides, render/gpu/writer.py writes): OPENCL and WEBGPU
+kernels use work-groups, local memory, barriers and vector loads, stay correct on every path, and fall back
+within the device's limits."""
 from __future__ import annotations
 
 import dataclasses
@@ -8,9 +9,9 @@ import numpy as np
 import pytest
 
 import baregrad as bg
-from baregrad.ir.launch import Kernel, Strategy
 from baregrad.engine.realize import canonicalize, clear_caches
 from baregrad.engine.schedule import build_schedule
+from baregrad.ir.launch import Kernel, Strategy
 from tests.device.device_checks import open_or_skip
 
 DEVICES = ["OPENCL", "WEBGPU"]

@@ -51,7 +51,7 @@ def test_missing_wgpu_says_how_to_install(monkeypatch):
 
 def test_opencl_without_a_driver_is_explained(monkeypatch, tmp_path):
     monkeypatch.setenv("OCL_ICD_VENDORS", str(tmp_path))  # an empty vendor folder: loader but no driver
-    reason = devices._opencl_probe()
+    reason = devices.probe("OPENCL")
     if reason is not None and "libOpenCL not found" in reason:
         assert "apt-get install" in reason
         return

@@ -95,7 +95,8 @@ def main() -> None:
         checks += 4
     dist.barrier()
     # mismatches: every rank raises, naming both shapes / dtypes
-    for bad, what in [(bg.ones(3 + rank), "float32[%d]"), (bg.ones(4, dtype=bg.float32 if rank == 0 else bg.int32), "")]:
+    mismatched = [(bg.ones(3 + rank), "float32[%d]"), (bg.ones(4, dtype=bg.float32 if rank == 0 else bg.int32), "")]
+    for bad, what in mismatched:
         try:
             dist.all_reduce(bad)
         except dist.DistributedError as e:

@@ -51,7 +51,7 @@ def test_batch_device_replays_one_graph(graphs):
     f = bg.jit(lambda x: (x * 2).exp().sum() + x.max())
     xs = [_t([0.1 * i, 0.2, -0.3]) for i in range(5)]
     got = [f(x).item() for x in xs]
-    want = [float((np.exp(2 * x.numpy()).sum() + x.numpy().max())) for x in xs]
+    want = [float(np.exp(2 * x.numpy()).sum() + x.numpy().max()) for x in xs]
     np.testing.assert_allclose(got, want, rtol=1e-6)
     assert len(graphs) == 1 and graphs[0].replays == 3 and len(graphs[0].launches) >= 1
     replay = next(iter(f.replays.values()))

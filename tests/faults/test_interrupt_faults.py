@@ -25,7 +25,7 @@ from baregrad.engine import realize
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(FIXTURES))
-from fake_llm import FakeModel
+from fake_llm import FakeModel  # noqa: E402 - found through the sys.path entry above
 
 needs_cpu = pytest.mark.skipif("CPU" not in [s.name for s in bg.devices() if s.works], reason="needs the CPU device")
 
@@ -225,7 +225,7 @@ def test_ctrl_c_during_llm_generation():
 _SERVER = textwrap.dedent("""
     import sys
     sys.path[:0] = [{root!r}, {fixtures!r}]
-    from fake_llm import FakeModel
+    from fake_llm import FakeModel  # noqa: E402 - found through the sys.path entry above
     from baregrad.serve import serve
     serve(FakeModel({{"France": "Paris is the capital of France. " * 20}}, max_context=2048, delay=0.02),
           port=0, model_name="fake")

@@ -76,7 +76,7 @@ def test_live_total_counts_what_is_held():
 def test_nv_driver_no_memory_status_maps_to_out_of_memory(monkeypatch):
     """The RM's NV_ERR_NO_MEMORY (the mock GPU has 80 GiB of video memory) is an OutOfMemoryError with the size
     asked and the live total; the device keeps working afterwards."""
-    from baregrad.device import cuda_compiler_found
+    from baregrad.device.probes.cuda import cuda_compiler_found
     if not cuda_compiler_found():
         pytest.skip("the NV device needs nvcc or libnvrtc to open; neither found")
     from baregrad.device import _OPEN

@@ -22,7 +22,7 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 gguf = pytest.importorskip("gguf")
 
-from tests.helpers import devices_under_test
+from tests.helpers import devices_under_test  # noqa: E402 - after the skips for missing packages
 
 VOCAB, PROMPT, GENERATED = 96, 12, 8
 WINDOW = 5  # sliding window, shorter than the prompt so it masks something in prefill and decode

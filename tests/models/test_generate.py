@@ -9,8 +9,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures"))
 from fake_llm import FakeModel  # noqa: E402
 
 from baregrad.errors import ArgumentError  # noqa: E402
-from baregrad.models.generate import (FinishReason, LanguageModel, complete, forget_cache,  # noqa: E402
-                                      generate)
+from baregrad.models.generate import FinishReason, LanguageModel, complete, forget_cache, generate  # noqa: E402
 from baregrad.models.sampling import SamplingParams  # noqa: E402
 
 

@@ -10,7 +10,8 @@ import os
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from baregrad.errors import ArgumentError, FormatError
 from baregrad.models import chat_template

@@ -1,4 +1,4 @@
-"""torch parity for the losses of baregrad.nn.functional_loss and their modules: Poisson and Gaussian NLL, the
+"""torch parity for the losses of baregrad.nn.functional.loss and their modules: Poisson and Gaussian NLL, the
 margin, hinge, cosine-embedding, triplet, multi-label and multi-class margin losses, soft margin, and CTC
 (forward and gradients, each reduction, on every device); their shape and argument errors; the modules'
 arguments, buffers and the deprecated size_average/reduce pair."""

@@ -1,4 +1,4 @@
-"""torch parity for the activations, distances and random layers of baregrad.nn.functional_pointwise and their
+"""torch parity for the activations, distances and random layers of baregrad.nn.functional.pointwise and their
 modules (baregrad.nn.modules.pointwise): forward and gradients (inputs and PReLU's weight) on every device, the
 random layers by their statistics and mask structure in training and by equality with torch in eval mode, and
 the shape and argument errors."""

@@ -1,4 +1,4 @@
-"""torch.nn parity for the spatial layers of baregrad.nn.functional_spatial and their modules: pixel and channel
+"""torch.nn parity for the spatial layers of baregrad.nn.functional.spatial and their modules: pixel and channel
 shuffles, Fold/Unfold, InstanceNorm, LocalResponseNorm, adaptive 1-d/2-d/3-d pooling, the 3-d Conv/BatchNorm/pools,
 padding layers, Upsample, grid_sample/affine_grid and Bilinear; forward and backward against torch, state_dict
 names, and the errors."""

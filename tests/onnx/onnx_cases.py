@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 onnx = pytest.importorskip("onnx", reason="the onnx package is a test extra (make test installs it)")
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402 - after the skip when onnx is missing
 
 NP_TO_ONNX = {np.dtype(k): v for k, v in {np.float32: TensorProto.FLOAT, np.float64: TensorProto.DOUBLE,
                                            np.int8: TensorProto.INT8, np.uint8: TensorProto.UINT8,

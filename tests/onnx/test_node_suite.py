@@ -15,8 +15,8 @@ import pytest
 
 onnx = pytest.importorskip("onnx", reason="the onnx package (a test extra) is not installed")
 
-import baregrad as bg
-from tests.helpers import devices_under_test
+import baregrad as bg  # noqa: E402 - after the skip when onnx is missing
+from tests.helpers import devices_under_test  # noqa: E402
 
 EXCLUSIONS = Path(__file__).with_name("node_exclusions.txt")
 DEFAULT_RTOL, DEFAULT_ATOL = 1e-3, 1e-5
@@ -25,7 +25,8 @@ FAST_SUBSET = ("test_add", "test_relu", "test_softmax_axis_1", "test_matmul_2d",
                "test_maxpool_2d_pads", "test_reduce_sum_keepdims_random", "test_gather_0", "test_slice",
                "test_layer_normalization_2d_axis0", "test_resize_upsample_scales_linear", "test_cumsum_1d",
                "test_where_example", "test_transpose_all_permutations_0", "test_einsum_batch_matmul",
-               "test_lstm_defaults", "test_gelu_tanh_1", "test_scatter_elements_with_axis", "test_pow_types_float32_int64")
+               "test_lstm_defaults", "test_gelu_tanh_1", "test_scatter_elements_with_axis",
+               "test_pow_types_float32_int64")
 
 
 def load_exclusions() -> dict[str, str]:

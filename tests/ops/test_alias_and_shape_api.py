@@ -1,6 +1,7 @@
 """torch's other names (greater, divide, swapdims, ...), Tensor metadata and new_*, the shape helpers of
-tensor_ops/alias_ops.py (rot90, tensor_split, hsplit, take, masked_select, unfold, sum_to_size, kron, ...) and the
-free functions of baregrad/functions_api.py (hstack, block_diag, tensordot, cdist, vander, trapezoid, ...), all
+tensor_ops/aliases.py (rot90, tensor_split, hsplit, take, masked_select, unfold, sum_to_size, kron, ...) and the
+free functions of baregrad/tensor_ops/free_functions.py (hstack, block_diag, tensordot, cdist, vander, trapezoid,
+...), all
 against torch, forward and backward, on every device.
 
 Shapes are small, and `check_ops` covers many ops with one joined output, so each device compiles few kernels

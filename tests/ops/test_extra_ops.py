@@ -266,7 +266,7 @@ def test_diff(device):
 
 
 def test_one_hot(device):
-    from baregrad.tensor_extra import one_hot
+    from baregrad.tensor_ops.mixins import one_hot
     x = np.array([[0, 2], [1, 2]], np.int64)
     compare(one_hot(bg.Tensor(x, device=device), 4).numpy(), torch.nn.functional.one_hot(torch.from_numpy(x), 4))
     compare(one_hot(bg.Tensor(x, device=device)).numpy(), torch.nn.functional.one_hot(torch.from_numpy(x)))

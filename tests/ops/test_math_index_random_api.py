@@ -1,4 +1,4 @@
-"""more_math, special, stats_ops, index_ops, random_ops and inplace_ops against torch, on every device.
+"""more_math, special, statistics, indexing, random and inplace (tensor_ops) against torch, on every device.
 
 Deterministic ops are compared forward and backward with tests.helpers.check. Random ops are checked by their
 statistics (generous bounds, a few thousand draws) and by reproducibility under baregrad.manual_seed, never by
@@ -397,7 +397,7 @@ def test_fill_diagonal_(device, shape, wrap):
 
 
 def test_every_generated_inplace_has_its_op():
-    from baregrad.tensor_ops.inplace_ops import INPLACE_OF
+    from baregrad.tensor_ops.inplace import INPLACE_OF
     missing = [n for n in INPLACE_OF if not callable(getattr(bg.Tensor, n, None))]
     shadowed = [n for n in INPLACE_OF if f"{n}_" in vars(bg.Tensor)]  # tensor.py's hand-written ones would win
     assert not missing and not shadowed, (missing, shadowed)

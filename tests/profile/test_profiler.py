@@ -120,7 +120,8 @@ def test_environment_profile(prof_device: str, tmp_path) -> None:
               f"x = bg.Tensor(np.arange(6, dtype=np.float32), device='{prof_device}')\n"
               "print((x * 2 + 1).sum().item())\n")
     env = {**__import__("os").environ, "BAREGRAD_PROFILE": str(path), "PYTHONPATH": str(root)}
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120, check=False)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120,
+                         check=False)
     assert out.returncode == 0, out.stderr
     assert float(out.stdout) == pytest.approx(36.0)
     assert "Kernel time total" in out.stderr

@@ -8,9 +8,8 @@ from baregrad.codegen import gpu
 from baregrad.ir.launch import GPUPlan
 from baregrad.ir.linear import LinearProgram
 from baregrad.render.cstyle import C_DIALECT, OPENCL_DIALECT, CRenderer
-from baregrad.render.gpu.writer import render_cuda
 from baregrad.render.gpu.lang import OpenCLLanguage, WGSLLanguage
-from baregrad.render.gpu.writer import render_gpu
+from baregrad.render.gpu.writer import render_cuda, render_gpu
 from baregrad.render.llvmir import render_llvm
 from baregrad.render.python import render_python
 from baregrad.render.wgsl import render_wgsl

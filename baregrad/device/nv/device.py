@@ -17,20 +17,19 @@ result with (launch, argument, handle) patches re-issues them all with one doorb
 from __future__ import annotations
 
 import ctypes
-import os
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
+from baregrad import config
 from baregrad.codegen import gpu
-from baregrad.render.gpu.writer import render_cuda
+from baregrad.device import Device, nvcc
+from baregrad.errors import DeviceError
 from baregrad.ir.launch import GPUPlan, Kernel, Launch
 from baregrad.ir.linear import LinearProgram
-from baregrad.device import Device
-from baregrad.device import nvcc
-from baregrad.errors import DeviceError
+from baregrad.render.gpu.writer import render_cuda
 
 from . import NVBuffer, NVDriver, NVProgram
-from .driver import _mock_requested
+from .driver import mock_requested
 from .eager import EagerLaunch
 from .replay import NVReplay, ReplayLaunch
 
@@ -43,13 +42,13 @@ class NVDevice(Device):
 
     def __init__(self, mock: bool | None = None) -> None:
         super().__init__()
-        self.mock = _mock_requested(mock)
+        self.mock = mock_requested(mock)
         try:
             self.drv = NVDriver(mock=self.mock)
         except DeviceError as e:
             raise DeviceError(f"NV device unavailable: {e}") from e
         self.arch = self.drv.arch
-        self.target = gpu.GPUTarget(int(self.arch[3:]), allow_tf32=os.environ.get("BAREGRAD_TF32") == "1")
+        self.target = gpu.GPUTarget(int(self.arch[3:]), allow_tf32=config.allow_tf32())
         try:
             self.compiler = nvcc.kernel_compiler()
         except DeviceError as e:

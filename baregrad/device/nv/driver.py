@@ -6,9 +6,9 @@ channel wait for the previous value. So work runs in the order it was issued, li
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
+from ... import config
 from ...errors import ArgumentError, DeviceError
 from .abi_rm import NvNotification
 from .channel import Channel
@@ -78,8 +78,9 @@ class BufferCache:
         return evicted
 
 
-def _mock_requested(mock: bool | None) -> bool:
-    return os.environ.get("BAREGRAD_NV_MOCK", "") == "1" if mock is None else mock
+def mock_requested(mock: bool | None) -> bool:
+    """`mock`, or when None, whether BAREGRAD_NV_MOCK=1 asks for the mock kernel module."""
+    return config.nv_mock() if mock is None else mock
 
 
 class NVDriver:
@@ -89,7 +90,7 @@ class NVDriver:
                  timeout_s: float = DEFAULT_TIMEOUT_S, kernel: KernelInterface | None = None,
                  cache_bytes: int = DEFAULT_CACHE_BYTES):
         if kernel is None:
-            if _mock_requested(mock):
+            if mock_requested(mock):
                 from .mock import MockKernel
                 kernel = MockKernel(dev_root=dev_root)
             else:

@@ -12,6 +12,8 @@ import ctypes.util
 import os
 from typing import Protocol, TextIO
 
+from ... import config
+
 PROT_READ, PROT_WRITE = 0x1, 0x2
 MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS = 0x01, 0x02, 0x10, 0x20
 MAP_NORESERVE, MAP_FIXED_NOREPLACE = 0x4000, 0x100000
@@ -189,5 +191,5 @@ class TracingKernel:
 
 def traced(kernel: KernelInterface) -> KernelInterface:
     """`kernel`, wrapped in a TracingKernel when BAREGRAD_NV_TRACE names a file."""
-    path = os.environ.get("BAREGRAD_NV_TRACE")
+    path = config.nv_trace_path()
     return TracingKernel(kernel, open(path, "a")) if path else kernel

@@ -9,14 +9,21 @@ Three kinds, chosen by what the memory is for:
 from __future__ import annotations
 
 import ctypes
-import os
 from dataclasses import dataclass
 from enum import Enum
 
+from ... import config
 from ...errors import DeviceError
 from . import abi_rm as r
-from .kernel_iface import (MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_SHARED, PROT_READ, PROT_WRITE,
-                           KernelInterface)
+from .kernel_iface import (
+    MAP_ANONYMOUS,
+    MAP_FIXED,
+    MAP_FIXED_NOREPLACE,
+    MAP_SHARED,
+    PROT_READ,
+    PROT_WRITE,
+    KernelInterface,
+)
 from .rm import ResourceManager
 from .uvm import Uvm
 from .va_plan import HUGE_PAGE, PAGE, VaPlan, round_up
@@ -42,7 +49,7 @@ def command_memory() -> MemKind:
     video memory through a write-combined BAR mapping (the default: the GPU's fetches stay on the card), or with
     BAREGRAD_NV_COMMAND_MEMORY=sysmem system memory, as libcuda places its command rings. A diagnostic switch,
     so that bench/nv_launch_parts.py can compare the two placements' cost to the CPU on a real GPU."""
-    name = os.environ.get(COMMAND_MEMORY_ENV, "vidmem")
+    name = config.nv_command_memory()
     if name not in _COMMAND_KINDS:
         raise DeviceError(f"NV: {COMMAND_MEMORY_ENV}={name!r}: expected one of {', '.join(_COMMAND_KINDS)}")
     return _COMMAND_KINDS[name]

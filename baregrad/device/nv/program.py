@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Sequence
 
 from ...errors import ArgumentError, DeviceError
 from .cubin import CubinKernel, parse_cubin
-from .memory import MemKind
 from .eager import EagerLaunch, pointers_contiguous
+from .memory import MemKind
 from .qmd import LaunchDesc, QmdTemplate
 
 if TYPE_CHECKING:

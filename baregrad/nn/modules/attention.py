@@ -9,6 +9,7 @@ from baregrad import dtype as dt
 from baregrad.errors import ArgumentError
 from baregrad.nn import functional as F
 from baregrad.nn import init
+from baregrad.nn.functional.helpers import causal_mask
 from baregrad.nn.module import Module, Parameter
 from baregrad.nn.modules.linear import Linear
 from baregrad.tensor import Tensor
@@ -97,7 +98,7 @@ class MultiheadAttention(Module):
         q, k, v = (self._heads(x) for x in self._in_projection(query, key, value))
         n, q_len, k_len = q.shape[0], q.shape[2], k.shape[2]
         if is_causal and attn_mask is None:
-            attn_mask = ~F._causal_mask(q_len, k_len, q.device)
+            attn_mask = ~causal_mask(q_len, k_len, q.device)
         mask = self._mask(attn_mask, key_padding_mask, n, q_len, k_len, q.dtype)
         scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(self.head_dim))
         if mask is not None:

@@ -7,11 +7,12 @@ from typing import Any
 from baregrad.errors import ArgumentError
 from baregrad.nn import functional as F
 from baregrad.nn import init
+from baregrad.nn.functional.helpers import conv_padding, int_tuple
 from baregrad.nn.module import Module, Parameter
 from baregrad.tensor import Tensor
 
 
-class _ConvNd(Module):
+class ConvNd(Module):
     n: int = 2
     transposed: bool = False
 
@@ -25,10 +26,10 @@ class _ConvNd(Module):
             raise ArgumentError(f"padding_mode {padding_mode!r} is not supported")
         n = self.n
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = F._tuple(kernel_size, n)
-        self.stride, self.dilation = F._tuple(stride, n), F._tuple(dilation, n)
-        self.padding = padding if isinstance(padding, str) else F._tuple(padding, n)
-        self.output_padding, self.padding_mode = F._tuple(output_padding, n), padding_mode
+        self.kernel_size = int_tuple(kernel_size, n)
+        self.stride, self.dilation = int_tuple(stride, n), int_tuple(dilation, n)
+        self.padding = padding if isinstance(padding, str) else int_tuple(padding, n)
+        self.output_padding, self.padding_mode = int_tuple(output_padding, n), padding_mode
         shape = ((in_channels, out_channels // groups) if self.transposed else
                  (out_channels, in_channels // groups)) + self.kernel_size
         self.weight = Parameter(Tensor.empty(*shape, device=device, dtype=dtype))
@@ -45,7 +46,7 @@ class _ConvNd(Module):
         if self.padding_mode == "zeros":
             return x, self.padding
         # 'same' pads with the mode too (torch does); its odd total puts the extra element after
-        pairs = F._conv_padding(self.padding, self.kernel_size, self.dilation, self.stride)
+        pairs = conv_padding(self.padding, self.kernel_size, self.dilation, self.stride)
         pads = [v for before, after in reversed(pairs) for v in (before, after)]
         return F.pad(x, pads, self.padding_mode), 0
 
@@ -60,7 +61,7 @@ class _ConvNd(Module):
         return s + ("" if self.bias is not None else ", bias=False")
 
 
-class Conv1d(_ConvNd):
+class Conv1d(ConvNd):
     n = 1
 
     def forward(self, x: Tensor) -> Tensor:
@@ -68,7 +69,7 @@ class Conv1d(_ConvNd):
         return F.conv1d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
 
-class Conv2d(_ConvNd):
+class Conv2d(ConvNd):
     n = 2
 
     def forward(self, x: Tensor) -> Tensor:
@@ -76,7 +77,7 @@ class Conv2d(_ConvNd):
         return F.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
 
-class _ConvTransposeNd(_ConvNd):
+class _ConvTransposeNd(ConvNd):
     transposed = True
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,

@@ -153,7 +153,7 @@ class EmbeddingBag(Module):
         init.normal_(self.weight)
         if self.padding_idx is not None:
             keep = Tensor.arange(self.num_embeddings, device=self.weight.device) != self.padding_idx
-            init._set(self.weight, keep.unsqueeze(1).where(self.weight, 0.0))
+            init.set_values(self.weight, keep.unsqueeze(1).where(self.weight, 0.0))
 
     @classmethod
     def from_pretrained(cls, embeddings: Tensor, freeze: bool = True, max_norm: float | None = None,

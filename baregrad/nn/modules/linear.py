@@ -76,7 +76,7 @@ class Embedding(Module):
         """An Embedding holding a copy of `embeddings`; freeze=True keeps it out of training, as in torch."""
         rows, dim = embeddings.shape
         layer = cls(rows, dim, padding_idx, device=embeddings.device, dtype=embeddings.dtype)
-        init._set(layer.weight, embeddings)
+        init.set_values(layer.weight, embeddings)
         layer.weight.requires_grad = not freeze
         return layer
 
@@ -84,7 +84,7 @@ class Embedding(Module):
         init.normal_(self.weight)
         if self.padding_idx is not None:
             keep = Tensor.arange(self.num_embeddings, device=self.weight.device) != self.padding_idx
-            init._set(self.weight, keep.unsqueeze(1).where(self.weight, 0.0))
+            init.set_values(self.weight, keep.unsqueeze(1).where(self.weight, 0.0))
 
     def forward(self, index: Tensor) -> Tensor:
         return F.embedding(index, self.weight, self.padding_idx)

@@ -1,7 +1,7 @@
 """Loss modules: CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss, HuberLoss, KLDivLoss, BCELoss,
 BCEWithLogitsLoss; and PoissonNLLLoss, GaussianNLLLoss, MarginRankingLoss, HingeEmbeddingLoss, CosineEmbeddingLoss,
 SoftMarginLoss, MultiLabelMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss, TripletMarginLoss,
-TripletMarginWithDistanceLoss and CTCLoss (over baregrad.nn.functional_loss).
+TripletMarginWithDistanceLoss and CTCLoss (over baregrad.nn.functional.loss).
 
 Class weights (and pos_weight) are buffers, as in torch: they move with Module.to and appear in state_dict, so
 a model holding a weighted loss has torch's state_dict keys."""
@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from baregrad.errors import ArgumentError, ShapeError
 from baregrad.nn import functional as F
-from baregrad.nn.functional_loss import legacy_reduction
+from baregrad.nn.functional.loss import legacy_reduction
 from baregrad.nn.module import Module
 from baregrad.tensor import Tensor
 
@@ -99,7 +99,7 @@ class BCEWithLogitsLoss(Module):
         return F.binary_cross_entropy_with_logits(x, target, self.weight, self.reduction, self.pos_weight)
 
 
-# ---- the losses of baregrad.nn.functional_loss ----
+# ---- the losses of baregrad.nn.functional.loss ----
 class _Loss(Module):
     """A loss with torch's (deprecated) size_average/reduce pair folded into `reduction`, as torch's _Loss."""
 

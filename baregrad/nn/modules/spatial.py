@@ -6,7 +6,7 @@ from typing import Any
 
 from baregrad.nn import functional as F
 from baregrad.nn.module import Module
-from baregrad.nn.modules.conv import _ConvNd
+from baregrad.nn.modules.conv import ConvNd
 from baregrad.tensor import Tensor
 
 
@@ -149,7 +149,7 @@ class AdaptiveMaxPool3d(_AdaptiveMaxPool):
         return F.adaptive_max_pool3d(x, self.output_size, self.return_indices)
 
 
-class Conv3d(_ConvNd):
+class Conv3d(ConvNd):
     n = 3
 
     def forward(self, x: Tensor) -> Tensor:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Any, Callable, Union
+from typing import Any, Callable
 
 from baregrad import dtype as dt
 from baregrad.errors import ArgumentError, DTypeError, ShapeError
 from baregrad.nn import functional as F
 from baregrad.nn import init
+from baregrad.nn.functional.helpers import causal_mask
 from baregrad.nn.materialize import materialize
 from baregrad.nn.module import Module
 from baregrad.nn.modules.activation import Dropout
@@ -23,12 +24,12 @@ from baregrad.nn.modules.linear import Linear
 from baregrad.nn.modules.norm import LayerNorm
 from baregrad.tensor import Tensor
 
-Activation = Union[str, Callable[[Tensor], Tensor]]
+Activation = str | Callable[[Tensor], Tensor]
 
 
 def generate_square_subsequent_mask(sz: int, device: Any = None, dtype: Any = None) -> Tensor:
     """The (sz, sz) causal float mask: -inf above the diagonal (later positions), 0.0 on and below it."""
-    allowed = F._causal_mask(sz, sz, device)
+    allowed = causal_mask(sz, sz, device)
     mask = allowed.where(0.0, -math.inf)
     return mask.cast(dtype) if dtype is not None else mask
 

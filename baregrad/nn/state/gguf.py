@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from baregrad import dtype as dt
-from baregrad.errors import FormatError
 from baregrad.nn.state._common import MAX_NUMEL, Reader, checked_numel, map_file
 from baregrad.nn.state.quant import LAYOUTS, GGMLType, layout
 

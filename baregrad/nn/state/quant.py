@@ -270,8 +270,8 @@ def _iq4_nl(b: bytes) -> list[float]:
 
 def _k_small_index(e: int) -> tuple[int, int, int]:
     """For element e = 128h + 32j + 16k + l of Q2_K / Q3_K: its qs byte, its 2-bit shift index j, its scale."""
-    h, j, k, l = e // 128, e // 32 % 4, e // 16 % 2, e % 16
-    return 32 * h + 16 * k + l, j, 8 * h + 2 * j + k
+    h, j, k, low = e // 128, e // 32 % 4, e // 16 % 2, e % 16
+    return 32 * h + 16 * k + low, j, 8 * h + 2 * j + k
 
 
 def _q2_k(b: bytes) -> list[float]:
@@ -327,11 +327,11 @@ def _q6_k(b: bytes) -> list[float]:
     q = [0] * QK_K
     for h in range(2):
         L, H = ql[64 * h:64 * h + 64], qh[32 * h:32 * h + 32]
-        for l in range(32):
-            q[128 * h + l] = (L[l] & 0x0F) | ((H[l] >> 0) & 3) << 4
-            q[128 * h + l + 32] = (L[l + 32] & 0x0F) | ((H[l] >> 2) & 3) << 4
-            q[128 * h + l + 64] = (L[l] >> 4) | ((H[l] >> 4) & 3) << 4
-            q[128 * h + l + 96] = (L[l + 32] >> 4) | ((H[l] >> 6) & 3) << 4
+        for j in range(32):
+            q[128 * h + j] = (L[j] & 0x0F) | ((H[j] >> 0) & 3) << 4
+            q[128 * h + j + 32] = (L[j + 32] & 0x0F) | ((H[j] >> 2) & 3) << 4
+            q[128 * h + j + 64] = (L[j] >> 4) | ((H[j] >> 4) & 3) << 4
+            q[128 * h + j + 96] = (L[j + 32] >> 4) | ((H[j] >> 6) & 3) << 4
     return [d * scales[e // 16] * (q[e] - 32) for e in range(QK_K)]
 
 

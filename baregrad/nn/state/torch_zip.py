@@ -26,7 +26,7 @@ from typing import Any
 from baregrad import dtype as dt
 from baregrad.dtype import DType
 from baregrad.errors import FormatError
-from baregrad.nn.state._common import (byteswap, checked_numel, gather_strided, map_file, strided_extent)
+from baregrad.nn.state._common import byteswap, checked_numel, gather_strided, map_file, strided_extent
 from baregrad.nn.state.safe_pickle import Marker, SafeCallable, refuse_build, run_unpickler, short_repr
 
 STORAGE_DTYPES: dict[str, DType] = {

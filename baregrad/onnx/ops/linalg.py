@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import baregrad as bg
 import baregrad.dtype as dt
 from baregrad.onnx.ops.common import input_at, matmul_rounded_once, wide
 from baregrad.onnx.ops.registry import OpContext, register
 from baregrad.tensor import Tensor
+from baregrad.tensor_ops.linalg import einsum as tensor_einsum
 
 
 @register("MatMul")
@@ -35,7 +35,7 @@ def gemm(ctx: OpContext, inputs: list, attrs: dict[str, Any]) -> Tensor:
 @register("Einsum")
 def einsum(ctx: OpContext, inputs: list, attrs: dict[str, Any]) -> Tensor:
     equation = attrs["equation"].replace(" ", "")
-    return bg.einsum(equation, *[wide(x) for x in inputs]).cast(inputs[0].dtype)
+    return tensor_einsum(equation, *[wide(x) for x in inputs]).cast(inputs[0].dtype)
 
 
 @register("Det")

@@ -403,8 +403,8 @@ def dropout(ctx: OpContext, inputs: list, attrs: dict[str, Any]) -> Any:
     if training is not None and bool(host_scalar(training)) and ratio > 0:
         seed = attrs.get("seed")
         if seed is not None:
-            import baregrad
-            baregrad.manual_seed(int(seed))
+            from baregrad.random import manual_seed
+            manual_seed(int(seed))
         keep = Tensor.rand(*x.shape, device=x.device) >= ratio
         out, mask = (keep.where(x / (1 - ratio), 0.0)).cast(x.dtype), keep
     if ctx.num_outputs > 1:

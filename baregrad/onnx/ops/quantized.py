@@ -124,7 +124,7 @@ def matmul_integer(ctx: OpContext, inputs: list, attrs: dict) -> Any:
 def _conv_int(x: Any, w: Any, x_zp: Any, w_zp: Any, attrs: dict) -> Any:
     """Conv of (x - x_zp) and (w - w_zp) in int32 (w_zp scalar or per output channel)."""
     import baregrad.nn.functional as F
-    from baregrad.nn.functional_spatial import conv3d
+    from baregrad.nn.functional.spatial import conv3d
     i32 = _dt().int32
     nd = w.ndim - 2
     if w_zp is not None and w_zp.numel() > 1:

@@ -6,16 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import baregrad
 import baregrad.dtype as dt
 from baregrad.onnx.ops.common import onnx_dtype
 from baregrad.onnx.ops.registry import OpContext, register
+from baregrad.random import manual_seed
 from baregrad.tensor import Tensor
 
 
 def _seeded(attrs: dict[str, Any]) -> None:
     if "seed" in attrs:
-        baregrad.manual_seed(int(attrs["seed"]))
+        manual_seed(int(attrs["seed"]))
 
 
 def _uniform(shape: tuple[int, ...], attrs: dict[str, Any], d: dt.DType, device: str) -> Tensor:

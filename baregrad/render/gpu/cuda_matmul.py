@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from baregrad.ir.launch import CUDA_MATMUL_THREADS, CUDA_MATMUL_TILE, MatmulMatch, MatmulShape, Operand, TensorCore
 from baregrad.ir.linear import L, LinearProgram, LoopNode
-from baregrad.render.gpu import tc_pipeline as tcp
 from baregrad.render.cstyle import CRenderer, Dialect
+from baregrad.render.gpu import tc_pipeline as tcp
 
 THREADS = CUDA_MATMUL_THREADS
 BM = BN = CUDA_MATMUL_TILE

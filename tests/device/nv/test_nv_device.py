@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 import baregrad as bg
-from baregrad.device import _OPEN, cuda_compiler_found, _quick_probe, get_device
+from baregrad.device import _OPEN, get_device, probe
+from baregrad.device.probes.cuda import cuda_compiler_found
 from baregrad.errors import CompileError, DeviceError
 
 pytestmark = pytest.mark.skipif(not cuda_compiler_found(), reason="NV kernels need nvcc or libnvrtc; neither found")
@@ -139,7 +140,7 @@ def test_mock_is_never_the_default(monkeypatch):
 @pytest.mark.skipif(os.path.exists("/dev/nvidiactl"), reason="this machine has an NVIDIA driver")
 def test_missing_driver_is_explained(monkeypatch):
     monkeypatch.delenv("BAREGRAD_NV_MOCK", raising=False)
-    assert "no /dev/nvidiactl" in _quick_probe("NV")
+    assert "no /dev/nvidiactl" in probe("NV")
     from baregrad.device.nv.device import NVDevice
     with pytest.raises(DeviceError, match="/dev/nvidiactl"):
         NVDevice(mock=False)
@@ -155,7 +156,7 @@ def test_missing_compiler_is_explained(monkeypatch):
     monkeypatch.setattr("glob.glob", lambda pattern: [])
     monkeypatch.setattr("baregrad.device.nvcc.toolkit_roots", lambda: [])  # no /usr/local/cuda either
     assert shutil.which("nvcc") is None
-    assert "neither nvcc nor libnvrtc" in _quick_probe("NV")
+    assert "neither nvcc nor libnvrtc" in probe("NV")
 
 
 def test_plan_survives_a_compile_cache_hit(nv, tmp_path, monkeypatch):

@@ -3,8 +3,16 @@ from __future__ import annotations
 
 import pytest
 
-from baregrad.device.nv.qmd import (QMD_V3, QMD_V4, LaunchDesc, Qmd, decode_launch, encode_launch,
-                                    qmd_major_version, smem_config)
+from baregrad.device.nv.qmd import (
+    QMD_V3,
+    QMD_V4,
+    LaunchDesc,
+    Qmd,
+    decode_launch,
+    encode_launch,
+    qmd_major_version,
+    smem_config,
+)
 
 
 @pytest.mark.parametrize("layout,name,bits", [

@@ -4,8 +4,7 @@ import struct
 import zipfile
 
 import pytest
-
-from state_builders import glob, num, proto2, rebuild, storage, text, tup
+from state_builders import num, proto2, rebuild, storage, text, tup
 
 from baregrad.errors import FormatError
 from baregrad.nn.state import parse_torch_zip, torch_load

@@ -13,7 +13,8 @@ from typing import Any, Callable
 
 from baregrad import dtype as dt
 from baregrad.errors import ArgumentError, DTypeError, ShapeError
-from baregrad.nn.functional_pointwise import logsigmoid, pairwise_distance
+from baregrad.nn.functional.helpers import reduce_loss
+from baregrad.nn.functional.pointwise import logsigmoid, pairwise_distance
 from baregrad.tensor import Tensor
 from baregrad.tensor_ops.custom_grad import with_grad
 
@@ -45,10 +46,6 @@ def _reduction(reduction: str, size_average: bool | None = None, reduce: bool | 
     return reduction
 
 
-def _reduce(loss: Tensor, reduction: str) -> Tensor:
-    return loss.mean() if reduction == "mean" else loss.sum() if reduction == "sum" else loss
-
-
 def _positive_part(x: Tensor) -> Tensor:
     """max(x, 0) with torch's clamp_min gradient (passed at 0 too)."""
     return x.clamp_min(0.0)
@@ -71,7 +68,7 @@ def poisson_nll_loss(x: Tensor, target: Tensor, log_input: bool = True, full: bo
         safe = (target > 1).where(target, 2.0)
         stirling = safe * safe.log() - safe + 0.5 * (safe * (2 * math.pi)).log()
         loss = loss + (target > 1).where(stirling, 0.0)
-    return _reduce(loss, reduction)
+    return reduce_loss(loss, reduction)
 
 
 def _gaussian_var(x: Tensor, var: Tensor | float) -> Tensor:
@@ -102,7 +99,7 @@ def gaussian_nll_loss(x: Tensor, target: Tensor, var: Tensor | float, full: bool
     loss = 0.5 * (var.log() + (x - target) ** 2 / var)
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)
-    return _reduce(loss, reduction)
+    return reduce_loss(loss, reduction)
 
 
 # ---- margin losses ----
@@ -113,7 +110,7 @@ def margin_ranking_loss(x1: Tensor, x2: Tensor, target: Tensor, margin: float = 
     if not x1.ndim == x2.ndim == target.ndim:
         raise ShapeError(f"margin_ranking_loss : All input tensors should have same dimension but got sizes: "
                          f"input1: {x1.shape}, input2: {x2.shape}, target: {target.shape}")
-    return _reduce(_positive_part(-target * (x1 - x2) + margin), reduction)
+    return reduce_loss(_positive_part(-target * (x1 - x2) + margin), reduction)
 
 
 def hinge_embedding_loss(x: Tensor, target: Tensor, margin: float = 1.0, size_average: bool | None = None,
@@ -121,14 +118,14 @@ def hinge_embedding_loss(x: Tensor, target: Tensor, margin: float = 1.0, size_av
     """x where target is 1, max(0, margin - x) where target is -1 (torch adds both for other targets)."""
     reduction = _reduction(reduction, size_average, reduce)
     below = (target != 1).where(_positive_part(margin - x), 0.0)
-    return _reduce(below + (target != -1).where(x, 0.0), reduction)
+    return reduce_loss(below + (target != -1).where(x, 0.0), reduction)
 
 
 def soft_margin_loss(x: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
                      reduction: str = "mean") -> Tensor:
     """log(1 + exp(-target * x))."""
     reduction = _reduction(reduction, size_average, reduce)
-    return _reduce(_softplus(-target * x), reduction)
+    return reduce_loss(_softplus(-target * x), reduction)
 
 
 def cosine_embedding_loss(x1: Tensor, x2: Tensor, target: Tensor, margin: float = 0,
@@ -147,7 +144,7 @@ def cosine_embedding_loss(x1: Tensor, x2: Tensor, target: Tensor, margin: float 
     norms = ((x1 * x1).sum(dim) + 1e-12) * ((x2 * x2).sum(dim) + 1e-12)
     cos = dot / norms.sqrt()
     loss = (target == 1).where(1 - cos, 0.0) + (target == -1).where(_positive_part(cos - margin), 0.0)
-    return _reduce(loss, reduction)
+    return reduce_loss(loss, reduction)
 
 
 def _check_triplet(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float) -> None:
@@ -174,7 +171,7 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
     reduction = _reduction(reduction, size_average, reduce)
     _check_triplet(anchor, positive, negative, margin)
     dist = lambda a, b: pairwise_distance(a, b, p, eps)  # noqa: E731
-    return _reduce(_triplet(dist, anchor, positive, negative, margin, swap), reduction)
+    return reduce_loss(_triplet(dist, anchor, positive, negative, margin, swap), reduction)
 
 
 def triplet_margin_with_distance_loss(anchor: Tensor, positive: Tensor, negative: Tensor, *,
@@ -184,7 +181,7 @@ def triplet_margin_with_distance_loss(anchor: Tensor, positive: Tensor, negative
     reduction = _reduction(reduction)
     _check_triplet(anchor, positive, negative, margin)
     dist = distance_function or pairwise_distance
-    return _reduce(_triplet(dist, anchor, positive, negative, margin, swap), reduction)
+    return reduce_loss(_triplet(dist, anchor, positive, negative, margin, swap), reduction)
 
 
 # ---- multi-class and multi-label margin losses ----
@@ -209,7 +206,7 @@ def multilabel_margin_loss(x: Tensor, target: Tensor, size_average: bool | None 
     hinge = (1 - rows.gather(1, safe).unsqueeze(2) + rows.unsqueeze(1)).relu()  # (N, j, i)
     pairs = valid.unsqueeze(2) & (~is_target).unsqueeze(1)
     loss = pairs.where(hinge, 0.0).sum((1, 2)) / c
-    return _reduce(loss if x.ndim == 2 else loss.reshape(()), reduction)
+    return reduce_loss(loss if x.ndim == 2 else loss.reshape(()), reduction)
 
 
 def multilabel_soft_margin_loss(x: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -220,7 +217,7 @@ def multilabel_soft_margin_loss(x: Tensor, target: Tensor, weight: Tensor | None
     loss = -(target * logsigmoid(x) + (1 - target) * logsigmoid(-x))
     if weight is not None:
         loss = loss * weight
-    return _reduce(loss.sum(x.ndim - 1) / x.shape[-1], reduction)
+    return reduce_loss(loss.sum(x.ndim - 1) / x.shape[-1], reduction)
 
 
 def _check_multi_margin(x: Tensor, target: Tensor, p: int, weight: Tensor | None) -> tuple[int, int]:
@@ -255,7 +252,7 @@ def multi_margin_loss(x: Tensor, target: Tensor, p: int = 1, margin: float = 1.0
         hinge = hinge * weight.index_select(0, tgt.reshape(-1)).unsqueeze(1)
     others = Tensor.arange(classes, dtype=dt.int64, device=x.device) != tgt
     loss = others.where(hinge, 0.0).sum(1) / classes
-    return _reduce(loss.reshape(target.shape), reduction)
+    return reduce_loss(loss.reshape(target.shape), reduction)
 
 
 # ---- CTC ----

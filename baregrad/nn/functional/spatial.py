@@ -13,11 +13,10 @@ from typing import Any, Sequence
 
 from baregrad import dtype as dt
 from baregrad.errors import ArgumentError, ShapeError
-from baregrad.nn import functional as F
+from baregrad.nn.functional.common import interpolate
+from baregrad.nn.functional.helpers import IntOrTuple, convnd, int_tuple, normalize_affine, sliding_windows
 from baregrad.tensor import Tensor
 from baregrad.tensor_ops.custom_grad import with_grad
-
-IntOrTuple = int | Sequence[int]
 
 
 def _positive(v: int, what: str, op: str) -> int:
@@ -69,7 +68,7 @@ def channel_shuffle(x: Tensor, groups: int) -> Tensor:
 # ---- im2col and col2im ----
 def _fold_args(kernel_size: IntOrTuple, dilation: IntOrTuple, padding: IntOrTuple,
                stride: IntOrTuple) -> tuple[tuple[int, ...], ...]:
-    return tuple(F._tuple(v, 2) for v in (kernel_size, dilation, padding, stride))
+    return tuple(int_tuple(v, 2) for v in (kernel_size, dilation, padding, stride))
 
 
 def unfold(x: Tensor, kernel_size: IntOrTuple, dilation: IntOrTuple = 1, padding: IntOrTuple = 0,
@@ -81,7 +80,7 @@ def unfold(x: Tensor, kernel_size: IntOrTuple, dilation: IntOrTuple = 1, padding
         raise ShapeError(f"unfold expects a 3-d or 4-d input (N, C, H, W), got shape {x.shape}")
     k, d, p, s = _fold_args(kernel_size, dilation, padding, stride)
     n, c = x.shape[:2]
-    win = F._windows(x.pad([(0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])]), k, s, d)  # (N, C, oh, ow, kh, kw)
+    win = sliding_windows(x.pad([(0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])]), k, s, d)  # (N, C, oh, ow, kh, kw)
     oh, ow = win.shape[2:4]
     return win.permute(0, 1, 4, 5, 2, 3).reshape(n, c * k[0] * k[1], oh * ow)
 
@@ -102,7 +101,7 @@ def fold(x: Tensor, output_size: IntOrTuple, kernel_size: IntOrTuple, dilation: 
         return fold(x.unsqueeze(0), output_size, kernel_size, dilation, padding, stride).squeeze(0)
     if x.ndim != 3:
         raise ShapeError(f"fold expects a 2-d or 3-d input (N, C * kh * kw, L), got shape {x.shape}")
-    size = F._tuple(output_size, 2)
+    size = int_tuple(output_size, 2)
     k, d, p, s = _fold_args(kernel_size, dilation, padding, stride)
     n, ckk, n_blocks = x.shape
     if ckk % (k[0] * k[1]):
@@ -142,10 +141,7 @@ def instance_norm(x: Tensor, running_mean: Tensor | None = None, running_var: Te
         raise ArgumentError("instance_norm: running_mean and running_var are needed when use_input_stats=False")
     else:
         mean, var = running_mean.reshape(shape), running_var.reshape(shape)
-    out = (x - mean) * (var + eps).rsqrt()
-    if weight is not None:
-        out = out * weight.reshape(shape)
-    return out + bias.reshape(shape) if bias is not None else out
+    return normalize_affine(x, mean, var, eps, weight, bias, shape)
 
 
 def _instance_stats(x: Tensor, axes: tuple[int, ...], running_mean: Tensor | None, running_var: Tensor | None,
@@ -304,14 +300,14 @@ def conv3d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrT
            dilation: IntOrTuple = 1, groups: int = 1) -> Tensor:
     if _unbatched(x, 3, "conv3d"):
         return conv3d(x.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
-    return F._convnd(x, weight, bias, stride, padding, dilation, groups, 3)
+    return convnd(x, weight, bias, stride, padding, dilation, groups, 3)
 
 
 def _pool3d_args(kernel_size: IntOrTuple, stride: Any, padding: IntOrTuple,
                  dilation: IntOrTuple) -> tuple[tuple[int, ...], ...]:
-    k = F._tuple(kernel_size, 3)
-    s = k if stride is None or stride == [] or stride == () else F._tuple(stride, 3)
-    p, d = F._tuple(padding, 3), F._tuple(dilation, 3)
+    k = int_tuple(kernel_size, 3)
+    s = k if stride is None or stride == [] or stride == () else int_tuple(stride, 3)
+    p, d = int_tuple(padding, 3), int_tuple(dilation, 3)
     for ki, pi, di in zip(k, p, d):
         if pi > ((ki - 1) * di + 1) // 2:
             raise ArgumentError(f"pad should be at most half of effective kernel size, but got pad={pi}, "
@@ -339,11 +335,11 @@ def max_pool3d(x: Tensor, kernel_size: IntOrTuple, stride: Any = None, padding: 
     size = x.shape[-3:]
     pads = [(p[i], p[i] + _ceil_pad(size[i], k[i], s[i], p[i], d[i], ceil_mode)) for i in range(3)]
     lead = [(0, 0)] * (x.ndim - 3)
-    windows = F._windows(x.pad(lead + pads, -math.inf), k, s, d)
+    windows = sliding_windows(x.pad(lead + pads, -math.inf), k, s, d)
     if not return_indices:
         return windows.amax((-3, -2, -1))
     volume = Tensor.arange(math.prod(size), dtype=dt.int32, device=x.device).reshape(*size)
-    position = F._windows(volume.pad(pads, -1), k, s, d).flatten(-3)
+    position = sliding_windows(volume.pad(pads, -1), k, s, d).flatten(-3)
     return _first_max(windows.flatten(-3), position, position >= 0)
 
 
@@ -356,7 +352,7 @@ def avg_pool3d(x: Tensor, kernel_size: IntOrTuple, stride: Any = None, padding: 
     size, one = x.shape[-3:], (1, 1, 1)
     extra = [_ceil_pad(size[i], k[i], s[i], p[i], 1, ceil_mode) for i in range(3)]
     pads = [(p[i], p[i] + extra[i]) for i in range(3)]
-    total = F._windows(x.pad([(0, 0)] * (x.ndim - 3) + pads), k, s, one).sum((-3, -2, -1))
+    total = sliding_windows(x.pad([(0, 0)] * (x.ndim - 3) + pads), k, s, one).sum((-3, -2, -1))
     if divisor_override:
         return total / divisor_override
     if not any(extra) and (count_include_pad or not any(p)):
@@ -366,23 +362,23 @@ def avg_pool3d(x: Tensor, kernel_size: IntOrTuple, stride: Any = None, padding: 
         ones = ones.pad([(0, e) for e in extra])
     else:
         ones = Tensor.ones(*size, device=x.device, dtype=x.dtype).pad(pads)
-    return total / F._windows(ones, k, s, one).sum((-3, -2, -1))
+    return total / sliding_windows(ones, k, s, one).sum((-3, -2, -1))
 
 
 # ---- resampling ----
 def upsample(x: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
              align_corners: bool | None = None) -> Tensor:
     """torch's deprecated alias of interpolate."""
-    return F.interpolate(x, size, scale_factor, mode, align_corners)
+    return interpolate(x, size, scale_factor, mode, align_corners)
 
 
 def upsample_nearest(x: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:
-    return F.interpolate(x, size, scale_factor, "nearest")
+    return interpolate(x, size, scale_factor, "nearest")
 
 
 def upsample_bilinear(x: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:
     """Bilinear with align_corners=True, as torch's upsample_bilinear is."""
-    return F.interpolate(x, size, scale_factor, "bilinear", True)
+    return interpolate(x, size, scale_factor, "bilinear", True)
 
 
 def _base_coords(n: int, align_corners: bool, x: Tensor) -> Tensor:

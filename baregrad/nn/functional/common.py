@@ -11,31 +11,19 @@ from typing import Any, Sequence
 
 from baregrad import dtype as dt
 from baregrad.errors import ArgumentError, BoundsError, DTypeError, ShapeError
-from baregrad.tensor import Tensor, _flatten_data
+from baregrad.host_data import flatten_data
+from baregrad.nn.functional.helpers import (
+    IntOrTuple,
+    causal_mask,
+    convnd,
+    implicit_softmax_dim,
+    int_tuple,
+    normalize_affine,
+    reduce_loss,
+    sliding_windows,
+)
+from baregrad.tensor import Tensor
 from baregrad.tensor_ops.custom_grad import with_grad
-
-IntOrTuple = int | Sequence[int]
-
-
-def _tuple(v: IntOrTuple, n: int) -> tuple[int, ...]:
-    if isinstance(v, int):
-        return (v,) * n
-    v = tuple(int(x) for x in v)
-    if len(v) == 1:
-        return v * n
-    if len(v) != n:
-        raise ArgumentError(f"expected {n} values, got {v}")
-    return v
-
-
-def _reduce(loss: Tensor, reduction: str) -> Tensor:
-    if reduction == "mean":
-        return loss.mean()
-    if reduction == "sum":
-        return loss.sum()
-    if reduction == "none":
-        return loss
-    raise ArgumentError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
 # ---- activations ----
@@ -73,17 +61,12 @@ def tanh(x: Tensor) -> Tensor:
     return x.tanh()
 
 
-def _implicit_softmax_dim(ndim: int) -> int:
-    """torch's (deprecated) choice when softmax gets no dim: 0 for 0-, 1- and 3-d input, else 1."""
-    return 0 if ndim in (0, 1, 3) else 1
-
-
 def softmax(x: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
-    return x.softmax(_implicit_softmax_dim(x.ndim) if dim is None else dim, dtype)
+    return x.softmax(implicit_softmax_dim(x.ndim) if dim is None else dim, dtype)
 
 
 def log_softmax(x: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
-    return x.log_softmax(_implicit_softmax_dim(x.ndim) if dim is None else dim, dtype)
+    return x.log_softmax(implicit_softmax_dim(x.ndim) if dim is None else dim, dtype)
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
@@ -125,130 +108,19 @@ def one_hot(x: Tensor, num_classes: int = -1) -> Tensor:
 
 
 # ---- padding and window views ----
-def _pad_pairs(ndim: int, pad: Sequence[int]) -> list[tuple[int, int]]:
-    if len(pad) % 2 or len(pad) // 2 > ndim:
-        raise ShapeError(f"pad {tuple(pad)} does not fit a tensor with {ndim} dims")
-    pairs = [(0, 0)] * ndim
-    for i in range(len(pad) // 2):
-        pairs[ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
-    return pairs
-
-
 def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
-    """torch's argument order: (last_before, last_after, previous_before, ...)."""
-    pairs = _pad_pairs(x.ndim, pad)
-    if mode == "constant":
-        return x.pad(pairs, 0 if value is None else value)
-    if mode not in ("reflect", "replicate", "circular"):
-        raise ArgumentError(f"pad mode must be constant, reflect, replicate or circular, got {mode!r}")
-    for axis, (before, after) in enumerate(pairs):
-        if before or after:
-            x = _pad_axis(x, axis, before, after, mode)
-    return x
-
-
-def _pad_axis(x: Tensor, axis: int, before: int, after: int, mode: str) -> Tensor:
-    n = x.shape[axis]
-    if mode == "reflect" and (before >= n or after >= n):
-        raise ShapeError(f"reflect padding ({before}, {after}) must be smaller than the dim size {n}")
-    if mode == "reflect":
-        left, right = x.narrow(axis, 1, before).flip(axis), x.narrow(axis, n - 1 - after, after).flip(axis)
-    elif mode == "replicate":
-        left = x.narrow(axis, 0, 1).expand(*[before if d == axis else s for d, s in enumerate(x.shape)])
-        right = x.narrow(axis, n - 1, 1).expand(*[after if d == axis else s for d, s in enumerate(x.shape)])
-    else:
-        left, right = x.narrow(axis, n - before, before), x.narrow(axis, 0, after)
-    parts = [p for p in (left, x, right) if p.shape[axis]]
-    return Tensor.cat(parts, axis)
-
-
-def _windows(x: Tensor, kernel: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...]) -> Tensor:
-    """(..., *spatial) -> (..., *out, *kernel): every sliding window, as a view made of movement ops only.
-
-    Overlapping windows come from repeating each spatial dim e times (an expand), flattening, and reading
-    the flat dim as (k, i + d) rows: row j then starts j * d further along, which is the dilation. Stride
-    is a reshape to (o, s) and a shrink to the first of each s.
-    """
-    n = len(kernel)
-    lead, spatial = x.shape[:-n], x.shape[-n:]
-    outs = [(i - d * (k - 1) - 1) // s + 1 for i, k, s, d in zip(spatial, kernel, stride, dilation)]
-    if any(o <= 0 for o in outs):
-        raise ShapeError(f"kernel {kernel} (dilation {dilation}) is larger than the padded input {spatial}")
-    keep = [(0, s) for s in lead]
-    if all(k <= s for k, s in zip(kernel, stride)) and all(d == 1 for d in dilation):
-        # non-overlapping windows: a reshape to (o, s) and a shrink to (o, k)
-        x = x.pad([(0, 0)] * len(lead) + [(0, max(0, o * s - i)) for i, o, s in zip(spatial, outs, stride)])
-        x = x.shrink(keep + [(0, o * s) for o, s in zip(outs, stride)])
-        x = x.reshape(*lead, *[v for o, s in zip(outs, stride) for v in (o, s)])
-        x = x.shrink(keep + [b for o, k in zip(outs, kernel) for b in ((0, o), (0, k))])
-        m = len(lead)
-        return x.permute(*range(m), *[m + 2 * j for j in range(n)], *[m + 2 * j + 1 for j in range(n)])
-    reps = [math.ceil(k * (i + d) / i) for i, k, d in zip(spatial, kernel, dilation)]
-    x = x.reshape(*lead, *[v for i in spatial for v in (1, i)])
-    x = x.expand(*lead, *[v for r, i in zip(reps, spatial) for v in (r, i)])
-    x = x.reshape(*lead, *[r * i for r, i in zip(reps, spatial)])
-    x = x.shrink(keep + [(0, k * (i + d)) for i, k, d in zip(spatial, kernel, dilation)])
-    x = x.reshape(*lead, *[v for i, k, d in zip(spatial, kernel, dilation) for v in (k, i + d)])
-    x = x.shrink(keep + [b for k, o, s in zip(kernel, outs, stride) for b in ((0, k), (0, o * s))])
-    x = x.reshape(*lead, *[v for k, o, s in zip(kernel, outs, stride) for v in (k, o, s)])
-    x = x.shrink(keep + [b for k, o in zip(kernel, outs) for b in ((0, k), (0, o), (0, 1))])
-    x = x.reshape(*lead, *[v for k, o in zip(kernel, outs) for v in (k, o)])
-    m = len(lead)
-    return x.permute(*range(m), *[m + 2 * j + 1 for j in range(n)], *[m + 2 * j for j in range(n)])
-
-
-def _conv_padding(padding: Any, kernel: tuple[int, ...], dilation: tuple[int, ...],
-                  stride: tuple[int, ...]) -> list[tuple[int, int]]:
-    n = len(kernel)
-    if padding == "valid":
-        return [(0, 0)] * n
-    if padding == "same":
-        if any(s != 1 for s in stride):
-            raise ArgumentError("padding='same' needs stride 1")
-        totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
-        return [(t // 2, t - t // 2) for t in totals]
-    if isinstance(padding, str):
-        raise ArgumentError(f"padding must be 'valid', 'same' or integers, got {padding!r}")
-    return [(p, p) for p in _tuple(padding, n)]
-
-
-def _convnd(x: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding: Any, dilation: Any,
-            groups: int, n: int) -> Tensor:
-    if x.ndim != n + 2 or weight.ndim != n + 2:
-        raise ShapeError(f"conv{n}d needs a {n + 2}-d input and weight, got {x.shape} and {weight.shape}")
-    batch, cin = x.shape[0], x.shape[1]
-    cout, cin_g, kernel = weight.shape[0], weight.shape[1], weight.shape[2:]
-    if cin != cin_g * groups or cout % groups:
-        raise ShapeError(f"conv{n}d: input {x.shape} and weight {weight.shape} do not match groups={groups}")
-    stride, dilation = _tuple(stride, n), _tuple(dilation, n)
-    pads = _conv_padding(padding, kernel, dilation, stride)
-    d = dt.promote(x.dtype, weight.dtype)
-    acc = dt.accumulate_dtype(d)
-    if acc is not d:  # 16-bit floats: float32 products and sums, one rounding (as torch); the casts fuse
-        biased = _convnd(x.cast(acc), weight.cast(acc), None if bias is None else bias.cast(acc), stride, padding,
-                         dilation, groups, n)
-        return biased.cast(d)
-    x = x.pad([(0, 0), (0, 0)] + pads)
-    win = _windows(x, kernel, stride, dilation)                      # (N, C, *out, *k)
-    outs = win.shape[2:2 + n]
-    win = win.reshape(batch, groups, 1, cin_g, *outs, *kernel)
-    # move the reduced axes (cin_g, *kernel) last so the reduce is contiguous
-    m = 4 + n
-    win = win.permute(0, 1, 2, *range(4, 4 + n), 3, *range(m, m + n))
-    w = weight.reshape(groups, cout // groups, cin_g, *kernel)
-    w = w.reshape(1, groups, cout // groups, *([1] * n), cin_g, *kernel)
-    out = (win * w).sum(tuple(range(3 + n, 3 + n + 1 + n))).reshape(batch, cout, *outs)
-    return out + bias.reshape(1, cout, *([1] * n)) if bias is not None else out
+    """torch's argument order: (last_before, last_after, previous_before, ...); Tensor.pad_torch does the work."""
+    return x.pad_torch(pad, mode, value)
 
 
 def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrTuple = 1, padding: Any = 0,
            dilation: IntOrTuple = 1, groups: int = 1) -> Tensor:
-    return _convnd(x, weight, bias, stride, padding, dilation, groups, 2)
+    return convnd(x, weight, bias, stride, padding, dilation, groups, 2)
 
 
 def conv1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrTuple = 1, padding: Any = 0,
            dilation: IntOrTuple = 1, groups: int = 1) -> Tensor:
-    return _convnd(x, weight, bias, stride, padding, dilation, groups, 1)
+    return convnd(x, weight, bias, stride, padding, dilation, groups, 1)
 
 
 def _dilate(x: Tensor, axis: int, s: int) -> Tensor:
@@ -267,7 +139,7 @@ def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stri
     """The gradient of conv2d: dilate the input by the stride, pad, and convolve with the flipped kernel."""
     if x.ndim != 4 or weight.ndim != 4:
         raise ShapeError(f"conv_transpose2d needs 4-d input and weight, got {x.shape} and {weight.shape}")
-    stride, padding, out_pad, dilation = (_tuple(v, 2) for v in (stride, padding, output_padding, dilation))
+    stride, padding, out_pad, dilation = (int_tuple(v, 2) for v in (stride, padding, output_padding, dilation))
     cin, cout_g, kernel = weight.shape[0], weight.shape[1], weight.shape[2:]
     if x.shape[1] != cin or cin % groups:
         raise ShapeError(f"conv_transpose2d: input {x.shape} does not match weight {weight.shape}, groups={groups}")
@@ -286,16 +158,16 @@ def conv_transpose1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stri
     """conv_transpose2d over a unit height: (N, C, L) is (N, C, 1, L) with a (1, k) kernel."""
     if x.ndim != 3 or weight.ndim != 3:
         raise ShapeError(f"conv_transpose1d needs 3-d input and weight, got {x.shape} and {weight.shape}")
-    s, p, op, d = (_tuple(v, 1)[0] for v in (stride, padding, output_padding, dilation))
+    s, p, op, d = (int_tuple(v, 1)[0] for v in (stride, padding, output_padding, dilation))
     out = conv_transpose2d(x.unsqueeze(2), weight.unsqueeze(2), bias, (1, s), (0, p), (0, op), groups, (1, d))
     return out.squeeze(2)
 
 
 # ---- pooling ----
 def _pool_args(kernel_size: IntOrTuple, stride: Any, padding: IntOrTuple, dilation: IntOrTuple = 1):
-    k = _tuple(kernel_size, 2)
-    s = k if stride is None or stride == [] or stride == () else _tuple(stride, 2)
-    return k, s, _tuple(padding, 2), _tuple(dilation, 2)
+    k = int_tuple(kernel_size, 2)
+    s = k if stride is None or stride == [] or stride == () else int_tuple(stride, 2)
+    return k, s, int_tuple(padding, 2), int_tuple(dilation, 2)
 
 
 def _ceil_extra(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
@@ -324,7 +196,7 @@ def max_pool2d(x: Tensor, kernel_size: IntOrTuple, stride: Any = None, padding: 
     _check_max_pool_padding(k, p, d)
     extra = [_ceil_extra(x.shape[-2 + i], k[i], s[i], p[i], d[i], ceil_mode) for i in range(2)]
     pads = [(p[i], p[i] + extra[i]) for i in range(2)]
-    windows = _windows(x.pad([(0, 0)] * (x.ndim - 2) + pads, -math.inf), k, s, d)
+    windows = sliding_windows(x.pad([(0, 0)] * (x.ndim - 2) + pads, -math.inf), k, s, d)
     if not return_indices:
         return windows.amax((-2, -1))
     cells = _window_cells(x.shape[-2:], pads, k, s, d, x.device)
@@ -341,7 +213,7 @@ def _window_cells(size: Sequence[int], pads: list[tuple[int, int]], k: tuple[int
     cols = Tensor.arange(-left, w + right, dtype=dt.int64, device=device).reshape(1, -1)
 
     def cells(plane: Tensor) -> Tensor:
-        return _windows(plane, k, s, d).flatten(-2)
+        return sliding_windows(plane, k, s, d).flatten(-2)
     return (cells(rows * w + cols), cells((rows >= 0) & (rows < h) & (cols >= 0) & (cols < w)),
             cells((rows >= 0) & (cols >= 0)), (h + bottom) * w + w + right)
 
@@ -370,7 +242,7 @@ def avg_pool2d(x: Tensor, kernel_size: IntOrTuple, stride: Any = None, padding: 
     h, w = x.shape[-2:]
     extra = [_ceil_extra(size, k[i], s[i], p[i], 1, ceil_mode) for i, size in enumerate((h, w))]
     pairs = [(p[i], p[i] + extra[i]) for i in range(2)]
-    total = _windows(x.pad([(0, 0)] * (x.ndim - 2) + pairs), k, s, (1, 1)).sum((-2, -1))
+    total = sliding_windows(x.pad([(0, 0)] * (x.ndim - 2) + pairs), k, s, (1, 1)).sum((-2, -1))
     if divisor_override:
         return total / divisor_override
     if not any(extra) and (count_include_pad or not any(p)):
@@ -381,12 +253,12 @@ def avg_pool2d(x: Tensor, kernel_size: IntOrTuple, stride: Any = None, padding: 
         ones = Tensor.ones(h + 2 * p[0], w + 2 * p[1], device=x.device, dtype=x.dtype).pad([(0, e) for e in extra])
     else:
         ones = Tensor.ones(h, w, device=x.device, dtype=x.dtype).pad(pairs)
-    return total / _windows(ones, k, s, (1, 1)).sum((-2, -1))
+    return total / sliding_windows(ones, k, s, (1, 1)).sum((-2, -1))
 
 
 def _unit_height(v: Any, fill: int) -> tuple[int, int] | None:
     """A 1-d pooling argument as its 2-d form over a unit height: (fill, v)."""
-    return None if v is None or v == [] or v == () else (fill, *_tuple(v, 1))
+    return None if v is None or v == [] or v == () else (fill, *int_tuple(v, 1))
 
 
 def max_pool1d(x: Tensor, kernel_size: IntOrTuple, stride: Any = None, padding: IntOrTuple = 0,
@@ -433,9 +305,9 @@ def max_unpool1d(x: Tensor, indices: Any, kernel_size: IntOrTuple, stride: Any =
                  output_size: Sequence[int] | None = None) -> Tensor:
     """torch's max_unpool1d: (N, C, L) or (C, L) values written at their indices into zero rows of the output
     length, (L - 1) * stride - 2 * padding + kernel_size unless output_size says otherwise."""
-    k = _tuple(kernel_size, 1)
-    s = k if stride is None or stride == [] or stride == () else _tuple(stride, 1)
-    return _max_unpool(x, indices, k, s, _tuple(padding, 1), output_size, "max_unpool1d")
+    k = int_tuple(kernel_size, 1)
+    s = k if stride is None or stride == [] or stride == () else int_tuple(stride, 1)
+    return _max_unpool(x, indices, k, s, int_tuple(padding, 1), output_size, "max_unpool1d")
 
 
 def max_unpool2d(x: Tensor, indices: Any, kernel_size: IntOrTuple, stride: Any = None, padding: IntOrTuple = 0,
@@ -474,7 +346,7 @@ def _unpool_index(indices: Any, x: Tensor, op: str) -> tuple[Tensor, list[int] |
             raise DTypeError(f"{op}: indices must be int64, got {indices.dtype.name}")
         return indices.to(x.device), None
     nested = indices.tolist() if hasattr(indices, "tolist") else indices
-    values, _ = _flatten_data(nested)
+    values, _ = flatten_data(nested)
     if any(isinstance(v, bool) or not isinstance(v, int) for v in values):
         raise DTypeError(f"{op}: indices must be integers, got {indices!r}")
     return Tensor(nested, dtype=dt.int64, device=x.device), values
@@ -545,10 +417,7 @@ def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | Non
             running_var.assign(running_var * (1 - momentum) + unbiased * momentum)
     else:
         mean, var = running_mean.reshape(shape), running_var.reshape(shape)
-    out = (x - mean) * (var + eps).rsqrt()
-    if weight is not None:
-        out = out * weight.reshape(shape)
-    return out + bias.reshape(shape) if bias is not None else out
+    return normalize_affine(x, mean, var, eps, weight, bias, shape)
 
 
 def layer_norm(x: Tensor, normalized_shape: IntOrTuple, weight: Tensor | None = None, bias: Tensor | None = None,
@@ -591,12 +460,6 @@ def rms_norm(x: Tensor, normalized_shape: IntOrTuple, weight: Tensor | None = No
 
 
 # ---- attention ----
-def _causal_mask(n_q: int, n_k: int, device: str) -> Tensor:
-    rows = Tensor.arange(n_q, dtype=dt.int32, device=device).reshape(n_q, 1)
-    cols = Tensor.arange(n_k, dtype=dt.int32, device=device).reshape(1, n_k)
-    return cols <= rows
-
-
 def masked_softmax(scores: Tensor) -> Tensor:
     """softmax over the last dim, but 0 on rows that are entirely -inf, as torch's attention does: a query that
     may attend to nothing (all padding) gives a zero output and zero gradients, not NaN. The -inf rows are
@@ -615,7 +478,7 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, attn_mask: Ten
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
     scores = (q @ k.transpose(-2, -1)) * scale
     if is_causal:
-        scores = _causal_mask(q.shape[-2], k.shape[-2], q.device).where(scores, -math.inf)
+        scores = causal_mask(q.shape[-2], k.shape[-2], q.device).where(scores, -math.inf)
     if attn_mask is not None:
         if attn_mask.dtype is dt.bool_:
             scores = attn_mask.where(scores, -math.inf)
@@ -659,7 +522,7 @@ def nll_loss(logp: Tensor, target: Tensor, weight: Tensor | None = None, ignore_
     loss, w = _picked(flat, target, weight, ignore_index)
     if reduction == "mean":
         return loss.sum() / w.sum()
-    return _reduce(loss.reshape(target.shape), reduction)
+    return reduce_loss(loss.reshape(target.shape), reduction)
 
 
 def cross_entropy(x: Tensor, target: Tensor, weight: Tensor | None = None, ignore_index: int = -100,
@@ -674,7 +537,7 @@ def cross_entropy(x: Tensor, target: Tensor, weight: Tensor | None = None, ignor
             probs = probs * (1 - label_smoothing) + label_smoothing / n_classes
         loss = -(flat * probs * (wrow if wrow is not None else 1.0)).sum(-1)
         out_shape = (x.shape[0], *x.shape[2:]) if x.ndim > 1 else ()
-        return _reduce(loss.reshape(out_shape), reduction)
+        return reduce_loss(loss.reshape(out_shape), reduction)
     nll = nll_loss(flat, target.reshape(-1), weight, ignore_index, reduction if reduction != "none" else "none")
     if not label_smoothing:
         return nll.reshape(target.shape) if reduction == "none" else nll
@@ -693,25 +556,25 @@ def cross_entropy(x: Tensor, target: Tensor, weight: Tensor | None = None, ignor
 
 
 def mse_loss(x: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
-    return _reduce((x - target) ** 2, reduction)
+    return reduce_loss((x - target) ** 2, reduction)
 
 
 def l1_loss(x: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
-    return _reduce((x - target).abs(), reduction)
+    return reduce_loss((x - target).abs(), reduction)
 
 
 def smooth_l1_loss(x: Tensor, target: Tensor, reduction: str = "mean", beta: float = 1.0) -> Tensor:
     """0.5 d^2 / beta below beta, |d| - 0.5 beta above; beta=0 is the L1 loss (torch's special case)."""
     d = (x - target).abs()
     if beta == 0:
-        return _reduce(d, reduction)
-    return _reduce((d < beta).where(d * d * (0.5 / beta), d - 0.5 * beta), reduction)
+        return reduce_loss(d, reduction)
+    return reduce_loss((d < beta).where(d * d * (0.5 / beta), d - 0.5 * beta), reduction)
 
 
 def huber_loss(x: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
     """0.5 d^2 below delta, delta (|d| - 0.5 delta) above: smooth_l1_loss scaled by delta."""
     d = (x - target).abs()
-    return _reduce((d < delta).where(d * d * 0.5, (d - 0.5 * delta) * delta), reduction)
+    return reduce_loss((d < delta).where(d * d * 0.5, (d - 0.5 * delta) * delta), reduction)
 
 
 def kl_div(x: Tensor, target: Tensor, reduction: str = "mean", log_target: bool = False) -> Tensor:
@@ -723,13 +586,13 @@ def kl_div(x: Tensor, target: Tensor, reduction: str = "mean", log_target: bool 
         loss = target.xlogy(target) - target * x  # 0 where target is 0
     if reduction == "batchmean":
         return loss.sum() / (x.shape[0] if x.ndim else 1)
-    return _reduce(loss, reduction)
+    return reduce_loss(loss, reduction)
 
 
 def binary_cross_entropy(x: Tensor, target: Tensor, weight: Tensor | None = None, reduction: str = "mean") -> Tensor:
     # torch clamps each log at -100 so a saturated probability gives a finite loss
     loss = -(target * x.log().clamp(-100, None) + (1 - target) * (1 - x).log().clamp(-100, None))
-    return _reduce(loss * weight if weight is not None else loss, reduction)
+    return reduce_loss(loss * weight if weight is not None else loss, reduction)
 
 
 def binary_cross_entropy_with_logits(x: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -740,7 +603,7 @@ def binary_cross_entropy_with_logits(x: Tensor, target: Tensor, weight: Tensor |
         loss = (1 - target) * x + (1 + (pos_weight - 1) * target) * softplus_neg
     else:
         loss = (1 - target) * x + softplus_neg
-    return _reduce(loss * weight if weight is not None else loss, reduction)
+    return reduce_loss(loss * weight if weight is not None else loss, reduction)
 
 
 # ---- resampling ----
@@ -749,7 +612,7 @@ def _out_sizes(x: Tensor, size: Any, scale_factor: Any, n: int) -> tuple[list[in
         raise ArgumentError("interpolate needs exactly one of size and scale_factor")
     spatial = x.shape[-n:]
     if size is not None:
-        return list(_tuple(size, n)), [None] * n
+        return list(int_tuple(size, n)), [None] * n
     factors = [float(f) for f in (scale_factor if isinstance(scale_factor, (tuple, list)) else [scale_factor] * n)]
     return [int(math.floor(i * f)) for i, f in zip(spatial, factors)], factors
 
@@ -798,7 +661,9 @@ def interpolate(x: Tensor, size: Any = None, scale_factor: Any = None, mode: str
     raise ArgumentError(f"interpolate mode must be nearest, linear or bilinear, got {mode!r}")
 
 
-from baregrad.nn.functional_spatial import *  # noqa: E402,F401,F403 - pixel_shuffle, fold, grid_sample, ...
-from baregrad.nn.functional_pointwise import *  # noqa: E402,F401,F403 - celu, glu, prelu, normalize, pdist, ...
-from baregrad.nn.functional_loss import *  # noqa: E402,F401,F403 - margin, triplet, poisson, ctc losses, ...
-from baregrad.nn.modules.embedding_bag import embedding_bag  # noqa: E402,F401 - with nn.EmbeddingBag
+__all__ = ["relu", "leaky_relu", "elu", "gelu", "silu", "hardswish", "sigmoid", "tanh", "softmax", "log_softmax",
+           "dropout", "linear", "embedding", "one_hot", "pad", "conv2d", "conv1d", "conv_transpose2d",
+           "conv_transpose1d", "max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d", "adaptive_avg_pool2d",
+           "max_unpool1d", "max_unpool2d", "batch_norm", "layer_norm", "group_norm", "rms_norm", "masked_softmax",
+           "scaled_dot_product_attention", "nll_loss", "cross_entropy", "mse_loss", "l1_loss", "smooth_l1_loss",
+           "huber_loss", "kl_div", "binary_cross_entropy", "binary_cross_entropy_with_logits", "interpolate"]

@@ -1,11 +1,10 @@
-"""More torch.* free functions: the stacking family (hstack, vstack, dstack, column_stack, atleast_Nd),
-from_numpy, block_diag, cartesian_prod, combinations, tensordot, cdist, vander, trapezoid, logspace, and
-torch.NAME(input, ...) forwards to Tensor methods that tensor_ops/functions.py does not already export
-(aliases such as greater or divide, and the names of Python builtins: abs, sum, max, ...).
+"""torch.* free functions that are no Tensor method: the stacking family (hstack, vstack, dstack, column_stack,
+atleast_Nd), from_numpy, block_diag, cartesian_prod, combinations, tensordot, cdist, vander, trapezoid, logspace,
+and torch.max / torch.min's several forms.
 
-`baregrad/__init__.py` exports them. Like the Tensor methods, each is written with Tensor ops, so it is lazy and
-differentiable; `logspace` for integer dtypes and `combinations` build their values or indices from the arguments
-alone, never from tensor data.
+tensor_ops/functions.py's table exports them. Like the Tensor methods, each is written with Tensor ops, so it is
+lazy and differentiable; `logspace` for integer dtypes and `combinations` build their values or indices from the
+arguments alone, never from tensor data.
 """
 from __future__ import annotations
 
@@ -16,29 +15,10 @@ from typing import Any, Callable, Sequence
 from baregrad import dtype as dt
 from baregrad.errors import ArgumentError, DTypeError, ShapeError
 from baregrad.tensor import Tensor
-from baregrad.tensor_ops.functions import _as_function as method_as_function
 from baregrad.tensor_ops.linalg import vector_norm
-from baregrad.tensor_ops.shape_ops import meshgrid
-
-# torch.NAME(input, *args) == input.NAME(*args)
-FORWARDED = (
-    # arithmetic and comparison, under every name torch has for them
-    "add", "sub", "mul", "div", "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less",
-    "less_equal", "not_equal", "multiply", "subtract", "divide", "true_divide", "negative", "positive",
-    "absolute", "sgn", "fix", "relu",
-    # metadata and copies
-    "numel", "is_floating_point", "is_complex", "is_nonzero", "is_signed", "get_device", "clone", "detach", "t",
-    # shape
-    "swapdims", "ravel", "fliplr", "flipud", "rot90", "select", "narrow_copy", "tensor_split", "hsplit",
-    "vsplit", "dsplit", "split_with_sizes", "take", "masked_select", "kron",
-)
-
-# names of Python builtins: exported as baregrad.sum etc. but left out of __all__, so `from baregrad import *`
-# does not replace the builtins in the importing module
-BUILTIN_NAMES = ("abs", "sum", "all", "any", "round", "pow", "max", "min")
+from baregrad.tensor_ops.movement import meshgrid
 
 
-# ---- stacking ----
 def _each(fn: Callable[[Tensor], Tensor], tensors: tuple) -> Any:
     """torch's atleast_Nd calling convention: f(t) -> t, f(t1, t2) -> tuple, f([t1, t2]) -> tuple."""
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
@@ -295,15 +275,8 @@ def torch_min(input: Tensor, *args: Any, **kwargs: Any) -> Any:  # noqa: A002 - 
     return input.min(*args, **kwargs)
 
 
-def api_functions() -> dict[str, Callable]:
-    """Every function of this module to export from the package, by name."""
-    out = {name: method_as_function(name) for name in FORWARDED + BUILTIN_NAMES}
-    out.update(max=torch_max, min=torch_min)
-    out.update({fn.__name__: fn for fn in (
-        atleast_1d, atleast_2d, atleast_3d, hstack, vstack, dstack, column_stack, concatenate, from_numpy,
-        logspace, vander, block_diag, cartesian_prod, combinations, tensordot, cdist, trapezoid)})
-    out.update(row_stack=row_stack, concat=concat, trapz=trapz)
-    return out
+# the functions of this module that torch has as torch.NAME (tensor_ops/functions.py's table exports them)
+FREE_FUNCTIONS = (atleast_1d, atleast_2d, atleast_3d, hstack, vstack, dstack, column_stack, concatenate, from_numpy,
+                  logspace, vander, block_diag, cartesian_prod, combinations, tensordot, cdist, trapezoid)
 
-
-__all__ = ["api_functions", "FORWARDED", "BUILTIN_NAMES"]
+__all__ = ["FREE_FUNCTIONS", "torch_max", "torch_min", *(fn.__name__ for fn in FREE_FUNCTIONS)]

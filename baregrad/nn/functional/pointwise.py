@@ -13,11 +13,11 @@ from typing import Any
 
 from baregrad import dtype as dt
 from baregrad.errors import ArgumentError, ShapeError
-from baregrad.nn.functional import _implicit_softmax_dim
+from baregrad.nn.functional.helpers import implicit_softmax_dim
 from baregrad.tensor import Tensor
 from baregrad.tensor_ops.custom_grad import with_grad
 from baregrad.tensor_ops.linalg import vector_norm
-from baregrad.tensor_ops.shape_ops import broadcast_shapes
+from baregrad.tensor_ops.movement import broadcast_shapes
 
 __all__ = ["celu", "selu", "glu", "hardshrink", "hardsigmoid", "hardtanh", "relu6", "logsigmoid", "mish", "prelu",
            "rrelu", "softmin", "softplus", "softshrink", "softsign", "tanhshrink", "threshold", "normalize",
@@ -144,7 +144,7 @@ def softmin(x: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any 
     if dim is None:
         warnings.warn("Implicit dimension choice for softmin has been deprecated. Change the call to include "
                       "dim=X as an argument.", stacklevel=_stacklevel)
-        dim = _implicit_softmax_dim(x.ndim)
+        dim = implicit_softmax_dim(x.ndim)
     return (-x).softmax(dim, dtype)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any, Callable
 
-from baregrad import autograd as F
+from baregrad import autograd
 from baregrad import dtype as dt
 from baregrad.errors import ArgumentError, ShapeError
 
@@ -36,7 +36,7 @@ INPLACE_OF = (
     # indexed writes
     "masked_fill", "masked_scatter", "scatter", "scatter_add", "scatter_reduce", "index_add", "index_fill",
     "index_copy", "index_put",
-    # torch's other names (alias_ops)
+    # torch's other names (aliases)
     "negative", "absolute", "fix", "sgn", "multiply", "subtract", "divide", "true_divide", "greater",
     "greater_equal", "less", "less_equal", "not_equal",
 )
@@ -52,11 +52,11 @@ def _inplace_method(name: str) -> Callable[..., "Tensor"]:
 
 def _rebind_view(self: "Tensor", view: "Tensor") -> "Tensor":
     """Make self the view (a new shape of the same values), as _inplace does for same-shape results."""
-    from baregrad.tensor import _rebind_parent
-    if self.requires_grad and self.is_leaf and F.grad_enabled():
+    from baregrad.tensor_ops.arithmetic import rebind_parent
+    if self.requires_grad and self.is_leaf and autograd.grad_enabled():
         raise ArgumentError(f"a leaf tensor of shape {self.shape} that requires grad cannot be modified in place")
     if self.requires_grad and view._ctx is not None:
-        _rebind_parent(view, self)  # the view's history must reach self's old value, not self itself
+        rebind_parent(view, self)  # the view's history must reach self's old value, not self itself
     self.node, self._ctx = view.node, view._ctx
     return self
 

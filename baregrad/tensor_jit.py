@@ -33,6 +33,7 @@ from typing import Any, Callable
 from baregrad import stats
 from baregrad.engine import capture
 from baregrad.engine.buffer import Buffer
+from baregrad.engine.pending import pending_writes
 from baregrad.engine.realize import bump_epoch
 from baregrad.errors import ArgumentError, DeviceError
 from baregrad.ir.node import Node, tick_write_clock
@@ -101,8 +102,9 @@ class _Replay:
                 (inputs[w] if isinstance(w, int) else w).written_at = tick
 
     def run(self, inputs: list[Buffer]) -> Any:
+        from baregrad.host_data import pack_values
         from baregrad.random import draw_words
-        from baregrad.tensor import Tensor, pack_values
+        from baregrad.tensor import Tensor
         for draw in self.draws:
             draw.buffer.copyin(pack_values(draw_words(draw.count), draw.buffer.dtype))
         outs = [Buffer(dev, d, shape) if fresh else old
@@ -165,12 +167,12 @@ class JitFunction:
         return out
 
     def _run_plain(self, args: tuple, kwargs: dict) -> Any:
-        from baregrad.tensor import PENDING_ASSIGNS, realize_all
+        from baregrad.tensor import realize_all
         out = self.fn(*args, **kwargs)
         produced: list = []
         _flatten(out, produced)
         # state written by the call (assign) must be written within the call, or a replay would miss it
-        realize_all(produced + [t for t in list(PENDING_ASSIGNS.values()) if t.node.op is Op.ASSIGN])
+        realize_all(produced + pending_writes())
         return out
 
     @staticmethod

@@ -6,13 +6,16 @@ out-of-range index value writes nowhere and reads zero; shapes and dtypes known 
 """
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any, Sequence
 
+from baregrad import autograd
 from baregrad import dtype as dt
+from baregrad import tensor as core  # the Tensor class, at call time (tensor.py imports this module)
 from baregrad.errors import ArgumentError, DTypeError, ShapeError
 
 if TYPE_CHECKING:
-    from baregrad.tensor import Tensor
+    from baregrad.tensor import Scalar, Tensor
 
 _REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
 
@@ -172,3 +175,113 @@ class IndexOps:
 def _with(shape: tuple[int, ...], axis: int, size: int) -> tuple[int, ...]:
     return shape[:axis] + (size,) + shape[axis + 1:]
 
+
+class GatherScatterOps:
+    """gather / scatter methods of Tensor; `self` is a Tensor."""
+    __slots__ = ()
+
+    # ---- gather / scatter ----
+    def gather(self, dim: int, index: "Tensor") -> "Tensor":
+        """out[i][j] = self[index[i][j]][j] for dim=0 (torch.gather); one load per output element."""
+        axis = self._axis(dim)
+        if index.ndim != self.ndim:
+            raise ShapeError(f"gather index of shape {index.shape} needs {self.ndim} dims like the input {self.shape}")
+        if index.dtype.is_float or index.dtype is dt.bool_:
+            raise DTypeError(f"gather index must be an integer tensor, not {index.dtype.name}")
+        if any(i > s for d, (i, s) in enumerate(zip(index.shape, self.shape)) if d != axis):
+            raise ShapeError(f"gather index shape {index.shape} exceeds input shape {self.shape} off dim {dim}")
+        src = self.shrink([(0, s) if d == axis else (0, i) for d, (i, s) in enumerate(zip(index.shape, self.shape))])
+        return autograd.Gather.apply(src, index.to(self.device), axis=axis)
+
+    def take_along_dim(self, indices: "Tensor", dim: int | None = None) -> "Tensor":
+        if dim is None:  # torch: both flattened
+            return self.reshape(-1).take_along_dim(indices.reshape(-1), 0)
+        target = tuple(s if d == self._axis(dim) else max(s, i) for d, (s, i) in enumerate(zip(indices.shape,
+                                                                                              self.shape)))
+        return self.expand(tuple(i if d != self._axis(dim) else s for d, (i, s) in
+                                 enumerate(zip(target, self.shape)))).gather(dim, indices.expand(target))
+
+    def index_select(self, dim: int, index: "Tensor") -> "Tensor":
+        axis = self._axis(dim)
+        if index.ndim != 1:
+            raise ShapeError(f"index_select needs a 1-d index, got shape {index.shape}")
+        shape = list(self.shape)
+        shape[axis] = index.shape[0]
+        view = [1] * self.ndim
+        view[axis] = index.shape[0]
+        return self.gather(axis, index.reshape(view).expand(shape))
+
+    def _onehot_along(self, index: "Tensor", axis: int, n: int) -> "Tensor":
+        """hit[..., i, j, ...] = index[..., i, ...] == j, with j a new dim right after `axis`."""
+        positions = core.Tensor.arange(n, dtype=index.dtype, device=self.device)
+        positions = positions.reshape([n if d == axis + 1 else 1 for d in range(index.ndim + 1)])
+        idx = index.unsqueeze(axis + 1)
+        idx = (idx < 0).where(idx + n, idx)
+        return idx == positions
+
+    def scatter_add_dense(self, index: "Tensor", axis: int, shape: tuple[int, ...]) -> "Tensor":
+        """out (of `shape`) with out[..., j, ...] = sum of self[..., i, ...] over i where index[..., i, ...] == j."""
+        n = shape[axis]
+        hit = self._onehot_along(index, axis, n)
+        summed = hit.where(self.unsqueeze(axis + 1), 0.0).cast(self.dtype).sum(axis).cast(self.dtype)
+        return summed.pad([(0, s - c) for s, c in zip(shape, summed.shape)])
+
+    def scatter_add(self, dim: int, index: "Tensor", src: "Tensor") -> "Tensor":
+        axis = self._axis(dim)
+        src = src.shrink([(0, i) for i in index.shape]).cast(self.dtype)
+        return self + src.scatter_add_dense(index, axis, self.shape)
+
+    def scatter(self, dim: int, index: "Tensor", src: Any, reduce: str | None = None) -> "Tensor":
+        axis = self._axis(dim)
+        if not isinstance(src, core.Tensor):
+            src = core.Tensor.full(index.shape, src, self.dtype, self.device)
+        src = src.shrink([(0, i) for i in index.shape]).cast(self.dtype)
+        if reduce == "add":
+            return self.scatter_add(dim, index, src)
+        if reduce not in (None, "multiply"):
+            raise ArgumentError(f"scatter reduce must be None, 'add' or 'multiply', got {reduce!r}")
+        n = self.shape[axis]
+        hit = self._onehot_along(index, axis, n)
+        if reduce == "multiply":
+            factor = hit.where(src.unsqueeze(axis + 1), 1).cast(self.dtype).prod(axis).cast(self.dtype)
+            return self * factor.pad([(0, s - c) for s, c in zip(self.shape, factor.shape)], 1)
+        # the last writer wins where an index repeats (torch leaves that case unspecified)
+        order = core.Tensor.arange(index.shape[axis], dtype=dt.int32, device=self.device).reshape(
+            [index.shape[axis] if d == axis else 1 for d in range(index.ndim)]).unsqueeze(axis + 1)
+        last = hit.where(order, -1).amax(axis)
+        written = last >= 0
+        picked = src.scatter_pick(last.clamp(0, None), axis)
+        full_written = written.pad([(0, s - c) for s, c in zip(self.shape, written.shape)], False)
+        full_picked = picked.pad([(0, s - c) for s, c in zip(self.shape, picked.shape)])
+        return full_written.where(full_picked, self)
+
+    def scatter_pick(self, which: "Tensor", axis: int) -> "Tensor":
+        """out[..., j, ...] = self[..., which[..., j, ...], ...]: a gather whose index may be longer than self."""
+        return autograd.Gather.apply(self, which.cast(dt.int64), axis=axis)
+
+    def index_add(self, dim: int, index: "Tensor", source: "Tensor", alpha: Scalar = 1) -> "Tensor":
+        axis = self._axis(dim)
+        shape = list(source.shape)
+        view = [1] * source.ndim
+        view[axis] = index.shape[0]
+        return self.scatter_add(axis, index.reshape(view).expand(shape), source * alpha)
+
+    def nonzero_tuple(self) -> tuple["Tensor", ...]:
+        """Indices of nonzero elements, one tensor per dim. A sync point: the count decides the shape."""
+        flags = self.reshape(-1).tolist() if self.ndim else [self.item()]
+        flat = [i for i, v in enumerate(flags) if v]
+        shape = self.shape or (1,)
+        out = []
+        for d in range(len(shape)):
+            stride = math.prod(shape[d + 1:])
+            out.append(core.Tensor([(i // stride) % shape[d] for i in flat], dtype=dt.int64, device=self.device)
+                       if flat else core.Tensor.zeros(0, dtype=dt.int64, device=self.device))
+        return tuple(out)
+
+    def nonzero(self, as_tuple: bool = False) -> Any:
+        parts = self.nonzero_tuple()
+        if as_tuple:
+            return parts
+        if not parts[0].numel():
+            return core.Tensor.zeros(0, self.ndim, dtype=dt.int64, device=self.device)
+        return core.Tensor.stack(list(parts), 1)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from baregrad import dtype as dt
 from baregrad.errors import ArgumentError, BoundsError, DTypeError, ShapeError
-from baregrad.tensor_ops.shape_ops import _ints, broadcast_shapes
+from baregrad.tensor_ops.movement import broadcast_shapes, int_args
 
 if TYPE_CHECKING:
     from baregrad.tensor import Tensor
@@ -262,7 +262,7 @@ class AliasOps:
 
     def sum_to_size(self: "Tensor", *size: Any) -> "Tensor":
         """Sum self down to `size`, a shape that broadcasts to self's (the gradient of a broadcast)."""
-        target = _ints(size)
+        target = int_args(size)
         lead = self.ndim - len(target)
         if lead < 0 or any(t not in (1, s) for t, s in zip(target, self.shape[lead:])):
             raise ShapeError(f"sum_to_size: size {target} does not broadcast to shape {self.shape}")
