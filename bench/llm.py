@@ -59,8 +59,8 @@ def run_baregrad(n_prompt: int, n_decode: int) -> Result:
 def run_torch(n_prompt: int, n_decode: int) -> Result:
     import torch
     sys.path.insert(0, str(ROOT))
-    from tests.fixtures.make_model_fixtures import _hf_llama
     from baregrad.models.tokenizer import BPETokenizer
+    from tests.fixtures.make_model_fixtures import _hf_llama
     model = _hf_llama(gguf_path())
     ids = prompt_ids(BPETokenizer.from_gguf(gguf_path()), n_prompt)
     weight_bytes = sum(p.numel() * p.element_size() for n, p in model.named_parameters() if "norm" not in n)

@@ -13,6 +13,7 @@ from baregrad.errors import ArgumentError, DTypeError, ShapeError
 from baregrad.ir.ops import Op
 from baregrad.tensor_ops.arithmetic import broadcast_pair
 from baregrad.tensor_ops.custom_grad import sqrt_zero_grad
+from baregrad.tensor_ops.weight_layout import row_major_copy
 
 if TYPE_CHECKING:
     from baregrad.tensor import Tensor
@@ -283,7 +284,7 @@ class MatmulOps:
             return (a.unsqueeze(-1) * b).sum(-2)
         if b.node.op is Op.PERMUTE and b.node.src[0].op is Op.BUFFER and b.numel() >= 4096 and \
                 get_device(b.device).wants_row_major_matmul_rhs:
-            b = b.contiguous()  # x @ W.T: a copy of W.T is cheap next to the matmul; the device says if it helps
+            b = row_major_copy(b)  # x @ W.T: the device wants W.T row-major; copied once per weight version
         # (..., n, k) x (..., k, m): broadcast to (..., n, m, k) and reduce the last axis
         lhs = a.unsqueeze(-2)
         rhs = b.transpose(-1, -2).unsqueeze(-3)

@@ -7,7 +7,6 @@ a GPU schedules them (codegen/gpu_split.py: a partial kernel and a finishing one
 from __future__ import annotations
 
 import dataclasses
-
 import os
 import shutil
 import subprocess
