@@ -40,19 +40,19 @@ def test_live_and_peak_follow_buffers(prof_device: str) -> None:
 
 def test_summary_names_the_largest_buffer_and_its_maker(prof_device: str) -> None:
     with bg.profile():
-        big = bg.Tensor(np.ones((300, 257), np.float32), device=prof_device)
+        big = bg.Tensor(np.ones((3000, 2570), np.float32), device=prof_device)  # larger than any other live one
         doubled = (big * 2).realize()
     text = bg.memory_summary()
     assert prof_device in text and "peak" in text
-    line = next(ln for ln in text.splitlines() if "[300, 257]" in ln)
+    line = next(ln for ln in text.splitlines() if "[3000, 2570]" in ln)
     assert "test_memory.py" in line
     biggest = memory.live_buffers(prof_device)[0]
-    assert biggest.shape == (300, 257) and biggest.nbytes == 300 * 257 * 4
+    assert biggest.shape == (3000, 2570) and biggest.nbytes == 3000 * 2570 * 4
     assert doubled.numpy()[0, 0] == 2.0
 
 
 def test_out_of_memory_message(prof_device: str, monkeypatch) -> None:
-    keep = bg.Tensor(np.ones((123, 45), np.float32), device=prof_device).realize()
+    keep = bg.Tensor(np.ones((1230, 4500), np.float32), device=prof_device).realize()  # the largest live buffer
     device = get_device(prof_device)
 
     def refuse(nbytes: int):
@@ -65,10 +65,10 @@ def test_out_of_memory_message(prof_device: str, monkeypatch) -> None:
     assert f"asked for 4.00 MiB ({4 * n} bytes)" in message
     live = sum(b.nbytes for b in memory.live_buffers(prof_device))
     assert f"{memory.format_bytes(live)} live" in message
-    assert "float32[123, 45]" in message and "simulated: no memory left" in message
-    assert keep.shape == (123, 45)
+    assert "float32[1230, 4500]" in message and "simulated: no memory left" in message
+    assert keep.shape == (1230, 4500)
     monkeypatch.undo()
     # the failed realize left the profiler consistent: the next one is recorded as usual
     with prof:
-        np.testing.assert_allclose((keep * 2).numpy(), np.full((123, 45), 2, np.float32))
+        np.testing.assert_allclose((keep * 2).numpy(), np.full((1230, 4500), 2, np.float32))
     assert [e.cat for e in prof.events].count("realize") >= 1

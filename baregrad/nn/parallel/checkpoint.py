@@ -19,7 +19,7 @@ def save_checkpoint(obj: Any, path: str | os.PathLike) -> None:
 def load_checkpoint(path: str | os.PathLike, device: Any = None) -> Any:
     """Every rank reads the checkpoint rank 0 wrote (after a barrier, so none reads a file still being replaced)."""
     from baregrad import distributed as dist
-    from baregrad.nn.state.torch_zip import torch_load  # bg.load, without importing the package facade
+    from baregrad.nn.state.torch_checkpoint import torch_load  # bg.load, without importing the package facade
     if dist.is_initialized():
         dist.barrier()
     return torch_load(path, device=device)
