@@ -15,6 +15,7 @@ has no division (the C compiler vectorizes it).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from baregrad import dtype as dt
@@ -124,7 +125,7 @@ def _free_vars(node: Node, memo: dict[Node, frozenset[Node]]) -> frozenset[Node]
     out = memo.get(node)
     if out is not None:
         return out
-    for n in _unmemoized_postorder(node, memo):
+    for n in _postorder(node, skip=memo.__contains__):  # the walk stops at what is known
         if n.op is Op.VAR:
             memo[n] = frozenset({n})
         elif not n.src:
@@ -135,8 +136,10 @@ def _free_vars(node: Node, memo: dict[Node, frozenset[Node]]) -> frozenset[Node]
     return memo[node]
 
 
-def _unmemoized_postorder(root: Node, memo: dict) -> list[Node]:
-    """The nodes below root (root included) not yet in memo, sources before users; the walk stops at memo hits."""
+def _postorder(root: Node, enter: Callable[[Node], bool] = lambda n: True,
+               skip: Callable[[Node], bool] = lambda n: False) -> list[Node]:
+    """Nodes below root (root included), sources before users, without recursion: a node `skip` accepts is left
+    out with everything only it leads to; one `enter` refuses is listed but not walked below."""
     order: list[Node] = []
     seen: set[Node] = set()
     stack: list[tuple[Node, bool]] = [(root, False)]
@@ -144,10 +147,11 @@ def _unmemoized_postorder(root: Node, memo: dict) -> list[Node]:
         node, expanded = stack.pop()
         if expanded:
             order.append(node)
-        elif node not in seen and node not in memo:
+        elif node not in seen and not skip(node):
             seen.add(node)
             stack.append((node, True))
-            stack.extend((s, False) for s in node.src)
+            if enter(node):
+                stack.extend((s, False) for s in node.src)
     return order
 
 
@@ -274,26 +278,9 @@ def _vectorize(store: Node, lane: Node, lanes: int, epilogues: bool = False) -> 
         return out
 
     # sources before users, without recursion; nodes that do not vary with lane stay as they are (not walked)
-    for node in _lane_dependent_postorder(store, lane, memo):
+    for node in _postorder(store, enter=lambda n: lane in _free_vars(n, memo) and n.op is not Op.LOAD):
         done[node] = visit(node)
     return done[store]
-
-
-def _lane_dependent_postorder(root: Node, lane: Node, memo: dict) -> list[Node]:
-    """Nodes below root whose value varies with `lane`, sources first; the walk does not enter the others."""
-    order: list[Node] = []
-    seen: set[Node] = set()
-    stack: list[tuple[Node, bool]] = [(root, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-        elif node not in seen:
-            seen.add(node)
-            stack.append((node, True))
-            if lane in _free_vars(node, memo) and node.op is not Op.LOAD:
-                stack.extend((s, False) for s in node.src)
-    return order
 
 
 def substitute(root: Node, mapping: dict[Node, Node]) -> Node:
