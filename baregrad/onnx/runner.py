@@ -104,6 +104,10 @@ class OnnxModel:
         unknown = set(named) - set(self.input_names)
         if unknown:
             raise ArgumentError(f"unknown inputs {sorted(unknown)}; the model's inputs are {self.input_names}")
+        missing = [v.name for v in self.inputs if v.name not in named and not _is_optional(v)]
+        if missing:
+            raise ArgumentError(f"missing inputs {missing}; the model's inputs are {self.input_names} (pass None "
+                                "only for an optional one)")
         tensors = {name: self._as_tensor(name, value) for name, value in named.items()}
         self._check_inputs(tensors)
         values = [tensors.get(n) for n in self.input_names]
@@ -170,7 +174,7 @@ class OnnxModel:
         folded = self._folded.get(key)
         call = _Call(folded or {}, None if folded is not None else {}, self._plans)
         env = dict(self._initial_values())
-        env.update({n: v for n, v in zip(self.input_names, values) if v is not None})
+        env.update(zip(self.input_names, values))  # None: an empty optional, which ops such as OptionalHasElement read
         outs = run_graph(self.model, self.graph, env, call, self.device, top=True)
         if call.record is not None:
             pending = [v for v in call.record.values()
@@ -179,6 +183,10 @@ class OnnxModel:
             realize_all(pending)
             self._folded[key] = {k: _host_backed(v) for k, v in call.record.items()}
         return dict(zip(self.output_names, outs))
+
+
+def _is_optional(vi: ValueInfo) -> bool:
+    return vi.type is not None and vi.type.kind == "optional"
 
 
 def _reads_memory(t: Any) -> bool:

@@ -66,6 +66,8 @@ def test_input_checks() -> None:
         model(x=np.zeros((2, 3, 4), np.int32))
     with pytest.raises(ArgumentError, match="unknown inputs"):
         model(z=np.zeros((2, 3, 4), np.float32))
+    with pytest.raises(ArgumentError, match="missing inputs"):  # only an optional-typed input may be left out
+        model()
     assert model.input_names == ["x"] and model.output_names == ["y"]
 
 

@@ -361,7 +361,9 @@ def group_norm(ctx: OpContext, inputs: list, attrs: dict[str, Any]) -> Tensor:
 
 @register("LRN")
 def lrn(ctx: OpContext, inputs: list, attrs: dict[str, Any]) -> Tensor:
-    x, size = inputs[0], attrs["size"]
+    # x in a buffer of its own: the sum reads it at `size` channel shifts, and the scheduler would otherwise fuse
+    # the conv that usually produces x into every one of those reads (AlexNet's LRN kernels took a minute)
+    x, size = inputs[0].contiguous(), attrs["size"]
     alpha, beta, bias = attrs.get("alpha", 1e-4), attrs.get("beta", 0.75), attrs.get("bias", 1.0)
     sq = x * x
     before, after = (size - 1) // 2, size - 1 - (size - 1) // 2

@@ -238,8 +238,17 @@ def constant_of_shape(ctx: OpContext, inputs: list, attrs: dict[str, Any]) -> Te
     value = attrs.get("value")
     if value is None:
         return Tensor.zeros(*dims, dtype=dt.float32, device=ctx.device)
+    n = math.prod(dims)
+    if _HOST_FILL_MIN <= n <= _HOST_FILL_MAX and value.numel == 1:
+        # filled on the host, no kernel: the light ImageNet models build every weight this way, and a lazy fill
+        # compiled one kernel per weight shape on the first call (left lazy instead, the constant fused into the
+        # convs made them several times slower than convs reading a weight buffer)
+        return Tensor.from_bytes(bytes(value.to_bytes()) * n, value.dtype, tuple(dims), ctx.device)
     v = value.to_tensor(ctx.device)
     return v.reshape(()).expand(tuple(dims)) * 1 if dims else v.reshape(())
+
+
+_HOST_FILL_MIN, _HOST_FILL_MAX = 4096, 1 << 26  # elements: smaller fills stay lazy (they fuse), larger are not weights
 
 
 @register("Constant")
