@@ -4,19 +4,31 @@ A blocking MPI call cannot be interrupted, so a dead or hung peer would hang it 
 non-blocking form (Iallreduce, Ibcast, Isend, ...) polled with Test() until it completes or the group's timeout
 passes, which raises DistributedError. MPI errors are returned, not fatal (ERRORS_RETURN), and also become
 DistributedError. After a failure MPI_Finalize could wait for the dead peer, so the transport then skips it.
+
+Every collective first shows the other ranks what it is about to do (a header), so that a rank whose tensor
+differs is caught before MPI reads past a buffer. On few ranks that is an Exchange: one point-to-point message to
+each peer, on a communicator of its own. Point-to-point MPI defines what a message of the wrong size does
+(ERR_TRUNCATE, or a short count), where a collective with mismatched counts is undefined; a mismatch found that
+way is named by a gather of headers alone. A small all_reduce sends its data in the same message and reduces
+locally, so it costs one round trip, not two.
 """
 from __future__ import annotations
 
 import atexit
+import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from baregrad.errors import DistributedError
 
+_SPINS_BEFORE_YIELD = int(os.environ.get("XSPIN", "20"))  # TEMP
 _BUSY_SECONDS = 2.0      # poll without sleeping this long: MPI progresses a non-blocking call only inside Test()
 _POLL_MAX_SLEEP = 1e-3   # then seconds between polls: a wait this long is likely a dead or hung peer
+EXCHANGE_MAX_RANKS = 8  # up to this many ranks a header goes to each peer directly; beyond, an allgather
+_EXCHANGE_TAG = 1
+_POOL_DEPTH = 4          # scratch buffers kept per size (one per async call in flight is typical)
 _STATE = {"finalizer": False, "failed": False}  # atexit finalizer registered; a peer failed in this process
 
 
@@ -60,25 +72,41 @@ class MPITransport:
         world.Set_errhandler(MPI.ERRORS_RETURN)
         self.rank, self.size = world.Get_rank(), world.Get_size()
         self.table = mpi_ops(MPI)
-        comm, request = world.Idup()
-        self.comm = comm
-        self.wait(request, "init_process_group (duplicating the communicator)")
-        self.comm.Set_errhandler(MPI.ERRORS_RETURN)
+        self.pool = BufferPool()
+        self.status = MPI.Status()  # reused by every exchange's Test (one thread uses a transport)
+        self.comm = self._duplicate(world)
+        self.talk = self._duplicate(world)  # headers and fused small all_reduces: no tag clashes with send/recv
         if _owns_finalize() and not _STATE["finalizer"]:
             _STATE["finalizer"] = True
             atexit.register(_finalize_at_exit, MPI)
 
+    def _duplicate(self, world: Any) -> Any:
+        comm, request = world.Idup()
+        self.wait(request, "init_process_group (duplicating the communicator)")
+        comm.Set_errhandler(self.MPI.ERRORS_RETURN)
+        return comm
+
     # ---- waiting ----
     def wait(self, request: Any, what: str, timeout: float | None = None) -> None:
-        """Poll request until done; DistributedError after the timeout or when MPI reports a failure."""
-        limit = self.timeout if timeout is None else timeout
-        start = time.monotonic()
-        deadline, busy_until = start + limit, start + _BUSY_SECONDS
-        spins, pause = 0, 1e-5
+        """Poll request until done; DistributedError after the timeout or when MPI reports a failure.
+
+        MPI progresses a non-blocking call only inside Test(), so this spins as MPI's own blocking wait does
+        (yielding the core between polls was measured: on a loaded machine the core then goes to other processes
+        for a whole time slice, 3x slower per small call), and only after _BUSY_SECONDS sleeps between polls (a
+        wait that long is likely a dead or hung peer), until the deadline."""
         try:
+            if request.Test():
+                return
+            limit = self.timeout if timeout is None else timeout
+            start = time.monotonic()
+            deadline, busy_until = start + limit, start + _BUSY_SECONDS
+            spins, pause = 0, 1e-5
             while not request.Test():
                 spins += 1
-                if spins & 1023:
+                if spins < _SPINS_BEFORE_YIELD:
+                    continue
+                os.sched_yield()
+                if spins & 255:
                     continue
                 now = time.monotonic()
                 if now < busy_until:
@@ -127,16 +155,102 @@ class MPITransport:
     def ibarrier(self) -> Any:
         return self.comm.Ibarrier()
 
+    def reduce_local(self, source: memoryview, target: memoryview, type_name: str, op: str) -> None:
+        """target = source op target, elementwise, on this rank (MPI's own reduction loops)."""
+        mpi_type = self.table.types[type_name]
+        self.table.ops[op].Reduce_local([source, mpi_type], [target, mpi_type])
+
+    def exchange(self, message: bytearray) -> Exchange:
+        """Send message to every other rank and receive each peer's into a scratch buffer of the same size. A peer
+        that sent another size is caught, not undefined: a longer message fails our receive with MPI's
+        ERR_TRUNCATE, a shorter one arrives short (both end up in Exchange.odd)."""
+        ex = Exchange(self, message)
+        for peer in range(self.size):
+            if peer != self.rank:
+                ex.received[peer] = self.pool.take(len(message))
+        ex.start()
+        return ex
+
     # ---- shutdown ----
     def close(self) -> None:
         """Free the communicator unless a peer failed (freeing or finalizing then could wait for it)."""
         if not self.broken and self.comm is not None:
             try:
                 self.comm.Free()
+                self.talk.Free()
             except self.MPI.Exception:
                 pass
-        self.comm = None
+        self.comm = self.talk = None
 
+
+class BufferPool:
+    """Scratch bytearrays by size, reused so that a hot loop of small collectives allocates nothing."""
+
+    def __init__(self) -> None:
+        self.free: dict[int, list[bytearray]] = {}
+
+    def take(self, size: int) -> bytearray:
+        kept = self.free.get(size)
+        return kept.pop() if kept else bytearray(size)
+
+    def give(self, buf: bytearray) -> None:
+        kept = self.free.setdefault(len(buf), [])
+        if len(kept) < _POOL_DEPTH:
+            kept.append(buf)
+
+
+@dataclass(eq=False)
+class Exchange:
+    """One message to and from every peer (MPITransport.exchange), polled by Test() as an MPI request is; start()
+    again once it completed repeats it on the same buffers (a cached all_reduce does)."""
+    transport: MPITransport
+    message: bytearray                                    # what we send (kept alive until the sends complete)
+    received: dict[int, bytearray] = field(default_factory=dict)  # peer -> its message (our message's size)
+    sends: list = field(default_factory=list)             # requests not yet complete
+    receives: list = field(default_factory=list)          # (peer, request) not yet complete
+    odd: set[int] = field(default_factory=set)            # peers whose message was not our message's size
+
+    def start(self) -> None:
+        t = self.transport
+        byte, talk = t.MPI.BYTE, t.talk
+        self.odd.clear()
+        try:
+            for peer, buf in self.received.items():
+                self.receives.append((peer, talk.Irecv([buf, byte], peer, _EXCHANGE_TAG)))
+                self.sends.append(talk.Isend([self.message, byte], peer, _EXCHANGE_TAG))
+        except t.MPI.Exception as e:
+            t.mark_broken()
+            raise DistributedError(f"a message from rank {t.rank} of {t.size} failed in MPI: {e}") from e
+
+    def Test(self) -> bool:  # noqa: N802 (MPITransport.wait polls every request by this name)
+        receives, MPI = self.receives, self.transport.MPI
+        status = self.transport.status
+        while receives:
+            peer, request = receives[-1]
+            try:
+                if not request.Test(status):
+                    return False
+                if status.Get_count(MPI.BYTE) != len(self.message):
+                    self.odd.add(peer)
+            except MPI.Exception as e:
+                if e.Get_error_class() != MPI.ERR_TRUNCATE:
+                    raise
+                self.odd.add(peer)  # a longer message than ours: a mismatch, named by a second exchange
+            receives.pop()
+        sends = self.sends
+        while sends:
+            if not sends[-1].Test():
+                return False
+            sends.pop()
+        return True
+
+    def release(self) -> None:
+        """Hand the scratch buffers back (after their contents were used)."""
+        pool = self.transport.pool
+        for buf in self.received.values():
+            pool.give(buf)
+        pool.give(self.message)
+        self.received = {}
 
 
 def _finalize_at_exit(MPI: Any) -> None:
