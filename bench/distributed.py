@@ -2,7 +2,7 @@
 ranks.
 
     python bench/distributed.py            # launches itself on 2 ranks (python -m baregrad.distributed.run)
-    python bench/distributed.py --max-mb 16 --rounds 15
+    python bench/distributed.py --min-kb 256 --max-mb 16 --rounds 15 --no-ddp
 
 Bus bandwidth is torch/nccl-tests' figure: bytes * 2 (n - 1) / n / time. The peer is mpi4py's own blocking
 Allreduce (in place, sum) on a numpy float32 array of the same size, timed in the same processes. Each round times
@@ -60,7 +60,7 @@ def _check_same_result(comm, t, arr) -> None:
         raise AssertionError(f"all_reduce of {arr.nbytes} bytes differs from mpi4py's")
 
 
-def bandwidth(max_mb: int, rounds: int) -> None:
+def bandwidth(min_kb: int, max_mb: int, rounds: int) -> None:
     import numpy as np
     from mpi4py import MPI
 
@@ -68,7 +68,7 @@ def bandwidth(max_mb: int, rounds: int) -> None:
     import baregrad.distributed as dist
     dist.init_process_group("mpi")
     comm, n, rank = MPI.COMM_WORLD, dist.get_world_size(), dist.get_rank()
-    size = 1024
+    size = min_kb << 10
     if rank == 0:
         print(f"all_reduce (sum, float32) on {n} ranks, device {bg.default_device()}; bus GB/s, median of {rounds} "
               "rounds (spread: interquartile range of the per-round ratio)")
@@ -144,12 +144,13 @@ def launch(n: int, *args: str) -> None:
 def main() -> None:
     args = sys.argv[1:]
     if args and args[0] == "--bandwidth":
-        return bandwidth(int(args[1]), int(args[2]))
+        return bandwidth(int(args[1]), int(args[2]), int(args[3]))
     if args and args[0] == "--ddp":
         return ddp_steps(int(args[1]), int(args[2]))
     max_mb = int(args[args.index("--max-mb") + 1]) if "--max-mb" in args else 256
+    min_kb = int(args[args.index("--min-kb") + 1]) if "--min-kb" in args else 1
     rounds = int(args[args.index("--rounds") + 1]) if "--rounds" in args else 11
-    launch(2, "--bandwidth", str(max_mb), str(rounds))
+    launch(2, "--bandwidth", str(min_kb), str(max_mb), str(rounds))
     if "--no-ddp" in args:
         return None
     for n in (1, 2):

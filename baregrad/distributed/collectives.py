@@ -41,7 +41,7 @@ _OPS = [op.value for op in ReduceOp]
 _MAX_DIMS = 8
 _HEADER_LEN = 6 + _MAX_DIMS  # call, dtype, op, root, ndim, dims, padding (112 bytes: the data after it aligned)
 _HEADER_BYTES = 8 * _HEADER_LEN
-_FUSE_BYTES = 64 << 10  # an all_reduce whose peers' data fits this rides in the header's message
+_FUSE_BYTES = 1 << 20  # an all_reduce whose peers' data fits this rides whole in the header's message
 _MAX_CACHED = 64        # small all_reduces remembered per group (each holds its tensor's buffer and two copies)
 
 
@@ -214,7 +214,10 @@ def all_reduce(tensor: Tensor, op: Any = ReduceOp.SUM, group: ProcessGroup | Non
             return _cache_all_reduce(g, (id(tensor), op), t, s, header, mpi_op).run(g)
         return _result(_fused_all_reduce(g, s, header, mpi_op, scale), async_op)
     _agree(g, header, "all_reduce")
-    request = g.mpi.iallreduce(s.view, wire.name, mpi_op)
+    if g.world_size == 2:
+        request = g.mpi.iallreduce_pair(s.view, wire.name, mpi_op, wire.itemsize)
+    else:
+        request = g.mpi.iallreduce(s.view, wire.name, mpi_op)
     return _result(Work(g, [request], "all_reduce", _finish_all([s], scale)), async_op)
 
 

@@ -110,16 +110,22 @@ def main() -> None:
     assert np.allclose(t.numpy(), 2 * sum(xs), rtol=1e-5)  # every rank holds the sum already
     checks += 1
     # a large all_reduce (beyond the size whose data rides with the header) against numpy
-    big = [np.random.default_rng(7 + r).standard_normal(1 << 17).astype(np.float32) for r in range(world)]
+    # (halves on 2 ranks; an odd count leaves one half an element longer), float and integer
+    big = [np.random.default_rng(7 + r).standard_normal((1 << 18) + 3).astype(np.float32) for r in range(world)]
     t = bg.tensor(big[rank])
     dist.all_reduce(t)
     assert np.allclose(t.numpy(), sum(big), rtol=1e-6, atol=1e-6)
+    ints = [np.random.default_rng(9 + r).integers(-1000, 1000, (1 << 17) + 1) for r in range(world)]
+    t = bg.tensor(ints[rank])
+    dist.all_reduce(t, op="max")
+    assert np.array_equal(t.numpy(), np.maximum.reduce(ints))
     checks += 1
     # mismatches: every rank raises, naming both shapes / dtypes; sizes that differ (even one small enough to ride
     # with the header against one that is not) are caught before any data moves
     mismatched = [(bg.ones(3 + rank), ("float32[3]", "float32[4]")),
                   (bg.ones(4, dtype=bg.float32 if rank == 0 else bg.int32), ("float32[4]", "int32[4]")),
-                  (bg.ones(4 if rank == 0 else 1 << 18), ("float32[4]", f"float32[{1 << 18}]"))]
+                  (bg.ones(4 if rank == 0 else 1 << 19), ("float32[4]", f"float32[{1 << 19}]")),
+                  (bg.ones(200_000 if rank == 0 else 1 << 19), ("float32[200000]", f"float32[{1 << 19}]"))]
     for bad, names in mismatched:
         try:
             dist.all_reduce(bad)
