@@ -42,7 +42,7 @@ _MAX_DIMS = 8
 _HEADER_LEN = 6 + _MAX_DIMS  # call, dtype, op, root, ndim, dims, padding (112 bytes: the data after it aligned)
 _HEADER_BYTES = 8 * _HEADER_LEN
 _FUSE_BYTES = 1 << 20  # an all_reduce whose peers' data fits this rides whole in the header's message
-_MAX_CACHED = 64        # small all_reduces remembered per group (each holds its tensor's buffer and two copies)
+_MAX_CACHED = 32        # small all_reduces remembered per group (each holds its tensor's buffer and two copies)
 
 
 class Work:

@@ -30,6 +30,7 @@ EXCHANGE_MAX_RANKS = 8  # up to this many ranks a header goes to each peer direc
 _EXCHANGE_TAG = 1
 _PAIR_TAG = 2            # a 2-rank all_reduce's halves (on the headers' communicator, never mismatched by then)
 _POOL_DEPTH = 4          # scratch buffers kept per size (one per async call in flight is typical)
+_POOL_BYTES = 256 << 20  # at most this much scratch kept between calls (half of a 512 MB all_reduce)
 _STATE = {"finalizer": False, "failed": False}  # atexit finalizer registered; a peer failed in this process
 
 
@@ -191,22 +192,38 @@ class MPITransport:
             except self.MPI.Exception:
                 pass
         self.comm = self.talk = None
+        self.pool.clear()
 
 
 class BufferPool:
-    """Scratch bytearrays by size, reused so that a hot loop of small collectives allocates nothing."""
+    """Scratch bytearrays by size, reused so that a loop of collectives allocates (and zero-fills) nothing: a
+    caching allocator of at most _POOL_BYTES; a buffer that would pass that empties the pool first, so the
+    sizes in use now are the ones kept."""
 
     def __init__(self) -> None:
         self.free: dict[int, list[bytearray]] = {}
+        self.bytes = 0
 
     def take(self, size: int) -> bytearray:
         kept = self.free.get(size)
-        return kept.pop() if kept else bytearray(size)
+        if not kept:
+            return bytearray(size)
+        self.bytes -= size
+        return kept.pop()
 
     def give(self, buf: bytearray) -> None:
+        if len(buf) > _POOL_BYTES:
+            return
+        if self.bytes + len(buf) > _POOL_BYTES:
+            self.clear()
         kept = self.free.setdefault(len(buf), [])
         if len(kept) < _POOL_DEPTH:
             kept.append(buf)
+            self.bytes += len(buf)
+
+    def clear(self) -> None:
+        self.free.clear()
+        self.bytes = 0
 
 
 @dataclass(eq=False)
