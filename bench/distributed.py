@@ -72,7 +72,8 @@ def bandwidth(min_kb: int, max_mb: int, rounds: int) -> None:
     if rank == 0:
         print(f"all_reduce (sum, float32) on {n} ranks, device {bg.default_device()}; bus GB/s, median of {rounds} "
               "rounds (spread: interquartile range of the per-round ratio)")
-        print(f"{'bytes':>12} {'ours':>10} {'mpi4py':>10} {'ratio':>7} {'spread':>13}")
+        print(f"{'bytes':>12} {'ours':>10} {'mpi4py':>10} {'ratio':>7} {'spread':>13} {'ours us':>11} "
+              f"{'mpi4py us':>11}")
     while size <= max_mb << 20:
         inner = max(1, min(500, (8 << 20) // size))
         arr = np.ones(size // 4, dtype=np.float32)
@@ -99,7 +100,8 @@ def bandwidth(min_kb: int, max_mb: int, rounds: int) -> None:
         a, b = factor / _median(list(ours)), factor / _median(list(peer))
         lo, hi = _quartiles([p / o for o, p in zip(ours, peer)])
         if rank == 0:
-            print(f"{size:>12} {a:>10.3f} {b:>10.3f} {a / b:>6.2f}x {lo:>6.2f}-{hi:<5.2f}", flush=True)
+            print(f"{size:>12} {a:>10.3f} {b:>10.3f} {a / b:>6.2f}x {lo:>6.2f}-{hi:<5.2f} "
+                  f"{_median(list(ours)) * 1e6:>11.1f} {_median(list(peer)) * 1e6:>11.1f}", flush=True)
         size *= 4
     dist.destroy_process_group()
 
