@@ -10,8 +10,8 @@ order:
     multiplied with x; a Q4_1 block contributes d * sum(x * q) + m * sum(x), with sum(x) per block computed once
     per call instead of once per weight row;
   * several rows (a prompt): weight rows are decoded to float32 a few at a time and reused by every activation row,
-    in a register tile of 4 x 4 (AVX-512) or 2 x 4 (AVX2) products. Single-threaded this matches OpenBLAS's sgemm
-    on the same shapes (64 x 576 x 1536: 61-72 GFLOP/s against numpy's 63, /tmp-style timing in process time).
+    in a register tile of 4 x 4 (AVX-512) or 2 x 4 (AVX2) products; single-threaded, 0.8-1.0x of OpenBLAS's sgemm on
+    the dequantized weights at SmolLM2's shapes (bench/quant_matmul.py).
 Threads: a product of fewer than PARALLEL_WORK multiply-adds runs on the calling thread. Decoding a token calls
 about 120 of them, each well under a millisecond, all reading weights from memory, which one core nearly saturates:
 waking a thread team per call costs more than it saves, and on a busy machine (more runnable threads than cores)
