@@ -26,6 +26,9 @@ def check_trace_schema(trace: dict) -> None:
         assert isinstance(e["name"], str) and e["name"], e
         assert isinstance(e["pid"], int) and isinstance(e.get("tid", 0), int), e
         if e["ph"] == "M":
+            if e["name"] == "process_labels":  # a device's peak (device/peak.py)
+                assert isinstance(e["args"]["labels"], str), e
+                continue
             assert e["name"] in ("process_name", "thread_name") and isinstance(e["args"]["name"], str), e
             continue
         assert isinstance(e["ts"], (int, float)) and e["ts"] >= 0, e
