@@ -9,18 +9,20 @@ asks for it (the profiler, when it writes its table or trace), then kept on the 
   by `host_peak()`, two tiny kernels compiled the way CPU kernels are (same compiler, flags, OpenMP threads):
   a streaming add over three 64 MiB arrays for bandwidth and a register-resident FMA loop for compute. The result
   is cached on disk next to the compile cache, keyed by the CPU model and features, the thread count and the
-  calibration source, so later processes read a file instead (a first calibration takes ~0.3-0.6 s, mostly cc).
+  calibration source, so later processes read a file instead. Each thread times its own work in its own CPU time:
+  on a shared machine the wall clock would also count the time other processes held the cores, and a peak
+  measured low would put later kernels above 100%.
 
 Bandwidth is counted as the profiler counts a kernel's bytes (every parameter read or written once; see
-profile/profiler.kernel_cost), so a memory-bound kernel of ours reads as a share of the same measure. FLOP classes:
-"fp64", "fp32" and "fp16" (half and bfloat16 together).
+profile/profiler.kernel_cost), so a memory-bound kernel of ours reads as a share of the same measure. It is
+memory's bandwidth: a kernel whose buffers stay in a cache (small, or repeated on the same data) may exceed it.
+FLOP classes: "fp64", "fp32" and "fp16" (half and bfloat16 together).
 """
 from __future__ import annotations
 
 import ctypes
 import json
 import os
-import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -95,6 +97,7 @@ def gpu_peak(device_name: str, allow_tf32: bool) -> Peak | None:
 _CALIBRATION_C = r"""
 #include <omp.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <time.h>
 #define LANES %(lanes)d
 typedef float vf __attribute__((vector_size(LANES * 4)));
@@ -123,11 +126,17 @@ static double stream_pass(float *restrict out, const float *restrict x, const fl
 }
 
 /* the best of `passes` streaming adds over three arrays of n floats (-1 if they cannot be allocated); the pages
-   are first touched by the threads that stream them, as the first pass of a kernel would */
+   are first touched by the threads that stream them, as the first pass of a kernel would. Huge pages where the
+   system offers them: faulting in 192 MiB of 4 KiB pages would take most of the calibration's time. */
 double bg_stream_add(long n, int passes) {
-  float *out = malloc(n * sizeof(float)), *x = malloc(n * sizeof(float)), *y = malloc(n * sizeof(float));
+  size_t bytes = ((3 * n * sizeof(float)) | ((2 << 20) - 1)) + 1;  /* a whole number of 2 MiB pages */
+  float *base = aligned_alloc(2 << 20, bytes);
   double best = -1;
-  if (out && x && y) {
+  if (base) {
+#ifdef MADV_HUGEPAGE
+    madvise(base, bytes, MADV_HUGEPAGE);
+#endif
+    float *out = base, *x = base + n, *y = base + 2 * n;
     #pragma omp parallel for schedule(static)
     for (long i = 0; i < n; i++) { out[i] = 0; x[i] = 1; y[i] = 2; }
     for (int p = 0; p < passes; p++) {
@@ -135,7 +144,7 @@ double bg_stream_add(long n, int passes) {
       if (best < 0 || t < best) best = t;
     }
   }
-  free(out); free(x); free(y);
+  free(base);
   return best;
 }
 

@@ -2,8 +2,10 @@
 
 Engine and device call the hooks below through one guarded call each (`if profiler.ACTIVE is not None:`), so
 with profiling off they cost one global lookup and nothing is allocated. While a Profiler is active it records,
-per realize: graph rewrites, scheduling (cache hit or miss), compiles (in-memory, disk-cache hit or miss), every kernel launch
-with its time, FLOPs and bytes, buffer allocations and frees with the live total, and host-device copies.
+per realize: graph rewrites, scheduling (cache hit or miss), compiles (in-memory, disk-cache hit or miss), every
+kernel launch with its time, FLOPs and bytes, buffer allocations and frees with the live total, and host-device
+copies. Reports (table, trace) give each kernel's achieved GFLOP/s and GB/s also as % of its device's peak
+(device/peak.py), looked up only then.
 
 Kernel time: the wall time of the call after a synchronize (CPU, LLVM, OpenCL, WebGPU); on devices that offer
 device timestamps (CUDA events via `time_ms`, NV semaphore timestamps) those are used instead (see device_seconds).

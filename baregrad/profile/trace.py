@@ -14,8 +14,8 @@ from typing import Any
 from baregrad.profile.profiler import MEMORY_ARGS, describe_peak, peak_shares
 
 HOST_PID = 1
-THREADS = {"native": 1, "realize": 1, "rewrite": 1, "schedule": 1, "compile": 2, "kernel": 1, "jit": 1, "copy": 2, "alloc": 3,
-           "free": 3}
+THREADS = {"native": 1, "realize": 1, "rewrite": 1, "schedule": 1, "compile": 2, "kernel": 1, "jit": 1, "copy": 2,
+           "alloc": 3, "free": 3}
 THREAD_NAMES = {"host": {1: "python (realize, rewrite, schedule, launch)", 2: "compile"},
                 "device": {1: "kernels", 2: "copies", 3: "memory"}}
 
@@ -62,10 +62,10 @@ def event_args(e: Any, prof: Any = None) -> dict[str, Any]:
     args = {**e.args, "GFLOP/s": round(gflops, 3), "GB/s": round(gbps, 3)}
     if prof is not None and e.track != "host":
         flop_share, bw_share = peak_shares(gflops, gbps, prof.device_peak(e.track), e.args.get("flop_class", ""))
-        if flop_share is not None:
-            args["% peak GFLOP/s"] = round(flop_share, 2)
+        if flop_share is not None:  # 4 significant digits: a tiny kernel's share is small, not zero
+            args["% peak GFLOP/s"] = float(f"{flop_share:.4g}")
         if bw_share is not None:
-            args["% peak GB/s"] = round(bw_share, 2)
+            args["% peak GB/s"] = float(f"{bw_share:.4g}")
     return args
 
 
