@@ -32,8 +32,10 @@ MEMORY_ARGS = ("bytes", "live", "dtype", "shape", "kernel")  # the fields of an 
 
 @dataclass(frozen=True)
 class KernelCost:
-    """What a kernel does, estimated from its linear program: FLOPs and the bytes its parameters span (each buffer
-    read or written once). A FLOP is one floating-point arithmetic instruction (ALU op or reduce update) per lane
+    """What a kernel does, estimated from its linear program: FLOPs and bytes moved. Bytes: per buffer, the elements
+    its loads touch and those its stores touch, each at most the buffer's size (a buffer is read, or written, once:
+    caches serve the repeats) -- so a gather of one embedding row counts that row, not the table; an elementwise add
+    of n floats counts 3n. A FLOP is one floating-point arithmetic instruction (ALU op or reduce update) per lane
     per loop iteration: a matmul's multiply and accumulate are 2 per k step, an add of n floats is n; index
     arithmetic (integers) is not counted. `flop_class` (device/peak.py: fp64, fp32, fp16) is the class of the dtype
     most FLOPs are done in, or "" when there are none; a kernel that reads half or bfloat16 parameters counts as
@@ -50,6 +52,7 @@ _FLOP_CLASS = {"float64": "fp64", "float32": "fp32", "float16": "fp16", "bfloat1
 def kernel_cost(prog: Any) -> KernelCost:
     """The FLOP and byte estimate of a codegen LinearProgram (its instructions weighted by loop trip counts)."""
     per_class: dict[str, int] = {}
+    touched: dict[tuple[int, str], int] = {}  # (PARAM instruction, "load" or "store") -> elements, uncapped
     trips, outer = 1, []
     for ins in prog.instrs:
         kind = ins.op.value
@@ -63,11 +66,18 @@ def kernel_cost(prog: Any) -> KernelCost:
             cls = _FLOP_CLASS.get(d.name)
             if cls is not None:
                 per_class[cls] = per_class.get(cls, 0) + trips * ins.dtype.lanes
+        elif kind == "load" or kind == "store":
+            key = (ins.src[0], kind)
+            touched[key] = touched.get(key, 0) + trips * ins.dtype.lanes
+    nbytes = 0
+    for (param, _), elements in touched.items():
+        info = prog.instrs[param].arg
+        nbytes += min(elements, info.size) * info.dtype.itemsize
     flops = sum(per_class.values())
     cls = max(per_class, key=per_class.__getitem__) if flops else ""
     if cls and any(_FLOP_CLASS.get(p.dtype.name) == "fp16" for p in prog.params):
         cls = "fp16"
-    return KernelCost(flops, sum(p.size * p.dtype.itemsize for p in prog.params), cls)
+    return KernelCost(flops, nbytes, cls)
 
 
 @dataclass(slots=True)

@@ -132,6 +132,20 @@ def test_kernel_cost_of_a_matmul(prof_device: str) -> None:
     assert (full.args["flop_class"], mixed.args["flop_class"]) == ("fp32", "fp16")
 
 
+def test_kernel_cost_of_a_gather_counts_the_rows_read(prof_device: str) -> None:
+    """An embedding lookup reads the rows it gathers, not the whole table: counting the table's bytes made a decode
+    step's lookups read at thousands of % of the memory's peak."""
+    rng = np.random.default_rng(5)
+    table = rng.standard_normal((1000, 64)).astype(np.float32)
+    ids = np.array([3, 999, 3], np.int64)
+    t, i = bg.Tensor(table, device=prof_device).realize(), bg.Tensor(ids, device=prof_device).realize()
+    with bg.profile() as prof:
+        rows = t[i].realize()
+    np.testing.assert_array_equal(rows.numpy(), table[ids])
+    (kernel,) = prof.kernel_events()
+    assert kernel.args["bytes"] == 3 * 8 + 2 * 3 * 64 * 4  # the ids, the rows read, the rows written
+
+
 def test_a_fresh_schedule_has_a_rewrite_span_then_a_schedule_span(prof_device: str) -> None:
     """The rewrite phase (canonicalize, graph rewrites, lowering and simplifying new kernels) precedes the
     schedule span without overlapping it, and a new kernel's lowering is counted in it."""
