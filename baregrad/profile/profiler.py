@@ -133,6 +133,7 @@ class Profiler:
         self._previous: Profiler | None = None
         self.stopped = False
         self._peaks: dict[str, Any] = {}  # device name -> its device.peak.Peak or None, looked up when reporting
+        self._devices: dict[str, Any] = {}  # device name -> the Device its kernels ran on (asked for its peak)
 
     # ---- lifetime ----
     def __enter__(self) -> Self:
@@ -238,6 +239,7 @@ class Profiler:
         """What every launch of this kernel shares: its cost estimate, source hash, buffer shapes, launch dims.
         (A step's buffer shapes are fixed: the schedule it belongs to is cached by the inputs' shapes.)"""
         cost = kernel_cost(step.prog)
+        self._devices.setdefault(device.name, device)
         info: dict[str, Any] = {"flops": cost.flops, "bytes": cost.nbytes, "flop_class": cost.flop_class,
                                 "source_hash": source_hash(step.source), "timing": TIMING.get(device.name, "wall")}
         if self.record_shapes:
@@ -311,9 +313,9 @@ class Profiler:
         """The Peak (device/peak.py) of a device this profile ran kernels on, or None. Asked only when a table or
         trace is made, so a calibration (the host CPU's, once per machine) never runs inside a profiled span."""
         if device_name not in self._peaks:
+            device = self._devices.get(device_name)
             try:
-                from baregrad.device import get_device
-                self._peaks[device_name] = get_device(device_name).peak()
+                self._peaks[device_name] = device.peak() if device is not None else None
             except Exception:  # noqa: BLE001 - a report without "% of peak" beats no report
                 self._peaks[device_name] = None
         return self._peaks[device_name]
