@@ -35,11 +35,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from baregrad import dtype as dt
-from baregrad import stats
+from baregrad.codegen.opt import KernelOptions
 from baregrad.device import Device, get_device
+from baregrad.engine import replay
 from baregrad.engine.buffer import Buffer
-from baregrad.engine.realize import canonicalize, compiled, run_schedule
-from baregrad.engine.schedule import ScheduleTemplate, build_schedule
 from baregrad.errors import ArgumentError, FormatError
 from baregrad.ir.node import Node
 from baregrad.ir.ops import Op
@@ -179,24 +178,11 @@ class Part(Protocol):
 
 @dataclass
 class ScheduledPart:
-    """A schedule and its input buffers; run returns its first target's buffer.
-
-    A schedule that allocates nothing (its targets are assigns into persistent buffers, as every part of the
-    native path) has fixed kernel arguments: they are resolved on the first run, and later runs only launch."""
-    template: ScheduleTemplate
-    inputs: list[Buffer]
-    _launches: list[tuple[Any, list[Any]]] | None = field(default=None, init=False, repr=False)
+    """The lazy part of a step as a captured replay plan; run returns its first target's buffer."""
+    plan: replay.ReplayPlan
 
     def run(self, device: Device) -> Buffer:
-        if self.template.slot_specs or profiler.ACTIVE is not None:  # the profiler sees run_schedule's launches
-            return run_schedule(self.template, self.inputs, device)[0]
-        if self._launches is None:
-            self._launches = [(compiled(step, device), [self.inputs[s].handle for s in step.slots])
-                              for step in self.template.steps]
-        for program, handles in self._launches:
-            program(*handles)
-        stats.bump("kernels", len(self._launches))
-        return self.inputs[self.template.target_slots[0]]
+        return self.plan.run()[0]
 
 
 @dataclass
@@ -230,7 +216,7 @@ class PlanBuilder:
 
     def flush(self) -> None:
         if self.pending:
-            self.parts.append(ScheduledPart(*_schedule(self.pending)))
+            self.parts.append(ScheduledPart(capture_part(self.pending)))
             self.pending = []
 
     def plan(self) -> Plan:
@@ -633,19 +619,15 @@ def _assign(target: Tensor, value: Tensor) -> Tensor:
     return Tensor.from_node(node, target.device)
 
 
-_TEMPLATES: dict[tuple[str, tuple[Node, ...]], ScheduleTemplate] = {}
+# The schedule options of every captured part: the generic ones, which the decode path was tuned and measured
+# with (the device's own add SIMD tiling and GPU reduce splits; switching is a measured change of its own)
+PART_OPTIONS = KernelOptions()
 
 
-def _schedule(targets: list[Tensor]) -> tuple[ScheduleTemplate, list[Buffer]]:
-    """The schedule of `targets` (cached by device and graph structure, so the 30 layers share one) and its input
-    buffers. The device is part of the key: a template's steps keep the program compiled for the first device that
-    ran them (a model on NV after one on CUDA got CUDA's kernels)."""
-    canonical, inputs = canonicalize([t.node for t in targets])
-    key = (targets[0].device, canonical)
-    template = _TEMPLATES.get(key)
-    if template is None:
-        template = _TEMPLATES[key] = build_schedule(canonical, len(inputs))
-    return template, inputs
+def capture_part(targets: list[Tensor]) -> replay.ReplayPlan:
+    """The replay plan of `targets`, lazy writes into the step's persistent buffers. Schedules are cached by device
+    and graph structure, so the 30 layers share one and its compiled kernels."""
+    return replay.capture([t.node for t in targets], get_device(targets[0].device), PART_OPTIONS)
 
 
 def load_llama(path: str | Path, device: str | None = None, max_context: int = DEFAULT_CONTEXT) -> LlamaModel:
