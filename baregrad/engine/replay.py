@@ -49,7 +49,9 @@ class ReplayPlan:
     schedule: ScheduleTemplate
     device: Device
     inputs: list[Buffer]  # the buffer of each input slot, in canonical order
+    # allocation-free plans, once run: each kernel's program with its fixed arguments, and the targets' buffers
     _launches: list[tuple[Any, list[Any]]] | None = field(default=None, init=False, repr=False)
+    _outputs: tuple[Buffer, ...] = field(default=(), init=False, repr=False)
 
     @property
     def allocates(self) -> bool:
@@ -78,21 +80,27 @@ class ReplayPlan:
         self.inputs = list(inputs)
         self._launches = None
 
-    def run(self, inputs: Sequence[Buffer] | None = None) -> list[Buffer]:
-        """Launch the kernels (over `inputs`, bound first, if given) and return the targets' buffers."""
+    def run(self, inputs: Sequence[Buffer] | None = None) -> Sequence[Buffer]:
+        """Launch the kernels (over `inputs`, bound first, if given) and return the targets' buffers, in order."""
         if inputs is not None:
             self.bind(inputs)
-        if self.schedule.slot_specs or profiler.ACTIVE is not None or jit_capture.active() is not None:
-            return run_schedule(self.schedule, self.inputs, self.device)
         launches = self._launches
-        if launches is None:  # the first run compiles (or fetches) each program and fixes its arguments
-            launches = self._launches = [(compiled(step, self.device), [self.inputs[s].handle for s in step.slots])
-                                         for step in self.schedule.steps]
-        for program, handles in launches:
+        if launches is None or profiler.ACTIVE is not None or jit_capture.active() is not None:
+            return self._run_schedule()
+        for program, handles in launches:  # the hot path of a model's step: nothing but the calls
             program(*handles)
         stats.bump("kernels", len(launches))
-        return [self.inputs[s] for s in self.schedule.target_slots]
+        return self._outputs
 
+    def _run_schedule(self) -> Sequence[Buffer]:
+        """One run through the engine's launch loop (it compiles what is not yet, and profilers and JIT captures
+        see each launch); then, if the plan allocates nothing, fix its kernel arguments for later runs."""
+        outputs = run_schedule(self.schedule, self.inputs, self.device)
+        if not self.schedule.slot_specs and self._launches is None:
+            self._launches = [(compiled(step, self.device), [self.inputs[s].handle for s in step.slots])
+                              for step in self.schedule.steps]
+            self._outputs = tuple(outputs)
+        return outputs
 
 def capture(targets: Sequence[Node], device: Device, options: KernelOptions | None = None) -> ReplayPlan:
     """A plan that computes `targets` (lazy graph nodes on `device`) when run; nothing runs now.

@@ -177,26 +177,20 @@ class Part(Protocol):
 
 
 @dataclass
-class ScheduledPart:
-    """The lazy part of a step as a captured replay plan; run returns its first target's buffer."""
-    plan: replay.ReplayPlan
-
-    def run(self, device: Device) -> Buffer:
-        return self.plan.run()[0]
-
-
-@dataclass
 class Plan:
-    """A captured step: scheduled parts and native launches in order; replaying it does no graph work at all."""
-    parts: list[Part]
+    """A captured step in order: the replay plans of its lazy parts (over the step's persistent buffers) and native
+    launches. Running it does no graph work at all; it returns the last part's (first) output buffer."""
+    parts: list[replay.ReplayPlan | Part]
 
     def run(self, device: Device) -> Buffer:
         out: Buffer | None = None
         for part in self.parts:
-            if profiler.ACTIVE is not None and not isinstance(part, ScheduledPart):  # a hand-written native kernel
+            if isinstance(part, replay.ReplayPlan):
+                out = part.run()[0]
+            elif profiler.ACTIVE is not None:  # a hand-written native kernel: timed as one span
                 out = profiler.ACTIVE.timed(type(part).__name__, lambda p=part: p.run(device), device)
-                continue
-            out = part.run(device)
+            else:
+                out = part.run(device)
         assert out is not None
         return out
 
@@ -204,7 +198,7 @@ class Plan:
 @dataclass
 class PlanBuilder:
     """Collects the targets of the scheduled part being built; a native launch closes that part first."""
-    parts: list[Part] = field(default_factory=list)
+    parts: list[replay.ReplayPlan | Part] = field(default_factory=list)
     pending: list[Tensor] = field(default_factory=list)
 
     def add(self, *targets: Tensor) -> None:
@@ -216,7 +210,7 @@ class PlanBuilder:
 
     def flush(self) -> None:
         if self.pending:
-            self.parts.append(ScheduledPart(capture_part(self.pending)))
+            self.parts.append(capture_part(self.pending))
             self.pending = []
 
     def plan(self) -> Plan:
