@@ -13,9 +13,9 @@ Graph structure is kept identical across positions so schedules and kernels are 
     it touches (an ASSIGN of a where() over the chunk) and attends over the first n chunks, masked by position.
     Which chunk buffer is written does not change the graph; only the number of chunks attended over does;
   * prompts are padded to a few bucket lengths, so prompts of different lengths share compiled kernels.
-A step is captured once per shape as 32 schedules (embedding, one per layer, head) over persistent buffers (the
-step's data and a ping-pong residual stream). The 30 layers have the same canonical graph, so they share one
-schedule; later steps of that shape replay the schedules with no graph building at all.
+A step is captured once per shape as 32 engine.replay plans (embedding, one per layer, head) over persistent
+buffers (the step's data and a ping-pong residual stream). The 30 layers have the same canonical graph, so they
+share one schedule; later steps of that shape replay the plans with no graph building at all.
 
 On the CPU device, with Q4_1 / Q8_0 weights, the projections, the KV-cache writes and attention run as hand-written
 C kernels instead (cpu_quant, cpu_attention): each layer's part is cut at those into scheduled parts and kernel
