@@ -53,7 +53,7 @@ def _fan(t: Tensor, mode: str) -> int:
     return fan_in if mode == "fan_in" else fan_out
 
 
-DRAW_SIZES = (1 << 12, 1 << 14, 1 << 16, 1 << 18)  # a fill takes the smallest that holds it, or draws of the largest
+DRAW_SIZES = (1 << 12, 1 << 14, 1 << 16)  # a fill takes the smallest that holds it, or draws of the largest
 
 
 def _random_fill(t: Tensor, draw, scale: float, shift: float) -> Tensor:
