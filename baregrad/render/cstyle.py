@@ -230,12 +230,21 @@ class CRenderer:
     def vector_statement(self, name: str, ins, src: list[str]) -> str:
         """Explicit SIMD: `lanes` consecutive elements loaded or stored at once; accumulators start at zero."""
         vtype = self.compute_type(ins.dtype)
+        if ins.arg:  # lanes `arg` elements apart (a tile along a conv's output channels, into NCHW)
+            return self.strided_vector_statement(name, ins, src, vtype)
         if ins.op is L.LOAD:
             pin = self.d.vector_pin.format(name=name)
             return f"{vtype} {name} = *({vtype}*)({src[0]} + {src[1]});" + (f" {pin}" if pin else "")
         if ins.op is L.STORE:
             return f"*({vtype}*)({src[0]} + {src[1]}) = {src[2]};"
         return f"{vtype} {name} = {{0}};"
+
+    def strided_vector_statement(self, name: str, ins, src: list[str], vtype: str) -> str:
+        """A vector whose lanes lie `ins.arg` elements apart, gathered or scattered lane by lane."""
+        lanes = range(ins.dtype.lanes)
+        if ins.op is L.LOAD:
+            return f"{vtype} {name} = {{{', '.join(f'{src[0]}[{src[1]} + {k * ins.arg}]' for k in lanes)}}};"
+        return " ".join(f"{src[0]}[{src[1]} + {k * ins.arg}] = {src[2]}[{k}];" for k in lanes)
 
     def from_storage(self, expr: str, d: dt.DType) -> str:
         if d is dt.bfloat16:

@@ -6,8 +6,10 @@ import math
 from typing import Any, Sequence
 
 from baregrad import dtype as dt
+from baregrad.device import get_device
 from baregrad.errors import ArgumentError, ShapeError
 from baregrad.tensor import Tensor
+from baregrad.tensor_ops.weight_layout import channels_last_view
 
 IntOrTuple = int | Sequence[int]
 
@@ -111,10 +113,24 @@ def convnd(x: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding:
     # move the reduced axes (cin_g, *kernel) last so the reduce is contiguous
     m = 4 + n
     win = win.permute(0, 1, 2, *range(4, 4 + n), 3, *range(m, m + n))
+    if groups == 1 and _channel_tiled(weight, outs, kernel, stride, pads):
+        weight = channels_last_view(weight)
     w = weight.reshape(groups, cout // groups, cin_g, *kernel)
     w = w.reshape(1, groups, cout // groups, *([1] * n), cin_g, *kernel)
     out = (win * w).sum(tuple(range(3 + n, 3 + n + 1 + n))).reshape(batch, cout, *outs)
     return out + bias.reshape(1, cout, *([1] * n)) if bias is not None else out
+
+
+def _channel_tiled(weight: Tensor, outs: tuple[int, ...], kernel: tuple[int, ...], stride: tuple[int, ...],
+                   pads: list[tuple[int, int]]) -> bool:
+    """Whether the device tiles this conv along its output channels (codegen/opt.py), so that it should read its
+    weight channels-last: where the output rows are not a whole number of SIMD vectors, unless the conv is
+    pointwise and its whole output map is (then the pixels of all rows are one contiguous loop)."""
+    lanes = get_device(weight.device).conv_channel_lanes
+    if not lanes or weight.shape[0] % lanes or outs[-1] % lanes == 0:
+        return False
+    pointwise = all(k == 1 for k in kernel) and all(s == 1 for s in stride) and all(p == (0, 0) for p in pads)
+    return not (pointwise and math.prod(outs) % lanes == 0)
 
 
 def causal_mask(n_q: int, n_k: int, device: str) -> Tensor:
