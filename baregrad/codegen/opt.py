@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from baregrad import dtype as dt
 from baregrad.codegen.lower import LoopReduceArg
@@ -63,6 +63,9 @@ def optimize(sink: Node, global_vars: list[Node], opts: KernelOptions = KernelOp
             tiled = _tile_merged_rows(sink, global_vars, opts)
         if tiled is None and opts.strided_vectors:
             tiled = _tile_channels(sink, global_vars, opts)
+        for lanes in _narrower_vectors(opts):
+            if tiled is None:
+                tiled = _tile_matmul_like(sink, global_vars, replace(opts, vector_width=lanes))
         if tiled is None:
             tiled = _unroll_outer(sink, global_vars, opts)
         if tiled is not None:
@@ -72,6 +75,12 @@ def optimize(sink: Node, global_vars: list[Node], opts: KernelOptions = KernelOp
         if split is not None:
             return split
     return OptimizedKernel(sink, global_vars)
+
+
+def _narrower_vectors(opts: KernelOptions) -> list[int]:
+    """Vector widths below the device's to fall back on (down to 4 lanes) where rows are not a whole number of
+    full vectors but are of narrower ones (a depthwise conv's 56- or 28-pixel rows: 8 and 4 lanes)."""
+    return [w for w in (opts.vector_width // 2, opts.vector_width // 4) if w >= 4]
 
 
 def _tile_merged_rows(sink: Node, global_vars: list[Node], opts: KernelOptions) -> OptimizedKernel | None:

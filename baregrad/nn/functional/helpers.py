@@ -124,10 +124,11 @@ def convnd(x: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding:
 def _channel_tiled(weight: Tensor, outs: tuple[int, ...], kernel: tuple[int, ...], stride: tuple[int, ...],
                    pads: list[tuple[int, int]]) -> bool:
     """Whether the device tiles this conv along its output channels (codegen/opt.py), so that it should read its
-    weight channels-last: where the output rows are not a whole number of SIMD vectors, unless the conv is
-    pointwise and its whole output map is (then the pixels of all rows are one contiguous loop)."""
+    weight channels-last: where its pixels cannot be SIMD vectors (output rows that are not a whole number of
+    vectors, or a strided window), unless the conv is pointwise and its whole output map is one contiguous loop of
+    whole vectors."""
     lanes = get_device(weight.device).conv_channel_lanes
-    if not lanes or weight.shape[0] % lanes or outs[-1] % lanes == 0:
+    if not lanes or weight.shape[0] % lanes or (outs[-1] % lanes == 0 and stride[-1] == 1):
         return False
     pointwise = all(k == 1 for k in kernel) and all(s == 1 for s in stride) and all(p == (0, 0) for p in pads)
     return not (pointwise and math.prod(outs) % lanes == 0)
