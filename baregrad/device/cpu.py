@@ -38,6 +38,10 @@ class CPUDevice(HostMemory, Device):
                                             strided_vectors=True)
         self.target_id = _host_cpu_identity()  # -march=native binaries run only on this kind of CPU
 
+    def find_peak(self) -> Any:
+        from baregrad.device.peak import host_peak
+        return host_peak()
+
     def address(self, handle: Any) -> int:
         return ctypes.addressof(handle)
 

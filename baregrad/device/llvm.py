@@ -59,6 +59,10 @@ class LLVMDevice(HostMemory, Device):
                                             strided_vectors=True)
         self.target_id = f"llvmlite {llvmlite.__version__} {llvm.get_host_cpu_name()} {self.tm.triple}"
 
+    def find_peak(self) -> Any:
+        from baregrad.device.peak import host_peak
+        return host_peak()  # the same cores and memory as device CPU (measured with its compiler)
+
     # ---- compiler ----
     def render(self, prog: LinearProgram) -> Kernel:
         self.check_dtypes(prog)
