@@ -219,7 +219,7 @@ def _tile_matmul_like(sink: Node, global_vars: list[Node], opts: KernelOptions) 
     outer = sym.var(plan.u.arg[0] + "o", plan.tiles // plan.block)
     inner = sym.var(plan.u.arg[0], plan.block)
     row = sym.mul(sym.add(sym.mul(outer, plan.block), inner) if plan.blocked else inner, plan.unroll)
-    stores = _tile_stores(store, plan, row, new_v, opts)
+    stores = _tile_stores(store, plan, row, new_v, opts, PIXEL_STRIDE if opts.strided_vectors else 1)
     if stores is None:
         return None
     others = [g for g in global_vars if g is not plan.u and g is not v]
@@ -228,8 +228,9 @@ def _tile_matmul_like(sink: Node, global_vars: list[Node], opts: KernelOptions) 
 
 
 def _tile_stores(store: Node, plan: TilePlan, row: Node, new_v: Node, opts: KernelOptions,
-                 strided: bool = False) -> tuple[Node, ...] | None:
-    """The tile's `unroll` x `vectors` vectorized copies of store (row: the first tile row's u), or None."""
+                 max_stride: int = 1) -> tuple[Node, ...] | None:
+    """The tile's `unroll` x `vectors` vectorized copies of store (row: the first tile row's u), or None; accesses
+    whose lanes are up to max_stride elements apart are strided vectors."""
     lanes = opts.vector_width
     strip = lanes * plan.vectors
     lane = sym.var("lane", lanes)  # the position inside one SIMD vector; vectorizing removes it again
@@ -237,12 +238,18 @@ def _tile_stores(store: Node, plan: TilePlan, row: Node, new_v: Node, opts: Kern
     for cu in range(plan.unroll):
         for cv in range(plan.vectors):
             mapping = {plan.u: sym.add(row, cu), plan.v: sym.add(sym.add(sym.mul(new_v, strip), cv * lanes), lane)}
-            vstore = _vectorize(substitute(store, mapping), lane, lanes, opts.vector_epilogues, strided)
+            vstore = _vectorize(substitute(store, mapping), lane, lanes, opts.vector_epilogues, max_stride)
             if vstore is None:
                 return None
             stores.append(vstore)
     return tuple(stores)
 
+
+# strided vector accesses: a tile along a conv's output channels stores to NCHW (and reads a residual from it) at
+# any stride, once per output; a pixel tile's window loads may be stride 2 (a strided conv's row: two vector loads
+# and a shuffle), not wider (a gather per tap costs more than the scalar loop)
+ANY_STRIDE = 1 << 30
+PIXEL_STRIDE = 2
 
 # pixels per tile along a conv's output row when the tile's vectors run along output channels: 8 rows x 2 vectors
 # are 16 accumulators, half of AVX-512's 32 registers, leaving room for the weight vectors and broadcasts
@@ -275,7 +282,7 @@ def _tile_channels(sink: Node, global_vars: list[Node], opts: KernelOptions) -> 
     vectors = 2 if c.arg[1] % (2 * lanes) == 0 else 1
     plan = TilePlan(u, c, unroll, vectors, u.arg[1] // unroll)
     new_v, inner = sym.var(c.arg[0], c.arg[1] // (lanes * vectors)), sym.var(u.arg[0], plan.tiles)
-    stores = _tile_stores(store, plan, sym.mul(inner, unroll), new_v, opts, strided=True)
+    stores = _tile_stores(store, plan, sym.mul(inner, unroll), new_v, opts, max_stride=ANY_STRIDE)
     if stores is None:
         return None
     others = [g for g in global_vars if g is not u and g is not c]
@@ -315,12 +322,12 @@ def _shared_row_var(store: Node, global_vars: list[Node], memo: dict) -> Node:
     return global_vars[-2]
 
 
-def _vectorize(store: Node, lane: Node, lanes: int, epilogues: bool = False, strided: bool = False) -> Node | None:
+def _vectorize(store: Node, lane: Node, lanes: int, epilogues: bool = False, max_stride: int = 1) -> Node | None:
     """store with every value that varies with `lane` turned into a vector of `lanes` consecutive lane values
     (and lane set to 0 in the indices), or None where that is not possible: a load that is masked or not
     contiguous in lane, a reduce other than sum, an op without a vector form, a dtype other than float32 (or, with
-    `epilogues`, a bool mask of float32 comparisons). With `strided`, an unmasked load or store whose lanes are a
-    constant stride apart is a strided vector access: its node's arg is the stride (contiguous ones have None)."""
+    `epilogues`, a bool mask of float32 comparisons). An unmasked load or store whose lanes are a constant stride
+    of up to max_stride apart is a strided vector access: its node's arg is the stride (contiguous ones: None)."""
     memo: dict = {}
     float_ops = VECTOR_OPS | EPILOGUE_FLOAT_OPS if epilogues else VECTOR_OPS
     mask_ops = EPILOGUE_MASK_OPS if epilogues else frozenset()
@@ -338,13 +345,13 @@ def _vectorize(store: Node, lane: Node, lanes: int, epilogues: bool = False, str
         elif node.dtype.scalar is not dt.float32:
             out = None
         elif node.op is Op.LOAD:
-            ok, step = _vector_access(node.src[1], lane, strided and sym.is_const(node.src[2], True))
+            ok, step = _vector_access(node.src[1], lane, max_stride if sym.is_const(node.src[2], True) else 1)
             ok = ok and lane not in _free_vars(node.src[2], memo)
             out = Node(Op.LOAD, dt.vec(node.dtype, lanes), (node.src[0], substitute(node.src[1], first),
                                                             node.src[2]), step) if ok else None
         elif node.op is Op.STORE:
             value = done[node.src[2]]
-            ok, step = _vector_access(node.src[1], lane, strided)
+            ok, step = _vector_access(node.src[1], lane, max_stride)
             ok = ok and value is not None and value.dtype.lanes == lanes
             out = Node(Op.STORE, dt.vec(node.dtype, lanes), (node.src[0], substitute(node.src[1], first),
                                                              value), step) if ok else None
@@ -366,13 +373,13 @@ def _vectorize(store: Node, lane: Node, lanes: int, epilogues: bool = False, str
     return done[store]
 
 
-def _vector_access(index: Node, lane: Node, strided: bool) -> tuple[bool, int | None]:
+def _vector_access(index: Node, lane: Node, max_stride: int) -> tuple[bool, int | None]:
     """Whether the lanes of an access at index can be one vector access, and its node's arg: None for contiguous
-    lanes (a plain vector load or store), else the stride between lanes (where `strided` allows one)."""
+    lanes (a plain vector load or store), else the stride between lanes (up to max_stride)."""
     step = _stride(index, lane)
     if step == 1:
         return True, None
-    return (True, step) if strided and step is not None and step > 1 else (False, None)
+    return (True, step) if step is not None and 1 < step <= max_stride else (False, None)
 
 
 def substitute(root: Node, mapping: dict[Node, Node]) -> Node:

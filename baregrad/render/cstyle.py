@@ -246,6 +246,8 @@ class CRenderer:
     def strided_vector_statement(self, name: str, ins, src: list[str], vtype: str) -> str:
         """A vector whose lanes lie `ins.arg` elements apart, gathered or scattered lane by lane."""
         lanes = range(ins.dtype.lanes)
+        if ins.op is L.LOAD and ins.arg == 2:
+            return f"{vtype} {name} = bg_even{ins.dtype.lanes}({src[0]} + {src[1]});"
         if ins.op is L.LOAD:
             return f"{vtype} {name} = {{{', '.join(f'{src[0]}[{src[1]} + {k * ins.arg}]' for k in lanes)}}};"
         return " ".join(f"{src[0]}[{src[1]} + {k * ins.arg}] = {src[2]}[{k}];" for k in lanes)
@@ -355,6 +357,19 @@ SHORT_REDUCE = 8
 # gives an int vector (-1 true, 0 false): a select is bitwise, max keeps a NaN as the scalar form does, and math
 # functions without a vector form in C run lane by lane (GCC unrolls and often vectorizes these short loops).
 _VECTOR_LANES = (4, 8, 16)
+
+
+def _even_lanes(n: int) -> str:
+    """bg_even{n}(p): p[0], p[2], ..., p[2n-2] (a stride-2 window: a strided conv's pixel row) from two vector loads
+    and a shuffle; the second load starts at p[n-1], so nothing past p[2n-2] is read."""
+    lanes = [2 * k if k < n // 2 else 2 * k + 1 for k in range(n)]
+    listed = ", ".join(map(str, lanes))
+    load = f"float{n} lo = *(const float{n}*)p, hi = *(const float{n}*)(p + {n - 1});"
+    return (f"static inline float{n} bg_even{n}(const float* p) {{ {load}\n"
+            f"#ifdef __clang__\n  return __builtin_shufflevector(lo, hi, {listed});\n"
+            f"#else\n  return __builtin_shuffle(lo, hi, (bgmask{n}){{{listed}}});\n#endif\n}}\n")
+
+
 C_VECTOR_TYPES = "".join(
     f"typedef float float{n} __attribute__((vector_size({4 * n}), aligned(4)));\n"
     f"typedef int bgmask{n} __attribute__((vector_size({4 * n})));\n"
@@ -364,6 +379,7 @@ C_VECTOR_TYPES = "".join(
     + "".join(f"static inline float{n} bg_{fn}f{n}(float{n} x) {{ float{n} r; "
               f"for (int i = 0; i < {n}; i++) r[i] = {fn}f(x[i]); return r; }}\n"
               for fn in sorted(set(LIBM.values()) - {"pow"}))
+    + _even_lanes(n)
     for n in _VECTOR_LANES)
 # An empty asm that claims to modify the vector keeps it in a register: without it GCC re-reads a vector shared by
 # a tile row from memory in every FMA (a memory operand), and those loads, not the FMAs, bound the matmul tile

@@ -119,3 +119,11 @@ def test_depthwise_rows_of_56_use_8_lane_vectors():
     x, w = bg.Tensor(_rand(1, 48, 56, 56)), bg.Tensor(_rand(48, 1, 3, 3, seed=1))
     conv = _steps(F.conv2d(x, w, padding=1, groups=48), KernelOptions(vector_width=16))[-1]
     assert {i.dtype.lanes for i in conv.prog.instrs if i.op is L.LOAD and i.dtype.lanes > 1} == {8}
+
+
+def test_strided_depthwise_rows_load_even_lanes():
+    x, w = bg.Tensor(_rand(1, 8, 33, 33)), bg.Tensor(_rand(8, 1, 3, 3, seed=1))
+    opts = KernelOptions(vector_width=16, strided_vectors=True)
+    conv = _steps(F.conv2d(x, w, stride=2, groups=8), opts)[-1]
+    assert {(i.dtype.lanes, i.arg) for i in conv.prog.instrs if i.op is L.LOAD and i.dtype.lanes > 1} == {(16, 2)}
+    assert not any(i.dtype.lanes > 1 for i in _steps(F.conv2d(x, w, stride=2, groups=8), SIMD)[-1].prog.instrs)

@@ -30,6 +30,8 @@ CASES = {
     "3x3 6->32 groups 2": ((1, 6, 7, 7), (32, 3, 3, 3), {"padding": 1, "groups": 2}),
     "depthwise 24 12x12": ((1, 24, 12, 12), (24, 1, 3, 3), {"padding": 1, "groups": 24}),
     "depthwise 16 9x9 stride 2": ((1, 16, 9, 9), (16, 1, 3, 3), {"padding": 1, "stride": 2, "groups": 16}),
+    # unpadded: rows of 8 outputs are 8-lane vectors whose window loads are stride 2 (two loads and a shuffle)
+    "depthwise 8 17x17 stride 2": ((2, 8, 17, 17), (8, 1, 3, 3), {"stride": 2, "groups": 8}),
 }
 
 
