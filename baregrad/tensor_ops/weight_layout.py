@@ -49,12 +49,14 @@ def row_major_copy(b: "Tensor") -> "Tensor":
 
 def channels_last_view(w: "Tensor") -> "Tensor":
     """A realized conv weight (cout, cin, *k) read through a view of its channels-last copy (cin, *k, cout), the copy
-    from the cache when the weight is unchanged. w itself where it is not a buffer, or while kernels are captured for
-    replay (a replay would not redo the copy after an optimizer step; the plain layout is correct, only slower)."""
+    from the cache when the weight is unchanged; w itself where it is not a buffer. While kernels are captured for
+    replay the copy is made in the graph: a replay must redo it after the optimizer steps it replays."""
     from baregrad.engine import capture
     node = w.node
-    if node.op is not Op.BUFFER or capture.active() is not None:
+    if node.op is not Op.BUFFER:
         return w
+    if capture.active() is not None:
+        return w.permute(*range(1, w.ndim), 0).contiguous().permute(w.ndim - 1, *range(w.ndim - 1))
     buffer = node.arg
     version = buffer.written_at
     hit = _CHANNELS_LAST.get(buffer)
