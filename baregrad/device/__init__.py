@@ -66,6 +66,13 @@ class Device(Allocator):
         until the scheduler makes it, the tensor API asks the device here."""
         return not self.is_gpu
 
+    @property
+    def conv_channel_lanes(self) -> int:
+        """SIMD lanes of the CPU tiles that vectorize a conv along its output channels (codegen/opt.py), for which
+        conv reads its weight channels-last; 0 where the device has no such tiles."""
+        opts = self.kernel_options
+        return opts.vector_width if getattr(opts, "strided_vectors", False) else 0
+
     # threads that may compile a new schedule's kernels at once: more than one only where the compiler runs as a
     # separate process (the threads just wait on it) and the device's compile path is thread-safe
     compile_workers = 1
@@ -92,6 +99,20 @@ class Device(Allocator):
 
     def synchronize(self) -> None:
         pass
+
+    # ---- roofline (the profiler's "% of peak") ----
+    _peak_found: tuple = ()  # (Peak or None,) once looked up: a peak may be measured, so it is found once
+
+    def peak(self) -> Any:
+        """This device's Peak (device/peak.py: memory GB/s and GFLOP/s per FLOP class) or None where none is known.
+        Found on the first call only (the profiler asks when it reports), never at import or on a first op."""
+        if not self._peak_found:
+            self._peak_found = (self.find_peak(),)
+        return self._peak_found[0]
+
+    def find_peak(self) -> Any:
+        """A backend's own peak: datasheet figures for a known GPU, a measurement for the host CPU; default none."""
+        return None
 
     def __repr__(self) -> str:
         return f"<Device {self.name}>"
