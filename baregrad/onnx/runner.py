@@ -161,7 +161,9 @@ class OnnxModel:
     # -- running --
     def _initial_values(self) -> dict[str, Any]:
         if self._initializers is None:
-            values = {name: t.to_tensor(self.device) for name, t in self.graph.initializers.items()}
+            # small ones keep a host copy: a Reshape's shape or a Slice's bounds read from an initializer then need
+            # no device read, which a jit capture refuses (replay fell back to the plain run on every such model)
+            values = {name: _host_backed(t.to_tensor(self.device)) for name, t in self.graph.initializers.items()}
             for name, s in self.graph.sparse_initializers.items():
                 values[name] = s.to_dense().to_tensor(self.device)
             self._initializers = values

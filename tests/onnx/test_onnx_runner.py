@@ -145,3 +145,21 @@ def test_import_baregrad_does_not_load_onnx() -> None:
     code = "import sys, baregrad as bg; assert 'baregrad.onnx' not in sys.modules; bg.onnx.load; print('ok')"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert out.stdout.strip() == "ok", out.stderr
+
+
+def test_jit_replays_a_graph_reading_shapes_from_initializers(monkeypatch) -> None:
+    """A Reshape whose shape is an initializer reads it on the host: the read must not make the jit give up and
+    rebuild the graph on every call (small initializers keep a host copy)."""
+    g = helper.make_graph([helper.make_node("Reshape", ["x", "shape"], ["r"]), helper.make_node("Relu", ["r"], ["y"])],
+                          "g", [helper.make_tensor_value_info("x", TP.FLOAT, [2, 3, 4])],
+                          [helper.make_tensor_value_info("y", TP.FLOAT, [6, 4])], [_i64("shape", [6, 4])])
+    data = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
+    model = bg.onnx.load(data, device=DEV, jit=True)
+    import baregrad.onnx.runner as runner
+    builds = []
+    real = runner.run_graph
+    monkeypatch.setattr(runner, "run_graph", lambda *a, **k: builds.append(1) or real(*a, **k))
+    for i in range(4):
+        x = np.random.default_rng(i).standard_normal((2, 3, 4)).astype(np.float32)
+        assert_close([model(x=x)["y"].numpy()], run_ort(data, {"x": x}), what=f"call {i}")
+    assert len(builds) <= 2, f"the graph was rebuilt on {len(builds)} of 4 calls: the jit did not replay"
