@@ -32,7 +32,7 @@ import math
 from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from baregrad import dtype as dt
 from baregrad import stats
@@ -45,6 +45,7 @@ from baregrad.ir.node import Node
 from baregrad.ir.ops import Op
 from baregrad.models import cpu_attention, cpu_paged, cpu_quant
 from baregrad.models import quant_matmul as qm
+from baregrad.models.batching import BatchFeed, BatchResult
 from baregrad.models.families import FAMILIES, Activation, Family, RopeStyle
 from baregrad.models.quant_matmul import QuantWeight
 from baregrad.models.spm_tokenizer import SPMTokenizer
@@ -659,23 +660,6 @@ def _schedule(targets: list[Tensor]) -> tuple[ScheduleTemplate, list[Buffer]]:
 
 
 # ---- batched steps over a pooled KV cache (the server's continuous batching) ----
-
-
-@dataclass
-class BatchFeed:
-    """One sequence's tokens in a batched step, fed at positions start, start + 1, ...; `blocks` are its KV blocks
-    in the pool (position p lives in blocks[p // block]); want: whether its last token's outputs are needed."""
-    blocks: list[int]
-    start: int
-    tokens: list[int]
-    want: bool = True
-
-
-@dataclass
-class BatchResult:
-    """Per wanted feed (in order): the argmax of its last logits, and its logits read on demand."""
-    argmax: list[int]
-    logits: Callable[[int], list[float]]
 
 
 @dataclass
