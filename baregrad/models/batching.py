@@ -165,8 +165,10 @@ class Batcher:
         self.changed = threading.Condition()
         self.closing = False
         self._texts: TokenTexts | None = None
-        self.steps = 0  # batched steps run, and the rows of each (for tests and benchmarks)
-        self.rows_per_step: list[int] = []
+        # what happened, for /health, tests and benchmarks: sequences fed per step, the longest queue, cancellations
+        self.batch_sizes: list[int] = []
+        self.max_waiting = 0
+        self.cancelled = 0
         self.thread = threading.Thread(target=self._run, name="baregrad-batcher", daemon=True)
         self.thread.start()
 
@@ -185,6 +187,7 @@ class Batcher:
         job = Job(list(prompt_ids), params, options or Options())
         with self.changed:
             self.waiting.append(job)
+            self.max_waiting = max(self.max_waiting, len(self.waiting))
             self.changed.notify_all()
         return job
 
@@ -254,6 +257,7 @@ class Batcher:
             if not done(slot):
                 keep.append(slot)
                 continue
+            self.cancelled += slot.job.cancelled.is_set()
             if reason is not None:
                 self._finish(slot, reason, "")
             slot.job.events.put(None)
@@ -276,8 +280,7 @@ class Batcher:
                 feeds.append(BatchFeed(slot.blocks, slot.fed, [slot.next_token]))
             owners.append(slot)
         result = self.decoder.step(feeds)
-        self.steps += 1
-        self.rows_per_step.append(sum(len(f.tokens) for f in feeds))
+        self.batch_sizes.append(len(feeds))
         wanted = 0
         finished: set[int] = set()
         for feed, slot in zip(feeds, owners):

@@ -4,7 +4,7 @@ A character-level pushdown automaton follows the text generated so far (JsonStat
 arrays, a mode, and the mode's detail). A token is allowed when every character of its text is a valid
 continuation; tokens are tried best logit first, so greedy decoding picks the best allowed token and sampling
 draws among the allowed tokens of the best few. The top-level value is an object (what json_object promises).
-When the tokens left (max_tokens) only just suffice to close what is open, the shortest completion is forced one
+A token is also refused when what it leaves open could no longer be closed in the tokens left (max_tokens), one
 character per token, so even an answer cut by max_tokens is valid JSON; once the object is closed only an
 end-of-sequence token is allowed.
 """
@@ -96,7 +96,7 @@ def step(state: JsonState, ch: str) -> JsonState | None:
             return None
         return _value_done(stack) if len(detail) == 1 else JsonState(stack, "literal", detail[1:])
     if ch in _WHITESPACE:
-        return state
+        return state if mode != "start" else None  # no leading whitespace: it only spends tokens
     if mode == "start":
         return JsonState("{", "key_or_close") if ch == "{" else None
     if mode in ("value", "value_or_close"):
@@ -183,28 +183,29 @@ class JsonConstraint:
 
     def choose(self, logits: Sequence[float], temperature: float, rng: random.Random, tokens_left: int) -> int:
         """The next token: the best allowed one (temperature 0), else drawn among the allowed ones of the best
-        few; the shortest completion when only it still fits in `tokens_left`; end of sequence once complete."""
+        few. Allowed: it continues valid JSON and what it leaves open can still be closed in the tokens left after
+        it, one character per token; when nothing is, the next character of the shortest completion."""
         if self.state.done:
             if self.texts.eos is None:
                 raise ValueError("json_object needs a tokenizer with an end-of-sequence token")
             return self.texts.eos
-        finish = closing(self.state)
-        if len(finish) >= tokens_left and finish[0] in self.texts.single:
-            return self.texts.single[finish[0]]
         best = heapq.nlargest(self.CANDIDATES, range(len(logits)), key=logits.__getitem__)
-        allowed = [i for i in best if self._allowed(i)]
+        allowed = [i for i in best if self._allowed(i, tokens_left)]
         if not allowed:
             ranked = sorted(range(len(logits)), key=logits.__getitem__, reverse=True)
-            allowed = [next((i for i in ranked if self._allowed(i)), self.texts.single.get(finish[0], best[0]))]
+            found = next((i for i in ranked if self._allowed(i, tokens_left)), None)
+            finish = closing(self.state)
+            allowed = [found if found is not None else self.texts.single.get(finish[0], best[0])]
         if temperature == 0.0 or len(allowed) == 1:
             return allowed[0]
         top = logits[allowed[0]]
         weights = [math.exp((logits[i] - top) / temperature) for i in allowed]
         return rng.choices(allowed, weights=weights)[0]
 
-    def _allowed(self, token: int) -> bool:
+    def _allowed(self, token: int, tokens_left: int) -> bool:
         text = self.texts.texts[token] if token < len(self.texts.texts) else None
-        return text is not None and advance(self.state, text) is not None
+        after = None if text is None else advance(self.state, text)
+        return after is not None and (after.done or len(closing(after)) < tokens_left)
 
     def accept(self, token: int) -> None:
         """Move past the chosen token (end-of-sequence and unknown tokens change nothing)."""
