@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
+import socket
 import threading
 import time
 import uuid
@@ -463,7 +465,7 @@ class _Handler(BaseHTTPRequestHandler):
     # answers ---------------------------------------------------------------------------------------------------
     def _whole(self, job: Job, reply: _Reply, request: ParsedRequest) -> None:
         texts, entries, last = [], [], None
-        for event in job.stream():
+        for event in job.stream(self._client_gone):
             texts.append(event.text)
             if getattr(event, "logprobs", None) is not None:
                 entries.append(event.logprobs)
@@ -490,7 +492,7 @@ class _Handler(BaseHTTPRequestHandler):
         shaper = _Logprobs(reply.chat, self.server.model.tokenizer) if request.options.logprobs is not None else None
         held: list[str] = []  # with tools, the answer is sent whole at the end, its calls parsed
         try:
-            for event in job.stream():
+            for event in job.stream(self._client_gone):
                 entry = getattr(event, "logprobs", None)
                 logprobs = shaper.shape([entry]) if shaper is not None and entry is not None else None
                 if request.tools:
@@ -513,6 +515,15 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_event(RequestError(500, f"internal error: {exc}", kind="server_error").body())
         self._send_chunk(b"data: [DONE]\n\n")
         self._send_chunk(b"")
+
+    def _client_gone(self) -> bool:
+        """Whether the client closed its connection (readable with nothing to read), so its slot can be freed
+        before the next token, not when writing it fails."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+        except (OSError, ValueError):
+            return True
 
     def _send_event(self, payload: dict) -> None:
         self._send_chunk(b"data: " + json.dumps(payload).encode() + b"\n\n")

@@ -28,6 +28,7 @@ from baregrad.models.generate import FinishReason, GenerationEvent, GenerationSt
 from baregrad.models.json_grammar import JsonConstraint, TokenTexts
 from baregrad.models.sampling import Sampler, SamplingParams, apply_repetition_penalty, argmax
 
+POLL_SECONDS = 0.05  # how often a waiting stream checks that its client is still there
 PREFILL_CHUNK = 128  # prompt tokens fed per step: a long prompt does not stall the others' decoding for long
 
 
@@ -120,10 +121,17 @@ class Job:
     events: "queue.Queue[GenerationEvent | BaseException | None]" = field(default_factory=queue.Queue)
     cancelled: threading.Event = field(default_factory=threading.Event)
 
-    def stream(self) -> Iterator[GenerationEvent]:
-        """The job's events as they come; re-raises an error the worker met."""
+    def stream(self, gone: Callable[[], bool] | None = None) -> Iterator[GenerationEvent]:
+        """The job's events as they come; re-raises an error the worker met. gone: checked every POLL_SECONDS
+        while waiting; when it says the client has left, the job is cancelled and ConnectionResetError raised."""
         while True:
-            item = self.events.get()
+            try:
+                item = self.events.get(timeout=POLL_SECONDS if gone is not None else None)
+            except queue.Empty:
+                if gone is not None and gone():
+                    self.cancelled.set()
+                    raise ConnectionResetError("the client closed the connection") from None
+                continue
             if item is None:
                 return
             if isinstance(item, BaseException):

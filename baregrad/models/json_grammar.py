@@ -20,11 +20,12 @@ MAX_DEPTH = 16
 _WHITESPACE = " \t\n\r"
 _HEX = "0123456789abcdefABCDEF"
 _CLOSE = {"{": "}", "[": "]"}
-# number sub-modes: the transitions on a character class ('d' a digit 1-9, '0', '.', 'e', 's' a sign)
-_NUMBER = {"-": {"0": "0", "d": "int"}, "0": {".": ".", "e": "e"},
-           "int": {"0": "int", "d": "int", ".": ".", "e": "e"}, ".": {"0": "frac", "d": "frac"},
-           "frac": {"0": "frac", "d": "frac", "e": "e"}, "e": {"s": "esign", "0": "exp", "d": "exp"},
-           "esign": {"0": "exp", "d": "exp"}, "exp": {"0": "exp", "d": "exp"}}
+# number sub-modes: the transitions on a character class (digit 1-9, zero, dot, exponent mark, sign)
+_NUMBER = {"-": {"zero": "0", "digit": "int"}, "0": {"dot": ".", "mark": "e"},
+           "int": {"zero": "int", "digit": "int", "dot": ".", "mark": "e"}, ".": {"zero": "frac", "digit": "frac"},
+           "frac": {"zero": "frac", "digit": "frac", "mark": "e"},
+           "e": {"sign": "esign", "zero": "exp", "digit": "exp"}, "esign": {"zero": "exp", "digit": "exp"},
+           "exp": {"zero": "exp", "digit": "exp"}}
 _NUMBER_ENDS = ("0", "int", "frac", "exp")
 
 
@@ -43,12 +44,10 @@ class JsonState:
 
 def _char_class(ch: str) -> str:
     if ch == "0":
-        return "0"
+        return "zero"
     if ch in "123456789":
-        return "d"
-    if ch in "eE":
-        return "e"
-    return "s" if ch in "+-" else ch
+        return "digit"
+    return {".": "dot", "e": "mark", "E": "mark", "+": "sign", "-": "sign"}.get(ch, "other")
 
 
 def _value_done(stack: str) -> JsonState:
