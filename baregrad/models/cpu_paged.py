@@ -10,6 +10,8 @@ one captured launch serves every mix of sequences and positions of its row count
   * pool_attention computes, per row and head, softmax(q . k * scale) over the keys at positions <= pos[t] of
     that row's sequence (max-subtracted exp divided by the sum, as Tensor.softmax) times the values.
 Rows of the same sequence may be fed together (a prompt): every write of the step happens before any attention.
+  * row_argmax takes each logits row's argmax (the first on ties) on the calling thread: a generated reduce over a
+    few 49k-wide rows may wake a thread team, which on a busy machine waits for descheduled threads.
 """
 from __future__ import annotations
 
@@ -78,9 +80,19 @@ void pool_attention(float* out, const float* q, const float* kpool, const float*
     }
   }
 }
+
+void row_argmax(int* out, const float* logits, int rows, int width) {
+  for (int r = 0; r < rows; r++) {
+    const float* x = logits + (long)r * width;
+    int best = 0;
+    for (int j = 1; j < width; j++) best = x[j] > x[best] ? j : best;
+    out[r] = best;
+  }
+}
 """
 
 _ARGTYPES = {
+    "row_argmax": [ctypes.c_void_p] * 2 + [ctypes.c_int] * 2,
     "pool_write": [ctypes.c_void_p] * 4 + [ctypes.c_int] * 5,
     "pool_attention": [ctypes.c_void_p] * 6 + [ctypes.c_int] * 6 + [ctypes.c_float, ctypes.c_long],
 }
@@ -139,6 +151,26 @@ class PoolAttention:
         fn = native_function(self.out.device, SOURCE, "pool_attention", _ARGTYPES["pool_attention"])
         args = (_address(self.out), _address(self.q), _address(self.keys), _address(self.values), _address(self.pos),
                 _address(self.table), t, h, hkv, d, self.table.shape[1], self.block, self.scale, PARALLEL_WORK)
+        self._call = lambda: fn(*args)
+
+    def run(self, device: Device | None = None) -> Buffer:
+        self._call()
+        return self.out
+
+
+@dataclass
+class RowArgmax:
+    """out (rows,) int32 = the argmax of each row of logits (rows, width)."""
+    out: Buffer
+    logits: Buffer
+    _call: Any = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        rows, width = self.logits.shape
+        if self.out.size != rows:
+            raise ShapeError(f"row_argmax: logits {self.logits.shape} into {self.out.shape}")
+        fn = native_function(self.out.device, SOURCE, "row_argmax", _ARGTYPES["row_argmax"])
+        args = (_address(self.out), _address(self.logits), rows, width)
         self._call = lambda: fn(*args)
 
     def run(self, device: Device | None = None) -> Buffer:

@@ -8,6 +8,8 @@ activations, so results match the Tensor-op path up to float summation order:
   * one activation row (decoding a token): each block is read once, its nibbles widened to floats in registers and
     multiplied with x; a Q4_1 block contributes d * sum(x * q) + m * sum(x), with sum(x) per block computed once
     per call instead of once per weight row;
+  * a few rows (up to 8: a batched decode step, one row per sequence): each block is unpacked once and multiplied
+    with every row, each row's sum computed exactly as the one-row kernel computes it (same bits as alone);
   * several rows (a prompt): two weight rows at a time are decoded to float32 and reused by every activation row,
     in a register tile of 2 weight rows x 4 activation rows.
 Threads: a product of fewer than PARALLEL_WORK multiply-adds runs on the calling thread. Decoding a token calls
@@ -142,6 +144,59 @@ static float dot_q8_0(const unsigned char* row, const float* x, int nb) {
 #endif
 }
 
+#if SIMD
+enum { SMALL_T = 8 };
+/* r[t] = x[t] . row for T <= SMALL_T activation rows (x row stride K, xsum[t * nb + b] block sums): each block is
+   unpacked once for all rows, and each row's sum runs exactly as dot_q4_1 / dot_q8_0 computes it alone, so a row
+   decoded in a batch gets the same bits as decoded by itself */
+static void dots_q4_1(const unsigned char* row, const float* x, const float* xsum, int T, int K, int nb, float* r) {
+  __m256 acc[SMALL_T];
+  float mins[SMALL_T];
+  for (int t = 0; t < T; t++) { acc[t] = _mm256_setzero_ps(); mins[t] = 0.0f; }
+  const __m128i low4 = _mm_set1_epi8(15);
+  for (int b = 0; b < nb; b++) {
+    const unsigned char* blk = row + b * Q4_1_SIZE;
+    __m128i q = _mm_loadu_si128((const __m128i*)(blk + 4));
+    __m128i lo = _mm_and_si128(q, low4), hi = _mm_and_si128(_mm_srli_epi16(q, 4), low4);
+    const __m256 l0 = u8_to_f32(lo), l1 = u8_to_f32(_mm_srli_si128(lo, 8));
+    const __m256 h0 = u8_to_f32(hi), h1 = u8_to_f32(_mm_srli_si128(hi, 8));
+    const __m256 d = _mm256_set1_ps(half_at(blk));
+    const float m = half_at(blk + 2);
+    for (int t = 0; t < T; t++) {
+      const float* xb = x + (long)t * K + b * QK;
+      __m256 s0 = _mm256_mul_ps(l0, _mm256_loadu_ps(xb));
+      __m256 s1 = _mm256_mul_ps(l1, _mm256_loadu_ps(xb + 8));
+      s0 = _mm256_fmadd_ps(h0, _mm256_loadu_ps(xb + 16), s0);
+      s1 = _mm256_fmadd_ps(h1, _mm256_loadu_ps(xb + 24), s1);
+      acc[t] = _mm256_fmadd_ps(d, _mm256_add_ps(s0, s1), acc[t]);
+      mins[t] += m * xsum[(long)t * nb + b];
+    }
+  }
+  for (int t = 0; t < T; t++) r[t] = hsum8(acc[t]) + mins[t];
+}
+
+static void dots_q8_0(const unsigned char* row, const float* x, int T, int K, int nb, float* r) {
+  __m256 acc[SMALL_T];
+  for (int t = 0; t < T; t++) acc[t] = _mm256_setzero_ps();
+  for (int b = 0; b < nb; b++) {
+    const unsigned char* blk = row + b * Q8_0_SIZE;
+    __m128i q0 = _mm_loadu_si128((const __m128i*)(blk + 2)), q1 = _mm_loadu_si128((const __m128i*)(blk + 18));
+    const __m256 a0 = i8_to_f32(q0), a1 = i8_to_f32(_mm_srli_si128(q0, 8));
+    const __m256 c0 = i8_to_f32(q1), c1 = i8_to_f32(_mm_srli_si128(q1, 8));
+    const __m256 d = _mm256_set1_ps(half_at(blk));
+    for (int t = 0; t < T; t++) {
+      const float* xb = x + (long)t * K + b * QK;
+      __m256 s0 = _mm256_mul_ps(a0, _mm256_loadu_ps(xb));
+      __m256 s1 = _mm256_mul_ps(a1, _mm256_loadu_ps(xb + 8));
+      s0 = _mm256_fmadd_ps(c0, _mm256_loadu_ps(xb + 16), s0);
+      s1 = _mm256_fmadd_ps(c1, _mm256_loadu_ps(xb + 24), s1);
+      acc[t] = _mm256_fmadd_ps(d, _mm256_add_ps(s0, s1), acc[t]);
+    }
+  }
+  for (int t = 0; t < T; t++) r[t] = hsum8(acc[t]);
+}
+#endif
+
 /* r[i] = w0 . xs[i], r[4 + i] = w1 . xs[i] for the four activation rows xs; K is a multiple of 32 */
 static void tile_2x4(const float* w0, const float* w1, const float* const* xs, int K, float* r) {
 #if SIMD
@@ -186,6 +241,26 @@ void quant_matmul(int type, float* out, const float* x, const unsigned char* w, 
     free(xsum);
     return;
   }
+#if SIMD
+  if (T <= SMALL_T) {  /* a batched decode step: one row per sequence */
+    float* xsum = malloc(sizeof(float) * T * (nb > 0 ? nb : 1));
+    for (int t = 0; t < T; t++)
+      for (int b = 0; b < nb; b++) {
+        float s = 0.0f;
+        for (int j = 0; j < QK; j++) s += x[(long)t * K + b * QK + j];
+        xsum[(long)t * nb + b] = s;
+      }
+    #pragma omp parallel for schedule(dynamic, 32) if (threads)
+    for (int n = 0; n < N; n++) {
+      const unsigned char* row = w + n * row_bytes;
+      float r[SMALL_T];
+      if (type == TYPE_Q4_1) dots_q4_1(row, x, xsum, T, K, nb, r); else dots_q8_0(row, x, T, K, nb, r);
+      for (int t = 0; t < T; t++) store(out, res, (long)t * ldo + n, r[t]);
+    }
+    free(xsum);
+    return;
+  }
+#endif
   #pragma omp parallel if (threads)
   {
     float* rows = malloc(sizeof(float) * 2 * (K > 0 ? K : 1));

@@ -665,17 +665,19 @@ def _schedule(targets: list[Tensor]) -> tuple[ScheduleTemplate, list[Buffer]]:
 @dataclass
 class BatchState:
     """Persistent buffers of a batched step of T rows: each row's position (-1: padding), block-table row, and the
-    rows whose logits the head computes."""
+    rows whose logits the head computes (and their argmax)."""
     step: StepState
     pos: Tensor         # (T,) int32
     table: Tensor       # (T, max_blocks) int32
-    out_rows: Tensor    # (slots,) int32
+    out_rows: Tensor    # (head rows,) int32
+    argmax: Tensor      # (head rows,) int32
 
 
 class BatchDecoder:
     """Decodes several sequences in one step: every row is one token of one sequence at its own position, and the
-    KV cache is a pool of `block`-position blocks that sequences own lists of (see cpu_paged). Row counts are padded
-    to powers of two; a step is captured once per row count, as LlamaModel captures its steps."""
+    KV cache is a pool of `block`-position blocks that sequences own lists of (see cpu_paged). Row counts, and the
+    rows the head computes logits for, are padded to powers of two; a step is captured once per pair of them, as
+    LlamaModel captures its steps."""
 
     BLOCK = 16
 
@@ -688,8 +690,8 @@ class BatchDecoder:
         shape = (self.n_blocks * self.block, cfg.n_kv_heads, cfg.head_dim)
         self.k_pool = [_fresh(dt.float32, shape, model.device) for _ in range(cfg.n_layers)]
         self.v_pool = [_fresh(dt.float32, shape, model.device) for _ in range(cfg.n_layers)]
-        self._states: dict[int, BatchState] = {}
-        self._plans: dict[int, Plan] = {}
+        self._states: dict[tuple[int, int], BatchState] = {}
+        self._plans: dict[tuple[int, int], Plan] = {}
 
     @property
     def max_positions(self) -> int:
@@ -702,8 +704,8 @@ class BatchDecoder:
         rows = sum(len(f.tokens) for f in feeds)
         if not feeds or len(wanted) > self.slots or any(not f.tokens for f in feeds):
             raise ArgumentError(f"a batched step takes 1..{self.slots} sequences with tokens, got {len(feeds)}")
-        padded = 1 << (rows - 1).bit_length()
-        state = self._state(padded)
+        padded, head = 1 << (rows - 1).bit_length(), 1 << max(len(wanted) - 1, 0).bit_length()
+        state = self._state(padded, head)
         ids, pos, table, out_rows = [], [], [], []
         for f in feeds:
             if f.start < 0 or f.start + len(f.tokens) > min(len(f.blocks) * self.block, self.max_positions):
@@ -719,21 +721,24 @@ class BatchDecoder:
         state.step.ids.node.arg.copyin(array("i", ids + [0] * extra).tobytes())
         state.pos.node.arg.copyin(array("i", pos + [-1] * extra).tobytes())
         state.table.node.arg.copyin(array("i", table + [0] * (extra * self.max_blocks)).tobytes())
-        state.out_rows.node.arg.copyin(array("i", out_rows + [0] * (self.slots - len(out_rows))).tobytes())
-        plan = self._plans.get(padded)
+        state.out_rows.node.arg.copyin(array("i", out_rows + [0] * (head - len(out_rows))).tobytes())
+        plan = self._plans.get((padded, head))
         if plan is None:
-            plan = self._plans[padded] = self._capture(state)
+            plan = self._plans[padded, head] = self._capture(state)
         argmax = array("i", plan.run(self.model._device).to_bytes()).tolist()[:len(wanted)]
         scratch = state.step.scratch
         assert scratch is not None
         vocab = scratch.logits.shape[1]
+        cache: list[bytes] = []
 
         def logits(k: int) -> list[float]:
-            return array("f", scratch.logits.node.arg.to_bytes()[4 * vocab * k:4 * vocab * (k + 1)]).tolist()
+            if not cache:  # read once per step, however many sequences need their logits
+                cache.append(scratch.logits.node.arg.to_bytes())
+            return array("f", cache[0][4 * vocab * k:4 * vocab * (k + 1)]).tolist()
         return BatchResult(argmax, logits)
 
-    def _state(self, padded: int) -> BatchState:
-        state = self._states.get(padded)
+    def _state(self, padded: int, head: int) -> BatchState:
+        state = self._states.get((padded, head))
         if state is None:
             m, cfg = self.model, self.model.config
 
@@ -741,9 +746,10 @@ class BatchDecoder:
                 return _fresh(d, shape, m.device)
             step = StepState(buf(dt.int32, padded), buf(dt.int32, 3), buf(dt.int32, 1),
                              buf(dt.float32, padded, cfg.dim), buf(dt.float32, padded, cfg.dim),
-                             m._scratch(padded, self.slots))
-            state = self._states[padded] = BatchState(step, buf(dt.int32, padded),
-                                                      buf(dt.int32, padded, self.max_blocks), buf(dt.int32, self.slots))
+                             m._scratch(padded, head))
+            state = self._states[padded, head] = BatchState(step, buf(dt.int32, padded),
+                                                            buf(dt.int32, padded, self.max_blocks),
+                                                            buf(dt.int32, head), buf(dt.int32, head))
         return state
 
     def _capture(self, state: BatchState) -> Plan:
@@ -766,8 +772,8 @@ class BatchDecoder:
         scratch = step.scratch
         assert scratch is not None
         last = x.index_select(0, state.out_rows)
-        out = m._project(b, rms_norm(last, m.output_norm, cfg.norm_eps), [m.output], scratch.head_in, scratch.logits)
-        b.add(_contiguous(out).argmax(-1).cast(dt.int32))
+        m._project(b, rms_norm(last, m.output_norm, cfg.norm_eps), [m.output], scratch.head_in, scratch.logits)
+        b.launch(cpu_paged.RowArgmax(state.argmax.node.arg, scratch.logits.node.arg))
         return b.plan()
 
     def _attend(self, b: PlanBuilder, state: BatchState, i: int, q: Tensor, k: Tensor, v_column: int) -> Tensor:
