@@ -274,7 +274,9 @@ class Batcher:
         self.active = keep
 
     def _step(self) -> None:
-        feeds, owners, budget = [], [], PREFILL_CHUNK
+        # a step holds at most PREFILL_CHUNK rows: every decoding sequence's token, then prompt chunks in the rest
+        feeds, owners = [], []
+        budget = PREFILL_CHUNK - sum(not slot.prefilling for slot in self.active)
         for slot in self.active:
             if slot.prefilling:
                 if budget <= 0:

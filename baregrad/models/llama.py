@@ -662,6 +662,12 @@ def _schedule(targets: list[Tensor]) -> tuple[ScheduleTemplate, list[Buffer]]:
 # ---- batched steps over a pooled KV cache (the server's continuous batching) ----
 
 
+def batch_bucket(rows: int) -> int:
+    """Padded row count of a batched step: powers of two up to 16 (decode steps), then multiples of 32 (steps with
+    prompt chunks), so a step wastes at most 31 rows yet few distinct plans are captured."""
+    return 1 << (rows - 1).bit_length() if rows <= 16 else -(-rows // 32) * 32
+
+
 @dataclass
 class BatchState:
     """Persistent buffers of a batched step of T rows: each row's position (-1: padding), block-table row, and the
@@ -675,9 +681,9 @@ class BatchState:
 
 class BatchDecoder:
     """Decodes several sequences in one step: every row is one token of one sequence at its own position, and the
-    KV cache is a pool of `block`-position blocks that sequences own lists of (see cpu_paged). Row counts, and the
-    rows the head computes logits for, are padded to powers of two; a step is captured once per pair of them, as
-    LlamaModel captures its steps."""
+    KV cache is a pool of `block`-position blocks that sequences own lists of (see cpu_paged). Row counts are padded
+    (batch_bucket), and the rows the head computes logits for to powers of two; a step is captured once per pair
+    of them, as LlamaModel captures its steps."""
 
     BLOCK = 16
 
@@ -704,7 +710,7 @@ class BatchDecoder:
         rows = sum(len(f.tokens) for f in feeds)
         if not feeds or len(wanted) > self.slots or any(not f.tokens for f in feeds):
             raise ArgumentError(f"a batched step takes 1..{self.slots} sequences with tokens, got {len(feeds)}")
-        padded, head = 1 << (rows - 1).bit_length(), 1 << max(len(wanted) - 1, 0).bit_length()
+        padded, head = batch_bucket(rows), 1 << max(len(wanted) - 1, 0).bit_length()
         state = self._state(padded, head)
         ids, pos, table, out_rows = [], [], [], []
         for f in feeds:
