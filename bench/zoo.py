@@ -86,7 +86,8 @@ def resnet(nn: Any, depth: int = 50, num_classes: int = 1000) -> Any:
     def _downsample(cin: int, width: int, stride: int, expansion: int):
         if stride == 1 and cin == width * expansion:
             return None
-        return nn.Sequential(nn.Conv2d(cin, width * expansion, 1, stride, bias=False), nn.BatchNorm2d(width * expansion))
+        out = width * expansion
+        return nn.Sequential(nn.Conv2d(cin, out, 1, stride, bias=False), nn.BatchNorm2d(out))
 
     block, counts = {18: (Basic, (2, 2, 2, 2)), 34: (Basic, (3, 4, 6, 3)), 50: (Bottleneck, (3, 4, 6, 3)),
                      101: (Bottleneck, (3, 4, 23, 3))}[depth]

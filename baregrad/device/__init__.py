@@ -93,6 +93,20 @@ class Device(Allocator):
     def synchronize(self) -> None:
         pass
 
+    # ---- roofline (the profiler's "% of peak") ----
+    _peak_found: tuple = ()  # (Peak or None,) once looked up: a peak may be measured, so it is found once
+
+    def peak(self) -> Any:
+        """This device's Peak (device/peak.py: memory GB/s and GFLOP/s per FLOP class) or None where none is known.
+        Found on the first call only (the profiler asks when it reports), never at import or on a first op."""
+        if not self._peak_found:
+            self._peak_found = (self.find_peak(),)
+        return self._peak_found[0]
+
+    def find_peak(self) -> Any:
+        """A backend's own peak: datasheet figures for a known GPU, a measurement for the host CPU; default none."""
+        return None
+
     def __repr__(self) -> str:
         return f"<Device {self.name}>"
 

@@ -37,6 +37,10 @@ class CPUDevice(HostMemory, Device):
         self.kernel_options = KernelOptions(vector_width=_simd_float_lanes(), vector_epilogues=True)
         self.target_id = _host_cpu_identity()  # -march=native binaries run only on this kind of CPU
 
+    def find_peak(self) -> Any:
+        from baregrad.device.peak import host_peak
+        return host_peak()
+
     def address(self, handle: Any) -> int:
         return ctypes.addressof(handle)
 

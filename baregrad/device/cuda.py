@@ -98,6 +98,10 @@ class CUDADevice(Device):
         self.synchronize()  # cached buffers may still be in use by queued kernels
         super().clear_cache()
 
+    def find_peak(self) -> Any:
+        from baregrad.device.peak import gpu_peak
+        return gpu_peak(self.device_name, config.allow_tf32())
+
     # ---- compiler and runtime ----
     def render(self, prog: LinearProgram) -> Kernel:
         plan = gpu.plan(prog, self.target)

@@ -58,6 +58,10 @@ class LLVMDevice(HostMemory, Device):
         self.kernel_options = KernelOptions(vector_width=_float_lanes(llvm.get_host_cpu_features()))
         self.target_id = f"llvmlite {llvmlite.__version__} {llvm.get_host_cpu_name()} {self.tm.triple}"
 
+    def find_peak(self) -> Any:
+        from baregrad.device.peak import host_peak
+        return host_peak()  # the same cores and memory as device CPU (measured with its compiler)
+
     # ---- compiler ----
     def render(self, prog: LinearProgram) -> Kernel:
         self.check_dtypes(prog)

@@ -31,7 +31,8 @@ INSTALL_HINT = "apt-get install ocl-icd-libopencl1 pocl-opencl-icd (or a GPU ven
 CL_OUT_OF_MEMORY = {-4: "CL_MEM_OBJECT_ALLOCATION_FAILURE", -5: "CL_OUT_OF_RESOURCES", -6: "CL_OUT_OF_HOST_MEMORY",
                     -61: "CL_INVALID_BUFFER_SIZE (over the device's largest allocation)"}
 # cl.h constants we use
-CL_DEVICE_TYPE_GPU, CL_DEVICE_TYPE_ALL = 1 << 2, 0xFFFFFFFF
+CL_DEVICE_TYPE_CPU, CL_DEVICE_TYPE_GPU, CL_DEVICE_TYPE_ALL = 1 << 1, 1 << 2, 0xFFFFFFFF
+CL_DEVICE_TYPE = 0x1000
 CL_DEVICE_MAX_COMPUTE_UNITS, CL_DEVICE_MAX_WORK_GROUP_SIZE, CL_DEVICE_SINGLE_FP_CONFIG = 0x1002, 0x1004, 0x101B
 CL_DEVICE_LOCAL_MEM_TYPE, CL_DEVICE_LOCAL_MEM_SIZE, CL_LOCAL = 0x1022, 0x1023, 1
 CL_DEVICE_NAME, CL_DEVICE_VERSION, CL_DRIVER_VERSION, CL_DEVICE_EXTENSIONS = 0x102B, 0x102F, 0x102D, 0x1030
@@ -116,6 +117,13 @@ class OpenCLDevice(Device):
         # OpenCL allows 2.5 ulp float division by default; we promise C (and torch) results
         self.options = "-cl-fp32-correctly-rounded-divide-sqrt" if exact_div else ""
         self.driver_id = f"{self.device_name} {self._info_str(CL_DEVICE_VERSION)} {self._info_str(CL_DRIVER_VERSION)}"
+
+    def find_peak(self) -> Any:
+        """The host's measured peak for a CPU implementation (pocl), a datasheet's for a known GPU, else None."""
+        from baregrad.device.peak import gpu_peak, host_peak
+        if self._info_int(CL_DEVICE_TYPE, u64) & CL_DEVICE_TYPE_CPU:
+            return host_peak()
+        return gpu_peak(self.device_name, False)
 
     # ---- discovery ----
     def _target(self) -> gpu.GPUTarget:

@@ -61,10 +61,15 @@ class WebGPUDevice(Device):
         self.max_groups = limits.get("max-compute-workgroups-per-dimension", 65535)
         self.device = adapter.request_device_sync(required_limits=limits)
         self.adapter_name = adapter.info.get("device", "?")
+        self.adapter_type = str(adapter.info.get("adapter_type", ""))  # "CPU" for lavapipe
         self.target = _target(limits, adapter.info)
         self.kernel_options = GPUKernelOptions(sms=self.target.sms)  # long reduces split across compute units
         self.usage = wgpu.BufferUsage.STORAGE | wgpu.BufferUsage.COPY_SRC | wgpu.BufferUsage.COPY_DST
         self._sync_buffer: Any = None
+
+    def find_peak(self) -> Any:
+        from baregrad.device.peak import gpu_peak, host_peak
+        return host_peak() if "CPU" in self.adapter_type.upper() else gpu_peak(self.adapter_name, False)
 
     # ---- allocator ----
     def alloc_raw(self, nbytes: int) -> Any:

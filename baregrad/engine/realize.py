@@ -142,23 +142,26 @@ def check_stale_reads(nodes: list[Node]) -> None:
 
 def realize(targets: list[Node], device: Device) -> list[Buffer]:
     """Compute the target nodes on `device` and return their buffers (shaped like the nodes)."""
-    if profiler.ACTIVE is not None:
-        profiler.ACTIVE.realize_begin(device)
+    prof = profiler.ACTIVE  # read once: a realize is recorded whole or not at all
+    if prof is not None:
+        prof.realize_begin(device)
     assigns: list[Node] = []
     canonical, inputs = canonicalize(targets, assigns, device)
+    if prof is not None:
+        prof.canonicalized()
     key = (device.name, canonical)
     template = _SCHEDULES.get(key)
     if template is None:
         template = build_schedule(canonical, len(inputs), device.kernel_options)
         _SCHEDULES[key] = template
+        if prof is not None:  # before the compiles: their spans are the compile phase's, not scheduling's
+            prof.scheduled(cached=False, n_kernels=len(template.steps))
         _precompile(template, device)
-        if profiler.ACTIVE is not None:
-            profiler.ACTIVE.scheduled(cached=False, n_kernels=len(template.steps))
-    elif profiler.ACTIVE is not None:
-        profiler.ACTIVE.scheduled(cached=True, n_kernels=len(template.steps))
+    elif prof is not None:
+        prof.scheduled(cached=True, n_kernels=len(template.steps))
     outputs = run_schedule(template, inputs, device)
-    if profiler.ACTIVE is not None:
-        profiler.ACTIVE.realize_end(template, len(inputs))
+    if prof is not None:
+        prof.realize_end(template, len(inputs))
     for node, canon, buf in zip(targets, canonical, outputs):
         if node.op is not _BUFFER:
             if canon.op is _BUFFER:  # served from the memo: another tensor already holds this buffer

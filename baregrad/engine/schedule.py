@@ -10,6 +10,7 @@ Everything else fuses: elementwise chains, a reduce with its prologue and epilog
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,7 @@ from baregrad.codegen.opt import KernelOptions, optimize
 from baregrad.codegen.pack import pack_simd_operands
 from baregrad.ir.node import Node
 from baregrad.ir.ops import ELEMENTWISE, MOVEMENT, Op
+from baregrad.profile import profiler
 
 
 @dataclass(frozen=True)
@@ -56,10 +58,13 @@ def slot_node(index: int, d: dt.DType, shape: tuple[int, ...]) -> Node:
 
 def build_schedule(targets: tuple[Node, ...], n_inputs: int, opts: KernelOptions | None = None) -> ScheduleTemplate:
     opts = opts or KernelOptions()
+    started = time.perf_counter() if profiler.ACTIVE is not None else 0.0
     # GPUs only: a long reduce with few outputs becomes a partial kernel and a finishing one (codegen/gpu_split.py)
     targets = split_long_reduces(targets, opts)
     # SIMD CPUs only: large matmuls read B from packed panels, convolutions a padded copy (codegen/pack.py)
     targets = pack_simd_operands(targets, opts)
+    if profiler.ACTIVE is not None:  # the profiler's "rewrite" phase: graph rewrites before fusion
+        profiler.ACTIVE.rewrote("graph", time.perf_counter() - started)
     forced = broadcast_recomputes(targets)
     forced |= nested_reduce_boundaries(targets, forced)
     steps: dict[tuple[Node, Node, Node], KernelStep | set[Node]] = {}  # kept across tries: most steps recur
@@ -345,7 +350,10 @@ def _make_step(graph: Node, out: Node, point: Node, opts: KernelOptions) -> Kern
     if shape is None:
         if len(_KERNEL_SHAPES) > 20_000:  # a long-running process with ever-new graphs: start again
             _KERNEL_SHAPES.clear()
+        started = time.perf_counter() if profiler.ACTIVE is not None else 0.0
         shape = _KERNEL_SHAPES[key] = _make_kernel_shape(local_graph, local_out, point, opts)
+        if profiler.ACTIVE is not None:  # the profiler's "rewrite" phase: lowering and simplifying a new kernel
+            profiler.ACTIVE.rewrote("kernels", time.perf_counter() - started)
     if isinstance(shape, set):
         return {original.get(n, n) for n in shape}
     return KernelStep(shape.name, shape.ast, shape.prog, tuple(slots[i] for i in shape.params), point=point)

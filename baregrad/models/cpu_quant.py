@@ -1,17 +1,19 @@
 """Hand-written SIMD kernels for block-quantized matmuls (Q4_1, Q8_0) on the CPU device.
 
 quant_matmul expresses the block decode with Tensor ops, and the generated kernel reads the packed bytes one at a
-time: right on every device, but scalar. On the CPU these C kernels (AVX2 + FMA + F16C intrinsics where the compiler
-targets them, portable C otherwise) compute the same product from the same raw GGUF blocks, with float32
-activations, so results match the Tensor-op path up to float summation order:
+time: right on every device, but scalar. On the CPU these C kernels (AVX-512 or AVX2 + FMA + F16C intrinsics,
+whichever the compiler targets with -march=native on this machine, portable C otherwise) compute the same product
+from the same raw GGUF blocks, with float32 activations, so results match the Tensor-op path up to float summation
+order:
 
   * one activation row (decoding a token): each block is read once, its nibbles widened to floats in registers and
     multiplied with x; a Q4_1 block contributes d * sum(x * q) + m * sum(x), with sum(x) per block computed once
     per call instead of once per weight row;
   * a few rows (up to 8: a batched decode step, one row per sequence): each block is unpacked once and multiplied
     with every row, each row's sum computed exactly as the one-row kernel computes it (same bits as alone);
-  * several rows (a prompt): two weight rows at a time are decoded to float32 and reused by every activation row,
-    in a register tile of 2 weight rows x 4 activation rows.
+  * several rows (a prompt): weight rows are decoded to float32 a few at a time and reused by every activation row,
+    in a register tile of 4 x 4 (AVX-512) or 2 x 4 (AVX2) products; single-threaded, 0.8-1.0x of OpenBLAS's sgemm on
+    the dequantized weights at SmolLM2's shapes (bench/quant_matmul.py).
 Threads: a product of fewer than PARALLEL_WORK multiply-adds runs on the calling thread. Decoding a token calls
 about 120 of them, each well under a millisecond, all reading weights from memory, which one core nearly saturates:
 waking a thread team per call costs more than it saves, and on a busy machine (more runnable threads than cores)
@@ -40,6 +42,7 @@ KERNEL_TYPES = {GGMLType.Q4_1: 0, GGMLType.Q8_0: 1}
 PARALLEL_WORK = 1 << 25  # multiply-adds below which a product runs on the calling thread (all of a decode)
 
 SOURCE = r"""
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
@@ -48,10 +51,16 @@ SOURCE = r"""
 #else
 #define SIMD 0
 #endif
+#if SIMD && defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+#define SIMD512 1
+#else
+#define SIMD512 0
+#endif
 
 enum { QK = 32, Q4_1_SIZE = 20, Q8_0_SIZE = 34, TYPE_Q4_1 = 0, TYPE_Q8_0 = 1 };
 
 static inline float half_at(const unsigned char* p) { _Float16 h; memcpy(&h, p, 2); return (float)h; }
+static void store(float* out, const float* res, long at, float v) { out[at] = res ? res[at] + v : v; }
 
 /* one weight row as float32, as quant_matmul's Tensor-op decoders compute it */
 static void decode_q4_1(const unsigned char* row, int nb, float* w) {
@@ -83,6 +92,183 @@ static inline float hsum8(__m256 v) {
 /* the low 8 bytes of q as 8 floats, unsigned or signed */
 static inline __m256 u8_to_f32(__m128i q) { return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(q)); }
 static inline __m256 i8_to_f32(__m128i q) { return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)); }
+#endif
+
+#if SIMD512
+/* 16 nibbles or bytes (the low or high halves of a block) as 16 floats */
+static inline __m512 u8x16_to_f32(__m128i q) { return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(q)); }
+static inline __m512 i8x16_to_f32(__m128i q) { return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q)); }
+
+/* x . dequantized block: 32 weights of a Q4_1 block (scale and min applied by the caller) */
+static inline __m512 q4_1_block(const unsigned char* blk, const float* xb) {
+  const __m128i low4 = _mm_set1_epi8(15);
+  __m128i q = _mm_loadu_si128((const __m128i*)(blk + 4));
+  __m512 s = _mm512_mul_ps(u8x16_to_f32(_mm_and_si128(q, low4)), _mm512_loadu_ps(xb));
+  return _mm512_fmadd_ps(u8x16_to_f32(_mm_and_si128(_mm_srli_epi16(q, 4), low4)), _mm512_loadu_ps(xb + 16), s);
+}
+
+static inline __m512 q8_0_block(const unsigned char* blk, const float* xb) {
+  __m512 s = _mm512_mul_ps(i8x16_to_f32(_mm_loadu_si128((const __m128i*)(blk + 2))), _mm512_loadu_ps(xb));
+  return _mm512_fmadd_ps(i8x16_to_f32(_mm_loadu_si128((const __m128i*)(blk + 18))), _mm512_loadu_ps(xb + 16), s);
+}
+
+/* Two accumulators (even and odd blocks): one would make every block wait for the previous block's FMA. */
+static float dot_q4_1_512(const unsigned char* row, const float* x, const float* xsum, int nb) {
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0;
+  float mins0 = 0.0f, mins1 = 0.0f;
+  int b = 0;
+  for (; b + 1 < nb; b += 2) {
+    const unsigned char* blk = row + b * Q4_1_SIZE;
+    acc0 = _mm512_fmadd_ps(_mm512_set1_ps(half_at(blk)), q4_1_block(blk, x + b * QK), acc0);
+    acc1 = _mm512_fmadd_ps(_mm512_set1_ps(half_at(blk + Q4_1_SIZE)), q4_1_block(blk + Q4_1_SIZE, x + b * QK + QK),
+                           acc1);
+    mins0 += half_at(blk + 2) * xsum[b];
+    mins1 += half_at(blk + Q4_1_SIZE + 2) * xsum[b + 1];
+  }
+  if (b < nb) {
+    const unsigned char* blk = row + b * Q4_1_SIZE;
+    acc0 = _mm512_fmadd_ps(_mm512_set1_ps(half_at(blk)), q4_1_block(blk, x + b * QK), acc0);
+    mins0 += half_at(blk + 2) * xsum[b];
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1)) + mins0 + mins1;
+}
+
+static float dot_q8_0_512(const unsigned char* row, const float* x, int nb) {
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0;
+  int b = 0;
+  for (; b + 1 < nb; b += 2) {
+    const unsigned char* blk = row + b * Q8_0_SIZE;
+    acc0 = _mm512_fmadd_ps(_mm512_set1_ps(half_at(blk)), q8_0_block(blk, x + b * QK), acc0);
+    acc1 = _mm512_fmadd_ps(_mm512_set1_ps(half_at(blk + Q8_0_SIZE)), q8_0_block(blk + Q8_0_SIZE, x + b * QK + QK),
+                           acc1);
+  }
+  if (b < nb) {
+    const unsigned char* blk = row + b * Q8_0_SIZE;
+    acc0 = _mm512_fmadd_ps(_mm512_set1_ps(half_at(blk)), q8_0_block(blk, x + b * QK), acc0);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+}
+
+/* The few-rows products (see dots_q4_1 below) as dot_q4_1_512 / dot_q8_0_512 sum one row: even and odd blocks in two
+   accumulators per row, so each row gets the bits it gets alone */
+static void dots_q4_1_512(const unsigned char* row, const float* x, const float* xsum, int T, int K, int nb,
+                          float* r) {
+  __m512 acc0[8], acc1[8];
+  float mins0[8], mins1[8];
+  for (int t = 0; t < T; t++) { acc0[t] = acc1[t] = _mm512_setzero_ps(); mins0[t] = mins1[t] = 0.0f; }
+  const __m128i low4 = _mm_set1_epi8(15);
+  for (int b = 0; b < nb; b++) {
+    const unsigned char* blk = row + b * Q4_1_SIZE;
+    __m128i q = _mm_loadu_si128((const __m128i*)(blk + 4));
+    const __m512 lo = u8x16_to_f32(_mm_and_si128(q, low4));
+    const __m512 hi = u8x16_to_f32(_mm_and_si128(_mm_srli_epi16(q, 4), low4));
+    const __m512 d = _mm512_set1_ps(half_at(blk));
+    const float m = half_at(blk + 2);
+    const int odd = b & 1;  /* dot_q4_1_512 pairs blocks (b, b + 1) from b = 0: odd blocks go to acc1 */
+    for (int t = 0; t < T; t++) {
+      const float* xb = x + (long)t * K + b * QK;
+      __m512 s = _mm512_fmadd_ps(hi, _mm512_loadu_ps(xb + 16), _mm512_mul_ps(lo, _mm512_loadu_ps(xb)));
+      /* fmaf, as the compiler contracts the one-row kernel's mins += m * xsum */
+      if (odd) { acc1[t] = _mm512_fmadd_ps(d, s, acc1[t]); mins1[t] = fmaf(m, xsum[(long)t * nb + b], mins1[t]); }
+      else { acc0[t] = _mm512_fmadd_ps(d, s, acc0[t]); mins0[t] = fmaf(m, xsum[(long)t * nb + b], mins0[t]); }
+    }
+  }
+  for (int t = 0; t < T; t++) r[t] = _mm512_reduce_add_ps(_mm512_add_ps(acc0[t], acc1[t])) + mins0[t] + mins1[t];
+}
+
+static void dots_q8_0_512(const unsigned char* row, const float* x, int T, int K, int nb, float* r) {
+  __m512 acc0[8], acc1[8];
+  for (int t = 0; t < T; t++) acc0[t] = acc1[t] = _mm512_setzero_ps();
+  for (int b = 0; b < nb; b++) {
+    const unsigned char* blk = row + b * Q8_0_SIZE;
+    const __m512 lo = i8x16_to_f32(_mm_loadu_si128((const __m128i*)(blk + 2)));
+    const __m512 hi = i8x16_to_f32(_mm_loadu_si128((const __m128i*)(blk + 18)));
+    const __m512 d = _mm512_set1_ps(half_at(blk));
+    const int odd = b & 1;
+    for (int t = 0; t < T; t++) {
+      const float* xb = x + (long)t * K + b * QK;
+      __m512 s = _mm512_fmadd_ps(hi, _mm512_loadu_ps(xb + 16), _mm512_mul_ps(lo, _mm512_loadu_ps(xb)));
+      if (odd) acc1[t] = _mm512_fmadd_ps(d, s, acc1[t]); else acc0[t] = _mm512_fmadd_ps(d, s, acc0[t]);
+    }
+  }
+  for (int t = 0; t < T; t++) r[t] = _mm512_reduce_add_ps(_mm512_add_ps(acc0[t], acc1[t]));
+}
+
+/* Prompt-sized products: four weight rows at a time are decoded to float32 (vector code, once) and reused by
+   every activation row in a register tile of 4 weight rows x 4 activation rows: per 16 k, 8 loads feed 16 FMAs
+   into 16 zmm accumulators, each summed across its lanes at the end. */
+static void decode_row_512(int type, const unsigned char* row, int nb, float* w) {
+  const __m128i low4 = _mm_set1_epi8(15);
+  for (int b = 0; b < nb; b++) {
+    if (type == TYPE_Q4_1) {
+      const unsigned char* blk = row + b * Q4_1_SIZE;
+      __m512 d = _mm512_set1_ps(half_at(blk)), m = _mm512_set1_ps(half_at(blk + 2));
+      __m128i q = _mm_loadu_si128((const __m128i*)(blk + 4));
+      _mm512_storeu_ps(w + b * QK, _mm512_fmadd_ps(u8x16_to_f32(_mm_and_si128(q, low4)), d, m));
+      _mm512_storeu_ps(w + b * QK + 16,
+                       _mm512_fmadd_ps(u8x16_to_f32(_mm_and_si128(_mm_srli_epi16(q, 4), low4)), d, m));
+    } else {
+      const unsigned char* blk = row + b * Q8_0_SIZE;
+      __m512 d = _mm512_set1_ps(half_at(blk));
+      _mm512_storeu_ps(w + b * QK, _mm512_mul_ps(i8x16_to_f32(_mm_loadu_si128((const __m128i*)(blk + 2))), d));
+      _mm512_storeu_ps(w + b * QK + 16, _mm512_mul_ps(i8x16_to_f32(_mm_loadu_si128((const __m128i*)(blk + 18))), d));
+    }
+  }
+}
+
+/* r[i * 4 + j] = w[i] . xs[j]; K is a multiple of 32. Written out (no arrays of accumulators): at -O2 gcc
+   would keep an array in memory. */
+#define FMA4(c0, c1, c2, c3, v) c0 = _mm512_fmadd_ps(v, x0, c0); c1 = _mm512_fmadd_ps(v, x1, c1); \
+                                c2 = _mm512_fmadd_ps(v, x2, c2); c3 = _mm512_fmadd_ps(v, x3, c3);
+static void tile_4x4_512(const float* const* w, const float* const* xs, int K, float* r) {
+  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+  __m512 c0 = a0, c1 = a0, c2 = a0, c3 = a0, d0 = a0, d1 = a0, d2 = a0, d3 = a0;
+  const float *w0 = w[0], *w1 = w[1], *w2 = w[2], *w3 = w[3];
+  const float *p0 = xs[0], *p1 = xs[1], *p2 = xs[2], *p3 = xs[3];
+  for (int k = 0; k < K; k += 16) {
+    __m512 x0 = _mm512_loadu_ps(p0 + k), x1 = _mm512_loadu_ps(p1 + k);
+    __m512 x2 = _mm512_loadu_ps(p2 + k), x3 = _mm512_loadu_ps(p3 + k);
+    __m512 v = _mm512_loadu_ps(w0 + k);
+    FMA4(a0, a1, a2, a3, v)
+    v = _mm512_loadu_ps(w1 + k);
+    FMA4(b0, b1, b2, b3, v)
+    v = _mm512_loadu_ps(w2 + k);
+    FMA4(c0, c1, c2, c3, v)
+    v = _mm512_loadu_ps(w3 + k);
+    FMA4(d0, d1, d2, d3, v)
+  }
+  __m512 acc[16] = {a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3};
+  for (int i = 0; i < 16; i++) r[i] = _mm512_reduce_add_ps(acc[i]);
+}
+#undef FMA4
+
+static void gemm_512(int type, float* out, const float* x, const unsigned char* w, const float* res,
+                     int T, int N, int K, int ldo, long row_bytes, int threads) {
+  const int nb = K / QK;
+  #pragma omp parallel if (threads)
+  {
+    float* rows = aligned_alloc(64, sizeof(float) * 4 * (K > 0 ? K : 16));
+    #pragma omp for schedule(dynamic, 2)
+    for (int quad = 0; quad < (N + 3) / 4; quad++) {
+      const float* ws[4];
+      int ns[4];
+      for (int i = 0; i < 4; i++) {
+        ns[i] = 4 * quad + i < N ? 4 * quad + i : 4 * quad;  /* rows past N repeat the first; never stored */
+        ws[i] = rows + (long)i * K;
+        decode_row_512(type, w + ns[i] * row_bytes, nb, rows + (long)i * K);
+      }
+      for (int t0 = 0; t0 < T; t0 += 4) {
+        const float* xs[4];
+        for (int j = 0; j < 4; j++) xs[j] = x + (long)(t0 + j < T ? t0 + j : t0) * K;
+        float r[16];
+        tile_4x4_512(ws, xs, K, r);
+        for (int i = 0; i < 4 && 4 * quad + i < N; i++)
+          for (int j = 0; j < 4 && t0 + j < T; j++) store(out, res, (long)(t0 + j) * ldo + ns[i], r[i * 4 + j]);
+      }
+    }
+    free(rows);
+  }
+}
 #endif
 
 /* x . row for one Q4_1 row; xsum[b] is the sum of block b of x */
@@ -169,7 +355,7 @@ static void dots_q4_1(const unsigned char* row, const float* x, const float* xsu
       s0 = _mm256_fmadd_ps(h0, _mm256_loadu_ps(xb + 16), s0);
       s1 = _mm256_fmadd_ps(h1, _mm256_loadu_ps(xb + 24), s1);
       acc[t] = _mm256_fmadd_ps(d, _mm256_add_ps(s0, s1), acc[t]);
-      mins[t] += m * xsum[(long)t * nb + b];
+      mins[t] = fmaf(m, xsum[(long)t * nb + b], mins[t]);  /* as the one-row kernel's contracted mins += */
     }
   }
   for (int t = 0; t < T; t++) r[t] = hsum8(acc[t]) + mins[t];
@@ -219,8 +405,6 @@ static void tile_2x4(const float* w0, const float* w1, const float* const* xs, i
 #endif
 }
 
-static void store(float* out, const float* res, long at, float v) { out[at] = res ? res[at] + v : v; }
-
 /* out[t * ldo + n] = x[t] . W[n] (+ res[t * ldo + n]) for t < T, n < N; W is N rows of K/32 raw blocks */
 void quant_matmul(int type, float* out, const float* x, const unsigned char* w, const float* res,
                   int T, int N, int K, int ldo, long parallel_work) {
@@ -236,7 +420,11 @@ void quant_matmul(int type, float* out, const float* x, const unsigned char* w, 
     #pragma omp parallel for schedule(dynamic, 32) if (threads)
     for (int n = 0; n < N; n++) {
       const unsigned char* row = w + n * row_bytes;
+#if SIMD512
+      store(out, res, n, type == TYPE_Q4_1 ? dot_q4_1_512(row, x, xsum, nb) : dot_q8_0_512(row, x, nb));
+#else
       store(out, res, n, type == TYPE_Q4_1 ? dot_q4_1(row, x, xsum, nb) : dot_q8_0(row, x, nb));
+#endif
     }
     free(xsum);
     return;
@@ -254,12 +442,20 @@ void quant_matmul(int type, float* out, const float* x, const unsigned char* w, 
     for (int n = 0; n < N; n++) {
       const unsigned char* row = w + n * row_bytes;
       float r[SMALL_T];
+#if SIMD512
+      if (type == TYPE_Q4_1) dots_q4_1_512(row, x, xsum, T, K, nb, r); else dots_q8_0_512(row, x, T, K, nb, r);
+#else
       if (type == TYPE_Q4_1) dots_q4_1(row, x, xsum, T, K, nb, r); else dots_q8_0(row, x, T, K, nb, r);
+#endif
       for (int t = 0; t < T; t++) store(out, res, (long)t * ldo + n, r[t]);
     }
     free(xsum);
     return;
   }
+#endif
+#if SIMD512
+  gemm_512(type, out, x, w, res, T, N, K, ldo, row_bytes, threads);
+  return;
 #endif
   #pragma omp parallel if (threads)
   {

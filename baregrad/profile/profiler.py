@@ -2,8 +2,10 @@
 
 Engine and device call the hooks below through one guarded call each (`if profiler.ACTIVE is not None:`), so
 with profiling off they cost one global lookup and nothing is allocated. While a Profiler is active it records,
-per realize: scheduling (cache hit or miss), compiles (in-memory, disk-cache hit or miss), every kernel launch
-with its time, FLOPs and bytes, buffer allocations and frees with the live total, and host-device copies.
+per realize: graph rewrites, scheduling (cache hit or miss), compiles (in-memory, disk-cache hit or miss), every
+kernel launch with its time, FLOPs and bytes, buffer allocations and frees with the live total, and host-device
+copies. Reports (table, trace) give each kernel's achieved GFLOP/s and GB/s also as % of its device's peak
+(device/peak.py), looked up only then.
 
 Kernel time: the wall time of the call after a synchronize (CPU, LLVM, OpenCL, WebGPU); on devices that offer
 device timestamps (CUDA events via `time_ms`, NV semaphore timestamps) those are used instead (see device_seconds).
@@ -30,22 +32,59 @@ MEMORY_ARGS = ("bytes", "live", "dtype", "shape", "kernel")  # the fields of an 
 
 @dataclass(frozen=True)
 class KernelCost:
-    """What a kernel does, estimated from its linear program: FLOPs (inner-loop iterations) and bytes its
-    parameters span (each buffer read or written once). DEBUG=2 prints the same figures."""
+    """What a kernel does, estimated from its linear program: FLOPs and bytes moved. Bytes: per buffer, the elements
+    its loads touch and those its stores touch, each at most the buffer's size (a buffer is read, or written, once:
+    caches serve the repeats) -- so a gather of one embedding row counts that row, not the table; an elementwise add
+    of n floats counts 3n. A FLOP is one floating-point arithmetic instruction (ALU op or reduce update) per lane
+    per loop iteration: a matmul's multiply and accumulate are 2 per k step, an add of n floats is n; index
+    arithmetic (integers) is not counted. `flop_class` (device/peak.py: fp64, fp32, fp16) is the class of the dtype
+    most FLOPs are done in, or "" when there are none; a kernel that reads half or bfloat16 parameters counts as
+    fp16 (GPUs run such products on their half-precision tensor cores even when they accumulate in float).
+    DEBUG=2 prints the same figures."""
     flops: int
     nbytes: int
+    flop_class: str = ""
+
+
+_FLOP_CLASS = {"float64": "fp64", "float32": "fp32", "float16": "fp16", "bfloat16": "fp16"}
 
 
 def kernel_cost(prog: Any) -> KernelCost:
-    """The FLOP and byte estimate of a codegen LinearProgram (its `work` and its params' sizes)."""
-    return KernelCost(int(prog.work), sum(p.size * p.dtype.itemsize for p in prog.params))
+    """The FLOP and byte estimate of a codegen LinearProgram (its instructions weighted by loop trip counts)."""
+    per_class: dict[str, int] = {}
+    touched: dict[tuple[int, str], int] = {}  # (PARAM instruction, "load" or "store") -> elements, uncapped
+    trips, outer = 1, []
+    for ins in prog.instrs:
+        kind = ins.op.value
+        if kind == "range":
+            outer.append(trips)
+            trips *= ins.arg.size
+        elif kind == "end":
+            trips = outer.pop() if outer else 1
+        elif kind == "alu" or kind == "update":
+            d = ins.dtype.elem or ins.dtype
+            cls = _FLOP_CLASS.get(d.name)
+            if cls is not None:
+                per_class[cls] = per_class.get(cls, 0) + trips * ins.dtype.lanes
+        elif kind == "load" or kind == "store":
+            key = (ins.src[0], kind)
+            touched[key] = touched.get(key, 0) + trips * ins.dtype.lanes
+    nbytes = 0
+    for (param, _), elements in touched.items():
+        info = prog.instrs[param].arg
+        nbytes += min(elements, info.size) * info.dtype.itemsize
+    flops = sum(per_class.values())
+    cls = max(per_class, key=per_class.__getitem__) if flops else ""
+    if cls and any(_FLOP_CLASS.get(p.dtype.name) == "fp16" for p in prog.params):
+        cls = "fp16"
+    return KernelCost(flops, nbytes, cls)
 
 
 @dataclass(slots=True)
 class Event:
     """One span or instant on a track. ts/dur in microseconds since the profiler started."""
     name: str
-    cat: str              # realize | schedule | compile | kernel | copy | alloc | free | jit
+    cat: str              # realize | rewrite | schedule | compile | kernel | copy | alloc | free | jit | native
     ts: float
     dur: float = 0.0
     track: str = "host"   # host, or the device's name for device-side spans
@@ -87,10 +126,14 @@ class Profiler:
         self._realize: tuple[float, Any] | None = None
         self.current_kernel = ""
         self._lookup_us: float | None = None  # time to find a cached schedule, for the realize span
+        self._canonical_at = 0.0  # when the realize in progress had its graph canonicalized
+        self._rewrites = {"graph": 0.0, "kernels": 0.0}  # us of rewrite passes run while scheduling (rewrote)
         self.caller = ""  # file:line of the user's code that asked for the realize in progress
         self._step_info: dict[int, tuple[Any, dict[str, Any]]] = {}  # id(step) -> (step, its kernel_args)
         self._previous: Profiler | None = None
         self.stopped = False
+        self._peaks: dict[str, Any] = {}  # device name -> its device.peak.Peak or None, looked up when reporting
+        self._devices: dict[str, Any] = {}  # device name -> the Device its kernels ran on (asked for its peak)
 
     # ---- lifetime ----
     def __enter__(self) -> Self:
@@ -117,8 +160,19 @@ class Profiler:
 
     # ---- hooks (called by engine/realize.py, engine/buffer.py, tensor_jit.py) ----
     def realize_begin(self, device: Any) -> None:
-        self._realize = (self.now(), device)
+        self._realize = (t0 := self.now(), device)
+        self._canonical_at = t0
+        self._rewrites["graph"] = self._rewrites["kernels"] = 0.0
         self.caller = _user_frame()  # buffers this realize allocates were asked for by the same line
+
+    def canonicalized(self) -> None:
+        """The realize's graph was canonicalized (realized buffers replaced by slots: its first rewrite)."""
+        self._canonical_at = self.now()
+
+    def rewrote(self, kind: str, seconds: float) -> None:
+        """Scheduling ran a rewrite pass: "graph" (split long reduces, pack SIMD operands: before fusion) or
+        "kernels" (a new kernel lowered to index algebra, simplified, loop-optimized and linearized)."""
+        self._rewrites[kind] += seconds * 1e6
 
     def realize_end(self, template: Any, n_inputs: int) -> None:
         if self._realize is None:
@@ -132,14 +186,25 @@ class Profiler:
         self.caller = ""
 
     def scheduled(self, cached: bool, n_kernels: int) -> None:
-        """Canonicalizing and scheduling done (from the start of the realize). A fresh schedule is a span of its
-        own; a cached one (every repeated op) only notes the lookup's time in the realize span's arguments."""
-        t0 = self._realize[0] if self._realize is not None else self.now()
+        """Rewrites and scheduling done (from the start of the realize). Every realize gets a "rewrite" span: the
+        canonicalization, and on a fresh schedule the rewrite passes scheduling ran. A fresh schedule is a span of
+        its own too; a cached one (every repeated op) only notes the lookup's time in the realize span's arguments.
+
+        Scheduling calls its rewrites as it goes (a kernel is lowered when fusion has decided it), so the two phases
+        interleave; the trace lays them out as two adjacent spans with the measured totals, rewrite first, so that
+        phases never overlap and the table's totals are the trace's."""
+        now = self.now()
+        t0 = self._realize[0] if self._realize is not None else now
+        canonical_at = min(max(self._canonical_at, t0), now)
+        graph, kernels = self._rewrites["graph"], self._rewrites["kernels"]
+        rewrite_us = min(canonical_at - t0 + graph + kernels, now - t0)
+        self.raw.append(("rewrite", "rewrite", t0, rewrite_us, "host",
+                         {"canonicalize_us": canonical_at - t0, "graph_us": graph, "kernels_us": kernels}))
         if cached:
-            self._lookup_us = self.now() - t0
+            self._lookup_us = now - canonical_at
             return
-        self.raw.append(("schedule", "schedule", t0, self.now() - t0, "host",
-                                 {"cache_hit": False, "kernels": n_kernels}))
+        self.raw.append(("schedule", "schedule", t0 + rewrite_us, now - t0 - rewrite_us, "host",
+                         {"cache_hit": False, "kernels": n_kernels}))
 
     def compile_begin(self) -> tuple[float, int]:
         """When a render + compile starts, and the disk cache's compile count then (it grows on a miss)."""
@@ -174,8 +239,9 @@ class Profiler:
         """What every launch of this kernel shares: its cost estimate, source hash, buffer shapes, launch dims.
         (A step's buffer shapes are fixed: the schedule it belongs to is cached by the inputs' shapes.)"""
         cost = kernel_cost(step.prog)
-        info: dict[str, Any] = {"flops": cost.flops, "bytes": cost.nbytes, "source_hash": source_hash(step.source),
-                                "timing": TIMING.get(device.name, "wall")}
+        self._devices.setdefault(device.name, device)
+        info: dict[str, Any] = {"flops": cost.flops, "bytes": cost.nbytes, "flop_class": cost.flop_class,
+                                "source_hash": source_hash(step.source), "timing": TIMING.get(device.name, "wall")}
         if self.record_shapes:
             info.update(shapes=[b.shape for b in args], dtypes=[b.dtype.name for b in args],
                         launch=launch_dims(program))
@@ -243,6 +309,17 @@ class Profiler:
         return sid
 
     # ---- results ----
+    def device_peak(self, device_name: str) -> Any:
+        """The Peak (device/peak.py) of a device this profile ran kernels on, or None. Asked only when a table or
+        trace is made, so a calibration (the host CPU's, once per machine) never runs inside a profiled span."""
+        if device_name not in self._peaks:
+            device = self._devices.get(device_name)
+            try:
+                self._peaks[device_name] = device.peak() if device is not None else None
+            except Exception:  # noqa: BLE001 - a report without "% of peak" beats no report
+                self._peaks[device_name] = None
+        return self._peaks[device_name]
+
     @property
     def events(self) -> list[Event]:
         """Everything recorded, in order, as Events."""
@@ -266,6 +343,21 @@ class Profiler:
     def viz_data(self) -> dict[str, Any]:
         from baregrad.profile.trace import viz_data
         return viz_data(self)
+
+
+def peak_shares(gflops: float, gbps: float, peak: Any, flop_class: str) -> tuple[float | None, float | None]:
+    """Achieved rates as percentages of a device's Peak: (% of its GFLOP/s for the kernel's FLOP class, % of its
+    memory GB/s); None where the peak (or a FLOP class) is unknown."""
+    if peak is None:
+        return None, None
+    top = peak.gflops.get(flop_class, 0.0) if flop_class else 0.0
+    return (100 * gflops / top if top > 0 else None), (100 * gbps / peak.gbps if peak.gbps > 0 else None)
+
+
+def describe_peak(peak: Any) -> str:
+    """A device's Peak in one line, for the table's footer and the trace's device label."""
+    flops = ", ".join(f"{k} {v:,.0f}" for k, v in peak.gflops.items())
+    return f"{peak.gbps:,.1f} GB/s, GFLOP/s {flops} ({peak.source})"
 
 
 TIMING: dict[str, str] = {"CUDA": "cuda events", "NV": "semaphore timestamps"}

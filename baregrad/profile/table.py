@@ -1,12 +1,15 @@
 """prof.table(): kernels and phases grouped by name and sorted by time, like torch.profiler's
-key_averages().table(). Device kernel time comes from the device track; phases (schedule, compile, copies,
-JIT replays) from the host track."""
+key_averages().table(). Device kernel time comes from the device track; phases (rewrite, schedule, compile, copies,
+JIT replays) from the host track. A kernel's achieved GFLOP/s and GB/s are also shown as % of its device's peak
+(device/peak.py), where that peak is known."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-PHASES = ("native", "schedule", "compile", "copy", "jit")
+from baregrad.profile.profiler import describe_peak, peak_shares
+
+PHASES = ("native", "rewrite", "schedule", "compile", "copy", "jit")
 
 
 @dataclass
@@ -19,6 +22,16 @@ class Row:
     max_us: float = 0.0
     flops: int = 0
     nbytes: int = 0
+    flop_class: str = ""
+    peak: Any = None  # the device's Peak (kernels), or None
+
+    @property
+    def peak_flops_pct(self) -> float | None:
+        return peak_shares(self.gflops, self.gbps, self.peak, self.flop_class)[0]
+
+    @property
+    def peak_bytes_pct(self) -> float | None:
+        return peak_shares(self.gflops, self.gbps, self.peak, self.flop_class)[1]
 
     @property
     def avg_us(self) -> float:
@@ -46,6 +59,8 @@ def key_averages(prof: Any) -> list[Row]:
         row = rows.get((kind, name))
         if row is None:
             row = rows[(kind, name)] = Row(name, kind)
+            if kind == "kernel":  # same-named kernels on two devices share a row: the first one's peak is used
+                row.flop_class, row.peak = e.args.get("flop_class", ""), prof.device_peak(e.track)
         row.calls += 1
         row.total_us += e.dur
         row.min_us, row.max_us = min(row.min_us, e.dur), max(row.max_us, e.dur)
@@ -67,13 +82,13 @@ def format_table(prof: Any, sort_by: str = "total", row_limit: int = 30) -> str:
     kernel_total = sum(r.total_us for r in rows if r.kind == "kernel")
     width = max([30] + [min(len(r.name), 48) for r in rows])
     head = (f"{'Name':<{width}} {'Kind':<8} {'Calls':>6} {'Total':>11} {'%kern':>6} {'Avg':>10} {'Min':>10} "
-            f"{'Max':>10} {'GFLOP/s':>9} {'GB/s':>9}")
+            f"{'Max':>10} {'GFLOP/s':>9} {'GB/s':>9} {'%pFLOP':>7} {'%pBW':>6}")
     rule = "-" * len(head)
     lines = [rule, head, rule]
     for r in rows[:row_limit]:
         share = f"{100 * r.total_us / kernel_total:5.1f}%" if r.kind == "kernel" and kernel_total else ""
-        rates = (f"{r.gflops:9.2f} {r.gbps:9.2f}" if r.kind == "kernel"
-                 else f"{'':>9} {r.gbps:9.2f}" if r.kind == "copy" else f"{'':>9} {'':>9}")
+        rates = (f"{r.gflops:9.2f} {r.gbps:9.2f} {_pct(r.peak_flops_pct):>7} {_pct(r.peak_bytes_pct):>6}"
+                 if r.kind == "kernel" else f"{'':>9} {r.gbps:9.2f}" if r.kind == "copy" else f"{'':>9} {'':>9}")
         lines.append(f"{r.name[:width]:<{width}} {r.kind:<8} {r.calls:>6} {format_time(r.total_us):>11} {share:>6} "
                      f"{format_time(r.avg_us):>10} {format_time(r.min_us):>10} {format_time(r.max_us):>10} {rates}")
     if len(rows) > row_limit:
@@ -88,7 +103,15 @@ def format_table(prof: Any, sort_by: str = "total", row_limit: int = 30) -> str:
     peaks = ", ".join(f"{d} {_bytes(p)}" for d, p in prof.peak.items())
     if peaks:
         lines.append(f"Peak memory while profiling: {peaks}")
+    for device in dict.fromkeys(e.track for e in prof.kernel_events()):
+        peak = prof.device_peak(device)
+        lines.append(f"{device} %pFLOP / %pBW: of " + (describe_peak(peak) if peak is not None else "no known peak"))
     return "\n".join(lines)
+
+
+def _pct(share: float | None) -> str:
+    return "" if share is None else f"{share:.1f}%" if share < 999.5 else f"{share:.0f}%"
+
 
 
 def format_time(us: float) -> str:

@@ -81,6 +81,12 @@ class NVDevice(Device):
         super().clear_cache()
         self.drv.trim()
 
+    def find_peak(self) -> Any:
+        """Datasheet figures for the board the PCI device id names (the mock reports an H100 SXM's id)."""
+        from baregrad.device.peak import PCI_NAMES, gpu_peak
+        board = PCI_NAMES.get(getattr(self.drv.gpu, "pci_device_id", 0))
+        return gpu_peak(board, config.allow_tf32()) if board else None
+
     # ---- compiler and runtime ----
     def render(self, prog: LinearProgram) -> Kernel:
         plan = gpu.plan(prog, self.target)

@@ -90,7 +90,7 @@ class GpuContext:
         self.fds.append(self.ctl_fd)
         self.rm = ResourceManager(kif, self.ctl_fd, paths.ctl)
         self.driver_version = self._driver_version()
-        self.minor, gpu_id = self._find_card(index)
+        self.minor, gpu_id, self.pci_device_id = self._find_card(index)
         self.dev_path = paths.gpu(self.minor)
         self.dev_fd = _open(kif, self.dev_path, f"GPU {index}")
         self.fds.append(self.dev_fd)
@@ -132,7 +132,8 @@ class GpuContext:
             return "unknown"  # only a diagnostic; older modules may refuse the query
         return arg.versionString.decode(errors="replace")
 
-    def _find_card(self, index: int) -> tuple[int, int]:
+    def _find_card(self, index: int) -> tuple[int, int, int]:
+        """The card's device-file minor number, RM gpu id and PCI device id (which board it is: device/peak.py)."""
         cards = (io.nv_ioctl_card_info_t * io.MAX_CARDS)()
         try:
             self.kif.ioctl(self.ctl_fd, io.nv_ioctl_number(io.NV_ESC_CARD_INFO, ctypes.sizeof(cards)), cards)
@@ -141,7 +142,7 @@ class GpuContext:
         valid = [c for c in cards if c.valid]
         if index >= len(valid):
             raise DeviceError(f"NV: GPU index {index} requested but the kernel driver reports {len(valid)} GPU(s)")
-        return valid[index].minor_number, valid[index].gpu_id
+        return valid[index].minor_number, valid[index].gpu_id, valid[index].pci_info.device_id
 
     def _class_list(self) -> list[int]:
         p = self.rm.control(self.device, r.RmControl.NV0080_CTRL_CMD_GPU_GET_CLASSLIST_V2,

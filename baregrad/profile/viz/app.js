@@ -309,7 +309,7 @@ function selectByQuery(q) {
 function timelineRows() {
   const rows = [], index = new Map();
   const rowOf = e => {
-    const key = e.track === "host" ? "host " + ({ compile: "compile", kernel: "launch", schedule: "schedule" }[e.cat] || "realize")
+    const key = e.track === "host" ? "host " + ({ compile: "compile", kernel: "launch", schedule: "schedule", rewrite: "schedule" }[e.cat] || "realize")
                                    : `${e.track} ${e.cat === "copy" ? "copies" : "kernels"}`;
     if (!index.has(key)) { index.set(key, rows.length); rows.push(key); }
     return index.get(key);
@@ -368,13 +368,15 @@ function drawTimeline() {
     const x = labelW + (e.ts - t0) * scale, width = Math.max(e.dur * scale, 1);
     if (width < 1.5 && drawn > 20000) continue; // hundreds of thousands of tiny spans: draw the visible ones
     const found = e.cat === "kernel" ? kernelIndex.get(kernelKey(e.name, e.args.source_hash || "")) : null;
-    const fill = found ? colour(found[1]) : { realize: "#9fb4d8", schedule: "#c7b6e3", compile: "#f0b27a",
+    const fill = found ? colour(found[1]) : { realize: "#9fb4d8", rewrite: "#e3b6cf", schedule: "#c7b6e3", compile: "#f0b27a",
                                               copy: "#8fd1a8", jit: "#e3c567" }[e.cat] || "#ccc";
     const isSel = sel && found && e.name === sel.name && (e.args.source_hash || "") === sel.source_hash;
     const r = el("svg:rect", { class: "ev" + (isSel ? " selected" : ""), x, y: top + row * rowH + 2, width,
                                height: rowH - 4, fill });
     r.appendChild(el("svg:title", {}, `${e.name} (${e.cat}) ${fmtTime(e.dur)}` +
-      (e.args.flops !== undefined ? ` · ${e.args.flops} FLOP · ${e.args.bytes} B` : "")));
+      (e.args.flops !== undefined ? ` · ${e.args.flops} FLOP · ${e.args.bytes} B` : "") +
+      (e.args["% peak GB/s"] !== undefined ? ` · ${e.args["% peak GB/s"]}% of peak GB/s` : "") +
+      (e.args["% peak GFLOP/s"] !== undefined ? ` · ${e.args["% peak GFLOP/s"]}% of peak GFLOP/s` : "")));
     if (found) r.addEventListener("click", () => selectKernel(found[0], found[1]));
     svg.appendChild(r);
     drawn++;
