@@ -1,5 +1,6 @@
 """The package's shape, checked from its source with `ast`: layers import downward only, top-level packages form no
-cycle, and no module imports another module's private (`_name`) names.
+cycle, no module imports another module's private (`_name`) names, and modules above the engine use only the names
+each engine module lists in `__all__` (its public surface: realize, replay, the JIT's capture; not the scheduler).
 
 Layers, low to high (a module may import from its own layer or a lower one; imports under `if TYPE_CHECKING:` are
 annotations, not dependencies, and are skipped; imports inside functions count):
@@ -184,6 +185,73 @@ def test_no_module_imports_another_modules_private_names():
     assert unexpected == [], "make the name public or move the code: " + "; ".join(unexpected)
 
 
+@functools.cache
+def engine_public_names(root: pathlib.Path = ROOT) -> dict[str, frozenset[str] | None]:
+    """baregrad.engine.X -> the names X lists in its module-level `__all__` (None: it has none)."""
+    public: dict[str, frozenset[str] | None] = {}
+    for path in (root / "baregrad" / "engine").rglob("*.py"):
+        names = None
+        for node in parsed(path).body:
+            target = node.target if isinstance(node, ast.AnnAssign) else \
+                node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None
+            if isinstance(target, ast.Name) and target.id == "__all__" and node.value is not None:
+                names = frozenset(ast.literal_eval(node.value))
+        public[module_name(path, root)] = names
+    return public
+
+
+def engine_names_used(path: pathlib.Path, root: pathlib.Path = ROOT) -> list[tuple[str, str, int]]:
+    """(engine module, name, line) for each name this module takes from the engine: `from baregrad.engine.m import
+    name`, and `alias.name` where alias is an engine module imported whole (`from baregrad.engine import m`)."""
+    me, engine_modules = module_name(path, root), engine_public_names(root)
+    found, aliases = [], {}
+    for node in runtime_imports(parsed(path)):
+        if isinstance(node, ast.ImportFrom):
+            source = absolute(node, me, path.name == "__init__.py")
+            if source != "baregrad.engine" and not source.startswith("baregrad.engine."):
+                continue
+            for a in node.names:
+                if f"{source}.{a.name}" in engine_modules:  # a module imported whole: its attributes are the names
+                    aliases[a.asname or a.name] = f"{source}.{a.name}"
+                else:
+                    found.append((source, a.name, node.lineno))
+        elif isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name in engine_modules:
+                    aliases[a.asname or a.name] = a.name
+    if aliases:
+        for node in ast.walk(parsed(path)):
+            if isinstance(node, ast.Attribute):
+                target = aliases.get(ast.unparse(node.value))
+                if target is not None:
+                    found.append((target, node.attr, node.lineno))
+    return found
+
+
+def engine_reaches(root: pathlib.Path = ROOT) -> list[str]:
+    """Every use of an engine name that its module does not list in `__all__`, from outside the engine."""
+    public, bad = engine_public_names(root), []
+    for path in (root / "baregrad").rglob("*.py"):
+        if module_name(path, root).startswith("baregrad.engine"):
+            continue
+        for module, name, line in engine_names_used(path, root):
+            if name not in (public.get(module) or ()):
+                bad.append(f"{path.relative_to(root)}:{line} uses {module}.{name}")
+    return sorted(bad)
+
+
+def test_every_engine_module_declares_its_public_names():
+    missing = [m for m, names in engine_public_names().items() if names is None and m != "baregrad.engine"]
+    assert missing == [], "give each engine module an __all__ (its names the layers above may use): " + \
+        ", ".join(missing)
+
+
+def test_modules_above_the_engine_use_only_its_public_names():
+    reaches = engine_reaches()
+    assert reaches == [], "use engine.realize / engine.replay (or add the name to its module's __all__ if it is " \
+        "meant to be public): " + "; ".join(reaches)
+
+
 def test_the_checks_see_a_violation(tmp_path):
     """The walkers are not vacuous: they find an upward import and a private import in a sample package."""
     (tmp_path / "baregrad" / "ir").mkdir(parents=True)
@@ -198,3 +266,19 @@ def test_the_checks_see_a_violation(tmp_path):
         ("baregrad.ir.sample", "baregrad.ir.node._hidden", 7),
         ("baregrad.ir.sample", "baregrad.tensor._private_thing", 1)]
     assert unit_edges(tmp_path) == Counter({("ir", "tensor"): 1, ("ir", "nn"): 1})
+
+
+def test_the_engine_check_sees_a_reach_into_internals(tmp_path):
+    """A model that takes the scheduler's names, or a public module's unlisted name, is reported; listed names and
+    whole-module imports used by their public names are not."""
+    engine, models = tmp_path / "baregrad" / "engine", tmp_path / "baregrad" / "models"
+    engine.mkdir(parents=True)
+    models.mkdir()
+    (engine / "__init__.py").write_text("")
+    (engine / "schedule.py").write_text("__all__: list[str] = []\n")
+    (engine / "realize.py").write_text('__all__ = ["realize"]\n')
+    (models / "sample.py").write_text(
+        "from baregrad.engine import realize\nfrom baregrad.engine.schedule import build_schedule\n"
+        "import baregrad.engine.realize as r\n\n\ndef f():\n    realize.realize([])\n    return r.run_schedule\n")
+    assert engine_reaches(tmp_path) == ["baregrad/models/sample.py:2 uses baregrad.engine.schedule.build_schedule",
+                                        "baregrad/models/sample.py:8 uses baregrad.engine.realize.run_schedule"]

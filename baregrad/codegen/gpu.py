@@ -1,10 +1,10 @@
 """GPU kernel shaping: the decisions that turn one linear program into a launch plan (ir/launch.py), by heuristics.
 
 Strategies, tried in order:
-- MATMUL: a reduce-of-multiply of two loads is a matmul (`match`); CUDA tiles it 128x128 per block (tensor cores
-  for fp16/bf16, and tf32 when allowed, pipelined with cp.async where both operands move in 16-byte chunks; a
-  register-blocked SIMT kernel for fp32); OpenCL and WGSL use a register tile (`portable_tile`), staged through
-  local memory where local memory is on-chip.
+- MATMUL: a reduce-of-multiply of two loads is a matmul (`match`). On CUDA, fp16/bf16 (and tf32 when allowed) go
+  to tensor cores, 128x128 per block, pipelined with cp.async where both operands move in 16-byte chunks; every
+  other matmul, CUDA's fp32 included, takes the register tile all GPU languages share (`portable_tile`), staged
+  through local (shared) memory where local memory is on-chip, with 4-wide copies where an operand allows.
 - VECTOR: elementwise kernels whose loads and store index the flat output index directly move 4 elements
   per thread with one 16/8/4-byte load or store per buffer (aligned: buffers start 256-byte aligned).
 - BLOCK: one thread block per iteration of the global loops that enclose the reduces; its threads split
@@ -38,6 +38,7 @@ from baregrad.ir.launch import (
     Operand,
     Strategy,
     TcConfig,
+    TileCopy,
     VectorShape,
 )
 from baregrad.ir.linear import (
@@ -253,15 +254,13 @@ def block_plan(prog: LinearProgram, tree: list, target: GPUTarget, lang: Languag
 
 
 # ---- MATMUL ----
-def cuda_matmul_plan(prog: LinearProgram, mm: MatmulMatch, target: GPUTarget) -> GPUPlan:
-    """A 128x128 tile per block: tensor cores (pipelined where operands allow) or SIMT for fp32. fp16 / bf16 on an
-    arch without tensor cores for them (before sm_80) take the register tile every GPU language shares, which
-    converts 16-bit inputs as it loads them (the SIMT kernel copies raw float32 words)."""
+def cuda_matmul_plan(prog: LinearProgram, mm: MatmulMatch, target: GPUTarget) -> GPUPlan | None:
+    """Tensor cores where the dtype and arch have them (a 128x128 tile per block, pipelined where operands allow);
+    otherwise (fp32 without tf32, or 16-bit inputs before sm_80) the register tile every GPU language shares, in
+    shared memory (on-chip on every CUDA GPU). None: no matmul shape fits."""
     tc = tensor_core_for(mm.dtype, target.arch, target.allow_tf32)
-    if tc is None and mm.dtype is not dt.float32:
-        shared = portable_matmul_plan(prog, mm, target)
-        if shared is not None:
-            return shared
+    if tc is None:
+        return portable_matmul_plan(prog, mm, target)
     M, N, K, B = mm.sizes
     if tc is not None and tc.k == 16:
         cfg = tc_config_from_env()
@@ -286,12 +285,28 @@ def _pipeline_ok(op: Operand, mn_size: int, k_size: int) -> bool:
             and contiguous_size % TC_CHUNK == 0)
 
 
-def portable_tile(mm: MatmulMatch, target: GPUTarget) -> MatmulTile:
-    """Few work-items with big register tiles on CPUs (per-item overhead dominates), 16 x 16 items on GPUs."""
-    vec = 4 if _vector_b(mm) else 1
+def portable_tile(mm: MatmulMatch, target: GPUTarget, use_local: bool = True) -> MatmulTile:
+    """Few work-items with big register tiles on CPUs (per-item overhead dominates). On GPUs 16 x 16 items, each
+    8 x 8 outputs (a 128 x 128 block: the SIMT kernel CUDA had, which ran at 0.63x cuBLAS on an H200), in 2 x 2
+    groups of 4 x 4 read as float4s from local memory; 8 k-steps per local tile, rows padded by 4 floats so the
+    transposing copies hit distinct banks. Columns go 4-wide wherever they are read from local memory (its
+    layout is ours), else only where B allows float4 loads."""
     if not target.local_is_fast:
-        return MatmulTile(8, 8, 8, 16, vec)
-    return MatmulTile(16, 16, 8, 8, vec)
+        return MatmulTile(8, 8, 8, 16, 4 if _vector_b(mm) else 1)
+    return MatmulTile(16, 16, 8, 8, 4 if use_local or _vector_b(mm) else 1, bk=8, vec_m=4, pad=4)
+
+
+def tile_copy(op: Operand, mn_size: int, k_size: int, d: dt.DType, tile: MatmulTile, rows: int) -> TileCopy:
+    """How an operand's tile goes to local memory: 4 float32 at once along its contiguous dimension where every
+    vector start is 4-aligned (buffers start 256-byte aligned), else one element at a time, neighbouring
+    work-items along the contiguous dimension (coalesced reads)."""
+    aligned = d is dt.float32 and op.offset % 4 == 0 and op.s_b % 4 == 0
+    if op.s_k == 1:
+        wide = aligned and k_size % 4 == 0 and op.s_mn % 4 == 0 and tile.bk % 4 == 0
+        return TileCopy.K4 if wide else TileCopy.K1
+    if op.s_mn == 1 and aligned and mn_size % 4 == 0 and op.s_k % 4 == 0 and rows % 4 == 0:
+        return TileCopy.MN4
+    return TileCopy.MN1
 
 
 def _vector_b(mm: MatmulMatch) -> bool:
@@ -303,15 +318,17 @@ def _vector_b(mm: MatmulMatch) -> bool:
 
 def portable_matmul_plan(prog: LinearProgram, mm: MatmulMatch, target: GPUTarget) -> GPUPlan | None:
     """The register-tiled kernel's plan, or None where it does not fit the device (then another shape runs)."""
-    tile = portable_tile(mm, target)
     M, N, K, B = mm.sizes
-    use_local = target.local_is_fast and (tile.bk * (tile.bm + tile.bn) * 4 <= target.local_bytes)
+    use_local = target.local_is_fast and portable_tile(mm, target).local_floats * 4 <= target.local_bytes
+    tile = portable_tile(mm, target, use_local)
     loop_iterations = K // tile.bk * (tile.bk + 4) if use_local else K
     if tile.threads > target.max_threads or (target.loop_limit and loop_iterations > target.loop_limit):
         return None
     gn, gm = -(-N // tile.bn), -(-M // tile.bm)
+    a_copy = tile_copy(mm.a, M, K, mm.dtype, tile, tile.bm)
+    b_copy = tile_copy(mm.b, N, K, mm.dtype, tile, tile.bn)
     return _one_launch(Strategy.MATMUL, prog, gn * gm * B, tile.threads,
-                       matmul=MatmulShape(mm, tile=tile, use_local=use_local))
+                       matmul=MatmulShape(mm, tile=tile, use_local=use_local, a_copy=a_copy, b_copy=b_copy))
 
 
 # ---- matching ----

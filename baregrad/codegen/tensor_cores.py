@@ -18,7 +18,7 @@ TENSOR_CORES: tuple[TensorCore, ...] = (
 
 
 def tensor_core_for(d: dt.DType, arch: int, allow_tf32: bool = False) -> TensorCore | None:
-    """The tensor-core shape for inputs of dtype d on sm_<arch>, or None (then the SIMT template is used)."""
+    """The tensor-core shape for inputs of dtype d on sm_<arch>, or None (then the shared register tile)."""
     if d is dt.float32 and not allow_tf32:
         return None
     return next((tc for tc in TENSOR_CORES if tc.dtype_in is d and arch >= tc.min_arch), None)

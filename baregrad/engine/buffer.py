@@ -74,3 +74,6 @@ class Buffer:
 
 
 memory.track_buffer_type(Buffer)  # for bg.memory_summary()'s list of live buffers
+
+
+__all__ = ["Buffer"]

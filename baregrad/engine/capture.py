@@ -65,3 +65,7 @@ def start() -> Recording:
 
 def stop() -> None:
     _ACTIVE.pop()
+
+
+__all__ = ["Launch", "RandomDraw", "Recording", "active", "forbid_sync", "record_launch", "record_random_draw",
+           "record_writes", "start", "stop"]

@@ -27,3 +27,6 @@ def pending_writes(exclude: Any = ()) -> list[Any]:
     """The targets whose assign still has to run, in the order they were issued, minus those in `exclude`."""
     skip = {id(t) for t in exclude}
     return [t for t in list(_PENDING.values()) if t.node.op is Op.ASSIGN and id(t) not in skip]
+
+
+__all__ = ["pending_writes", "record_write", "write_done"]

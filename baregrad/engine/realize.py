@@ -9,7 +9,7 @@ from baregrad import config, stats
 from baregrad.device import Device
 from baregrad.engine import capture
 from baregrad.engine.buffer import Buffer
-from baregrad.engine.schedule import KernelStep, ScheduleTemplate, Slot, build_schedule, slot_node
+from baregrad.engine.schedule import KernelStep, ScheduleTemplate, build_schedule, slot_node
 from baregrad.errors import StaleReadError
 from baregrad.ir.node import Node, tick_write_clock, write_clock
 from baregrad.ir.ops import MOVEMENT, Op
@@ -268,4 +268,5 @@ def clear_caches() -> None:
     _PROGRAMS.clear()
 
 
-__all__ = ["realize", "canonicalize", "clear_caches", "note_external_write", "Slot"]
+# canonicalize, compiled and run_schedule serve the engine's own modules (replay); above it, replay.capture does that
+__all__ = ["bump_epoch", "check_stale_reads", "clear_caches", "note_external_write", "realize"]

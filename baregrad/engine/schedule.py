@@ -425,3 +425,7 @@ def _plan_frees(template: ScheduleTemplate) -> None:
     for slot, step in last_use.items():
         if slot in template.slot_specs and slot not in keep:
             template.free_after.setdefault(step, []).append(slot)
+
+
+# nothing: the schedule is the engine's own business; above the engine, realize or replay a graph instead
+__all__: list[str] = []

@@ -140,13 +140,20 @@ class TcConfig:
 
 @dataclass(frozen=True)
 class MatmulTile:
-    """Portable matmul: a work-group of tx x ty work-items, each tm rows x tn columns (vec of them per load)."""
+    """The register-tiled matmul (every GPU language; CUDA beside its tensor cores): a work-group of tx x ty
+    work-items, each tm rows x tn columns. Columns come in vectors of `vec` (float4 accumulators, read as float4s
+    from local memory or from B where it is contiguous along n), rows in groups of `vec_m` (one float4 read of the
+    A tile in local memory per group);
+    groups interleave with the neighbours' so neighbouring work-items read neighbouring addresses. Local-memory
+    tiles hold bk k-steps of bm (bn) rows each, `pad` floats apart (bank conflicts of the transposing copies)."""
     tx: int
     ty: int
     tm: int
     tn: int
     vec: int
     bk: int = 16      # k steps per local-memory tile
+    vec_m: int = 1
+    pad: int = 0
 
     @property
     def threads(self) -> int:
@@ -160,19 +167,51 @@ class MatmulTile:
     def bn(self) -> int:
         return self.tx * self.tn
 
+    @property
+    def lda(self) -> int:
+        """Floats between k-steps of the A tile in local memory."""
+        return self.bm + self.pad
 
-CUDA_MATMUL_TILE = 128         # CUDA's (not pipelined) matmul: a 128 x 128 output tile per block
+    @property
+    def ldb(self) -> int:
+        return self.bn + self.pad
+
+    @property
+    def local_floats(self) -> int:
+        return self.bk * (self.lda + self.ldb)
+
+
+class TileCopy(enum.Enum):
+    """How a work-group copies one operand's bk x rows tile from global into local memory."""
+    K4 = "k4"     # 4 consecutive k of one row per load (the operand is contiguous along k), stored transposed
+    MN4 = "mn4"   # 4 consecutive rows (m or n) at one k per load (contiguous along m or n)
+    K1 = "k1"     # one element per load, neighbouring work-items along k (contiguous along k, unaligned)
+    MN1 = "mn1"   # one element per load, neighbouring work-items along m or n
+
+    @property
+    def lanes(self) -> int:
+        return 4 if self in (TileCopy.K4, TileCopy.MN4) else 1
+
+    @property
+    def along_k(self) -> bool:
+        return self in (TileCopy.K4, TileCopy.K1)
+
+
+CUDA_MATMUL_TILE = 128         # CUDA's tensor-core matmul (not pipelined): a 128 x 128 output tile per block
 CUDA_MATMUL_THREADS = 256
 
 
 @dataclass(frozen=True)
 class MatmulShape:
-    """How a matched matmul is tiled: CUDA's tensor core (pipelined or not) or SIMT, or a portable tile."""
+    """How a matched matmul is tiled: CUDA's tensor cores (pipelined or not), or the register tile every GPU
+    language shares (CUDA's fp32 too)."""
     match: MatmulMatch
     tensor_core: TensorCore | None = None
     pipeline: TcConfig | None = None     # CUDA: the cp.async + ldmatrix kernel
-    tile: MatmulTile | None = None       # OpenCL / WGSL: the register tile
-    use_local: bool = False              # OpenCL / WGSL: stage A and B tiles through local memory
+    tile: MatmulTile | None = None       # the register tile
+    use_local: bool = False              # stage A and B tiles through local (shared) memory
+    a_copy: TileCopy = TileCopy.MN1      # with use_local: how each operand's tile is copied there
+    b_copy: TileCopy = TileCopy.MN1
 
 
 @dataclass(frozen=True)
@@ -192,5 +231,5 @@ class Kernel:
 
 
 __all__ = ["Strategy", "Launch", "VectorShape", "BlockShape", "Operand", "MatmulMatch", "TensorCore", "TcConfig",
-           "MatmulTile", "MatmulShape", "GPUPlan", "Kernel", "TC_PAD", "TC_CHUNK", "CUDA_MATMUL_TILE",
+           "MatmulTile", "TileCopy", "MatmulShape", "GPUPlan", "Kernel", "TC_PAD", "TC_CHUNK", "CUDA_MATMUL_TILE",
            "CUDA_MATMUL_THREADS"]

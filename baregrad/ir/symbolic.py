@@ -84,19 +84,23 @@ def _compute_range(node: Node) -> tuple[int, int]:
 # ---- sums in normal form ----
 
 def _terms(node: Node) -> tuple[dict[Node, int], int]:
-    """node == sum(coeff * term) + constant."""
-    if is_const(node):
-        return {}, int(node.arg)
-    if node.op is Op.ADD:
-        ta, ca = _terms(node.src[0])
-        tb, cb = _terms(node.src[1])
-        merged = dict(ta)
-        for term, coeff in tb.items():
-            merged[term] = merged.get(term, 0) + coeff
-        return merged, ca + cb
-    if node.op is Op.MUL and is_const(node.src[1]):
-        return {node.src[0]: int(node.src[1].arg)}, 0
-    return {node: 1}, 0
+    """node == sum(coeff * term) + constant. The ADD tree is walked with an explicit stack, leaves left to right, so
+    terms keep the order of their first appearance (the rebuilt sum, and the kernel source, do not change)."""
+    terms: dict[Node, int] = {}
+    constant = 0
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if is_const(n):
+            constant += int(n.arg)
+        elif n.op is Op.ADD:
+            stack.append(n.src[1])
+            stack.append(n.src[0])
+        elif n.op is Op.MUL and is_const(n.src[1]):
+            terms[n.src[0]] = terms.get(n.src[0], 0) + int(n.src[1].arg)
+        else:
+            terms[n] = terms.get(n, 0) + 1
+    return terms, constant
 
 
 linear_terms = _terms  # the public name: codegen reads an index's terms (node == sum(coeff * term) + c)

@@ -13,9 +13,9 @@ Graph structure is kept identical across positions so schedules and kernels are 
     it touches (an ASSIGN of a where() over the chunk) and attends over the first n chunks, masked by position.
     Which chunk buffer is written does not change the graph; only the number of chunks attended over does;
   * prompts are padded to a few bucket lengths, so prompts of different lengths share compiled kernels.
-A step is captured once per shape as 32 schedules (embedding, one per layer, head) over persistent buffers (the
-step's data and a ping-pong residual stream). The 30 layers have the same canonical graph, so they share one
-schedule; later steps of that shape replay the schedules with no graph building at all.
+A step is captured once per shape as 32 engine.replay plans (embedding, one per layer, head) over persistent
+buffers (the step's data and a ping-pong residual stream). The 30 layers have the same canonical graph, so they
+share one schedule; later steps of that shape replay the plans with no graph building at all.
 
 On the CPU device, with Q4_1 / Q8_0 weights, the projections, the KV-cache writes and attention run as hand-written
 C kernels instead (cpu_quant, cpu_attention): each layer's part is cut at those into scheduled parts and kernel
@@ -35,11 +35,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from baregrad import dtype as dt
-from baregrad import stats
+from baregrad.codegen.opt import KernelOptions
 from baregrad.device import Device, get_device
+from baregrad.engine import replay
 from baregrad.engine.buffer import Buffer
-from baregrad.engine.realize import canonicalize, compiled, run_schedule
-from baregrad.engine.schedule import ScheduleTemplate, build_schedule
 from baregrad.errors import ArgumentError, FormatError
 from baregrad.ir.node import Node
 from baregrad.ir.ops import Op
@@ -180,39 +179,20 @@ class Part(Protocol):
 
 
 @dataclass
-class ScheduledPart:
-    """A schedule and its input buffers; run returns its first target's buffer.
-
-    A schedule that allocates nothing (its targets are assigns into persistent buffers, as every part of the
-    native path) has fixed kernel arguments: they are resolved on the first run, and later runs only launch."""
-    template: ScheduleTemplate
-    inputs: list[Buffer]
-    _launches: list[tuple[Any, list[Any]]] | None = field(default=None, init=False, repr=False)
-
-    def run(self, device: Device) -> Buffer:
-        if self.template.slot_specs or profiler.ACTIVE is not None:  # the profiler sees run_schedule's launches
-            return run_schedule(self.template, self.inputs, device)[0]
-        if self._launches is None:
-            self._launches = [(compiled(step, device), [self.inputs[s].handle for s in step.slots])
-                              for step in self.template.steps]
-        for program, handles in self._launches:
-            program(*handles)
-        stats.bump("kernels", len(self._launches))
-        return self.inputs[self.template.target_slots[0]]
-
-
-@dataclass
 class Plan:
-    """A captured step: scheduled parts and native launches in order; replaying it does no graph work at all."""
-    parts: list[Part]
+    """A captured step in order: the replay plans of its lazy parts (over the step's persistent buffers) and native
+    launches. Running it does no graph work at all; it returns the last part's (first) output buffer."""
+    parts: list[replay.ReplayPlan | Part]
 
     def run(self, device: Device) -> Buffer:
         out: Buffer | None = None
         for part in self.parts:
-            if profiler.ACTIVE is not None and not isinstance(part, ScheduledPart):  # a hand-written native kernel
+            if isinstance(part, replay.ReplayPlan):
+                out = part.run()[0]
+            elif profiler.ACTIVE is not None:  # a hand-written native kernel: timed as one span
                 out = profiler.ACTIVE.timed(type(part).__name__, lambda p=part: p.run(device), device)
-                continue
-            out = part.run(device)
+            else:
+                out = part.run(device)
         assert out is not None
         return out
 
@@ -220,7 +200,7 @@ class Plan:
 @dataclass
 class PlanBuilder:
     """Collects the targets of the scheduled part being built; a native launch closes that part first."""
-    parts: list[Part] = field(default_factory=list)
+    parts: list[replay.ReplayPlan | Part] = field(default_factory=list)
     pending: list[Tensor] = field(default_factory=list)
 
     def add(self, *targets: Tensor) -> None:
@@ -232,7 +212,7 @@ class PlanBuilder:
 
     def flush(self) -> None:
         if self.pending:
-            self.parts.append(ScheduledPart(*_schedule(self.pending)))
+            self.parts.append(capture_part(self.pending))
             self.pending = []
 
     def plan(self) -> Plan:
@@ -644,19 +624,15 @@ def _assign(target: Tensor, value: Tensor) -> Tensor:
     return Tensor.from_node(node, target.device)
 
 
-_TEMPLATES: dict[tuple[str, tuple[Node, ...]], ScheduleTemplate] = {}
+# The schedule options of every captured part: the generic ones, which the decode path was tuned and measured
+# with (the device's own add SIMD tiling and GPU reduce splits; switching is a measured change of its own)
+PART_OPTIONS = KernelOptions()
 
 
-def _schedule(targets: list[Tensor]) -> tuple[ScheduleTemplate, list[Buffer]]:
-    """The schedule of `targets` (cached by device and graph structure, so the 30 layers share one) and its input
-    buffers. The device is part of the key: a template's steps keep the program compiled for the first device that
-    ran them (a model on NV after one on CUDA got CUDA's kernels)."""
-    canonical, inputs = canonicalize([t.node for t in targets])
-    key = (targets[0].device, canonical)
-    template = _TEMPLATES.get(key)
-    if template is None:
-        template = _TEMPLATES[key] = build_schedule(canonical, len(inputs))
-    return template, inputs
+def capture_part(targets: list[Tensor]) -> replay.ReplayPlan:
+    """The replay plan of `targets`, lazy writes into the step's persistent buffers. Schedules are cached by device
+    and graph structure, so the 30 layers share one and its compiled kernels."""
+    return replay.capture([t.node for t in targets], get_device(targets[0].device), PART_OPTIONS)
 
 
 # ---- batched steps over a pooled KV cache (the server's continuous batching) ----

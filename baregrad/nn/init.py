@@ -1,13 +1,19 @@
 """Weight initializers with torch.nn.init's names, bounds and fan rules (the values come from our own RNG).
 
 Each one fills a tensor in place, like torch's trailing-underscore functions, and returns it.
+
+Building a model initializes every parameter at once, each of its own shape: a kernel per shape would mean a
+compile per parameter (MobileNetV2: 168 compiles before its first forward, with an empty cache). So constants are
+written from the host with no kernel, and random fills are made of draws of a few fixed sizes, with the bounds
+read from one-element buffers rather than baked into the source: the same few kernels serve every layer, and the
+first `numel` values are kept.
 """
 from __future__ import annotations
 
 import math
 
 from baregrad.errors import ArgumentError, ShapeError
-from baregrad.tensor import Tensor
+from baregrad.tensor import Tensor, realize_all
 
 
 def set_values(t: Tensor, value: Tensor) -> Tensor:
@@ -47,16 +53,35 @@ def _fan(t: Tensor, mode: str) -> int:
     return fan_in if mode == "fan_in" else fan_out
 
 
+DRAW_SIZES = (1 << 12, 1 << 14, 1 << 16)  # a fill takes the smallest that holds it, or draws of the largest
+
+
+def _random_fill(t: Tensor, draw, scale: float, shift: float) -> Tensor:
+    """t = draw(n) * scale + shift, from fixed-size draws (see the module docstring) whose first n values are kept."""
+    n = math.prod(t.shape)
+    size = next((d for d in DRAW_SIZES if n <= d), DRAW_SIZES[-1])
+    scale_buf = Tensor([float(scale)], device=t.device)
+    shift_buf = Tensor([float(shift)], device=t.device)
+    draws = [(draw(size, device=t.device) * scale_buf + shift_buf).cast(t.dtype) for _ in range(-(-n // size))]
+    realize_all(draws)
+    raw = b"".join(bytes(d.to_bytes()) for d in draws) if len(draws) > 1 else draws[0].to_bytes()
+    t.node = Tensor.from_bytes(memoryview(raw)[:n * t.dtype.itemsize], t.dtype, t.shape, t.device).node
+    return t
+
+
 def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
-    return set_values(t, Tensor.rand(*t.shape, device=t.device) * (b - a) + a)
+    return _random_fill(t, Tensor.rand, b - a, a)
 
 
 def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
-    return set_values(t, Tensor.randn(*t.shape, device=t.device) * std + mean)
+    return _random_fill(t, Tensor.randn, std, mean)
 
 
 def constant_(t: Tensor, value: float) -> Tensor:
-    return set_values(t, Tensor.full(t.shape, value, t.dtype, t.device))
+    """Every element `value`, packed on the host: no kernel."""
+    one = Tensor([value], dtype=t.dtype, device=t.device)
+    t.node = Tensor.from_bytes(bytes(one.to_bytes()) * math.prod(t.shape), t.dtype, t.shape, t.device).node
+    return t
 
 
 def zeros_(t: Tensor) -> Tensor:

@@ -3,6 +3,7 @@ state_dict keys match torch's (`features.0.weight`) and torch checkpoints load b
 """
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from typing import Any, Callable, Iterator, NamedTuple
 
@@ -46,10 +47,17 @@ def is_parameter(value: Any) -> bool:
 
 def _private(t: Tensor) -> Tensor:
     """A lazy tensor made concrete in a buffer of its own: equal lazy graphs (two ones(3)) would share one
-    realized buffer, and parameters and buffers are written in place."""
+    realized buffer, and parameters and buffers are written in place. A constant fill (zeros, ones, full) is packed
+    on the host: run as a kernel it would compile once per parameter shape when a model is built."""
     from baregrad.ir.ops import Op
     if t.node.op is Op.BUFFER:
         return t
+    node = t.node
+    while node.op in (Op.EXPAND, Op.RESHAPE) and len(node.src) == 1:
+        node = node.src[0]
+    if node.op is Op.CONST and not node.src:
+        one = Tensor([node.arg], dtype=t.dtype, device=t.device)
+        return Tensor.from_bytes(bytes(one.to_bytes()) * math.prod(t.shape), t.dtype, t.shape, t.device)
     return Tensor.from_bytes(t.to_bytes(), t.dtype, t.shape, t.device)
 
 

@@ -6,8 +6,9 @@ import dataclasses
 import numpy as np
 import pytest
 
+from baregrad import dtype as dt
 from baregrad.codegen import gpu
-from baregrad.ir.launch import Strategy
+from baregrad.ir.launch import Strategy, TileCopy
 from baregrad.ir.linear import L, LoopKind, global_size, loop_tree, walk_loops
 from baregrad.render.gpu.lang import OpenCLLanguage, WGSLLanguage
 from tests.render.kernels import programs
@@ -34,6 +35,30 @@ def test_tensor_cores_follow_dtype_and_arch() -> None:
     assert tf32 is not None and tf32.ptx_type == "tf32"
     assert gpu.cuda_matmul_plan(PROGRAMS["matmul_0"], mm, gpu.GPUTarget(70, allow_tf32=True)).matmul.tensor_core \
         is None   # no tensor cores for tf32 before sm_80
+
+
+def test_cuda_fp32_matmul_takes_the_shared_tile() -> None:
+    """fp32 without tf32 goes to the register tile every GPU language shares, through shared memory, copied 4-wide
+    along each operand's contiguous dimension (A along k, B along n here); tensor cores keep CUDA's own loop."""
+    mm = gpu.match(PROGRAMS["matmul_0"])
+    shape = gpu.cuda_matmul_plan(PROGRAMS["matmul_0"], mm, gpu.GPUTarget(90)).matmul
+    portable = gpu.plan(PROGRAMS["matmul_0"], PORTABLE, OpenCLLanguage()).matmul
+    assert shape.tensor_core is None and shape.use_local and shape.tile == portable.tile
+    assert (shape.tile.bm, shape.tile.bn, shape.tile.threads) == (128, 128, 256)
+    assert (shape.a_copy, shape.b_copy) == (TileCopy.K4, TileCopy.MN4)
+    tf32 = gpu.cuda_matmul_plan(PROGRAMS["matmul_0"], mm, gpu.GPUTarget(90, allow_tf32=True)).matmul
+    assert tf32.tile is None and tf32.tensor_core is not None
+
+
+def test_tile_copy_follows_the_operand_layout() -> None:
+    mm = gpu.match(PROGRAMS["matmul_0"])
+    tile = gpu.portable_tile(mm, PORTABLE)
+    a, b = mm.a, mm.b   # A (64 x 48) row-major: contiguous along k; B (48 x 80): along n
+    assert gpu.tile_copy(a, 64, 48, dt.float32, tile, tile.bm) is TileCopy.K4
+    assert gpu.tile_copy(a, 64, 45, dt.float32, tile, tile.bm) is TileCopy.K1        # k not a multiple of 4
+    assert gpu.tile_copy(a, 64, 48, dt.float16, tile, tile.bm) is TileCopy.K1        # 16-bit: converted per element
+    assert gpu.tile_copy(b, 80, 48, dt.float32, tile, tile.bn) is TileCopy.MN4
+    assert gpu.tile_copy(dataclasses.replace(b, offset=2), 80, 48, dt.float32, tile, tile.bn) is TileCopy.MN1
 
 
 def test_matmul_operand_strides_match_the_index() -> None:

@@ -66,7 +66,8 @@ def _cases() -> dict[str, bg.Tensor]:
         "flip": x4.flip(-1) + 1, "expand": v.reshape(1, 48).expand(64, 48) + 0, "shrink": a[3:40:2, ::3] + 1,
         "gather": a.gather(1, bg.Tensor(np.zeros((64, 5), np.int64), device=DEV)),
         "embedding": a[bg.Tensor(np.array([1, 5, 63, -1]), device=DEV)],
-        "mm_f32": a @ b, "mm_f16": h @ hb, "mm_bf16": bf @ bfb, "mm_tf32": a @ b,
+        "mm_f32": a @ b, "mm_odd": _t((70, 45)) @ _t((45, 66)), "mm_at": _t((48, 64)).T @ b,
+        "mm_f16": h @ hb, "mm_bf16": bf @ bfb, "mm_tf32": a @ b,
         "linear": (a @ w.T + _t((80,))).relu(), "linear_f16": h @ w.half().realize().T,
         "bmm": _t((4, 32, 48)) @ _t((4, 48, 40)),
         "bmm_f16": _t((3, 64, 32)).half().realize() @ _t((32, 64)).half().realize(),
@@ -132,7 +133,10 @@ def test_strategies(rendered):
     assert "m16n8k16.row.col.f32.f16" in rendered["mm_f16_0"][0]
     assert "m16n8k16.row.col.f32.bf16" in rendered["mm_bf16_0"][0]
     assert "m16n8k8.row.col.f32.tf32" in rendered["mm_tf32_0"][0]
-    assert "mma.sync" not in rendered["mm_f32_0"][0]          # fp32 without tf32 stays exact (SIMT)
+    assert "mma.sync" not in rendered["mm_f32_0"][0]          # fp32 without tf32 stays exact: the shared tile
+    for name in ("mm_f32_0", "mm_odd_0", "mm_at_0", "linear_0", "bmm_0"):
+        shape = rendered[name][1].matmul
+        assert shape.tile is not None and shape.use_local and "__shared__ __align__(16) float As" in rendered[name][0]
     old_f16 = rendered["mm_f16_sm75_0"]                        # sm_75: the shared register tile, inputs converted
     assert "mma.sync" not in old_f16[0] and old_f16[1].matmul.tile is not None and "f16_to_f32(" in old_f16[0]
     assert [p.strategy for p in plans("softmax")] == [Strategy.BLOCK]   # one kernel, cooperative rows
@@ -172,6 +176,22 @@ def test_nvcc_compiles_everything(rendered, tmp_path):
                              str(tmp_path / "all.cubin"), str(unit)], capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-6000:]
     assert len(sources) >= 60, f"only {len(sources)} kernels rendered"
+
+
+@pytest.mark.skipif(NVCC is None, reason="nvcc not found (install the CUDA toolkit or put nvcc on PATH)")
+def test_fp32_matmul_4096_keeps_its_tile_in_registers(tmp_path):
+    """The fp32 tile (64 accumulators per thread) compiles without spilling to local memory, as ptxas reports."""
+    t = _unallocated((4096, 4096)) @ _unallocated((4096, 4096))
+    (prog,) = _programs("mm4096", t)
+    src, plan = _render(prog, gpu.GPUTarget(90, 132))
+    assert plan.matmul.tile is not None
+    unit = tmp_path / "mm4096.cu"
+    unit.write_text(src)
+    for arch in ("sm_90", "sm_80"):
+        result = subprocess.run([NVCC, "-cubin", f"-arch={arch}", "-Xptxas", "-v", "-o", str(tmp_path / "mm.cubin"),
+                                 str(unit)], capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert "0 bytes spill stores, 0 bytes spill loads" in result.stderr, result.stderr[-3000:]
 
 
 def _nvrtc():

@@ -74,6 +74,18 @@ def test_matmul_tiles_with_and_without_local_memory(dev, limits, local_is_fast, 
     np.testing.assert_allclose((bg.Tensor(x, device=name) @ wt.T).numpy(), x @ w, rtol=1e-4, atol=1e-4)
 
 
+def test_local_tile_copies_every_operand_layout(dev, limits):
+    """The tile CUDA's fp32 matmul shares: each operand reaches local memory 4-wide along whichever dimension is
+    contiguous (A and B row-major, then both transposed), with rows past a tile edge clamped and never stored."""
+    limits(local_is_fast=True)
+    # B under 4096 elements: the tensor API would copy a bigger W.T row-major first on these devices
+    a, b, name = rand(132, 64, seed=9), rand(64, 60, seed=10), dev.name
+    at, bt = (bg.Tensor(np.ascontiguousarray(v.T), device=name) for v in (a, b))
+    np.testing.assert_allclose((bg.Tensor(a, device=name) @ bg.Tensor(b, device=name)).numpy(), a @ b,
+                               rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose((at.T @ bt.T).numpy(), a @ b, rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize("local_is_fast", [False, True])
 def test_half_matmul_accumulates_in_float(dev, limits, local_is_fast):
     limits(local_is_fast=local_is_fast)

@@ -76,3 +76,16 @@ def test_common_factor_div_mod():
     assert sym.idiv(x, 32768) is sym.idiv(a, 2048)
     assert sym.mod(x, 32768) is sym.add(sym.mul(sym.mod(a, 2048), 16), b)
     assert sym.idiv(sym.add(x, 3), 32) is not sym.idiv(a, 2)  # b + 3 may reach 16: not a multiple of 16 plus less
+
+
+def test_linear_terms_of_a_deep_sum_need_no_recursion():
+    """A 20,000-term index (deeper than Python's default recursion limit) splits into its terms, in order."""
+    xs = [sym.var(f"x{i % 7}", 10) for i in range(20_000)]
+    node = xs[0]
+    for i, x in enumerate(xs[1:], 1):
+        node = Node(Op.ADD, sym.INDEX, (node, Node(Op.MUL, sym.INDEX, (x, sym.const(2))) if i % 2 else x))
+    node = Node(Op.ADD, sym.INDEX, (node, sym.const(5)))
+    terms, constant = sym.linear_terms(node)
+    assert constant == 5
+    assert list(terms) == [sym.var(f"x{i}", 10) for i in range(7)]
+    assert sum(terms.values()) == sum(2 if i % 2 else 1 for i in range(20_000))

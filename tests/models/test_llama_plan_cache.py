@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 import baregrad as bg
-from baregrad.models.llama import ScheduledPart, _schedule
+from baregrad.models.llama import capture_part
 
 
 def _graph(device: str) -> tuple[bg.Tensor, bg.Tensor]:
@@ -17,9 +17,9 @@ def test_same_graph_on_two_devices_gets_two_schedules():
     results = {}
     for device in ("PYTHON", "CPU"):
         out, step = _graph(device)
-        template, inputs = _schedule([step])
-        ScheduledPart(template, inputs).run(bg.device.get_device(device))
-        results[device] = (template, out.numpy())
+        plan = capture_part([step])
+        plan.run()
+        results[device] = (plan.schedule, out.numpy())
     assert results["PYTHON"][0] is not results["CPU"][0]  # one template per device, so one program each
     for _, values in results.values():
         np.testing.assert_array_equal(values, np.arange(8) * 2 + 1)

@@ -23,6 +23,7 @@ class KernelLanguage:
     `flat_threads` and `local_bytes` are what codegen/gpu.py's shaping needs to know (its LanguageFacts)."""
     vector_width = 0   # elements one vector load moves (0: the language has no vector loads from buffers)
     flat_threads = 0   # work-items per group of the language's FLAT kernels (0: shaping chooses)
+    extra_groups = False  # its dispatch may start more groups than the plan asks (kernels must skip those)
 
     def local_bytes(self, d: dt.DType) -> int:
         """Bytes of local memory holding one compute value of dtype d."""
@@ -54,7 +55,8 @@ class KernelLanguage:
     def barrier(self) -> str:
         raise NotImplementedError
 
-    def local_array(self, name: str, elem: str, count: int) -> str:
+    def local_array(self, name: str, elem: str, count: int, align: int = 0) -> str:
+        """A local-memory array; `align`: bytes its start must be aligned to (for float4 reads of it)."""
         raise NotImplementedError
 
     def local_type(self, d: dt.DType) -> tuple[str, int]:
@@ -76,15 +78,31 @@ class KernelLanguage:
         raise NotImplementedError
 
     def load4(self, param: int, index: str) -> str:
-        """4 consecutive float32 elements as one float4 value."""
+        """4 consecutive float32 elements as one float4 value (index a multiple of 4)."""
         raise NotImplementedError
+
+    def local_load4(self, name: str, index: str) -> str:
+        """Elements index..index+3 of a local float array as one float4 (index a multiple of 4)."""
+        raise NotImplementedError
+
+    def local_store4(self, name: str, index: str, value: str) -> list[str]:
+        """Store the float4 variable `value` at elements index..index+3 of a local float array."""
+        raise NotImplementedError
+
+    def fma4(self, acc: str, a: str, b: str) -> list[str]:
+        """acc += a * b for a float4 accumulator, a float and a float4."""
+        return [f"{acc} = {self.vec4(a)} * {b} + {acc};"]
+
+    def unroll(self) -> list[str]:
+        """Lines before a loop of constant trip count asking the compiler to unroll it (none where it decides)."""
+        return []
 
     def round(self, d: dt.DType, expr: str) -> str:
         """A float computed in 32 bits rounded to d (half and bfloat16 round; other types pass)."""
         raise NotImplementedError
 
-    def vec4(self, expr: str = "0.0f") -> str:
-        """A float4 with every lane `expr`."""
+    def vec4(self, *lanes: str) -> str:
+        """A float4 of 4 lanes, or every lane the one given, or zeros."""
         raise NotImplementedError
 
     def var(self, name: str, type_: str, init: str) -> str:
@@ -177,8 +195,8 @@ class CLanguage(KernelLanguage):
     def round(self, d: dt.DType, expr: str) -> str:
         return self.r.round_result(d, expr)
 
-    def vec4(self, expr: str = "0.0f") -> str:
-        return f"(float4)({expr})"
+    def vec4(self, *lanes: str) -> str:
+        return f"(float4)({', '.join(lanes or ('0.0f',))})"
 
     def var(self, name: str, type_: str, init: str) -> str:
         return f"{type_} {name} = {init};"
@@ -200,8 +218,14 @@ class OpenCLLanguage(CLanguage):
     def barrier(self) -> str:
         return "barrier(CLK_LOCAL_MEM_FENCE);"
 
-    def local_array(self, name: str, elem: str, count: int) -> str:
-        return f"__local {elem} {name}[{count}];"
+    def local_array(self, name: str, elem: str, count: int, align: int = 0) -> str:
+        return f"__local {elem} {name}[{count}];"  # vload4 / vstore4 need only the element's alignment
+
+    def local_load4(self, name: str, index: str) -> str:
+        return f"vload4(0, {name} + ({index}))"
+
+    def local_store4(self, name: str, index: str, value: str) -> list[str]:
+        return [f"vstore4({value}, 0, {name} + ({index}));"]
 
     def vector_type(self, d: dt.DType) -> str:
         return f"{self.r.storage_type(d)}4"
@@ -241,8 +265,29 @@ class CUDALanguage(CLanguage):
     def barrier(self) -> str:
         return "__syncthreads();"
 
-    def local_array(self, name: str, elem: str, count: int) -> str:
-        return f"__shared__ {elem} {name}[{count}];"
+    def local_array(self, name: str, elem: str, count: int, align: int = 0) -> str:
+        aligned = f"__align__({align}) " if align else ""
+        return f"__shared__ {aligned}{elem} {name}[{count}];"
+
+    def load4(self, param: int, index: str) -> str:
+        return f"*(const float4*)({self.names[param]} + ({index}))"
+
+    def local_load4(self, name: str, index: str) -> str:
+        return f"*(const float4*)&{name}[{index}]"
+
+    def local_store4(self, name: str, index: str, value: str) -> list[str]:
+        return [f"*(float4*)&{name}[{index}] = {value};"]
+
+    def vec4(self, *lanes: str) -> str:
+        lanes = lanes or ("0.0f",)
+        return f"make_float4({', '.join(lanes * (4 // len(lanes)))})"
+
+    def fma4(self, acc: str, a: str, b: str) -> list[str]:
+        """CUDA's float4 has no arithmetic: one fmaf per lane."""
+        return [f"{acc}.{x} = fmaf({a}, {b}.{x}, {acc}.{x});" for x in "xyzw"]
+
+    def unroll(self) -> list[str]:
+        return ["#pragma unroll"]
 
     def vector_move_type(self, d: dt.DType) -> str:
         return _CUDA_MOVES[d.itemsize]
@@ -275,6 +320,7 @@ class CUDALanguage(CLanguage):
 class WGSLLanguage(KernelLanguage):
     float_type, float4_type = "f32", "vec4<f32>"
     flat_threads = wgsl.WORKGROUP  # render/wgsl.py's FLAT kernels declare this workgroup size
+    extra_groups = True   # past 65535 groups the dispatch goes 2D and rounds up
 
     def start(self, prog: LinearProgram) -> None:
         self.prog, self.r = prog, wgsl.WGSLRenderer()
@@ -298,8 +344,14 @@ class WGSLLanguage(KernelLanguage):
     def barrier(self) -> str:
         return "workgroupBarrier();"
 
-    def local_array(self, name: str, elem: str, count: int) -> str:
+    def local_array(self, name: str, elem: str, count: int, align: int = 0) -> str:
         return f"var<workgroup> {name}: array<{elem}, {count}>;"
+
+    def local_load4(self, name: str, index: str) -> str:
+        return f"vec4<f32>({', '.join(f'{name}[({index}) + {e}]' for e in range(4))})"
+
+    def local_store4(self, name: str, index: str, value: str) -> list[str]:
+        return [f"{name}[({index}) + {e}] = {value}.{x};" for e, x in enumerate("xyzw")]
 
     def local_type(self, d: dt.DType) -> tuple[str, int]:
         return ("u32" if d is dt.bool_ else wgsl.compute_type(d)), 4
@@ -323,8 +375,8 @@ class WGSLLanguage(KernelLanguage):
     def round(self, d: dt.DType, expr: str) -> str:
         return wgsl.wrap(d, expr)
 
-    def vec4(self, expr: str = "0.0f") -> str:
-        return f"vec4<f32>({expr})"
+    def vec4(self, *lanes: str) -> str:
+        return f"vec4<f32>({', '.join(lanes or ('0.0f',))})"
 
     def var(self, name: str, type_: str, init: str) -> str:
         return f"var {name}: {type_} = {init};"

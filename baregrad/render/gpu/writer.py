@@ -2,7 +2,8 @@
 
 codegen/gpu.py decides the shape (ir/launch.py GPUPlan); this module writes it through a render/gpu/lang.py
 `KernelLanguage`, one per dialect:
-- MATMUL: render/gpu/cuda_matmul.py (tensor cores, SIMT) on CUDA, render/gpu/portable_matmul.py elsewhere;
+- MATMUL: the register tile of render/gpu/portable_matmul.py in every language (CUDA's fp32 included), or
+  CUDA's tensor-core loop (render/gpu/cuda_matmul.py);
 - VECTOR: elementwise kernels move 4 elements per load (uint4 chunks on CUDA, several per thread; vload4/vstore4
   in OpenCL C; WGSL has no vector loads from buffers and writes the 4 lanes one by one);
 - BLOCK: one thread block per outer iteration; its threads share each reduce and combine their partials the
@@ -26,8 +27,8 @@ def render_gpu(prog: LinearProgram, plan: GPUPlan, lang: KernelLanguage,
                flat: Callable[[LinearProgram], str]) -> str:
     """Kernel text for `prog` shaped as `plan` says; `flat(prog)` renders the one-thread-per-output kernel."""
     if plan.strategy is Strategy.MATMUL:
-        if plan.matmul.tile is None:   # CUDA's own tiles: tensor cores, or SIMT fp32
-            return cuda_matmul.render(prog, plan.matmul, lang.dialect, plan.launches[0].smem > 0)
+        if plan.matmul.tile is None:   # CUDA's tensor cores
+            return cuda_matmul.render(prog, plan.matmul, lang, plan.launches[0].smem > 0)
         return portable_matmul.render(prog, plan.matmul, lang)
     if plan.strategy is Strategy.VECTOR:
         return VectorWriter(prog, lang, plan.vector).source()

@@ -9,26 +9,15 @@ static inline ushort f32_to_f16(float f) { ushort b; vstore_half_rte(f, 0, (__pr
 static inline float f16_round(float f) { return f16_to_f32(f32_to_f16(f)); }
 
 __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global float* p0, __global const float* p1, __global const float* p2) {
-  __local float As[2048];
-  __local float Bs[2048];
+  __local float As[1056];
+  __local float Bs[1056];
   const int tid = (int)get_local_id(0);
   const int bidx = (int)get_group_id(0);
-  if (bidx >= 1) { return; }
   const int tx = tid % 16;
   const int ty = tid / 16;
   const int bz = bidx / 1;
   const int m0 = ((bidx / 1) % 1) * 128;
   const int n0 = (bidx % 1) * 128;
-  const int am0 = min(m0 + ty + 0, 63);
-  const int am1 = min(m0 + ty + 16, 63);
-  const int am2 = min(m0 + ty + 32, 63);
-  const int am3 = min(m0 + ty + 48, 63);
-  const int am4 = min(m0 + ty + 64, 63);
-  const int am5 = min(m0 + ty + 80, 63);
-  const int am6 = min(m0 + ty + 96, 63);
-  const int am7 = min(m0 + ty + 112, 63);
-  const int bn0 = min(n0 + (tx + 0) * 4, 76);
-  const int bn1 = min(n0 + (tx + 16) * 4, 76);
   float4 acc0_0 = (float4)(0.0f);
   float4 acc0_1 = (float4)(0.0f);
   float4 acc1_0 = (float4)(0.0f);
@@ -45,31 +34,38 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
   float4 acc6_1 = (float4)(0.0f);
   float4 acc7_0 = (float4)(0.0f);
   float4 acc7_1 = (float4)(0.0f);
-  for (int k0 = 0; k0 < 48; k0 += 16) {
-    for (int c = tid; c < 2048; c += 256) {
-      const int ck = c / 128;
-      const int cr = c % 128;
-      const int gk = min(k0 + ck, 47);
-      As[c] = ((k0 + ck < 48) ? p1[0 + 0 * bz + (min(m0 + cr, 63)) * 48 + (gk) * 1] : 0.0f);
+  for (int k0 = 0; k0 < 48; k0 += 8) {
+    for (int it = 0; it < 1; it += 1) {
+      const int c = tid + it * 256;
+      const int ck = (c % 2) * 4;
+      const int cr = c / 2;
+      const float4 cv = vload4(0, p1 + (0 + 0 * bz + (min(m0 + cr, 63)) * 48 + (k0 + ck) * 1));
+      As[(ck + 0) * 132 + cr] = cv.x;
+      As[(ck + 1) * 132 + cr] = cv.y;
+      As[(ck + 2) * 132 + cr] = cv.z;
+      As[(ck + 3) * 132 + cr] = cv.w;
     }
-    for (int c = tid; c < 2048; c += 256) {
-      const int ck = c / 128;
-      const int cr = c % 128;
-      const int gk = min(k0 + ck, 47);
-      Bs[c] = ((k0 + ck < 48) ? p2[0 + 0 * bz + (min(n0 + cr, 79)) * 1 + (gk) * 80] : 0.0f);
+    for (int it = 0; it < 1; it += 1) {
+      const int c = tid + it * 256;
+      const int ck = c / 32;
+      const int cr = (c % 32) * 4;
+      const float4 cv = vload4(0, p2 + (0 + 0 * bz + (min(n0 + cr, 76)) * 1 + (k0 + ck) * 80));
+      vstore4(cv, 0, Bs + (ck * 132 + cr));
     }
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (int kk = 0; kk < 16; kk += 1) {
-      const float av0 = As[kk * 128 + ty + 0];
-      const float av1 = As[kk * 128 + ty + 16];
-      const float av2 = As[kk * 128 + ty + 32];
-      const float av3 = As[kk * 128 + ty + 48];
-      const float av4 = As[kk * 128 + ty + 64];
-      const float av5 = As[kk * 128 + ty + 80];
-      const float av6 = As[kk * 128 + ty + 96];
-      const float av7 = As[kk * 128 + ty + 112];
-      const float4 bv0 = (float4)(Bs[kk * 128 + (tx + 0) * 4 + 0], Bs[kk * 128 + (tx + 0) * 4 + 1], Bs[kk * 128 + (tx + 0) * 4 + 2], Bs[kk * 128 + (tx + 0) * 4 + 3]);
-      const float4 bv1 = (float4)(Bs[kk * 128 + (tx + 16) * 4 + 0], Bs[kk * 128 + (tx + 16) * 4 + 1], Bs[kk * 128 + (tx + 16) * 4 + 2], Bs[kk * 128 + (tx + 16) * 4 + 3]);
+    for (int kk = 0; kk < 8; kk += 1) {
+      const float4 ag0 = vload4(0, As + (kk * 132 + (ty + 0) * 4));
+      const float4 ag1 = vload4(0, As + (kk * 132 + (ty + 16) * 4));
+      const float av0 = ag0.x;
+      const float av1 = ag0.y;
+      const float av2 = ag0.z;
+      const float av3 = ag0.w;
+      const float av4 = ag1.x;
+      const float av5 = ag1.y;
+      const float av6 = ag1.z;
+      const float av7 = ag1.w;
+      const float4 bv0 = vload4(0, Bs + (kk * 132 + (tx + 0) * 4));
+      const float4 bv1 = vload4(0, Bs + (kk * 132 + (tx + 16) * 4));
       acc0_0 = (float4)(av0) * bv0 + acc0_0;
       acc0_1 = (float4)(av0) * bv1 + acc0_1;
       acc1_0 = (float4)(av1) * bv0 + acc1_0;
@@ -90,7 +86,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     barrier(CLK_LOCAL_MEM_FENCE);
   }
   {
-    const int em = m0 + ty + 0;
+    const int em = m0 + (ty + 0) * 4;
     const int en = n0 + (tx + 0) * 4 + 0;
     if (em < 64 && en < 80) {
       const float ev = acc0_0.x;
@@ -101,7 +97,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 0;
+    const int em = m0 + (ty + 0) * 4;
     const int en = n0 + (tx + 0) * 4 + 1;
     if (em < 64 && en < 80) {
       const float ev = acc0_0.y;
@@ -112,7 +108,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 0;
+    const int em = m0 + (ty + 0) * 4;
     const int en = n0 + (tx + 0) * 4 + 2;
     if (em < 64 && en < 80) {
       const float ev = acc0_0.z;
@@ -123,7 +119,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 0;
+    const int em = m0 + (ty + 0) * 4;
     const int en = n0 + (tx + 0) * 4 + 3;
     if (em < 64 && en < 80) {
       const float ev = acc0_0.w;
@@ -134,7 +130,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 0;
+    const int em = m0 + (ty + 0) * 4;
     const int en = n0 + (tx + 16) * 4 + 0;
     if (em < 64 && en < 80) {
       const float ev = acc0_1.x;
@@ -145,7 +141,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 0;
+    const int em = m0 + (ty + 0) * 4;
     const int en = n0 + (tx + 16) * 4 + 1;
     if (em < 64 && en < 80) {
       const float ev = acc0_1.y;
@@ -156,7 +152,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 0;
+    const int em = m0 + (ty + 0) * 4;
     const int en = n0 + (tx + 16) * 4 + 2;
     if (em < 64 && en < 80) {
       const float ev = acc0_1.z;
@@ -167,7 +163,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 0;
+    const int em = m0 + (ty + 0) * 4;
     const int en = n0 + (tx + 16) * 4 + 3;
     if (em < 64 && en < 80) {
       const float ev = acc0_1.w;
@@ -178,7 +174,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 16;
+    const int em = m0 + (ty + 0) * 4 + 1;
     const int en = n0 + (tx + 0) * 4 + 0;
     if (em < 64 && en < 80) {
       const float ev = acc1_0.x;
@@ -189,7 +185,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 16;
+    const int em = m0 + (ty + 0) * 4 + 1;
     const int en = n0 + (tx + 0) * 4 + 1;
     if (em < 64 && en < 80) {
       const float ev = acc1_0.y;
@@ -200,7 +196,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 16;
+    const int em = m0 + (ty + 0) * 4 + 1;
     const int en = n0 + (tx + 0) * 4 + 2;
     if (em < 64 && en < 80) {
       const float ev = acc1_0.z;
@@ -211,7 +207,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 16;
+    const int em = m0 + (ty + 0) * 4 + 1;
     const int en = n0 + (tx + 0) * 4 + 3;
     if (em < 64 && en < 80) {
       const float ev = acc1_0.w;
@@ -222,7 +218,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 16;
+    const int em = m0 + (ty + 0) * 4 + 1;
     const int en = n0 + (tx + 16) * 4 + 0;
     if (em < 64 && en < 80) {
       const float ev = acc1_1.x;
@@ -233,7 +229,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 16;
+    const int em = m0 + (ty + 0) * 4 + 1;
     const int en = n0 + (tx + 16) * 4 + 1;
     if (em < 64 && en < 80) {
       const float ev = acc1_1.y;
@@ -244,7 +240,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 16;
+    const int em = m0 + (ty + 0) * 4 + 1;
     const int en = n0 + (tx + 16) * 4 + 2;
     if (em < 64 && en < 80) {
       const float ev = acc1_1.z;
@@ -255,7 +251,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 16;
+    const int em = m0 + (ty + 0) * 4 + 1;
     const int en = n0 + (tx + 16) * 4 + 3;
     if (em < 64 && en < 80) {
       const float ev = acc1_1.w;
@@ -266,7 +262,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 32;
+    const int em = m0 + (ty + 0) * 4 + 2;
     const int en = n0 + (tx + 0) * 4 + 0;
     if (em < 64 && en < 80) {
       const float ev = acc2_0.x;
@@ -277,7 +273,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 32;
+    const int em = m0 + (ty + 0) * 4 + 2;
     const int en = n0 + (tx + 0) * 4 + 1;
     if (em < 64 && en < 80) {
       const float ev = acc2_0.y;
@@ -288,7 +284,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 32;
+    const int em = m0 + (ty + 0) * 4 + 2;
     const int en = n0 + (tx + 0) * 4 + 2;
     if (em < 64 && en < 80) {
       const float ev = acc2_0.z;
@@ -299,7 +295,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 32;
+    const int em = m0 + (ty + 0) * 4 + 2;
     const int en = n0 + (tx + 0) * 4 + 3;
     if (em < 64 && en < 80) {
       const float ev = acc2_0.w;
@@ -310,7 +306,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 32;
+    const int em = m0 + (ty + 0) * 4 + 2;
     const int en = n0 + (tx + 16) * 4 + 0;
     if (em < 64 && en < 80) {
       const float ev = acc2_1.x;
@@ -321,7 +317,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 32;
+    const int em = m0 + (ty + 0) * 4 + 2;
     const int en = n0 + (tx + 16) * 4 + 1;
     if (em < 64 && en < 80) {
       const float ev = acc2_1.y;
@@ -332,7 +328,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 32;
+    const int em = m0 + (ty + 0) * 4 + 2;
     const int en = n0 + (tx + 16) * 4 + 2;
     if (em < 64 && en < 80) {
       const float ev = acc2_1.z;
@@ -343,7 +339,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 32;
+    const int em = m0 + (ty + 0) * 4 + 2;
     const int en = n0 + (tx + 16) * 4 + 3;
     if (em < 64 && en < 80) {
       const float ev = acc2_1.w;
@@ -354,7 +350,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 48;
+    const int em = m0 + (ty + 0) * 4 + 3;
     const int en = n0 + (tx + 0) * 4 + 0;
     if (em < 64 && en < 80) {
       const float ev = acc3_0.x;
@@ -365,7 +361,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 48;
+    const int em = m0 + (ty + 0) * 4 + 3;
     const int en = n0 + (tx + 0) * 4 + 1;
     if (em < 64 && en < 80) {
       const float ev = acc3_0.y;
@@ -376,7 +372,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 48;
+    const int em = m0 + (ty + 0) * 4 + 3;
     const int en = n0 + (tx + 0) * 4 + 2;
     if (em < 64 && en < 80) {
       const float ev = acc3_0.z;
@@ -387,7 +383,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 48;
+    const int em = m0 + (ty + 0) * 4 + 3;
     const int en = n0 + (tx + 0) * 4 + 3;
     if (em < 64 && en < 80) {
       const float ev = acc3_0.w;
@@ -398,7 +394,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 48;
+    const int em = m0 + (ty + 0) * 4 + 3;
     const int en = n0 + (tx + 16) * 4 + 0;
     if (em < 64 && en < 80) {
       const float ev = acc3_1.x;
@@ -409,7 +405,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 48;
+    const int em = m0 + (ty + 0) * 4 + 3;
     const int en = n0 + (tx + 16) * 4 + 1;
     if (em < 64 && en < 80) {
       const float ev = acc3_1.y;
@@ -420,7 +416,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 48;
+    const int em = m0 + (ty + 0) * 4 + 3;
     const int en = n0 + (tx + 16) * 4 + 2;
     if (em < 64 && en < 80) {
       const float ev = acc3_1.z;
@@ -431,7 +427,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 48;
+    const int em = m0 + (ty + 0) * 4 + 3;
     const int en = n0 + (tx + 16) * 4 + 3;
     if (em < 64 && en < 80) {
       const float ev = acc3_1.w;
@@ -442,7 +438,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 64;
+    const int em = m0 + (ty + 16) * 4;
     const int en = n0 + (tx + 0) * 4 + 0;
     if (em < 64 && en < 80) {
       const float ev = acc4_0.x;
@@ -453,7 +449,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 64;
+    const int em = m0 + (ty + 16) * 4;
     const int en = n0 + (tx + 0) * 4 + 1;
     if (em < 64 && en < 80) {
       const float ev = acc4_0.y;
@@ -464,7 +460,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 64;
+    const int em = m0 + (ty + 16) * 4;
     const int en = n0 + (tx + 0) * 4 + 2;
     if (em < 64 && en < 80) {
       const float ev = acc4_0.z;
@@ -475,7 +471,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 64;
+    const int em = m0 + (ty + 16) * 4;
     const int en = n0 + (tx + 0) * 4 + 3;
     if (em < 64 && en < 80) {
       const float ev = acc4_0.w;
@@ -486,7 +482,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 64;
+    const int em = m0 + (ty + 16) * 4;
     const int en = n0 + (tx + 16) * 4 + 0;
     if (em < 64 && en < 80) {
       const float ev = acc4_1.x;
@@ -497,7 +493,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 64;
+    const int em = m0 + (ty + 16) * 4;
     const int en = n0 + (tx + 16) * 4 + 1;
     if (em < 64 && en < 80) {
       const float ev = acc4_1.y;
@@ -508,7 +504,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 64;
+    const int em = m0 + (ty + 16) * 4;
     const int en = n0 + (tx + 16) * 4 + 2;
     if (em < 64 && en < 80) {
       const float ev = acc4_1.z;
@@ -519,7 +515,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 64;
+    const int em = m0 + (ty + 16) * 4;
     const int en = n0 + (tx + 16) * 4 + 3;
     if (em < 64 && en < 80) {
       const float ev = acc4_1.w;
@@ -530,7 +526,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 80;
+    const int em = m0 + (ty + 16) * 4 + 1;
     const int en = n0 + (tx + 0) * 4 + 0;
     if (em < 64 && en < 80) {
       const float ev = acc5_0.x;
@@ -541,7 +537,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 80;
+    const int em = m0 + (ty + 16) * 4 + 1;
     const int en = n0 + (tx + 0) * 4 + 1;
     if (em < 64 && en < 80) {
       const float ev = acc5_0.y;
@@ -552,7 +548,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 80;
+    const int em = m0 + (ty + 16) * 4 + 1;
     const int en = n0 + (tx + 0) * 4 + 2;
     if (em < 64 && en < 80) {
       const float ev = acc5_0.z;
@@ -563,7 +559,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 80;
+    const int em = m0 + (ty + 16) * 4 + 1;
     const int en = n0 + (tx + 0) * 4 + 3;
     if (em < 64 && en < 80) {
       const float ev = acc5_0.w;
@@ -574,7 +570,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 80;
+    const int em = m0 + (ty + 16) * 4 + 1;
     const int en = n0 + (tx + 16) * 4 + 0;
     if (em < 64 && en < 80) {
       const float ev = acc5_1.x;
@@ -585,7 +581,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 80;
+    const int em = m0 + (ty + 16) * 4 + 1;
     const int en = n0 + (tx + 16) * 4 + 1;
     if (em < 64 && en < 80) {
       const float ev = acc5_1.y;
@@ -596,7 +592,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 80;
+    const int em = m0 + (ty + 16) * 4 + 1;
     const int en = n0 + (tx + 16) * 4 + 2;
     if (em < 64 && en < 80) {
       const float ev = acc5_1.z;
@@ -607,7 +603,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 80;
+    const int em = m0 + (ty + 16) * 4 + 1;
     const int en = n0 + (tx + 16) * 4 + 3;
     if (em < 64 && en < 80) {
       const float ev = acc5_1.w;
@@ -618,7 +614,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 96;
+    const int em = m0 + (ty + 16) * 4 + 2;
     const int en = n0 + (tx + 0) * 4 + 0;
     if (em < 64 && en < 80) {
       const float ev = acc6_0.x;
@@ -629,7 +625,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 96;
+    const int em = m0 + (ty + 16) * 4 + 2;
     const int en = n0 + (tx + 0) * 4 + 1;
     if (em < 64 && en < 80) {
       const float ev = acc6_0.y;
@@ -640,7 +636,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 96;
+    const int em = m0 + (ty + 16) * 4 + 2;
     const int en = n0 + (tx + 0) * 4 + 2;
     if (em < 64 && en < 80) {
       const float ev = acc6_0.z;
@@ -651,7 +647,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 96;
+    const int em = m0 + (ty + 16) * 4 + 2;
     const int en = n0 + (tx + 0) * 4 + 3;
     if (em < 64 && en < 80) {
       const float ev = acc6_0.w;
@@ -662,7 +658,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 96;
+    const int em = m0 + (ty + 16) * 4 + 2;
     const int en = n0 + (tx + 16) * 4 + 0;
     if (em < 64 && en < 80) {
       const float ev = acc6_1.x;
@@ -673,7 +669,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 96;
+    const int em = m0 + (ty + 16) * 4 + 2;
     const int en = n0 + (tx + 16) * 4 + 1;
     if (em < 64 && en < 80) {
       const float ev = acc6_1.y;
@@ -684,7 +680,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 96;
+    const int em = m0 + (ty + 16) * 4 + 2;
     const int en = n0 + (tx + 16) * 4 + 2;
     if (em < 64 && en < 80) {
       const float ev = acc6_1.z;
@@ -695,7 +691,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 96;
+    const int em = m0 + (ty + 16) * 4 + 2;
     const int en = n0 + (tx + 16) * 4 + 3;
     if (em < 64 && en < 80) {
       const float ev = acc6_1.w;
@@ -706,7 +702,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 112;
+    const int em = m0 + (ty + 16) * 4 + 3;
     const int en = n0 + (tx + 0) * 4 + 0;
     if (em < 64 && en < 80) {
       const float ev = acc7_0.x;
@@ -717,7 +713,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 112;
+    const int em = m0 + (ty + 16) * 4 + 3;
     const int en = n0 + (tx + 0) * 4 + 1;
     if (em < 64 && en < 80) {
       const float ev = acc7_0.y;
@@ -728,7 +724,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 112;
+    const int em = m0 + (ty + 16) * 4 + 3;
     const int en = n0 + (tx + 0) * 4 + 2;
     if (em < 64 && en < 80) {
       const float ev = acc7_0.z;
@@ -739,7 +735,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 112;
+    const int em = m0 + (ty + 16) * 4 + 3;
     const int en = n0 + (tx + 0) * 4 + 3;
     if (em < 64 && en < 80) {
       const float ev = acc7_0.w;
@@ -750,7 +746,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 112;
+    const int em = m0 + (ty + 16) * 4 + 3;
     const int en = n0 + (tx + 16) * 4 + 0;
     if (em < 64 && en < 80) {
       const float ev = acc7_1.x;
@@ -761,7 +757,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 112;
+    const int em = m0 + (ty + 16) * 4 + 3;
     const int en = n0 + (tx + 16) * 4 + 1;
     if (em < 64 && en < 80) {
       const float ev = acc7_1.y;
@@ -772,7 +768,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 112;
+    const int em = m0 + (ty + 16) * 4 + 3;
     const int en = n0 + (tx + 16) * 4 + 2;
     if (em < 64 && en < 80) {
       const float ev = acc7_1.z;
@@ -783,7 +779,7 @@ __kernel void __attribute__((reqd_work_group_size(256, 1, 1))) matmul_0(__global
     }
   }
   {
-    const int em = m0 + ty + 112;
+    const int em = m0 + (ty + 16) * 4 + 3;
     const int en = n0 + (tx + 16) * 4 + 3;
     if (em < 64 && en < 80) {
       const float ev = acc7_1.w;

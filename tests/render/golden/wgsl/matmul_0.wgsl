@@ -62,8 +62,8 @@ fn bg_pow(x: f32, y: f32) -> f32 {
 @group(0) @binding(0) var<storage, read_write> p0: array<f32>;
 @group(0) @binding(1) var<storage, read> p1: array<f32>;
 @group(0) @binding(2) var<storage, read> p2: array<f32>;
-var<workgroup> As: array<f32, 2048>;
-var<workgroup> Bs: array<f32, 2048>;
+var<workgroup> As: array<f32, 1056>;
+var<workgroup> Bs: array<f32, 1056>;
 @compute @workgroup_size(256)
 fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let tid: i32 = i32(lid);
@@ -74,16 +74,6 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
   let bz: i32 = bidx / 1;
   let m0: i32 = ((bidx / 1) % 1) * 128;
   let n0: i32 = (bidx % 1) * 128;
-  let am0: i32 = min(m0 + ty + 0, 63);
-  let am1: i32 = min(m0 + ty + 16, 63);
-  let am2: i32 = min(m0 + ty + 32, 63);
-  let am3: i32 = min(m0 + ty + 48, 63);
-  let am4: i32 = min(m0 + ty + 64, 63);
-  let am5: i32 = min(m0 + ty + 80, 63);
-  let am6: i32 = min(m0 + ty + 96, 63);
-  let am7: i32 = min(m0 + ty + 112, 63);
-  let bn0: i32 = min(n0 + (tx + 0) * 4, 76);
-  let bn1: i32 = min(n0 + (tx + 16) * 4, 76);
   var acc0_0: vec4<f32> = vec4<f32>(0.0f);
   var acc0_1: vec4<f32> = vec4<f32>(0.0f);
   var acc1_0: vec4<f32> = vec4<f32>(0.0f);
@@ -100,31 +90,41 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
   var acc6_1: vec4<f32> = vec4<f32>(0.0f);
   var acc7_0: vec4<f32> = vec4<f32>(0.0f);
   var acc7_1: vec4<f32> = vec4<f32>(0.0f);
-  for (var k0: i32 = 0; k0 < 48; k0 += 16) {
-    for (var c: i32 = tid; c < 2048; c += 256) {
-      let ck: i32 = c / 128;
-      let cr: i32 = c % 128;
-      let gk: i32 = min(k0 + ck, 47);
-      As[c] = select(0.0f, p1[0 + 0 * bz + (min(m0 + cr, 63)) * 48 + (gk) * 1], k0 + ck < 48);
+  for (var k0: i32 = 0; k0 < 48; k0 += 8) {
+    for (var it: i32 = 0; it < 1; it += 1) {
+      let c: i32 = tid + it * 256;
+      let ck: i32 = (c % 2) * 4;
+      let cr: i32 = c / 2;
+      let cv: vec4<f32> = vec4<f32>(p1[(0 + 0 * bz + (min(m0 + cr, 63)) * 48 + (k0 + ck) * 1) + 0], p1[(0 + 0 * bz + (min(m0 + cr, 63)) * 48 + (k0 + ck) * 1) + 1], p1[(0 + 0 * bz + (min(m0 + cr, 63)) * 48 + (k0 + ck) * 1) + 2], p1[(0 + 0 * bz + (min(m0 + cr, 63)) * 48 + (k0 + ck) * 1) + 3]);
+      As[(ck + 0) * 132 + cr] = cv.x;
+      As[(ck + 1) * 132 + cr] = cv.y;
+      As[(ck + 2) * 132 + cr] = cv.z;
+      As[(ck + 3) * 132 + cr] = cv.w;
     }
-    for (var c: i32 = tid; c < 2048; c += 256) {
-      let ck: i32 = c / 128;
-      let cr: i32 = c % 128;
-      let gk: i32 = min(k0 + ck, 47);
-      Bs[c] = select(0.0f, p2[0 + 0 * bz + (min(n0 + cr, 79)) * 1 + (gk) * 80], k0 + ck < 48);
+    for (var it: i32 = 0; it < 1; it += 1) {
+      let c: i32 = tid + it * 256;
+      let ck: i32 = c / 32;
+      let cr: i32 = (c % 32) * 4;
+      let cv: vec4<f32> = vec4<f32>(p2[(0 + 0 * bz + (min(n0 + cr, 76)) * 1 + (k0 + ck) * 80) + 0], p2[(0 + 0 * bz + (min(n0 + cr, 76)) * 1 + (k0 + ck) * 80) + 1], p2[(0 + 0 * bz + (min(n0 + cr, 76)) * 1 + (k0 + ck) * 80) + 2], p2[(0 + 0 * bz + (min(n0 + cr, 76)) * 1 + (k0 + ck) * 80) + 3]);
+      Bs[(ck * 132 + cr) + 0] = cv.x;
+      Bs[(ck * 132 + cr) + 1] = cv.y;
+      Bs[(ck * 132 + cr) + 2] = cv.z;
+      Bs[(ck * 132 + cr) + 3] = cv.w;
     }
     workgroupBarrier();
-    for (var kk: i32 = 0; kk < 16; kk += 1) {
-      let av0: f32 = As[kk * 128 + ty + 0];
-      let av1: f32 = As[kk * 128 + ty + 16];
-      let av2: f32 = As[kk * 128 + ty + 32];
-      let av3: f32 = As[kk * 128 + ty + 48];
-      let av4: f32 = As[kk * 128 + ty + 64];
-      let av5: f32 = As[kk * 128 + ty + 80];
-      let av6: f32 = As[kk * 128 + ty + 96];
-      let av7: f32 = As[kk * 128 + ty + 112];
-      let bv0: vec4<f32> = vec4<f32>(Bs[kk * 128 + (tx + 0) * 4 + 0], Bs[kk * 128 + (tx + 0) * 4 + 1], Bs[kk * 128 + (tx + 0) * 4 + 2], Bs[kk * 128 + (tx + 0) * 4 + 3]);
-      let bv1: vec4<f32> = vec4<f32>(Bs[kk * 128 + (tx + 16) * 4 + 0], Bs[kk * 128 + (tx + 16) * 4 + 1], Bs[kk * 128 + (tx + 16) * 4 + 2], Bs[kk * 128 + (tx + 16) * 4 + 3]);
+    for (var kk: i32 = 0; kk < 8; kk += 1) {
+      let ag0: vec4<f32> = vec4<f32>(As[(kk * 132 + (ty + 0) * 4) + 0], As[(kk * 132 + (ty + 0) * 4) + 1], As[(kk * 132 + (ty + 0) * 4) + 2], As[(kk * 132 + (ty + 0) * 4) + 3]);
+      let ag1: vec4<f32> = vec4<f32>(As[(kk * 132 + (ty + 16) * 4) + 0], As[(kk * 132 + (ty + 16) * 4) + 1], As[(kk * 132 + (ty + 16) * 4) + 2], As[(kk * 132 + (ty + 16) * 4) + 3]);
+      let av0: f32 = ag0.x;
+      let av1: f32 = ag0.y;
+      let av2: f32 = ag0.z;
+      let av3: f32 = ag0.w;
+      let av4: f32 = ag1.x;
+      let av5: f32 = ag1.y;
+      let av6: f32 = ag1.z;
+      let av7: f32 = ag1.w;
+      let bv0: vec4<f32> = vec4<f32>(Bs[(kk * 132 + (tx + 0) * 4) + 0], Bs[(kk * 132 + (tx + 0) * 4) + 1], Bs[(kk * 132 + (tx + 0) * 4) + 2], Bs[(kk * 132 + (tx + 0) * 4) + 3]);
+      let bv1: vec4<f32> = vec4<f32>(Bs[(kk * 132 + (tx + 16) * 4) + 0], Bs[(kk * 132 + (tx + 16) * 4) + 1], Bs[(kk * 132 + (tx + 16) * 4) + 2], Bs[(kk * 132 + (tx + 16) * 4) + 3]);
       acc0_0 = vec4<f32>(av0) * bv0 + acc0_0;
       acc0_1 = vec4<f32>(av0) * bv1 + acc0_1;
       acc1_0 = vec4<f32>(av1) * bv0 + acc1_0;
@@ -145,7 +145,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     workgroupBarrier();
   }
   {
-    let em: i32 = m0 + ty + 0;
+    let em: i32 = m0 + (ty + 0) * 4;
     let en: i32 = n0 + (tx + 0) * 4 + 0;
     if (em < 64 && en < 80) {
       let ev: f32 = acc0_0.x;
@@ -156,7 +156,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 0;
+    let em: i32 = m0 + (ty + 0) * 4;
     let en: i32 = n0 + (tx + 0) * 4 + 1;
     if (em < 64 && en < 80) {
       let ev: f32 = acc0_0.y;
@@ -167,7 +167,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 0;
+    let em: i32 = m0 + (ty + 0) * 4;
     let en: i32 = n0 + (tx + 0) * 4 + 2;
     if (em < 64 && en < 80) {
       let ev: f32 = acc0_0.z;
@@ -178,7 +178,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 0;
+    let em: i32 = m0 + (ty + 0) * 4;
     let en: i32 = n0 + (tx + 0) * 4 + 3;
     if (em < 64 && en < 80) {
       let ev: f32 = acc0_0.w;
@@ -189,7 +189,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 0;
+    let em: i32 = m0 + (ty + 0) * 4;
     let en: i32 = n0 + (tx + 16) * 4 + 0;
     if (em < 64 && en < 80) {
       let ev: f32 = acc0_1.x;
@@ -200,7 +200,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 0;
+    let em: i32 = m0 + (ty + 0) * 4;
     let en: i32 = n0 + (tx + 16) * 4 + 1;
     if (em < 64 && en < 80) {
       let ev: f32 = acc0_1.y;
@@ -211,7 +211,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 0;
+    let em: i32 = m0 + (ty + 0) * 4;
     let en: i32 = n0 + (tx + 16) * 4 + 2;
     if (em < 64 && en < 80) {
       let ev: f32 = acc0_1.z;
@@ -222,7 +222,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 0;
+    let em: i32 = m0 + (ty + 0) * 4;
     let en: i32 = n0 + (tx + 16) * 4 + 3;
     if (em < 64 && en < 80) {
       let ev: f32 = acc0_1.w;
@@ -233,7 +233,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 16;
+    let em: i32 = m0 + (ty + 0) * 4 + 1;
     let en: i32 = n0 + (tx + 0) * 4 + 0;
     if (em < 64 && en < 80) {
       let ev: f32 = acc1_0.x;
@@ -244,7 +244,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 16;
+    let em: i32 = m0 + (ty + 0) * 4 + 1;
     let en: i32 = n0 + (tx + 0) * 4 + 1;
     if (em < 64 && en < 80) {
       let ev: f32 = acc1_0.y;
@@ -255,7 +255,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 16;
+    let em: i32 = m0 + (ty + 0) * 4 + 1;
     let en: i32 = n0 + (tx + 0) * 4 + 2;
     if (em < 64 && en < 80) {
       let ev: f32 = acc1_0.z;
@@ -266,7 +266,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 16;
+    let em: i32 = m0 + (ty + 0) * 4 + 1;
     let en: i32 = n0 + (tx + 0) * 4 + 3;
     if (em < 64 && en < 80) {
       let ev: f32 = acc1_0.w;
@@ -277,7 +277,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 16;
+    let em: i32 = m0 + (ty + 0) * 4 + 1;
     let en: i32 = n0 + (tx + 16) * 4 + 0;
     if (em < 64 && en < 80) {
       let ev: f32 = acc1_1.x;
@@ -288,7 +288,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 16;
+    let em: i32 = m0 + (ty + 0) * 4 + 1;
     let en: i32 = n0 + (tx + 16) * 4 + 1;
     if (em < 64 && en < 80) {
       let ev: f32 = acc1_1.y;
@@ -299,7 +299,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 16;
+    let em: i32 = m0 + (ty + 0) * 4 + 1;
     let en: i32 = n0 + (tx + 16) * 4 + 2;
     if (em < 64 && en < 80) {
       let ev: f32 = acc1_1.z;
@@ -310,7 +310,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 16;
+    let em: i32 = m0 + (ty + 0) * 4 + 1;
     let en: i32 = n0 + (tx + 16) * 4 + 3;
     if (em < 64 && en < 80) {
       let ev: f32 = acc1_1.w;
@@ -321,7 +321,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 32;
+    let em: i32 = m0 + (ty + 0) * 4 + 2;
     let en: i32 = n0 + (tx + 0) * 4 + 0;
     if (em < 64 && en < 80) {
       let ev: f32 = acc2_0.x;
@@ -332,7 +332,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 32;
+    let em: i32 = m0 + (ty + 0) * 4 + 2;
     let en: i32 = n0 + (tx + 0) * 4 + 1;
     if (em < 64 && en < 80) {
       let ev: f32 = acc2_0.y;
@@ -343,7 +343,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 32;
+    let em: i32 = m0 + (ty + 0) * 4 + 2;
     let en: i32 = n0 + (tx + 0) * 4 + 2;
     if (em < 64 && en < 80) {
       let ev: f32 = acc2_0.z;
@@ -354,7 +354,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 32;
+    let em: i32 = m0 + (ty + 0) * 4 + 2;
     let en: i32 = n0 + (tx + 0) * 4 + 3;
     if (em < 64 && en < 80) {
       let ev: f32 = acc2_0.w;
@@ -365,7 +365,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 32;
+    let em: i32 = m0 + (ty + 0) * 4 + 2;
     let en: i32 = n0 + (tx + 16) * 4 + 0;
     if (em < 64 && en < 80) {
       let ev: f32 = acc2_1.x;
@@ -376,7 +376,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 32;
+    let em: i32 = m0 + (ty + 0) * 4 + 2;
     let en: i32 = n0 + (tx + 16) * 4 + 1;
     if (em < 64 && en < 80) {
       let ev: f32 = acc2_1.y;
@@ -387,7 +387,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 32;
+    let em: i32 = m0 + (ty + 0) * 4 + 2;
     let en: i32 = n0 + (tx + 16) * 4 + 2;
     if (em < 64 && en < 80) {
       let ev: f32 = acc2_1.z;
@@ -398,7 +398,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 32;
+    let em: i32 = m0 + (ty + 0) * 4 + 2;
     let en: i32 = n0 + (tx + 16) * 4 + 3;
     if (em < 64 && en < 80) {
       let ev: f32 = acc2_1.w;
@@ -409,7 +409,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 48;
+    let em: i32 = m0 + (ty + 0) * 4 + 3;
     let en: i32 = n0 + (tx + 0) * 4 + 0;
     if (em < 64 && en < 80) {
       let ev: f32 = acc3_0.x;
@@ -420,7 +420,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 48;
+    let em: i32 = m0 + (ty + 0) * 4 + 3;
     let en: i32 = n0 + (tx + 0) * 4 + 1;
     if (em < 64 && en < 80) {
       let ev: f32 = acc3_0.y;
@@ -431,7 +431,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 48;
+    let em: i32 = m0 + (ty + 0) * 4 + 3;
     let en: i32 = n0 + (tx + 0) * 4 + 2;
     if (em < 64 && en < 80) {
       let ev: f32 = acc3_0.z;
@@ -442,7 +442,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 48;
+    let em: i32 = m0 + (ty + 0) * 4 + 3;
     let en: i32 = n0 + (tx + 0) * 4 + 3;
     if (em < 64 && en < 80) {
       let ev: f32 = acc3_0.w;
@@ -453,7 +453,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 48;
+    let em: i32 = m0 + (ty + 0) * 4 + 3;
     let en: i32 = n0 + (tx + 16) * 4 + 0;
     if (em < 64 && en < 80) {
       let ev: f32 = acc3_1.x;
@@ -464,7 +464,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 48;
+    let em: i32 = m0 + (ty + 0) * 4 + 3;
     let en: i32 = n0 + (tx + 16) * 4 + 1;
     if (em < 64 && en < 80) {
       let ev: f32 = acc3_1.y;
@@ -475,7 +475,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 48;
+    let em: i32 = m0 + (ty + 0) * 4 + 3;
     let en: i32 = n0 + (tx + 16) * 4 + 2;
     if (em < 64 && en < 80) {
       let ev: f32 = acc3_1.z;
@@ -486,7 +486,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 48;
+    let em: i32 = m0 + (ty + 0) * 4 + 3;
     let en: i32 = n0 + (tx + 16) * 4 + 3;
     if (em < 64 && en < 80) {
       let ev: f32 = acc3_1.w;
@@ -497,7 +497,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 64;
+    let em: i32 = m0 + (ty + 16) * 4;
     let en: i32 = n0 + (tx + 0) * 4 + 0;
     if (em < 64 && en < 80) {
       let ev: f32 = acc4_0.x;
@@ -508,7 +508,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 64;
+    let em: i32 = m0 + (ty + 16) * 4;
     let en: i32 = n0 + (tx + 0) * 4 + 1;
     if (em < 64 && en < 80) {
       let ev: f32 = acc4_0.y;
@@ -519,7 +519,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 64;
+    let em: i32 = m0 + (ty + 16) * 4;
     let en: i32 = n0 + (tx + 0) * 4 + 2;
     if (em < 64 && en < 80) {
       let ev: f32 = acc4_0.z;
@@ -530,7 +530,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 64;
+    let em: i32 = m0 + (ty + 16) * 4;
     let en: i32 = n0 + (tx + 0) * 4 + 3;
     if (em < 64 && en < 80) {
       let ev: f32 = acc4_0.w;
@@ -541,7 +541,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 64;
+    let em: i32 = m0 + (ty + 16) * 4;
     let en: i32 = n0 + (tx + 16) * 4 + 0;
     if (em < 64 && en < 80) {
       let ev: f32 = acc4_1.x;
@@ -552,7 +552,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 64;
+    let em: i32 = m0 + (ty + 16) * 4;
     let en: i32 = n0 + (tx + 16) * 4 + 1;
     if (em < 64 && en < 80) {
       let ev: f32 = acc4_1.y;
@@ -563,7 +563,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 64;
+    let em: i32 = m0 + (ty + 16) * 4;
     let en: i32 = n0 + (tx + 16) * 4 + 2;
     if (em < 64 && en < 80) {
       let ev: f32 = acc4_1.z;
@@ -574,7 +574,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 64;
+    let em: i32 = m0 + (ty + 16) * 4;
     let en: i32 = n0 + (tx + 16) * 4 + 3;
     if (em < 64 && en < 80) {
       let ev: f32 = acc4_1.w;
@@ -585,7 +585,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 80;
+    let em: i32 = m0 + (ty + 16) * 4 + 1;
     let en: i32 = n0 + (tx + 0) * 4 + 0;
     if (em < 64 && en < 80) {
       let ev: f32 = acc5_0.x;
@@ -596,7 +596,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 80;
+    let em: i32 = m0 + (ty + 16) * 4 + 1;
     let en: i32 = n0 + (tx + 0) * 4 + 1;
     if (em < 64 && en < 80) {
       let ev: f32 = acc5_0.y;
@@ -607,7 +607,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 80;
+    let em: i32 = m0 + (ty + 16) * 4 + 1;
     let en: i32 = n0 + (tx + 0) * 4 + 2;
     if (em < 64 && en < 80) {
       let ev: f32 = acc5_0.z;
@@ -618,7 +618,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 80;
+    let em: i32 = m0 + (ty + 16) * 4 + 1;
     let en: i32 = n0 + (tx + 0) * 4 + 3;
     if (em < 64 && en < 80) {
       let ev: f32 = acc5_0.w;
@@ -629,7 +629,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 80;
+    let em: i32 = m0 + (ty + 16) * 4 + 1;
     let en: i32 = n0 + (tx + 16) * 4 + 0;
     if (em < 64 && en < 80) {
       let ev: f32 = acc5_1.x;
@@ -640,7 +640,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 80;
+    let em: i32 = m0 + (ty + 16) * 4 + 1;
     let en: i32 = n0 + (tx + 16) * 4 + 1;
     if (em < 64 && en < 80) {
       let ev: f32 = acc5_1.y;
@@ -651,7 +651,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 80;
+    let em: i32 = m0 + (ty + 16) * 4 + 1;
     let en: i32 = n0 + (tx + 16) * 4 + 2;
     if (em < 64 && en < 80) {
       let ev: f32 = acc5_1.z;
@@ -662,7 +662,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 80;
+    let em: i32 = m0 + (ty + 16) * 4 + 1;
     let en: i32 = n0 + (tx + 16) * 4 + 3;
     if (em < 64 && en < 80) {
       let ev: f32 = acc5_1.w;
@@ -673,7 +673,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 96;
+    let em: i32 = m0 + (ty + 16) * 4 + 2;
     let en: i32 = n0 + (tx + 0) * 4 + 0;
     if (em < 64 && en < 80) {
       let ev: f32 = acc6_0.x;
@@ -684,7 +684,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 96;
+    let em: i32 = m0 + (ty + 16) * 4 + 2;
     let en: i32 = n0 + (tx + 0) * 4 + 1;
     if (em < 64 && en < 80) {
       let ev: f32 = acc6_0.y;
@@ -695,7 +695,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 96;
+    let em: i32 = m0 + (ty + 16) * 4 + 2;
     let en: i32 = n0 + (tx + 0) * 4 + 2;
     if (em < 64 && en < 80) {
       let ev: f32 = acc6_0.z;
@@ -706,7 +706,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 96;
+    let em: i32 = m0 + (ty + 16) * 4 + 2;
     let en: i32 = n0 + (tx + 0) * 4 + 3;
     if (em < 64 && en < 80) {
       let ev: f32 = acc6_0.w;
@@ -717,7 +717,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 96;
+    let em: i32 = m0 + (ty + 16) * 4 + 2;
     let en: i32 = n0 + (tx + 16) * 4 + 0;
     if (em < 64 && en < 80) {
       let ev: f32 = acc6_1.x;
@@ -728,7 +728,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 96;
+    let em: i32 = m0 + (ty + 16) * 4 + 2;
     let en: i32 = n0 + (tx + 16) * 4 + 1;
     if (em < 64 && en < 80) {
       let ev: f32 = acc6_1.y;
@@ -739,7 +739,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 96;
+    let em: i32 = m0 + (ty + 16) * 4 + 2;
     let en: i32 = n0 + (tx + 16) * 4 + 2;
     if (em < 64 && en < 80) {
       let ev: f32 = acc6_1.z;
@@ -750,7 +750,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 96;
+    let em: i32 = m0 + (ty + 16) * 4 + 2;
     let en: i32 = n0 + (tx + 16) * 4 + 3;
     if (em < 64 && en < 80) {
       let ev: f32 = acc6_1.w;
@@ -761,7 +761,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 112;
+    let em: i32 = m0 + (ty + 16) * 4 + 3;
     let en: i32 = n0 + (tx + 0) * 4 + 0;
     if (em < 64 && en < 80) {
       let ev: f32 = acc7_0.x;
@@ -772,7 +772,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 112;
+    let em: i32 = m0 + (ty + 16) * 4 + 3;
     let en: i32 = n0 + (tx + 0) * 4 + 1;
     if (em < 64 && en < 80) {
       let ev: f32 = acc7_0.y;
@@ -783,7 +783,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 112;
+    let em: i32 = m0 + (ty + 16) * 4 + 3;
     let en: i32 = n0 + (tx + 0) * 4 + 2;
     if (em < 64 && en < 80) {
       let ev: f32 = acc7_0.z;
@@ -794,7 +794,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 112;
+    let em: i32 = m0 + (ty + 16) * 4 + 3;
     let en: i32 = n0 + (tx + 0) * 4 + 3;
     if (em < 64 && en < 80) {
       let ev: f32 = acc7_0.w;
@@ -805,7 +805,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 112;
+    let em: i32 = m0 + (ty + 16) * 4 + 3;
     let en: i32 = n0 + (tx + 16) * 4 + 0;
     if (em < 64 && en < 80) {
       let ev: f32 = acc7_1.x;
@@ -816,7 +816,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 112;
+    let em: i32 = m0 + (ty + 16) * 4 + 3;
     let en: i32 = n0 + (tx + 16) * 4 + 1;
     if (em < 64 && en < 80) {
       let ev: f32 = acc7_1.y;
@@ -827,7 +827,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 112;
+    let em: i32 = m0 + (ty + 16) * 4 + 3;
     let en: i32 = n0 + (tx + 16) * 4 + 2;
     if (em < 64 && en < 80) {
       let ev: f32 = acc7_1.z;
@@ -838,7 +838,7 @@ fn matmul_0(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wi
     }
   }
   {
-    let em: i32 = m0 + ty + 112;
+    let em: i32 = m0 + (ty + 16) * 4 + 3;
     let en: i32 = n0 + (tx + 16) * 4 + 3;
     if (em < 64 && en < 80) {
       let ev: f32 = acc7_1.w;
