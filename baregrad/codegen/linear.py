@@ -212,10 +212,10 @@ def _instr_for(node: Node, src: tuple[int, ...]) -> Instr:
         return Instr(L.CONST, node.dtype, (), node.arg)
     if op is Op.BUFFER:
         raise AssertionError("params are emitted up front")
-    if op is Op.LOAD:
-        return Instr(L.LOAD, node.dtype, src, None)
+    if op is Op.LOAD:  # arg: a vector access's stride between lanes (None: contiguous)
+        return Instr(L.LOAD, node.dtype, src, node.arg)
     if op is Op.STORE:
-        return Instr(L.STORE, node.dtype, src, None)
+        return Instr(L.STORE, node.dtype, src, node.arg)
     if op in ALU:
         return Instr(L.ALU, node.dtype, src, op)
     if op is Op.CAST:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from baregrad import dtype as dt
 from baregrad.codegen.lower import LoopReduceArg
@@ -38,6 +38,9 @@ class KernelOptions:
     # the renderer has vector forms of comparisons, selects, max, division and math functions (C: GCC vector
     # extensions), so a tile's epilogue (bias, BatchNorm, ReLU6, GELU) does not stop it from being vectorized
     vector_epilogues: bool = False
+    # the renderer has strided vector loads and stores (lanes `stride` elements apart): a tile vectorized along
+    # output channels stores into NCHW and reads a residual from it that way
+    strided_vectors: bool = False
 
 
 @dataclass
@@ -58,6 +61,11 @@ def optimize(sink: Node, global_vars: list[Node], opts: KernelOptions = KernelOp
         tiled = _tile_matmul_like(sink, global_vars, opts)
         if tiled is None:
             tiled = _tile_merged_rows(sink, global_vars, opts)
+        if tiled is None and opts.strided_vectors:
+            tiled = _tile_channels(sink, global_vars, opts)
+        for lanes in _narrower_vectors(opts):
+            if tiled is None:
+                tiled = _tile_matmul_like(sink, global_vars, replace(opts, vector_width=lanes))
         if tiled is None:
             tiled = _unroll_outer(sink, global_vars, opts)
         if tiled is not None:
@@ -67,6 +75,12 @@ def optimize(sink: Node, global_vars: list[Node], opts: KernelOptions = KernelOp
         if split is not None:
             return split
     return OptimizedKernel(sink, global_vars)
+
+
+def _narrower_vectors(opts: KernelOptions) -> list[int]:
+    """Vector widths below the device's to fall back on (down to 4 lanes) where rows are not a whole number of
+    full vectors but are of narrower ones (a depthwise conv's 56- or 28-pixel rows: 8 and 4 lanes)."""
+    return [w for w in (opts.vector_width // 2, opts.vector_width // 4) if w >= 4]
 
 
 def _tile_merged_rows(sink: Node, global_vars: list[Node], opts: KernelOptions) -> OptimizedKernel | None:
@@ -157,8 +171,16 @@ def _postorder(root: Node, enter: Callable[[Node], bool] = lambda n: True,
 
 def _unit_stride(index: Node, v: Node) -> bool:
     """True if index == v + (terms without v)."""
+    return _stride(index, v) == 1
+
+
+def _stride(index: Node, v: Node) -> int | None:
+    """c if index == c * v + (terms without v), else None."""
     terms, _ = sym.linear_terms(index)
-    return terms.get(v) == 1 and all(v not in t.toposort() for t in terms if t is not v)
+    coeff = terms.get(v)
+    if coeff is None or any(v in t.toposort() for t in terms if t is not v):
+        return None
+    return coeff
 
 
 @dataclass(frozen=True)
@@ -193,23 +215,88 @@ def _tile_matmul_like(sink: Node, global_vars: list[Node], opts: KernelOptions) 
     if not vectors or store.dtype is not dt.float32:
         return None
     plan = _plan_tile(store, global_vars, reduces, vectors, opts, memo)
-    strip = lanes * vectors
-    new_v = sym.var(v.arg[0], v.arg[1] // strip)
+    new_v = sym.var(v.arg[0], v.arg[1] // (lanes * vectors))
     outer = sym.var(plan.u.arg[0] + "o", plan.tiles // plan.block)
     inner = sym.var(plan.u.arg[0], plan.block)
     row = sym.mul(sym.add(sym.mul(outer, plan.block), inner) if plan.blocked else inner, plan.unroll)
+    stores = _tile_stores(store, plan, row, new_v, opts, PIXEL_STRIDE if opts.strided_vectors else 1)
+    if stores is None:
+        return None
+    others = [g for g in global_vars if g is not plan.u and g is not v]
+    order = others + ([outer] if plan.blocked else []) + [new_v, inner]
+    return OptimizedKernel(Node(Op.SINK, dt.bool_, stores), order)
+
+
+def _tile_stores(store: Node, plan: TilePlan, row: Node, new_v: Node, opts: KernelOptions,
+                 max_stride: int = 1) -> tuple[Node, ...] | None:
+    """The tile's `unroll` x `vectors` vectorized copies of store (row: the first tile row's u), or None; accesses
+    whose lanes are up to max_stride elements apart are strided vectors."""
+    lanes = opts.vector_width
+    strip = lanes * plan.vectors
     lane = sym.var("lane", lanes)  # the position inside one SIMD vector; vectorizing removes it again
     stores = []
     for cu in range(plan.unroll):
-        for cv in range(vectors):
-            mapping = {plan.u: sym.add(row, cu), v: sym.add(sym.add(sym.mul(new_v, strip), cv * lanes), lane)}
-            vstore = _vectorize(substitute(store, mapping), lane, lanes, opts.vector_epilogues)
+        for cv in range(plan.vectors):
+            mapping = {plan.u: sym.add(row, cu), plan.v: sym.add(sym.add(sym.mul(new_v, strip), cv * lanes), lane)}
+            vstore = _vectorize(substitute(store, mapping), lane, lanes, opts.vector_epilogues, max_stride)
             if vstore is None:
                 return None
             stores.append(vstore)
-    others = [g for g in global_vars if g is not plan.u and g is not v]
-    order = others + ([outer] if plan.blocked else []) + [new_v, inner]
-    return OptimizedKernel(Node(Op.SINK, dt.bool_, tuple(stores)), order)
+    return tuple(stores)
+
+
+# strided vector accesses: a tile along a conv's output channels stores to NCHW (and reads a residual from it) at
+# any stride, once per output; a pixel tile's window loads may be stride 2 (a strided conv's row: two vector loads
+# and a shuffle), not wider (a gather per tap costs more than the scalar loop)
+ANY_STRIDE = 1 << 30
+PIXEL_STRIDE = 2
+
+# pixels per tile along a conv's output row when the tile's vectors run along output channels: 8 rows x 2 vectors
+# are 16 accumulators, half of AVX-512's 32 registers, leaving room for the weight vectors and broadcasts
+MAX_CHANNEL_TILE_ROWS = 8
+
+
+def _tile_channels(sink: Node, global_vars: list[Node], opts: KernelOptions) -> OptimizedKernel | None:
+    """A conv whose output rows are not a whole number of SIMD vectors (7, 14, 28 or 56 pixels, or a padded window
+    that is not contiguous across rows) is tiled along its output channels instead, where the reduce's operands
+    are contiguous along them (nn's conv keeps its weights channels-last for that, see tensor_ops/weight_layout.py):
+    a tile is up to 8 pixels of a row times a strip of channel vectors, each input value is one scalar broadcast
+    to every lane, and the results go to the NCHW output with strided stores. The strip loop is outermost, so a
+    strip's weights stay cached while it walks every pixel."""
+    memo: dict = {}
+    reduces = [n for n in sink.toposort() if n.op is Op.LOOP_REDUCE]
+    all_vars = frozenset(global_vars)
+    if not reduces or any(_free_vars(r, memo) != all_vars for r in reduces) or len(sink.src) != 1:
+        return None
+    store, lanes = sink.src[0], opts.vector_width
+    body_loads = {n for r in reduces for n in r.src[0].toposort() if n.op is Op.LOAD}
+    c = _channel_var(global_vars, body_loads, lanes, memo)
+    if c is None or store.dtype is not dt.float32:
+        return None
+    vector_loads = [ld for ld in body_loads if c in _free_vars(ld, memo)]
+    u = next((g for g in reversed(global_vars) if g is not c and g.arg[1] > 1
+              and not any(g in _free_vars(ld, memo) for ld in vector_loads)), None)
+    if u is None:
+        return None
+    unroll = max(d for d in range(1, MAX_CHANNEL_TILE_ROWS + 1) if u.arg[1] % d == 0)
+    vectors = 2 if c.arg[1] % (2 * lanes) == 0 else 1
+    plan = TilePlan(u, c, unroll, vectors, u.arg[1] // unroll)
+    new_v, inner = sym.var(c.arg[0], c.arg[1] // (lanes * vectors)), sym.var(u.arg[0], plan.tiles)
+    stores = _tile_stores(store, plan, sym.mul(inner, unroll), new_v, opts, max_stride=ANY_STRIDE)
+    if stores is None:
+        return None
+    others = [g for g in global_vars if g is not u and g is not c]
+    return OptimizedKernel(Node(Op.SINK, dt.bool_, stores), [new_v] + others + [inner])
+
+
+def _channel_var(global_vars: list[Node], body_loads: set[Node], lanes: int, memo: dict) -> Node | None:
+    """The innermost output loop (not the last) that whole SIMD vectors cover and along which every load of the
+    reduce that varies with it is contiguous, if any."""
+    for c in reversed(global_vars[:-1]):
+        users = [ld for ld in body_loads if c in _free_vars(ld, memo)]
+        if c.arg[1] % lanes == 0 and users and all(_unit_stride(ld.src[1], c) for ld in users):
+            return c
+    return None
 
 
 def _plan_tile(store: Node, global_vars: list[Node], reduces: list[Node], vectors: int, opts: KernelOptions,
@@ -235,11 +322,12 @@ def _shared_row_var(store: Node, global_vars: list[Node], memo: dict) -> Node:
     return global_vars[-2]
 
 
-def _vectorize(store: Node, lane: Node, lanes: int, epilogues: bool = False) -> Node | None:
+def _vectorize(store: Node, lane: Node, lanes: int, epilogues: bool = False, max_stride: int = 1) -> Node | None:
     """store with every value that varies with `lane` turned into a vector of `lanes` consecutive lane values
     (and lane set to 0 in the indices), or None where that is not possible: a load that is masked or not
     contiguous in lane, a reduce other than sum, an op without a vector form, a dtype other than float32 (or, with
-    `epilogues`, a bool mask of float32 comparisons)."""
+    `epilogues`, a bool mask of float32 comparisons). An unmasked load or store whose lanes are a constant stride
+    of up to max_stride apart is a strided vector access: its node's arg is the stride (contiguous ones: None)."""
     memo: dict = {}
     float_ops = VECTOR_OPS | EPILOGUE_FLOAT_OPS if epilogues else VECTOR_OPS
     mask_ops = EPILOGUE_MASK_OPS if epilogues else frozenset()
@@ -257,14 +345,16 @@ def _vectorize(store: Node, lane: Node, lanes: int, epilogues: bool = False) -> 
         elif node.dtype.scalar is not dt.float32:
             out = None
         elif node.op is Op.LOAD:
-            ok = _unit_stride(node.src[1], lane) and lane not in _free_vars(node.src[2], memo)
+            ok, step = _vector_access(node.src[1], lane, max_stride if sym.is_const(node.src[2], True) else 1)
+            ok = ok and lane not in _free_vars(node.src[2], memo)
             out = Node(Op.LOAD, dt.vec(node.dtype, lanes), (node.src[0], substitute(node.src[1], first),
-                                                            node.src[2])) if ok else None
+                                                            node.src[2]), step) if ok else None
         elif node.op is Op.STORE:
             value = done[node.src[2]]
-            ok = value is not None and value.dtype.lanes == lanes and _unit_stride(node.src[1], lane)
+            ok, step = _vector_access(node.src[1], lane, max_stride)
+            ok = ok and value is not None and value.dtype.lanes == lanes
             out = Node(Op.STORE, dt.vec(node.dtype, lanes), (node.src[0], substitute(node.src[1], first),
-                                                             value)) if ok else None
+                                                             value), step) if ok else None
         elif node.op is Op.LOOP_REDUCE:
             body = done[node.src[0]] if node.arg.op is ReduceOp.SUM else None
             out = None if body is None else Node(node.op, dt.vec(node.dtype, lanes), (body, *node.src[1:]),
@@ -281,6 +371,15 @@ def _vectorize(store: Node, lane: Node, lanes: int, epilogues: bool = False) -> 
     for node in _postorder(store, enter=lambda n: lane in _free_vars(n, memo) and n.op is not Op.LOAD):
         done[node] = visit(node)
     return done[store]
+
+
+def _vector_access(index: Node, lane: Node, max_stride: int) -> tuple[bool, int | None]:
+    """Whether the lanes of an access at index can be one vector access, and its node's arg: None for contiguous
+    lanes (a plain vector load or store), else the stride between lanes (up to max_stride)."""
+    step = _stride(index, lane)
+    if step == 1:
+        return True, None
+    return (True, step) if step is not None and 1 < step <= max_stride else (False, None)
 
 
 def substitute(root: Node, mapping: dict[Node, Node]) -> Node:

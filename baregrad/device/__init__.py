@@ -66,6 +66,13 @@ class Device(Allocator):
         until the scheduler makes it, the tensor API asks the device here."""
         return not self.is_gpu
 
+    @property
+    def conv_channel_lanes(self) -> int:
+        """SIMD lanes of the CPU tiles that vectorize a conv along its output channels (codegen/opt.py), for which
+        conv reads its weight channels-last; 0 where the device has no such tiles."""
+        opts = self.kernel_options
+        return opts.vector_width if getattr(opts, "strided_vectors", False) else 0
+
     # threads that may compile a new schedule's kernels at once: more than one only where the compiler runs as a
     # separate process (the threads just wait on it) and the device's compile path is thread-safe
     compile_workers = 1

@@ -34,7 +34,8 @@ class CPUDevice(HostMemory, Device):
         except (OSError, subprocess.TimeoutExpired) as e:
             raise DeviceError(f"CPU device needs a C compiler; running {self.cc!r} failed: {e}") from e
         self.compiler_id = version.splitlines()[0] if version else self.cc
-        self.kernel_options = KernelOptions(vector_width=_simd_float_lanes(), vector_epilogues=True)
+        self.kernel_options = KernelOptions(vector_width=_simd_float_lanes(), vector_epilogues=True,
+                                            strided_vectors=True)
         self.target_id = _host_cpu_identity()  # -march=native binaries run only on this kind of CPU
 
     def find_peak(self) -> Any:

@@ -55,7 +55,8 @@ class LLVMDevice(HostMemory, Device):
         self.pool = ThreadPoolExecutor(self.threads, thread_name_prefix="baregrad-llvm")
         self.lock = threading.Lock()  # MCJIT is not safe to add modules to from several threads
         self.loaded: dict[str, int] = {}  # symbol -> address of every kernel in the JIT
-        self.kernel_options = KernelOptions(vector_width=_float_lanes(llvm.get_host_cpu_features()))
+        self.kernel_options = KernelOptions(vector_width=_float_lanes(llvm.get_host_cpu_features()),
+                                            strided_vectors=True)
         self.target_id = f"llvmlite {llvmlite.__version__} {llvm.get_host_cpu_name()} {self.tm.triple}"
 
     def find_peak(self) -> Any:

@@ -3,19 +3,24 @@ send/recv and barrier, each in place on the caller's tensors, synchronous or ret
 
 Before the data moves, every rank shares a small header (which call, dtype, shape, root): a rank whose tensor
 differs makes every rank raise DistributedError naming both shapes, instead of MPI reading past a buffer or
-waiting for bytes that never come. CUDA tensors in a group with backend "nccl" move over NCCL on the device;
+waiting for bytes that never come. A small all_reduce carries its data in the header's message and reduces
+locally (one round trip: its latency is the collective's whole cost); a large one moves over MPI's Iallreduce
+once the headers agree. CUDA tensors in a group with backend "nccl" move over NCCL on the device;
 everything else moves over MPI through host memory (staging.py).
 """
 from __future__ import annotations
 
 import array
+import functools
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
 from baregrad import dtype as dt
 from baregrad.distributed.group import ProcessGroup
 from baregrad.distributed.group import group as default_group
+from baregrad.distributed.mpi import EXCHANGE_MAX_RANKS, Exchange
 from baregrad.distributed.staging import HostStage, read_bytes, stage
 from baregrad.errors import ArgumentError, DistributedError, DTypeError, ShapeError
 from baregrad.tensor import Tensor
@@ -34,7 +39,10 @@ _DTYPES = [dt.bool_, dt.int8, dt.int16, dt.int32, dt.int64, dt.uint8, dt.uint16,
 _CALLS = ["all_reduce", "broadcast", "all_gather", "reduce_scatter", "send"]
 _OPS = [op.value for op in ReduceOp]
 _MAX_DIMS = 8
-_HEADER_LEN = 5 + _MAX_DIMS  # call, dtype, op, root, ndim, dims
+_HEADER_LEN = 6 + _MAX_DIMS  # call, dtype, op, root, ndim, dims, padding (112 bytes: the data after it aligned)
+_HEADER_BYTES = 8 * _HEADER_LEN
+_FUSE_BYTES = 1 << 20  # an all_reduce whose peers' data fits this rides whole in the header's message
+_MAX_CACHED = 32        # small all_reduces remembered per group (each holds its tensor's buffer and two copies)
 
 
 class Work:
@@ -74,9 +82,14 @@ def _check_tensor(t: Any, what: str) -> Tensor:
     return t
 
 
-def _header(call: str, t: Tensor, op: str = "sum", root: int = 0) -> array.array:
-    dims = list(t.shape) + [0] * (_MAX_DIMS - len(t.shape))
-    return array.array("q", [_CALLS.index(call), _DTYPES.index(t.dtype), _OPS.index(op), root, len(t.shape), *dims])
+def _header(call: str, t: Tensor, op: str = "sum", root: int = 0) -> bytes:
+    return _header_bytes(_CALLS.index(call), _DTYPES.index(t.dtype), _OPS.index(op), root, t.shape)
+
+
+@functools.lru_cache(maxsize=256)
+def _header_bytes(call: int, dtype: int, op: int, root: int, shape: tuple[int, ...]) -> bytes:
+    dims = list(shape) + [0] * (_MAX_DIMS - len(shape))
+    return array.array("q", [call, dtype, op, root, len(shape), *dims, 0]).tobytes()
 
 
 def _describe(h: Sequence[int]) -> str:
@@ -85,16 +98,59 @@ def _describe(h: Sequence[int]) -> str:
     return f"{_CALLS[call]} {_DTYPES[dtype].name}{shape} (op {_OPS[op]}, root {root})"
 
 
-def _agree(g: ProcessGroup, header: array.array, what: str) -> None:
+def _decode(message: bytes | bytearray | memoryview) -> list[int]:
+    return list(memoryview(message)[:_HEADER_BYTES].cast("q"))
+
+
+def _start_agreement(g: ProcessGroup, header: bytes, payload: memoryview | None = None) -> Exchange | None:
+    """Send our header (and payload, for a fused all_reduce) to every peer; None on more ranks than an exchange
+    serves (_agree then gathers headers with a collective, and nothing is fused)."""
+    if g.world_size > EXCHANGE_MAX_RANKS:
+        return None
+    size = _HEADER_BYTES + (0 if payload is None else len(payload))
+    message = g.mpi.pool.take(size)
+    message[:_HEADER_BYTES] = header
+    if payload is not None:
+        message[_HEADER_BYTES:] = payload
+    return g.mpi.exchange(message)
+
+
+def _check_exchange(g: ProcessGroup, ex: Exchange, header: bytes, what: str) -> None:
+    """Every peer sent our header in a message of our size, or DistributedError on every rank naming the first
+    rank that differs. Every rank sees every message, so all of them find a mismatch and name it together, in a
+    second exchange of headers alone (a message of the wrong size may not have arrived whole)."""
+    if not ex.odd and all(m[:_HEADER_BYTES] == header for m in ex.received.values()):
+        return
+    _name_mismatch(g, header, what)
+    raise DistributedError(f"{what}: rank {g.rank} has {_describe(_decode(header))} but a peer sent a message of "
+                           "another size")
+
+
+def _disagree(g: ProcessGroup, mine: list[int], r: int, theirs: list[int], what: str) -> None:
+    raise DistributedError(f"{what}: ranks disagree: rank {g.rank} has {_describe(mine)}, rank {r} has "
+                           f"{_describe(theirs)}")
+
+
+def _agree(g: ProcessGroup, header: bytes, what: str) -> None:
     """Every rank's header equal, or DistributedError on every rank naming the first rank that differs."""
-    everyone = array.array("q", [0] * (_HEADER_LEN * g.world_size))
-    g.mpi.wait(g.mpi.iallgather(memoryview(header).cast("B"), memoryview(everyone).cast("B")), what)
-    mine = list(header)
+    ex = _start_agreement(g, header)
+    if ex is None:  # too many ranks to message each: the gather of headers is the agreement
+        return _name_mismatch(g, header, what)
+    g.mpi.wait(ex, what)
+    _check_exchange(g, ex, header, what)
+    ex.release()
+    return None
+
+
+def _name_mismatch(g: ProcessGroup, header: bytes, what: str) -> None:
+    """Gather every rank's header (a collective of fixed size, so safe whatever differs) and raise naming the first
+    that differs from ours; return when all agree."""
+    everyone = bytearray(_HEADER_BYTES * g.world_size)
+    g.mpi.wait(g.mpi.iallgather(memoryview(header), memoryview(everyone)), what)
     for r in range(g.world_size):
-        theirs = list(everyone[r * _HEADER_LEN:(r + 1) * _HEADER_LEN])
-        if theirs != mine:
-            raise DistributedError(f"{what}: ranks disagree: rank {g.rank} has {_describe(mine)}, rank {r} has "
-                                   f"{_describe(theirs)}")
+        theirs = everyone[r * _HEADER_BYTES:(r + 1) * _HEADER_BYTES]
+        if theirs != header:
+            _disagree(g, _decode(header), r, _decode(theirs), what)
 
 
 def _reduction(d: dt.DType, op: str, what: str) -> tuple[dt.DType, str]:
@@ -138,17 +194,109 @@ def barrier(group: ProcessGroup | None = None, async_op: bool = False) -> Work |
 def all_reduce(tensor: Tensor, op: Any = ReduceOp.SUM, group: ProcessGroup | None = None,
                async_op: bool = False) -> Work | None:
     """Reduce tensor over every rank and leave the result in tensor on each (in place, as torch)."""
-    g, name = group or default_group(), _reduce_op(op)
+    g = group or default_group()
+    cached = g.plans.get((id(tensor), op))
+    if cached is not None and not async_op and cached.node is getattr(tensor, "node", None) \
+            and not cached.buf.shared:
+        return cached.run(g)
+    name = _reduce_op(op)
     t = _check_tensor(tensor, "all_reduce")
-    _agree(g, _header("all_reduce", t, name), "all_reduce")
+    header = _header("all_reduce", t, name)
     wire, mpi_op = _reduction(t.dtype, name, "all_reduce")
     scale = 1.0 / g.world_size if name == "avg" else None
     nccl = _nccl_for(g, t)
     if nccl is not None:
+        _agree(g, header, "all_reduce")
         return _result(nccl.all_reduce(g, t, name), async_op)
     s = stage(t, wire)
-    request = g.mpi.iallreduce(s.view, wire.name, mpi_op)
+    if (g.world_size - 1) * len(s.view) <= _FUSE_BYTES and g.world_size <= EXCHANGE_MAX_RANKS:
+        if not async_op and scale is None and s.in_place is not None and (g.rank == 0 or g.world_size == 2):
+            return _cache_all_reduce(g, (id(tensor), op), t, s, header, mpi_op).run(g)
+        return _result(_fused_all_reduce(g, s, header, mpi_op, scale), async_op)
+    _agree(g, header, "all_reduce")
+    if g.world_size == 2:
+        request = g.mpi.iallreduce_pair(s.view, wire.name, mpi_op, wire.itemsize)
+    else:
+        request = g.mpi.iallreduce(s.view, wire.name, mpi_op)
     return _result(Work(g, [request], "all_reduce", _finish_all([s], scale)), async_op)
+
+
+def _fused_all_reduce(g: ProcessGroup, s: HostStage, header: bytes, mpi_op: str, scale: float | None) -> Work:
+    """Header and data in one message to each peer, then every rank reduces the same rows in the same order."""
+    ex = _start_agreement(g, header, s.view)
+    assert ex is not None  # world_size <= EXCHANGE_MAX_RANKS
+
+    def finish() -> None:
+        _check_exchange(g, ex, header, "all_reduce")
+        rows = {r: memoryview(m)[_HEADER_BYTES:] for r, m in ex.received.items()}
+        _fold_rows(g, rows, s.view, s.wire.name, mpi_op)
+        ex.release()
+        s.finish(scale)
+    return Work(g, [ex], "all_reduce", finish)
+
+
+@dataclass(eq=False)
+class _CachedAllReduce:
+    """A small all_reduce repeated on the same host tensor (a training loop's, a benchmark's), set up once: its
+    message with the header written, scratch rows, and MPI's arguments. Per call only the data is copied into
+    the message, the exchange runs and the rows are folded into the tensor's buffer: a few microseconds of
+    Python, where the general path's checks and set-up cost more than the round trip itself. Valid while the
+    tensor still holds the same realized, unshared buffer (checked on every call)."""
+    node: Any                       # the tensor's BUFFER node when cached
+    buf: Any                        # its Buffer (written in place)
+    header: bytes
+    view: memoryview                # the buffer's bytes
+    ex: Exchange
+    reduce: Callable[[list, list], None]  # MPI op's Reduce_local
+    rows: list[list]                # [peer's data, MPI type], in fold order
+    target: list                    # [view, MPI type]
+    note_write: Callable[[list], None]  # engine.realize.note_external_write
+
+    def run(self, g: ProcessGroup) -> None:
+        ex = self.ex
+        ex.message[_HEADER_BYTES:] = self.view
+        ex.start()
+        g.mpi.wait(ex, "all_reduce")
+        _check_exchange(g, ex, self.header, "all_reduce")
+        for row in self.rows:
+            self.reduce(row, self.target)
+        self.note_write([self.buf])
+
+
+def _cache_all_reduce(g: ProcessGroup, key: tuple, t: Tensor, s: HostStage, header: bytes,
+                      mpi_op: str) -> _CachedAllReduce:
+    """Set up (and remember) a small in-place all_reduce of t; rank order of the fold as in _fold_rows."""
+    from baregrad.engine.realize import note_external_write
+    ex = Exchange(g.mpi, bytearray(_HEADER_BYTES + len(s.view)))
+    ex.message[:_HEADER_BYTES] = header
+    mpi_type = g.mpi.table.types[s.wire.name]
+    rows = []
+    for peer in range(g.world_size):
+        if peer != g.rank:
+            ex.received[peer] = bytearray(len(ex.message))
+            rows.append([memoryview(ex.received[peer])[_HEADER_BYTES:], mpi_type])
+    if len(g.plans) >= _MAX_CACHED:
+        g.plans.clear()
+    plan = g.plans[key] = _CachedAllReduce(t.node, s.in_place, header, s.view, ex,
+                                          g.mpi.table.ops[mpi_op].Reduce_local, rows, [s.view, mpi_type],
+                                          note_external_write)
+    return plan
+
+
+def _fold_rows(g: ProcessGroup, rows: dict[int, memoryview], view: memoryview, wire: str, op: str) -> None:
+    """view = row 0 op row 1 op ... in rank order (view holds this rank's row), bit for bit the same on every
+    rank: two operands commute under MPI's built-in ops, so rank 0 folds into view directly, and on 2 ranks rank
+    1 too; on more, other ranks fold into row 0's scratch and copy the result."""
+    if not rows:
+        return
+    if g.rank == 0 or g.world_size == 2:
+        for r in sorted(rows):
+            g.mpi.reduce_local(rows[r], view, wire, op)
+        return
+    acc = rows[0]
+    for r in range(1, g.world_size):
+        g.mpi.reduce_local(view if r == g.rank else rows[r], acc, wire, op)
+    view[:] = acc
 
 
 def broadcast(tensor: Tensor, src: int = 0, group: ProcessGroup | None = None,
@@ -276,7 +424,7 @@ def irecv(tensor: Tensor, src: int, group: ProcessGroup | None = None, tag: int 
     head_tag, data_tag = _tags(tag)
     header = array.array("q", [0] * _HEADER_LEN)
     g.mpi.wait(g.mpi.irecv(memoryview(header).cast("B"), src, head_tag), f"recv from rank {src}")
-    mine = list(_header("send", t))
+    mine = _decode(_header("send", t))
     theirs = list(header)
     if theirs != mine:
         n = _DTYPES[theirs[1]].itemsize

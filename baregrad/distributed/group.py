@@ -26,6 +26,7 @@ class ProcessGroup:
     mpi: Any                       # the MPITransport (every backend has one: headers, host tensors, bootstrap)
     nccl: Any = None               # the NCCL communicator for CUDA tensors (backend "nccl")
     next_tag: dict[int, int] = field(default_factory=dict)
+    plans: dict = field(default_factory=dict)  # (id(tensor), op) -> a small all_reduce set up once (collectives.py)
 
 
 _GROUP: list[ProcessGroup] = []

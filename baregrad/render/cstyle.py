@@ -146,13 +146,17 @@ class CRenderer:
         return "\n".join([preamble, head] + lines + ["}", ""])
 
     def simd_reduction_pragma(self, prog: LinearProgram, start: int) -> str:
-        """`#pragma omp simd reduction(+:...)` for an innermost reduce loop whose updates are all float sums.
+        """`#pragma omp simd reduction(+:...)` for an innermost reduce loop whose updates are all float sums; a
+        short reduce loop (a 3x3 window's row) is unrolled instead.
 
         C may not reorder a float sum by itself; the pragma allows it for this loop only, so the compiler
         can vectorize it (the result then differs from a serial sum only by rounding, as torch's does).
         """
-        if prog.instrs[start].arg.kind is not LoopKind.REDUCE:
+        loop = prog.instrs[start].arg
+        if loop.kind is not LoopKind.REDUCE:
             return ""
+        if loop.size <= SHORT_REDUCE:
+            return f"#pragma GCC unroll {loop.size}"
         accs = []
         for ins in prog.instrs[start + 1:]:
             if ins.op is L.RANGE:
@@ -230,12 +234,23 @@ class CRenderer:
     def vector_statement(self, name: str, ins, src: list[str]) -> str:
         """Explicit SIMD: `lanes` consecutive elements loaded or stored at once; accumulators start at zero."""
         vtype = self.compute_type(ins.dtype)
+        if ins.arg:  # lanes `arg` elements apart (a tile along a conv's output channels, into NCHW)
+            return self.strided_vector_statement(name, ins, src, vtype)
         if ins.op is L.LOAD:
             pin = self.d.vector_pin.format(name=name)
             return f"{vtype} {name} = *({vtype}*)({src[0]} + {src[1]});" + (f" {pin}" if pin else "")
         if ins.op is L.STORE:
             return f"*({vtype}*)({src[0]} + {src[1]}) = {src[2]};"
         return f"{vtype} {name} = {{0}};"
+
+    def strided_vector_statement(self, name: str, ins, src: list[str], vtype: str) -> str:
+        """A vector whose lanes lie `ins.arg` elements apart, gathered or scattered lane by lane."""
+        lanes = range(ins.dtype.lanes)
+        if ins.op is L.LOAD and ins.arg == 2:
+            return f"{vtype} {name} = bg_even{ins.dtype.lanes}({src[0]} + {src[1]});"
+        if ins.op is L.LOAD:
+            return f"{vtype} {name} = {{{', '.join(f'{src[0]}[{src[1]} + {k * ins.arg}]' for k in lanes)}}};"
+        return " ".join(f"{src[0]}[{src[1]} + {k * ins.arg}] = {src[2]}[{k}];" for k in lanes)
 
     def from_storage(self, expr: str, d: dt.DType) -> str:
         if d is dt.bfloat16:
@@ -334,10 +349,27 @@ def _gpu_global_strides(prog: LinearProgram) -> dict[str, int]:
     return strides
 
 
+# a reduce loop this short is unrolled rather than vectorized: a vectorized 3-tap loop spends more on its prologue
+# and horizontal sum than on the taps (a depthwise 3x3 conv, ...)
+SHORT_REDUCE = 8
+
 # GCC vector extensions; aligned(4) lets a vector start at any float (unaligned loads and stores). A comparison
 # gives an int vector (-1 true, 0 false): a select is bitwise, max keeps a NaN as the scalar form does, and math
 # functions without a vector form in C run lane by lane (GCC unrolls and often vectorizes these short loops).
 _VECTOR_LANES = (4, 8, 16)
+
+
+def _even_lanes(n: int) -> str:
+    """bg_even{n}(p): p[0], p[2], ..., p[2n-2] (a stride-2 window: a strided conv's pixel row) from two vector loads
+    and a shuffle; the second load starts at p[n-1], so nothing past p[2n-2] is read."""
+    lanes = [2 * k if k < n // 2 else 2 * k + 1 for k in range(n)]
+    listed = ", ".join(map(str, lanes))
+    load = f"float{n} lo = *(const float{n}*)p, hi = *(const float{n}*)(p + {n - 1});"
+    return (f"static inline float{n} bg_even{n}(const float* p) {{ {load}\n"
+            f"#ifdef __clang__\n  return __builtin_shufflevector(lo, hi, {listed});\n"
+            f"#else\n  return __builtin_shuffle(lo, hi, (bgmask{n}){{{listed}}});\n#endif\n}}\n")
+
+
 C_VECTOR_TYPES = "".join(
     f"typedef float float{n} __attribute__((vector_size({4 * n}), aligned(4)));\n"
     f"typedef int bgmask{n} __attribute__((vector_size({4 * n})));\n"
@@ -347,6 +379,7 @@ C_VECTOR_TYPES = "".join(
     + "".join(f"static inline float{n} bg_{fn}f{n}(float{n} x) {{ float{n} r; "
               f"for (int i = 0; i < {n}; i++) r[i] = {fn}f(x[i]); return r; }}\n"
               for fn in sorted(set(LIBM.values()) - {"pow"}))
+    + _even_lanes(n)
     for n in _VECTOR_LANES)
 # An empty asm that claims to modify the vector keeps it in a register: without it GCC re-reads a vector shared by
 # a tile row from memory in every FMA (a memory operand), and those loads, not the FMAs, bound the matmul tile

@@ -202,12 +202,37 @@ def _splat(st: _State, scalar: str, d: dt.DType) -> str:
 
 def _vector_memory(st: _State, i: int, ins: Instr) -> None:
     """`lanes` consecutive elements at once; align 4, so a vector may start at any element."""
+    if ins.arg:
+        _strided_vector_memory(st, i, ins)
+        return
     ptr = _address(st, ins.src[0], ins.src[1])
     if ins.op is L.LOAD:
         out = st.names[i] = st.fresh()
         st.emit(f"{out} = load {compute_type(ins.dtype)}, ptr {ptr}, align 4")
     else:
         st.emit(f"store {compute_type(ins.dtype)} {_operand(st, ins.src[2])}, ptr {ptr}, align 4")
+
+
+def _strided_vector_memory(st: _State, i: int, ins: Instr) -> None:
+    """A vector whose lanes lie `ins.arg` elements apart (a tile along a conv's output channels, into NCHW): one
+    scalar access per lane, from one base pointer."""
+    vec, elem = compute_type(ins.dtype), compute_type(ins.dtype.scalar)
+    base = _address(st, ins.src[0], ins.src[1])
+    acc = "poison"
+    for k in range(ins.dtype.lanes):
+        ptr = st.fresh()
+        st.emit(f"{ptr} = getelementptr inbounds {elem}, ptr {base}, i32 {k * ins.arg}")
+        value = st.fresh()
+        if ins.op is L.LOAD:
+            st.emit(f"{value} = load {elem}, ptr {ptr}, align 4")
+            nxt = st.fresh()
+            st.emit(f"{nxt} = insertelement {vec} {acc}, {elem} {value}, i32 {k}")
+            acc = nxt
+        else:
+            st.emit(f"{value} = extractelement {vec} {_operand(st, ins.src[2])}, i32 {k}")
+            st.emit(f"store {elem} {value}, ptr {ptr}, align 4")
+    if ins.op is L.LOAD:
+        st.names[i] = acc
 
 
 def _address(st: _State, param: int, index: int, safe_valid: str | None = None) -> str:

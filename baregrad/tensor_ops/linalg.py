@@ -282,9 +282,11 @@ class MatmulOps:
             return (a * b).sum(-1)
         if a.ndim == 1:
             return (a.unsqueeze(-1) * b).sum(-2)
+        # x @ W.T: the device wants W.T row-major, copied once per weight version; but one row of x (a classifier
+        # at batch 1) is a matrix-vector product, whose dot products are contiguous along W's own rows
         if b.node.op is Op.PERMUTE and b.node.src[0].op is Op.BUFFER and b.numel() >= 4096 and \
-                get_device(b.device).wants_row_major_matmul_rhs:
-            b = row_major_copy(b)  # x @ W.T: the device wants W.T row-major; copied once per weight version
+                math.prod(a.shape[:-1]) > 1 and get_device(b.device).wants_row_major_matmul_rhs:
+            b = row_major_copy(b)
         # (..., n, k) x (..., k, m): broadcast to (..., n, m, k) and reduce the last axis
         lhs = a.unsqueeze(-2)
         rhs = b.transpose(-1, -2).unsqueeze(-3)

@@ -99,3 +99,31 @@ def test_padded_conv_matches_torch(device):
                    padding=1).numpy()
     expected = torch.nn.functional.conv2d(to_torch(x_np), to_torch(w_np), to_torch(b_np), padding=1).numpy()
     compare(out, expected, scale=100)
+
+
+def test_small_map_conv_tiles_channels_with_strided_stores():
+    """7x7 rows are not whole vectors: with a channels-last weight the tile runs along output channels, each
+    pixel's input is one broadcast scalar, and results go to NCHW with stores 49 floats apart."""
+    opts = KernelOptions(vector_width=16, strided_vectors=True)
+    x = bg.Tensor(_rand(1, 24, 7, 7))
+    w = bg.Tensor(np.ascontiguousarray(_rand(64, 24, 3, 3, seed=1).transpose(1, 2, 3, 0))).permute(3, 0, 1, 2)
+    conv = _steps(F.conv2d(x, w, padding=1), opts)[-1]
+    stores = [i for i in conv.prog.instrs if i.op is L.STORE]
+    assert stores and all(i.dtype.lanes == 16 and i.arg == 49 for i in stores), [(i.dtype, i.arg) for i in stores]
+    assert _loops(conv)[0] == ("g1", 2)               # channel strips outermost: a strip's weights stay cached
+    no_strides = _steps(F.conv2d(x, w, padding=1), KernelOptions(vector_width=16))[-1]
+    assert not any(i.dtype.lanes > 1 for i in no_strides.prog.instrs if i.op is L.STORE)
+
+
+def test_depthwise_rows_of_56_use_8_lane_vectors():
+    x, w = bg.Tensor(_rand(1, 48, 56, 56)), bg.Tensor(_rand(48, 1, 3, 3, seed=1))
+    conv = _steps(F.conv2d(x, w, padding=1, groups=48), KernelOptions(vector_width=16))[-1]
+    assert {i.dtype.lanes for i in conv.prog.instrs if i.op is L.LOAD and i.dtype.lanes > 1} == {8}
+
+
+def test_strided_depthwise_rows_load_even_lanes():
+    x, w = bg.Tensor(_rand(1, 8, 33, 33)), bg.Tensor(_rand(8, 1, 3, 3, seed=1))
+    opts = KernelOptions(vector_width=16, strided_vectors=True)
+    conv = _steps(F.conv2d(x, w, stride=2, groups=8), opts)[-1]
+    assert {(i.dtype.lanes, i.arg) for i in conv.prog.instrs if i.op is L.LOAD and i.dtype.lanes > 1} == {(16, 2)}
+    assert not any(i.dtype.lanes > 1 for i in _steps(F.conv2d(x, w, stride=2, groups=8), SIMD)[-1].prog.instrs)

@@ -95,17 +95,44 @@ def main() -> None:
         checks += 4
     dist.barrier()
     # mismatches: every rank raises, naming both shapes / dtypes
-    mismatched = [(bg.ones(3 + rank), "float32[%d]"), (bg.ones(4, dtype=bg.float32 if rank == 0 else bg.int32), "")]
-    for bad, what in mismatched:
+    # the same small tensor reduced again and again (the cached path), then written in between (set up anew)
+    xs = [np.random.default_rng(3 + r).standard_normal(64).astype(np.float32) for r in range(world)]
+    t = bg.tensor(xs[rank])
+    want = sum(x.astype(np.float64) for x in xs)
+    for _ in range(3):
+        dist.all_reduce(t)
+        assert np.allclose(t.numpy(), want, rtol=1e-5), (t.numpy()[:4], want[:4])
+        want = want * world
+    t.assign(bg.tensor(xs[rank]) * 2).realize()
+    dist.all_reduce(t)
+    assert np.allclose(t.numpy(), 2 * sum(xs), rtol=1e-5)
+    dist.all_reduce(t, op="max")
+    assert np.allclose(t.numpy(), 2 * sum(xs), rtol=1e-5)  # every rank holds the sum already
+    checks += 1
+    # a large all_reduce (beyond the size whose data rides with the header) against numpy
+    # (halves on 2 ranks; an odd count leaves one half an element longer), float and integer
+    big = [np.random.default_rng(7 + r).standard_normal((1 << 18) + 3).astype(np.float32) for r in range(world)]
+    t = bg.tensor(big[rank])
+    dist.all_reduce(t)
+    assert np.allclose(t.numpy(), sum(big), rtol=1e-6, atol=1e-6)
+    ints = [np.random.default_rng(9 + r).integers(-1000, 1000, (1 << 17) + 1) for r in range(world)]
+    t = bg.tensor(ints[rank])
+    dist.all_reduce(t, op="max")
+    assert np.array_equal(t.numpy(), np.maximum.reduce(ints))
+    checks += 1
+    # mismatches: every rank raises, naming both shapes / dtypes; sizes that differ (even one small enough to ride
+    # with the header against one that is not) are caught before any data moves
+    mismatched = [(bg.ones(3 + rank), ("float32[3]", "float32[4]")),
+                  (bg.ones(4, dtype=bg.float32 if rank == 0 else bg.int32), ("float32[4]", "int32[4]")),
+                  (bg.ones(4 if rank == 0 else 1 << 19), ("float32[4]", f"float32[{1 << 19}]")),
+                  (bg.ones(200_000 if rank == 0 else 1 << 19), ("float32[200000]", f"float32[{1 << 19}]"))]
+    for bad, names in mismatched:
         try:
             dist.all_reduce(bad)
         except dist.DistributedError as e:
             msg = str(e)
             assert "rank 0" in msg and "rank 1" in msg, msg
-            if what:
-                assert "float32[3]" in msg and "float32[4]" in msg, msg
-            else:
-                assert "float32[4]" in msg and "int32[4]" in msg, msg
+            assert all(name in msg for name in names), msg
             checks += 1
         else:
             raise AssertionError("a mismatched all_reduce did not raise")

@@ -6,8 +6,10 @@ import math
 from typing import Any, Sequence
 
 from baregrad import dtype as dt
+from baregrad.device import get_device
 from baregrad.errors import ArgumentError, ShapeError
 from baregrad.tensor import Tensor
+from baregrad.tensor_ops.weight_layout import channels_last_view
 
 IntOrTuple = int | Sequence[int]
 
@@ -111,10 +113,22 @@ def convnd(x: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding:
     # move the reduced axes (cin_g, *kernel) last so the reduce is contiguous
     m = 4 + n
     win = win.permute(0, 1, 2, *range(4, 4 + n), 3, *range(m, m + n))
+    if groups == 1 and _channel_tiled(weight, outs, stride):
+        weight = channels_last_view(weight)
     w = weight.reshape(groups, cout // groups, cin_g, *kernel)
     w = w.reshape(1, groups, cout // groups, *([1] * n), cin_g, *kernel)
     out = (win * w).sum(tuple(range(3 + n, 3 + n + 1 + n))).reshape(batch, cout, *outs)
     return out + bias.reshape(1, cout, *([1] * n)) if bias is not None else out
+
+
+def _channel_tiled(weight: Tensor, outs: tuple[int, ...], stride: tuple[int, ...]) -> bool:
+    """Whether the device tiles this conv along its output channels (codegen/opt.py), so that it should read its
+    weight channels-last: where its pixels cannot be SIMD vectors, as output rows that are not a whole number of
+    vectors or a strided window. (A pointwise conv over a 28x28 map could be tiled along all of its 784 pixels
+    instead, at the same speed, but then it could not share a kernel with the strided shortcut conv that
+    ResNet adds to it: mixed, neither tiles.)"""
+    lanes = get_device(weight.device).conv_channel_lanes
+    return bool(lanes) and weight.shape[0] % lanes == 0 and (outs[-1] % lanes != 0 or stride[-1] != 1)
 
 
 def causal_mask(n_q: int, n_k: int, device: str) -> Tensor:
