@@ -575,13 +575,14 @@ def serve(model: LanguageModel, host: str = "127.0.0.1", port: int = 8000, model
     """Serve until SIGTERM or Ctrl-C, then stop gracefully (see the module docstring) and return."""
     server = OpenAIServer((host, port), model, model_name, verbose, parallel, ctx_size, embedder)
     bound_host, bound_port = server.server_address[:2]
-    if verbose:
-        decoder = server.worker.decoder
-        print(f"{decoder.slots} slot(s), KV-cache pool of {decoder.n_blocks * decoder.block} positions", flush=True)
+    decoder = server.worker.decoder
+    capacity = f"{decoder.slots} slot(s), KV-cache pool of {decoder.n_blocks * decoder.block} positions"
     on_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _raise_stop) if on_main_thread else None
     try:
-        print(f"serving {model_name} at http://{bound_host}:{bound_port}/v1 (OpenAI API); Ctrl-C stops", flush=True)
+        # the first line a launcher reads: it names the address (scripts and tests parse it)
+        print(f"serving {model_name} at http://{bound_host}:{bound_port}/v1 (OpenAI API, {capacity}); Ctrl-C stops",
+              flush=True)
         server.serve_forever()
     except (KeyboardInterrupt, StopServing):
         pass
