@@ -95,6 +95,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("model_arg", nargs="?", metavar="MODEL")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    serve.add_argument("--parallel", "-np", type=int, metavar="N",
+                       help="requests decoded together, one batched step at a time (default: 2 per core, 4..16)")
+    serve.add_argument("--ctx-size", "-c", type=int, metavar="POSITIONS",
+                       help="KV-cache positions shared by all requests; more requests wait (default: the model's "
+                            "context, at least 512 per slot)")
+    serve.add_argument("--embedding-model", metavar="MODEL",
+                       help=f"also serve /v1/embeddings with this BERT model (folder or short name, e.g. "
+                            f"{DEFAULT_EMBEDDER})")
     embed = commands.add_parser("embed", help="sentence embeddings and cosine similarities")
     embed.add_argument("texts", nargs="+", metavar="TEXT")
     embed.add_argument("--model", help=f"model folder or short name (default: {DEFAULT_EMBEDDER})")
@@ -202,8 +210,13 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from baregrad.serve import serve  # lazy: http.server is not needed by the other commands
     spec = _model_spec(args, args.model_arg)
+    for name in ("parallel", "ctx_size"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            raise CLIError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
     model = load_language_model(spec, args.device)
-    serve(model, host=args.host, port=args.port, model_name=model_display_name(spec or DEFAULT_LLM))
+    embedder = load_embedder(args.embedding_model, args.device) if args.embedding_model else None
+    serve(model, host=args.host, port=args.port, model_name=model_display_name(spec or DEFAULT_LLM),
+          parallel=args.parallel, ctx_size=args.ctx_size, embedder=embedder)
     return 0
 
 

@@ -40,14 +40,18 @@ def check_messages(messages: Sequence[dict]) -> list[dict]:
 
 
 def render_chat(template: str | None, messages: Sequence[dict], add_generation_prompt: bool = True,
-                bos_token: str = "", eos_token: str = "", use_jinja: bool | None = None) -> str:
+                bos_token: str = "", eos_token: str = "", use_jinja: bool | None = None,
+                tools: list[dict] | None = None) -> str:
     """Render `template` (Jinja source, or None for plain ChatML) for `messages`.
 
-    use_jinja: None picks jinja2 when installed; False forces the built-in ChatML renderer.
+    use_jinja: None picks jinja2 when installed; False forces the built-in ChatML renderer. tools: function
+    definitions (OpenAI's shape) for a template that defines tools; only the Jinja path renders them.
     """
     messages = check_messages(messages)
     if template and (use_jinja or (use_jinja is None and jinja_available())):
-        return render_jinja(template, messages, add_generation_prompt, bos_token, eos_token)
+        return render_jinja(template, messages, add_generation_prompt, bos_token, eos_token, tools)
+    if tools:
+        raise ArgumentError("rendering tools needs the chat template itself: install jinja2 (pip install jinja2)")
     if template and IM_START not in template:
         raise ArgumentError("this chat template is not ChatML: install jinja2 to render it (pip install jinja2)")
     return render_chatml(messages, add_generation_prompt, default_system_prompt(template))
@@ -72,7 +76,7 @@ def render_chatml(messages: Sequence[dict], add_generation_prompt: bool = True,
 
 
 def render_jinja(template: str, messages: Sequence[dict], add_generation_prompt: bool = True,
-                 bos_token: str = "", eos_token: str = "") -> str:
+                 bos_token: str = "", eos_token: str = "", tools: list[dict] | None = None) -> str:
     """Render with jinja2 in a sandbox, with the options and helpers Hugging Face's apply_chat_template uses."""
     from jinja2.exceptions import TemplateError
     from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -85,6 +89,6 @@ def render_jinja(template: str, messages: Sequence[dict], add_generation_prompt:
     try:
         compiled = env.from_string(template)
         return compiled.render(messages=list(messages), add_generation_prompt=add_generation_prompt,
-                               bos_token=bos_token, eos_token=eos_token)
+                               bos_token=bos_token, eos_token=eos_token, **({"tools": tools} if tools else {}))
     except TemplateError as exc:
         raise ArgumentError(f"chat template failed to render: {exc}") from exc

@@ -9,6 +9,9 @@ order:
   * one activation row (decoding a token): each block is read once, its nibbles widened to floats in registers and
     multiplied with x; a Q4_1 block contributes d * sum(x * q) + m * sum(x), with sum(x) per block computed once
     per call instead of once per weight row;
+  * a few rows (a batched decode step, one row per sequence; up to 4 with AVX-512, 8 with AVX2): each block is
+    unpacked once and multiplied with every row, each row's sum computed exactly as the one-row kernel computes it
+    (same bits as alone). At 8 rows: 4.5x the one-row time with AVX-512 (the prompt kernel: 3.6x), 2.1x at 4;
   * several rows (a prompt): weight rows are decoded to float32 a few at a time and reused by every activation row,
     in a register tile of 4 x 4 (AVX-512) or 2 x 4 (AVX2) products; single-threaded, 0.8-1.0x of OpenBLAS's sgemm on
     the dequantized weights at SmolLM2's shapes (bench/quant_matmul.py).
@@ -40,6 +43,7 @@ KERNEL_TYPES = {GGMLType.Q4_1: 0, GGMLType.Q8_0: 1}
 PARALLEL_WORK = 1 << 25  # multiply-adds below which a product runs on the calling thread (all of a decode)
 
 SOURCE = r"""
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
@@ -144,6 +148,96 @@ static float dot_q8_0_512(const unsigned char* row, const float* x, int nb) {
     acc0 = _mm512_fmadd_ps(_mm512_set1_ps(half_at(blk)), q8_0_block(blk, x + b * QK), acc0);
   }
   return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+}
+
+/* The few-rows products (see dots_q4_1 below) as dot_q4_1_512 / dot_q8_0_512 sum one row: blocks in pairs, even
+   and odd in two accumulators per row, so each row gets the bits it gets alone. Inlined with a constant T (see
+   few_rows), the per-row accumulators live in registers. */
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+ALWAYS_INLINE void dots_q4_1_512(const unsigned char* row, const float* x, const float* xsum, const int T, int K,
+                                 int nb, float* r) {
+  __m512 acc0[8], acc1[8];
+  float mins0[8], mins1[8];
+  #pragma GCC unroll 8
+  for (int t = 0; t < T; t++) { acc0[t] = acc1[t] = _mm512_setzero_ps(); mins0[t] = mins1[t] = 0.0f; }
+  const __m128i low4 = _mm_set1_epi8(15);
+  int b = 0;
+  for (; b + 1 < nb; b += 2) {
+    const unsigned char* blk = row + b * Q4_1_SIZE;
+    const __m128i q0 = _mm_loadu_si128((const __m128i*)(blk + 4));
+    const __m128i q1 = _mm_loadu_si128((const __m128i*)(blk + Q4_1_SIZE + 4));
+    const __m512 lo0 = u8x16_to_f32(_mm_and_si128(q0, low4));
+    const __m512 hi0 = u8x16_to_f32(_mm_and_si128(_mm_srli_epi16(q0, 4), low4));
+    const __m512 lo1 = u8x16_to_f32(_mm_and_si128(q1, low4));
+    const __m512 hi1 = u8x16_to_f32(_mm_and_si128(_mm_srli_epi16(q1, 4), low4));
+    const __m512 d0 = _mm512_set1_ps(half_at(blk)), d1 = _mm512_set1_ps(half_at(blk + Q4_1_SIZE));
+    const float m0 = half_at(blk + 2), m1 = half_at(blk + Q4_1_SIZE + 2);
+    #pragma GCC unroll 8
+    for (int t = 0; t < T; t++) {
+      const float* xb = x + (long)t * K + b * QK;
+      acc0[t] = _mm512_fmadd_ps(d0, _mm512_fmadd_ps(hi0, _mm512_loadu_ps(xb + 16),
+                                                    _mm512_mul_ps(lo0, _mm512_loadu_ps(xb))), acc0[t]);
+      acc1[t] = _mm512_fmadd_ps(d1, _mm512_fmadd_ps(hi1, _mm512_loadu_ps(xb + 48),
+                                                    _mm512_mul_ps(lo1, _mm512_loadu_ps(xb + 32))), acc1[t]);
+      /* fmaf, as the compiler contracts the one-row kernel's mins += m * xsum */
+      mins0[t] = fmaf(m0, xsum[(long)t * nb + b], mins0[t]);
+      mins1[t] = fmaf(m1, xsum[(long)t * nb + b + 1], mins1[t]);
+    }
+  }
+  if (b < nb) {
+    const unsigned char* blk = row + b * Q4_1_SIZE;
+    const __m128i q0 = _mm_loadu_si128((const __m128i*)(blk + 4));
+    const __m512 lo0 = u8x16_to_f32(_mm_and_si128(q0, low4));
+    const __m512 hi0 = u8x16_to_f32(_mm_and_si128(_mm_srli_epi16(q0, 4), low4));
+    const __m512 d0 = _mm512_set1_ps(half_at(blk));
+    const float m0 = half_at(blk + 2);
+    #pragma GCC unroll 8
+    for (int t = 0; t < T; t++) {
+      const float* xb = x + (long)t * K + b * QK;
+      acc0[t] = _mm512_fmadd_ps(d0, _mm512_fmadd_ps(hi0, _mm512_loadu_ps(xb + 16),
+                                                    _mm512_mul_ps(lo0, _mm512_loadu_ps(xb))), acc0[t]);
+      mins0[t] = fmaf(m0, xsum[(long)t * nb + b], mins0[t]);
+    }
+  }
+  #pragma GCC unroll 8
+  for (int t = 0; t < T; t++) r[t] = _mm512_reduce_add_ps(_mm512_add_ps(acc0[t], acc1[t])) + mins0[t] + mins1[t];
+}
+
+ALWAYS_INLINE void dots_q8_0_512(const unsigned char* row, const float* x, const int T, int K, int nb, float* r) {
+  __m512 acc0[8], acc1[8];
+  #pragma GCC unroll 8
+  for (int t = 0; t < T; t++) acc0[t] = acc1[t] = _mm512_setzero_ps();
+  int b = 0;
+  for (; b + 1 < nb; b += 2) {
+    const unsigned char* blk = row + b * Q8_0_SIZE;
+    const __m512 lo0 = i8x16_to_f32(_mm_loadu_si128((const __m128i*)(blk + 2)));
+    const __m512 hi0 = i8x16_to_f32(_mm_loadu_si128((const __m128i*)(blk + 18)));
+    const __m512 lo1 = i8x16_to_f32(_mm_loadu_si128((const __m128i*)(blk + Q8_0_SIZE + 2)));
+    const __m512 hi1 = i8x16_to_f32(_mm_loadu_si128((const __m128i*)(blk + Q8_0_SIZE + 18)));
+    const __m512 d0 = _mm512_set1_ps(half_at(blk)), d1 = _mm512_set1_ps(half_at(blk + Q8_0_SIZE));
+    #pragma GCC unroll 8
+    for (int t = 0; t < T; t++) {
+      const float* xb = x + (long)t * K + b * QK;
+      acc0[t] = _mm512_fmadd_ps(d0, _mm512_fmadd_ps(hi0, _mm512_loadu_ps(xb + 16),
+                                                    _mm512_mul_ps(lo0, _mm512_loadu_ps(xb))), acc0[t]);
+      acc1[t] = _mm512_fmadd_ps(d1, _mm512_fmadd_ps(hi1, _mm512_loadu_ps(xb + 48),
+                                                    _mm512_mul_ps(lo1, _mm512_loadu_ps(xb + 32))), acc1[t]);
+    }
+  }
+  if (b < nb) {
+    const unsigned char* blk = row + b * Q8_0_SIZE;
+    const __m512 lo0 = i8x16_to_f32(_mm_loadu_si128((const __m128i*)(blk + 2)));
+    const __m512 hi0 = i8x16_to_f32(_mm_loadu_si128((const __m128i*)(blk + 18)));
+    const __m512 d0 = _mm512_set1_ps(half_at(blk));
+    #pragma GCC unroll 8
+    for (int t = 0; t < T; t++) {
+      const float* xb = x + (long)t * K + b * QK;
+      acc0[t] = _mm512_fmadd_ps(d0, _mm512_fmadd_ps(hi0, _mm512_loadu_ps(xb + 16),
+                                                    _mm512_mul_ps(lo0, _mm512_loadu_ps(xb))), acc0[t]);
+    }
+  }
+  #pragma GCC unroll 8
+  for (int t = 0; t < T; t++) r[t] = _mm512_reduce_add_ps(_mm512_add_ps(acc0[t], acc1[t]));
 }
 
 /* Prompt-sized products: four weight rows at a time are decoded to float32 (vector code, once) and reused by
@@ -282,6 +376,84 @@ static float dot_q8_0(const unsigned char* row, const float* x, int nb) {
 #endif
 }
 
+#if SIMD
+/* rows up to which the few-rows product beats the prompt kernel (measured at SmolLM2's shapes: AVX-512's prompt
+   kernel, with its 4 x 4 tiles, is faster from 5 rows on) */
+enum { SMALL_T = 8, FEW_ROWS_MAX = SIMD512 ? 4 : 8 };
+/* r[t] = x[t] . row for T <= SMALL_T activation rows (x row stride K, xsum[t * nb + b] block sums): each block is
+   unpacked once for all rows, and each row's sum runs exactly as dot_q4_1 / dot_q8_0 computes it alone, so a row
+   decoded in a batch gets the same bits as decoded by itself */
+#ifndef ALWAYS_INLINE
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+#endif
+ALWAYS_INLINE void dots_q4_1(const unsigned char* row, const float* x, const float* xsum, const int T, int K, int nb,
+                             float* r) {
+  __m256 acc[SMALL_T];
+  float mins[SMALL_T];
+  #pragma GCC unroll 8
+  for (int t = 0; t < T; t++) { acc[t] = _mm256_setzero_ps(); mins[t] = 0.0f; }
+  const __m128i low4 = _mm_set1_epi8(15);
+  for (int b = 0; b < nb; b++) {
+    const unsigned char* blk = row + b * Q4_1_SIZE;
+    __m128i q = _mm_loadu_si128((const __m128i*)(blk + 4));
+    __m128i lo = _mm_and_si128(q, low4), hi = _mm_and_si128(_mm_srli_epi16(q, 4), low4);
+    const __m256 l0 = u8_to_f32(lo), l1 = u8_to_f32(_mm_srli_si128(lo, 8));
+    const __m256 h0 = u8_to_f32(hi), h1 = u8_to_f32(_mm_srli_si128(hi, 8));
+    const __m256 d = _mm256_set1_ps(half_at(blk));
+    const float m = half_at(blk + 2);
+    #pragma GCC unroll 8
+  for (int t = 0; t < T; t++) {
+      const float* xb = x + (long)t * K + b * QK;
+      __m256 s0 = _mm256_mul_ps(l0, _mm256_loadu_ps(xb));
+      __m256 s1 = _mm256_mul_ps(l1, _mm256_loadu_ps(xb + 8));
+      s0 = _mm256_fmadd_ps(h0, _mm256_loadu_ps(xb + 16), s0);
+      s1 = _mm256_fmadd_ps(h1, _mm256_loadu_ps(xb + 24), s1);
+      acc[t] = _mm256_fmadd_ps(d, _mm256_add_ps(s0, s1), acc[t]);
+      mins[t] = fmaf(m, xsum[(long)t * nb + b], mins[t]);  /* as the one-row kernel's contracted mins += */
+    }
+  }
+  #pragma GCC unroll 8
+  for (int t = 0; t < T; t++) r[t] = hsum8(acc[t]) + mins[t];
+}
+
+ALWAYS_INLINE void dots_q8_0(const unsigned char* row, const float* x, const int T, int K, int nb, float* r) {
+  __m256 acc[SMALL_T];
+  #pragma GCC unroll 8
+  for (int t = 0; t < T; t++) acc[t] = _mm256_setzero_ps();
+  for (int b = 0; b < nb; b++) {
+    const unsigned char* blk = row + b * Q8_0_SIZE;
+    __m128i q0 = _mm_loadu_si128((const __m128i*)(blk + 2)), q1 = _mm_loadu_si128((const __m128i*)(blk + 18));
+    const __m256 a0 = i8_to_f32(q0), a1 = i8_to_f32(_mm_srli_si128(q0, 8));
+    const __m256 c0 = i8_to_f32(q1), c1 = i8_to_f32(_mm_srli_si128(q1, 8));
+    const __m256 d = _mm256_set1_ps(half_at(blk));
+    #pragma GCC unroll 8
+  for (int t = 0; t < T; t++) {
+      const float* xb = x + (long)t * K + b * QK;
+      __m256 s0 = _mm256_mul_ps(a0, _mm256_loadu_ps(xb));
+      __m256 s1 = _mm256_mul_ps(a1, _mm256_loadu_ps(xb + 8));
+      s0 = _mm256_fmadd_ps(c0, _mm256_loadu_ps(xb + 16), s0);
+      s1 = _mm256_fmadd_ps(c1, _mm256_loadu_ps(xb + 24), s1);
+      acc[t] = _mm256_fmadd_ps(d, _mm256_add_ps(s0, s1), acc[t]);
+    }
+  }
+  #pragma GCC unroll 8
+  for (int t = 0; t < T; t++) r[t] = hsum8(acc[t]);
+}
+/* the few-rows products with T a constant in each case, so their loops over rows unroll into registers */
+static void few_rows(int type, const unsigned char* row, const float* x, const float* xsum, int T, int K, int nb,
+                     float* r) {
+#if SIMD512
+#define FEW_ROWS(n) case n: \
+    if (type == TYPE_Q4_1) dots_q4_1_512(row, x, xsum, n, K, nb, r); else dots_q8_0_512(row, x, n, K, nb, r); break;
+#else
+#define FEW_ROWS(n) case n: \
+    if (type == TYPE_Q4_1) dots_q4_1(row, x, xsum, n, K, nb, r); else dots_q8_0(row, x, n, K, nb, r); break;
+#endif
+  switch (T) { FEW_ROWS(1) FEW_ROWS(2) FEW_ROWS(3) FEW_ROWS(4) FEW_ROWS(5) FEW_ROWS(6) FEW_ROWS(7) FEW_ROWS(8) }
+#undef FEW_ROWS
+}
+#endif
+
 /* r[i] = w0 . xs[i], r[4 + i] = w1 . xs[i] for the four activation rows xs; K is a multiple of 32 */
 static void tile_2x4(const float* w0, const float* w1, const float* const* xs, int K, float* r) {
 #if SIMD
@@ -328,6 +500,26 @@ void quant_matmul(int type, float* out, const float* x, const unsigned char* w, 
     free(xsum);
     return;
   }
+#if SIMD
+  if (T <= FEW_ROWS_MAX) {  /* a batched decode step: one row per sequence */
+    float* xsum = malloc(sizeof(float) * T * (nb > 0 ? nb : 1));
+    for (int t = 0; t < T; t++)
+      for (int b = 0; b < nb; b++) {
+        float s = 0.0f;
+        for (int j = 0; j < QK; j++) s += x[(long)t * K + b * QK + j];
+        xsum[(long)t * nb + b] = s;
+      }
+    #pragma omp parallel for schedule(dynamic, 32) if (threads)
+    for (int n = 0; n < N; n++) {
+      const unsigned char* row = w + n * row_bytes;
+      float r[SMALL_T];
+      few_rows(type, row, x, xsum, T, K, nb, r);
+      for (int t = 0; t < T; t++) store(out, res, (long)t * ldo + n, r[t]);
+    }
+    free(xsum);
+    return;
+  }
+#endif
 #if SIMD512
   gemm_512(type, out, x, w, res, T, N, K, ldo, row_bytes, threads);
   return;

@@ -161,7 +161,7 @@ def _prefill(model: LanguageModel, prompt_ids: list[int], cache: _CacheState, fe
     return fed, shared
 
 
-class _StopMatcher:
+class StopMatcher:
     """Holds back text that may be the start of a stop string; finds stop strings in the text."""
 
     def __init__(self, stops: Sequence[str]):
@@ -219,7 +219,7 @@ def _stream(model: LanguageModel, prompt_ids: list[int], params: SamplingParams,
     stats.prompt_seconds = time.perf_counter() - start
 
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    stops = _StopMatcher(params.stop)
+    stops = StopMatcher(params.stop)
     history, reason, start = list(prompt_ids), FinishReason.LENGTH, time.perf_counter()
     hit = False
     while True:
@@ -245,7 +245,7 @@ def _stream(model: LanguageModel, prompt_ids: list[int], params: SamplingParams,
     yield GenerationEvent(None, _tail(decoder, stops, hit), finished=True, finish_reason=reason, stats=stats)
 
 
-def _tail(decoder: codecs.IncrementalDecoder, stops: _StopMatcher, hit_stop: bool) -> str:
+def _tail(decoder: codecs.IncrementalDecoder, stops: StopMatcher, hit_stop: bool) -> str:
     """Text still held when the stream ends: none after a stop string, else the decoder's and matcher's rest."""
     if hit_stop:
         return ""

@@ -42,8 +42,9 @@ from baregrad.engine.buffer import Buffer
 from baregrad.errors import ArgumentError, FormatError
 from baregrad.ir.node import Node
 from baregrad.ir.ops import Op
-from baregrad.models import cpu_attention, cpu_quant
+from baregrad.models import cpu_attention, cpu_paged, cpu_quant
 from baregrad.models import quant_matmul as qm
+from baregrad.models.batching import BatchFeed, BatchResult
 from baregrad.models.families import FAMILIES, Activation, Family, RopeStyle
 from baregrad.models.quant_matmul import QuantWeight
 from baregrad.models.spm_tokenizer import SPMTokenizer
@@ -166,6 +167,7 @@ class StepState:
     x_a: Tensor
     x_b: Tensor
     scratch: Scratch | None = None  # only where the projections are native launches
+    attend: Any = None  # a batched step's attention over the pooled cache (BatchDecoder), in place of the chunks'
 
     @property
     def x(self) -> tuple[Tensor, Tensor]:
@@ -402,6 +404,13 @@ class LlamaModel:
         """Feed the tokens like forward() and return the argmax of the last logits, computed on the device."""
         return array("i", self._run(token_ids, start_pos, argmax=True).to_bytes())[0]
 
+    def batch_decoder(self, slots: int, ctx_size: int) -> BatchDecoder | None:
+        """Batched steps for `slots` sequences over a pooled KV cache of `ctx_size` positions (serving), or None
+        where this model has no batched path (only the native CPU kernels have one)."""
+        if not self._native or self.config.final_softcap:
+            return None
+        return BatchDecoder(self, slots, ctx_size)
+
     def _run(self, token_ids: list[int], start_pos: int, argmax: bool) -> Buffer:
         n = len(token_ids)
         if n == 0 or start_pos < 0 or start_pos + n > self.max_context:
@@ -432,7 +441,7 @@ class LlamaModel:
                 state.scratch = self._scratch(padded)
         return state
 
-    def _scratch(self, padded: int) -> Scratch:
+    def _scratch(self, padded: int, head_rows: int = 1) -> Scratch:
         cfg = self.config
         qkv = sum(w.shape[0] for w in self.layers[0].wqkv)
 
@@ -440,8 +449,8 @@ class LlamaModel:
             return _fresh(dt.float32, shape, self.device)
         return Scratch(buf(padded, cfg.dim), buf(padded, qkv), buf(padded, cfg.n_heads, cfg.head_dim),
                        buf(padded, cfg.n_kv_heads, cfg.head_dim), buf(padded, cfg.dim), buf(padded, cfg.dim),
-                       buf(padded, 2 * cfg.ffn_dim), buf(padded, cfg.ffn_dim), buf(1, cfg.dim),
-                       buf(1, self.output.shape[0]))
+                       buf(padded, 2 * cfg.ffn_dim), buf(padded, cfg.ffn_dim), buf(head_rows, cfg.dim),
+                       buf(head_rows, self.output.shape[0]))
 
     def _capture(self, state: StepState, first: int, n_chunks: int, argmax: bool) -> Plan:
         inp = StepInputs(state.ids, state.meta, state.offsets, first, n_chunks)
@@ -506,7 +515,9 @@ class LlamaModel:
             q, k = rms_norm(q, layer.q_norm, cfg.norm_eps), rms_norm(k, layer.k_norm, cfg.norm_eps)
         rotate = rope_neox if cfg.family.rope is RopeStyle.NEOX else rope
         q, k = rotate(q, cos, sin), rotate(k, cos, sin)
-        if s is not None:
+        if state.attend is not None:
+            attn = state.attend(b, i, q, k, k_end)
+        elif s is not None:
             attn = self._native_attention(b, i, q, k, k_end, inp, state)
         else:
             keys = self._write(b, self.k_cache[i], k, inp)
@@ -622,6 +633,143 @@ def capture_part(targets: list[Tensor]) -> replay.ReplayPlan:
     """The replay plan of `targets`, lazy writes into the step's persistent buffers. Schedules are cached by device
     and graph structure, so the 30 layers share one and its compiled kernels."""
     return replay.capture([t.node for t in targets], get_device(targets[0].device), PART_OPTIONS)
+
+
+# ---- batched steps over a pooled KV cache (the server's continuous batching) ----
+
+
+def batch_bucket(rows: int) -> int:
+    """Padded row count of a batched step: powers of two up to 16 (decode steps), then multiples of 32 (steps with
+    prompt chunks), so a step wastes at most 31 rows yet few distinct plans are captured."""
+    return 1 << (rows - 1).bit_length() if rows <= 16 else -(-rows // 32) * 32
+
+
+@dataclass
+class BatchState:
+    """Persistent buffers of a batched step of T rows: each row's position (-1: padding), block-table row, and the
+    rows whose logits the head computes (and their argmax)."""
+    step: StepState
+    pos: Tensor         # (T,) int32
+    table: Tensor       # (T, max_blocks) int32
+    out_rows: Tensor    # (head rows,) int32
+    argmax: Tensor      # (head rows,) int32
+
+
+class BatchDecoder:
+    """Decodes several sequences in one step: every row is one token of one sequence at its own position, and the
+    KV cache is a pool of `block`-position blocks that sequences own lists of (see cpu_paged). Row counts are padded
+    (batch_bucket), and the rows the head computes logits for to powers of two; a step is captured once per pair
+    of them, as LlamaModel captures its steps."""
+
+    BLOCK = 16
+
+    def __init__(self, model: LlamaModel, slots: int, ctx_size: int):
+        cfg = model.config
+        self.model, self.slots = model, slots
+        self.block = self.BLOCK
+        self.n_blocks = max(1, -(-ctx_size // self.block))
+        self.max_blocks = -(-min(ctx_size, model.max_context) // self.block)  # per sequence
+        shape = (self.n_blocks * self.block, cfg.n_kv_heads, cfg.head_dim)
+        self.k_pool = [_fresh(dt.float32, shape, model.device) for _ in range(cfg.n_layers)]
+        self.v_pool = [_fresh(dt.float32, shape, model.device) for _ in range(cfg.n_layers)]
+        self._states: dict[tuple[int, int], BatchState] = {}
+        self._plans: dict[tuple[int, int], Plan] = {}
+
+    @property
+    def max_positions(self) -> int:
+        """Positions one sequence may hold."""
+        return min(self.max_blocks * self.block, self.model.max_context)
+
+    def step(self, feeds: list[BatchFeed]) -> BatchResult:
+        """Feed every sequence's tokens in one batched step."""
+        wanted = [f for f in feeds if f.want]
+        rows = sum(len(f.tokens) for f in feeds)
+        if not feeds or len(wanted) > self.slots or any(not f.tokens for f in feeds):
+            raise ArgumentError(f"a batched step takes 1..{self.slots} sequences with tokens, got {len(feeds)}")
+        padded, head = batch_bucket(rows), 1 << max(len(wanted) - 1, 0).bit_length()
+        state = self._state(padded, head)
+        ids, pos, table, out_rows = [], [], [], []
+        for f in feeds:
+            if f.start < 0 or f.start + len(f.tokens) > min(len(f.blocks) * self.block, self.max_positions):
+                raise ArgumentError(f"cannot feed {len(f.tokens)} tokens at position {f.start} into "
+                                    f"{len(f.blocks)} blocks of {self.block}")
+            row = f.blocks + [0] * (self.max_blocks - len(f.blocks))
+            ids += f.tokens
+            pos += range(f.start, f.start + len(f.tokens))
+            table += row * len(f.tokens)
+            if f.want:
+                out_rows.append(len(ids) - 1)
+        extra = padded - rows
+        state.step.ids.node.arg.copyin(array("i", ids + [0] * extra).tobytes())
+        state.pos.node.arg.copyin(array("i", pos + [-1] * extra).tobytes())
+        state.table.node.arg.copyin(array("i", table + [0] * (extra * self.max_blocks)).tobytes())
+        state.out_rows.node.arg.copyin(array("i", out_rows + [0] * (head - len(out_rows))).tobytes())
+        plan = self._plans.get((padded, head))
+        if plan is None:
+            plan = self._plans[padded, head] = self._capture(state)
+        argmax = array("i", plan.run(self.model._device).to_bytes()).tolist()[:len(wanted)]
+        scratch = state.step.scratch
+        assert scratch is not None
+        vocab = scratch.logits.shape[1]
+        cache: list[bytes] = []
+
+        def logits(k: int) -> list[float]:
+            if not cache:  # read once per step, however many sequences need their logits
+                cache.append(scratch.logits.node.arg.to_bytes())
+            return array("f", cache[0][4 * vocab * k:4 * vocab * (k + 1)]).tolist()
+        return BatchResult(argmax, logits)
+
+    def _state(self, padded: int, head: int) -> BatchState:
+        state = self._states.get((padded, head))
+        if state is None:
+            m, cfg = self.model, self.model.config
+
+            def buf(d: dt.DType, *shape: int) -> Tensor:
+                return _fresh(d, shape, m.device)
+            step = StepState(buf(dt.int32, padded), buf(dt.int32, 3), buf(dt.int32, 1),
+                             buf(dt.float32, padded, cfg.dim), buf(dt.float32, padded, cfg.dim),
+                             m._scratch(padded, head))
+            state = self._states[padded, head] = BatchState(step, buf(dt.int32, padded),
+                                                            buf(dt.int32, padded, self.max_blocks),
+                                                            buf(dt.int32, head), buf(dt.int32, head))
+        return state
+
+    def _capture(self, state: BatchState) -> Plan:
+        m, cfg, step = self.model, self.model.config, state.step
+        t = step.ids.shape[0]
+        positions = state.pos.clamp(0, m.max_context - 1)  # padding rows (-1) read position 0's angles
+        cos = m.rope_global.cos.index_select(0, positions).reshape(t, 1, cfg.head_dim // 2)
+        sin = m.rope_global.sin.index_select(0, positions).reshape(t, 1, cfg.head_dim // 2)
+        step.attend = lambda b, i, q, k, v_column: self._attend(b, state, i, q, k, v_column)
+        b = PlanBuilder()
+        x0 = qm.embedding(m.token_embd, step.ids)
+        b.add(_assign(step.x[0], x0 * math.sqrt(cfg.dim) if cfg.family.embed_scale else x0))
+        b.flush()
+        for i, layer in enumerate(m.layers):
+            x_out = m._block(b, step, i, layer, step.x[i % 2], cos, sin, None, None)  # type: ignore[arg-type]
+            if x_out is not step.x[1 - i % 2]:
+                b.add(_assign(step.x[1 - i % 2], x_out))
+            b.flush()
+        x = step.x[len(m.layers) % 2]
+        scratch = step.scratch
+        assert scratch is not None
+        last = x.index_select(0, state.out_rows)
+        m._project(b, rms_norm(last, m.output_norm, cfg.norm_eps), [m.output], scratch.head_in, scratch.logits)
+        b.launch(cpu_paged.RowArgmax(state.argmax.node.arg, scratch.logits.node.arg))
+        return b.plan()
+
+    def _attend(self, b: PlanBuilder, state: BatchState, i: int, q: Tensor, k: Tensor, v_column: int) -> Tensor:
+        """RoPE'd q and k into scratch; each row's k and v written into its block; attention over the pool."""
+        s = state.step.scratch
+        assert s is not None
+        b.add(_assign(s.q, q), _assign(s.k, k))
+        pos, table = state.pos.node.arg, state.table.node.arg
+        keys, values = self.k_pool[i].node.arg, self.v_pool[i].node.arg
+        b.launch(cpu_paged.PoolWrite(keys, s.k.node.arg, pos, table, self.block))
+        b.launch(cpu_paged.PoolWrite(values, s.qkv.node.arg, pos, table, self.block, v_column))
+        b.launch(cpu_paged.PoolAttention(s.attn.node.arg, s.q.node.arg, keys, values, pos, table, self.block,
+                                         self.model.config.scale))
+        return s.attn
 
 
 def load_llama(path: str | Path, device: str | None = None, max_context: int = DEFAULT_CONTEXT) -> LlamaModel:

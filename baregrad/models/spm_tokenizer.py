@@ -161,10 +161,12 @@ class SPMTokenizer(VocabIds):
         text = data.decode("utf-8", errors="replace")
         return text[1:] if self.vocab.add_space_prefix and text.startswith(" ") else text
 
-    def apply_chat_template(self, messages: Sequence[dict], add_generation_prompt: bool = True) -> str:
-        """The model's chat template rendered for `messages` ({role, content} dicts)."""
+    def apply_chat_template(self, messages: Sequence[dict], add_generation_prompt: bool = True,
+                            tools: list[dict] | None = None) -> str:
+        """The model's chat template rendered for `messages` ({role, content} dicts) and optional `tools`."""
         return render_chat(self.vocab.chat_template, messages, add_generation_prompt,
-                           bos_token=self._token_text(self.bos_id), eos_token=self._token_text(self.eos_id))
+                           bos_token=self._token_text(self.bos_id), eos_token=self._token_text(self.eos_id),
+                           tools=tools)
 
     def _token_text(self, token_id: int | None) -> str:
         return "" if token_id is None else self.vocab.tokens[token_id]

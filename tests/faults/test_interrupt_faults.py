@@ -14,6 +14,7 @@ import sys
 import textwrap
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +51,28 @@ def _children() -> set[int]:
         if state not in ("Z", "X"):
             running.add(pid)
     return running
+
+
+@pytest.fixture(autouse=True)
+def python_sigint_handler():
+    """Python's own SIGINT handler, installed at the C level. In one full-suite run (pytest-xdist, a worker that had
+    run ~1,000 other tests) every Ctrl-C test here saw no KeyboardInterrupt at all, while each passes alone and
+    with the faults, engine and profile suites before it: a native library loaded by an earlier test in that worker
+    had evidently replaced the process's handler. Re-installing it keeps these tests about baregrad's behaviour;
+    the warning keeps the replacement visible."""
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler or not _sigint_raises():
+        warnings.warn("SIGINT's handler had been replaced in this process; Python's was re-installed", stacklevel=2)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+
+
+def _sigint_raises() -> bool:
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # the handler runs at the next bytecode after the signal arrives
+    except KeyboardInterrupt:
+        return True
+    return False
 
 
 @pytest.fixture()

@@ -42,7 +42,7 @@ def weight(t: GGMLType, n: int, k: int, seed: int) -> tuple[qm.QuantWeight, np.n
 
 
 @pytest.mark.parametrize("t", TYPES, ids=lambda t: t.name)
-@pytest.mark.parametrize("rows", [1, 3, 6])
+@pytest.mark.parametrize("rows", [1, 3, 6, 11])  # the one-row, few-rows (batched decode) and prompt kernels
 def test_quant_matmul_matches_dequantized_product(t: GGMLType, rows: int, threading) -> None:
     w, ref = weight(t, 7, 96, seed=rows)  # odd row count: the prompt kernel's last pair holds one row
     rng = np.random.default_rng(rows)
@@ -51,6 +51,19 @@ def test_quant_matmul_matches_dequantized_product(t: GGMLType, rows: int, thread
     expected = x.astype(np.float64) @ ref.T.astype(np.float64)
     np.testing.assert_allclose(cpu_quant.linear(cpu(x), w).numpy(), expected, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(cpu_quant.linear(cpu(x), w, cpu(res)).numpy(), expected + res, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("t", TYPES, ids=lambda t: t.name)
+def test_a_few_rows_get_the_bits_of_each_row_alone(t: GGMLType) -> None:
+    """A batched decode step multiplies one row per sequence: each must equal that row multiplied alone, exactly,
+    so a sequence decodes to the same tokens in a batch as by itself."""
+    w, _ = weight(t, 9, 128, seed=4)
+    x = np.random.default_rng(4).standard_normal((4, 128)).astype(np.float32)
+    together = cpu_quant.linear(cpu(x), w).numpy()
+    alone = np.concatenate([cpu_quant.linear(cpu(x[i:i + 1]), w).numpy() for i in range(4)])
+    np.testing.assert_allclose(together, alone, rtol=1e-5, atol=1e-5)
+    if not np.array_equal(together, alone):  # close, not equal: the portable C path (no AVX2/FMA/F16C) ran
+        pytest.xfail("without AVX2/FMA/F16C the few-rows product is the prompt kernel, summed in another order")
 
 
 @pytest.mark.parametrize("rows", [1, 5])
