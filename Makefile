@@ -12,7 +12,7 @@ TEST_PACKAGES := numpy pytest pytest-xdist hypothesis torch==2.13.0 tokenizers j
                  onnx==1.23.2 onnxruntime transformers \
                  nvidia-cuda-nvrtc mpi4py mpich ruff
 
-FUZZ_FORMATS := safetensors gguf torch_zip torch_pickle torch_legacy numpy_pickle tokenizer_json vocab_txt
+FUZZ_FORMATS := safetensors gguf torch_zip torch_pickle torch_legacy numpy_pickle tokenizer_json vocab_txt onnx
 FUZZ_SECONDS ?= 60
 
 .PHONY: demo test venv fuzz
