@@ -420,6 +420,11 @@ def run_node(model: Model, node: Node, env: dict[str, Any], device: str,
     if ins and _is_tensor(ins[0]) and (node.op_type in _MATERIALIZED_INPUT or
                                        (node.op_type in _SOFTMAX and _ends_in_reduce(ins[0]))):
         ins[0] = ins[0].contiguous()
+        if node.inputs[0] in env and env[node.inputs[0]] is not ins[0]:
+            # every other reader of this value (a ResNet block's residual Add) reads the same buffer: left lazy,
+            # it recomputed the producer's epilogue inside its own conv kernel, whose epilogue then read a realized
+            # Relu mask (bool) and fell off the vectorized conv path (ResNet-50's 1x1 convs at 1-8 GFLOP/s)
+            env[node.inputs[0]] = ins[0]
     if node.op_type == "Concat" and len(ins) > 1:  # each branch (a conv and its epilogue) in its own kernel:
         # fused into the concat, every branch's reduce loop ran for every output element (100x slower here)
         ins = [v.contiguous() if _is_tensor(v) and v.numel() > _HOST_ELEMENTS else v for v in ins]
