@@ -146,8 +146,7 @@ class CRenderer:
         return "\n".join([preamble, head] + lines + ["}", ""])
 
     def simd_reduction_pragma(self, prog: LinearProgram, start: int) -> str:
-        """`#pragma omp simd reduction(+:...)` for an innermost reduce loop whose updates are all float sums; a
-        short reduce loop (a 3x3 window's row) is unrolled instead.
+        """`#pragma omp simd reduction(+:...)` for an innermost reduce loop whose updates are all float sums.
 
         C may not reorder a float sum by itself; the pragma allows it for this loop only, so the compiler
         can vectorize it (the result then differs from a serial sum only by rounding, as torch's does).
@@ -155,8 +154,6 @@ class CRenderer:
         loop = prog.instrs[start].arg
         if loop.kind is not LoopKind.REDUCE:
             return ""
-        if loop.size <= SHORT_REDUCE:
-            return f"#pragma GCC unroll {loop.size}"
         accs = []
         for ins in prog.instrs[start + 1:]:
             if ins.op is L.RANGE:
@@ -348,10 +345,6 @@ def _gpu_global_strides(prog: LinearProgram) -> dict[str, int]:
         acc *= loop.size
     return strides
 
-
-# a reduce loop this short is unrolled rather than vectorized: a vectorized 3-tap loop spends more on its prologue
-# and horizontal sum than on the taps (a depthwise 3x3 conv, ...)
-SHORT_REDUCE = 8
 
 # GCC vector extensions; aligned(4) lets a vector start at any float (unaligned loads and stores). A comparison
 # gives an int vector (-1 true, 0 false): a select is bitwise, max keeps a NaN as the scalar form does, and math

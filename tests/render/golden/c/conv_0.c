@@ -82,19 +82,17 @@ void conv_0(float* p0, const float* p1, const float* p2) {
       for (int g3 = 0; g3 < 8; g3++) {
         int v20 = (v17 + g3);
         float v21 = ((float)0x0.0p+0);
-        #pragma GCC unroll 3
         for (int r0 = 0; r0 < 3; r0++) {
           int v23 = (r0 * (100));
           int v24 = (r0 * (9));
           int v25 = (v14 + v24);
-          #pragma GCC unroll 3
           for (int r1 = 0; r1 < 3; r1++) {
             int v27 = (r1 * (10));
             int v28 = (v23 + v27);
             int v29 = (v28 + v18);
             int v30 = (r1 * (3));
             int v31 = (v25 + v30);
-            #pragma GCC unroll 3
+            #pragma omp simd reduction(+:v21)
             for (int r2 = 0; r2 < 3; r2++) {
               int v33 = (v29 + r2);
               int v34 = (v33 + g3);
