@@ -60,8 +60,10 @@ def python_sigint_handler():
     with the faults, engine and profile suites before it: a native library loaded by an earlier test in that worker
     had evidently replaced the process's handler. Re-installing it keeps these tests about baregrad's behaviour;
     the warning keeps the replacement visible."""
-    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler or not _sigint_raises():
-        warnings.warn("SIGINT's handler had been replaced in this process; Python's was re-installed", stacklevel=2)
+    found = signal.getsignal(signal.SIGINT)
+    if found is not signal.default_int_handler or not _sigint_raises():
+        warnings.warn(f"SIGINT's handler had been replaced in this process (Python sees {found!r}); Python's own "
+                      "was re-installed", stacklevel=2)
         signal.signal(signal.SIGINT, signal.default_int_handler)
     yield
 
