@@ -93,6 +93,15 @@ static inline float hsum8(__m256 v) {
 /* the low 8 bytes of q as 8 floats, unsigned or signed */
 static inline __m256 u8_to_f32(__m128i q) { return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(q)); }
 static inline __m256 i8_to_f32(__m128i q) { return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)); }
+/* the 32 weights w0..w3 (8 each, in order) of one block times x's 32 values, as 8 partial sums; every dot below
+   sums a block this way, so a row gives the same bits in the one-row and the batched kernels */
+static inline __m256 block_dot8(__m256 w0, __m256 w1, __m256 w2, __m256 w3, const float* xb) {
+  __m256 s0 = _mm256_mul_ps(w0, _mm256_loadu_ps(xb));
+  __m256 s1 = _mm256_mul_ps(w1, _mm256_loadu_ps(xb + 8));
+  s0 = _mm256_fmadd_ps(w2, _mm256_loadu_ps(xb + 16), s0);
+  s1 = _mm256_fmadd_ps(w3, _mm256_loadu_ps(xb + 24), s1);
+  return _mm256_add_ps(s0, s1);
+}
 #endif
 
 #if SIMD512
@@ -328,11 +337,9 @@ static float dot_q4_1(const unsigned char* row, const float* x, const float* xsu
     const float* xb = x + b * QK;
     __m128i q = _mm_loadu_si128((const __m128i*)(blk + 4));
     __m128i lo = _mm_and_si128(q, low4), hi = _mm_and_si128(_mm_srli_epi16(q, 4), low4);
-    __m256 s0 = _mm256_mul_ps(u8_to_f32(lo), _mm256_loadu_ps(xb));
-    __m256 s1 = _mm256_mul_ps(u8_to_f32(_mm_srli_si128(lo, 8)), _mm256_loadu_ps(xb + 8));
-    s0 = _mm256_fmadd_ps(u8_to_f32(hi), _mm256_loadu_ps(xb + 16), s0);
-    s1 = _mm256_fmadd_ps(u8_to_f32(_mm_srli_si128(hi, 8)), _mm256_loadu_ps(xb + 24), s1);
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(half_at(blk)), _mm256_add_ps(s0, s1), acc);
+    __m256 s = block_dot8(u8_to_f32(lo), u8_to_f32(_mm_srli_si128(lo, 8)), u8_to_f32(hi),
+                          u8_to_f32(_mm_srli_si128(hi, 8)), xb);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(half_at(blk)), s, acc);
     mins += half_at(blk + 2) * xsum[b];
   }
   return hsum8(acc) + mins;
@@ -357,11 +364,9 @@ static float dot_q8_0(const unsigned char* row, const float* x, int nb) {
     const unsigned char* blk = row + b * Q8_0_SIZE;
     const float* xb = x + b * QK;
     __m128i q0 = _mm_loadu_si128((const __m128i*)(blk + 2)), q1 = _mm_loadu_si128((const __m128i*)(blk + 18));
-    __m256 s0 = _mm256_mul_ps(i8_to_f32(q0), _mm256_loadu_ps(xb));
-    __m256 s1 = _mm256_mul_ps(i8_to_f32(_mm_srli_si128(q0, 8)), _mm256_loadu_ps(xb + 8));
-    s0 = _mm256_fmadd_ps(i8_to_f32(q1), _mm256_loadu_ps(xb + 16), s0);
-    s1 = _mm256_fmadd_ps(i8_to_f32(_mm_srli_si128(q1, 8)), _mm256_loadu_ps(xb + 24), s1);
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(half_at(blk)), _mm256_add_ps(s0, s1), acc);
+    __m256 s = block_dot8(i8_to_f32(q0), i8_to_f32(_mm_srli_si128(q0, 8)), i8_to_f32(q1),
+                          i8_to_f32(_mm_srli_si128(q1, 8)), xb);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(half_at(blk)), s, acc);
   }
   return hsum8(acc);
 #else
@@ -402,13 +407,8 @@ ALWAYS_INLINE void dots_q4_1(const unsigned char* row, const float* x, const flo
     const __m256 d = _mm256_set1_ps(half_at(blk));
     const float m = half_at(blk + 2);
     #pragma GCC unroll 8
-  for (int t = 0; t < T; t++) {
-      const float* xb = x + (long)t * K + b * QK;
-      __m256 s0 = _mm256_mul_ps(l0, _mm256_loadu_ps(xb));
-      __m256 s1 = _mm256_mul_ps(l1, _mm256_loadu_ps(xb + 8));
-      s0 = _mm256_fmadd_ps(h0, _mm256_loadu_ps(xb + 16), s0);
-      s1 = _mm256_fmadd_ps(h1, _mm256_loadu_ps(xb + 24), s1);
-      acc[t] = _mm256_fmadd_ps(d, _mm256_add_ps(s0, s1), acc[t]);
+    for (int t = 0; t < T; t++) {
+      acc[t] = _mm256_fmadd_ps(d, block_dot8(l0, l1, h0, h1, x + (long)t * K + b * QK), acc[t]);
       mins[t] = fmaf(m, xsum[(long)t * nb + b], mins[t]);  /* as the one-row kernel's contracted mins += */
     }
   }
@@ -427,13 +427,8 @@ ALWAYS_INLINE void dots_q8_0(const unsigned char* row, const float* x, const int
     const __m256 c0 = i8_to_f32(q1), c1 = i8_to_f32(_mm_srli_si128(q1, 8));
     const __m256 d = _mm256_set1_ps(half_at(blk));
     #pragma GCC unroll 8
-  for (int t = 0; t < T; t++) {
-      const float* xb = x + (long)t * K + b * QK;
-      __m256 s0 = _mm256_mul_ps(a0, _mm256_loadu_ps(xb));
-      __m256 s1 = _mm256_mul_ps(a1, _mm256_loadu_ps(xb + 8));
-      s0 = _mm256_fmadd_ps(c0, _mm256_loadu_ps(xb + 16), s0);
-      s1 = _mm256_fmadd_ps(c1, _mm256_loadu_ps(xb + 24), s1);
-      acc[t] = _mm256_fmadd_ps(d, _mm256_add_ps(s0, s1), acc[t]);
+    for (int t = 0; t < T; t++) {
+      acc[t] = _mm256_fmadd_ps(d, block_dot8(a0, a1, c0, c1, x + (long)t * K + b * QK), acc[t]);
     }
   }
   #pragma GCC unroll 8
