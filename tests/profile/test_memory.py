@@ -46,8 +46,11 @@ def test_summary_names_the_largest_buffer_and_its_maker(prof_device: str) -> Non
     assert prof_device in text and "peak" in text
     line = next(ln for ln in text.splitlines() if "[3000, 2570]" in ln)
     assert "test_memory.py" in line
-    biggest = memory.live_buffers(prof_device)[0]
-    assert biggest.shape == (3000, 2570) and biggest.nbytes == 3000 * 2570 * 4
+    live = memory.live_buffers(prof_device)
+    assert [b.nbytes for b in live] == sorted((b.nbytes for b in live), reverse=True)
+    # other tests in this worker may leave larger buffers alive: rank among the ones this file made
+    ours = [b for b in live if "test_memory.py" in str(b.origin)]
+    assert ours[0].shape == (3000, 2570) and ours[0].nbytes == 3000 * 2570 * 4
     assert doubled.numpy()[0, 0] == 2.0
 
 
